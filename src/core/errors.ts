@@ -1,0 +1,74 @@
+/**
+ * Error classes. Every failure the tool throws is a {@link ToolError} with a stable,
+ * module-prefixed `code`; the CLI maps codes to exit codes, the server to HTTP statuses.
+ */
+
+/** Codes shared by all modules. Module errors extend this union. */
+export type ErrorCode =
+  | "CORE_INVALID_DIGEST"
+  | "CORE_DIGEST_MISMATCH"
+  | "CORE_SIZE_MISMATCH"
+  | "CORE_LIMIT_EXCEEDED"
+  | "CORE_INVALID_ARGUMENT"
+  | "CORE_NOT_IMPLEMENTED"
+  | "OCI_INVALID_REFERENCE"
+  | "OCI_INVALID_MANIFEST"
+  | "OCI_MANIFEST_UNKNOWN"
+  | "OCI_BLOB_UNKNOWN"
+  | "OCI_UNSUPPORTED_MEDIA_TYPE"
+  | "OCI_PLATFORM_NOT_FOUND"
+  | "OCI_PLATFORM_AMBIGUOUS"
+  | "OCI_INVALID_LAYOUT"
+  | "OCI_INVALID_ARCHIVE"
+  | "OCI_TRANSPORT_UNKNOWN"
+  | "OCI_REGISTRY_ERROR"
+  | "OCI_UNAUTHORIZED"
+  | "OCI_DENIED"
+  | "OCI_INSECURE_REFUSED"
+  | "OCI_TAR_INVALID"
+  | "OCI_TAR_TRUNCATED"
+  | "OCI_DECOMPRESS_FAILED"
+  | "OCI_IMAGE_EXISTS"
+  | "SOURCE_PATH_UNSAFE"
+  | "SOURCE_SYMLINK_LOOP"
+  | "SOURCE_NOT_FOUND"
+  | "SOURCE_TARGET_NOT_EMPTY"
+  | "STORE_DIGEST_MISMATCH"
+  | "STORE_NOT_FOUND"
+  | "STORE_CORRUPT"
+  | "STORE_INVALID_INPUT"
+  | "CLI_USAGE"
+  | "CLI_NOT_AVAILABLE";
+
+/** Base class of every error the tool throws on purpose. */
+export class ToolError extends Error {
+  readonly code: ErrorCode;
+  /** A short hint telling the user how to fix the problem, shown by the CLI. */
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options?.hint;
+  }
+}
+
+/** Errors of the OCI layer: references, transports, manifests, blobs, layers. */
+export class OciError extends ToolError {}
+/** Errors reading a source filesystem (image or directory). */
+export class SourceError extends ToolError {}
+/** Errors of the evidence store. */
+export class StoreError extends ToolError {}
+/** Usage errors and unavailable commands. */
+export class UsageError extends ToolError {}
+
+/** Type guard for {@link ToolError}. */
+export function isToolError(e: unknown): e is ToolError {
+  return e instanceof ToolError;
+}
+
+/** Exhaustiveness helper for switch statements over unions. */
+export function assertNever(x: never, what = "value"): never {
+  throw new ToolError("CORE_INVALID_ARGUMENT", `unexpected ${what}: ${String(x)}`);
+}

@@ -1,0 +1,629 @@
+import type { Writable } from "node:stream";
+import { ToolError } from "../core/errors.js";
+
+/**
+ * A streaming tar reader and writer for image layers and image archives.
+ *
+ * Written here rather than taken from a library because a scanner must control every limit on
+ * hostile input (PAX header sizes, path lengths, truncation) and must skip file bodies without
+ * copying them: walking a layer is the hot path of `image files`.
+ * Formats: POSIX ustar, PAX extended headers (`x`, `g`), GNU long names (`L`, `K`),
+ * GNU base-256 numeric fields.
+ */
+
+export type TarEntryType =
+  | "file"
+  | "dir"
+  | "symlink"
+  | "hardlink"
+  | "char"
+  | "block"
+  | "fifo"
+  | "other";
+
+export interface TarEntry {
+  /** Path as stored (after PAX/GNU long-name processing); not normalised. */
+  readonly name: string;
+  readonly type: TarEntryType;
+  /** The raw type flag, for diagnostics. */
+  readonly typeflag: string;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  /** Seconds since the epoch. */
+  readonly mtime: number;
+  readonly linkname: string;
+  readonly uname: string;
+  readonly gname: string;
+  readonly devmajor: number;
+  readonly devminor: number;
+  /** PAX records other than the ones mapped to fields above (xattrs, times). */
+  readonly pax?: Readonly<Record<string, string>>;
+}
+
+/** Receives the body of an entry the handler asked for. */
+export interface TarBodySink {
+  write(chunk: Uint8Array): void | Promise<void>;
+  close(): void | Promise<void>;
+}
+
+export interface TarReadOptions {
+  /** Cap on one PAX header or GNU long name (bytes). */
+  readonly maxMetaBytes?: number;
+  /** Name of the archive for error messages. */
+  readonly what?: string;
+  /** Called for each entry; return a sink to receive its body, or nothing to skip it. */
+  readonly onEntry: (
+    entry: TarEntry,
+    bodyOffset: number,
+  ) => TarBodySink | undefined | Promise<TarBodySink | undefined>;
+}
+
+const BLOCK = 512;
+const TYPES: Record<string, TarEntryType> = {
+  "0": "file",
+  "\0": "file",
+  "7": "file",
+  "1": "hardlink",
+  "2": "symlink",
+  "3": "char",
+  "4": "block",
+  "5": "dir",
+  "6": "fifo",
+};
+
+const decoder = new TextDecoder("utf-8");
+
+function readString(buf: Uint8Array, off: number, len: number): string {
+  let end = off;
+  const max = off + len;
+  while (end < max && buf[end] !== 0) {
+    end++;
+  }
+  return decoder.decode(buf.subarray(off, end));
+}
+
+function readNumber(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  field: string,
+  what: string,
+): number {
+  const first = buf[off] ?? 0;
+  if (first & 0x80) {
+    // GNU base-256: big-endian two's complement, first byte's top bit set.
+    let value = first & 0x7f;
+    for (let i = 1; i < len; i++) {
+      value = value * 256 + (buf[off + i] ?? 0);
+      if (value > Number.MAX_SAFE_INTEGER) {
+        throw new ToolError("OCI_TAR_INVALID", `${what}: ${field} field out of range`);
+      }
+    }
+    return value;
+  }
+  let value = 0;
+  let seen = false;
+  for (let i = off; i < off + len; i++) {
+    const c = buf[i] ?? 0;
+    if (c === 0 || c === 0x20) {
+      if (seen) {
+        break;
+      }
+      continue;
+    }
+    if (c < 0x30 || c > 0x37) {
+      throw new ToolError("OCI_TAR_INVALID", `${what}: invalid octal digit in ${field} field`);
+    }
+    value = value * 8 + (c - 0x30);
+    seen = true;
+  }
+  return value;
+}
+
+function checksumOk(buf: Uint8Array, off: number, what: string): boolean {
+  const stored = readNumber(buf, off + 148, 8, "checksum", what);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    sum += i >= 148 && i < 156 ? 0x20 : (buf[off + i] ?? 0);
+  }
+  return sum === stored;
+}
+
+function isZeroBlock(buf: Uint8Array, off: number): boolean {
+  for (let i = off; i < off + BLOCK; i++) {
+    if (buf[i] !== 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Parses PAX records `"%d %s=%s\n"`. */
+export function parsePax(data: Uint8Array, what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let off = 0;
+  while (off < data.length) {
+    let sp = off;
+    while (sp < data.length && data[sp] !== 0x20) {
+      sp++;
+    }
+    const len = Number.parseInt(decoder.decode(data.subarray(off, sp)), 10);
+    if (!Number.isFinite(len) || len <= 0 || off + len > data.length) {
+      if (data.subarray(off).every((b) => b === 0)) {
+        break;
+      }
+      throw new ToolError("OCI_TAR_INVALID", `${what}: malformed PAX record`);
+    }
+    const rec = decoder.decode(data.subarray(sp + 1, off + len - 1));
+    const eq = rec.indexOf("=");
+    if (eq > 0) {
+      out[rec.slice(0, eq)] = rec.slice(eq + 1);
+    }
+    off += len;
+  }
+  return out;
+}
+
+type State =
+  | { kind: "header" }
+  | { kind: "body"; remaining: number; padding: number; sink: TarBodySink | undefined }
+  | { kind: "meta"; remaining: number; padding: number; chunks: Uint8Array[]; flag: string }
+  | { kind: "done" };
+
+/**
+ * Reads a tar stream, calling `onEntry` for each entry in order.
+ * Bodies the handler does not take are skipped without copying.
+ * @throws ToolError OCI_TAR_INVALID (bad checksum or fields), OCI_TAR_TRUNCATED (stream ends
+ *   inside an entry), CORE_LIMIT_EXCEEDED (oversized PAX header or long name)
+ */
+export async function readTar(
+  source: AsyncIterable<Uint8Array>,
+  opts: TarReadOptions,
+): Promise<{ entries: number }> {
+  const what = opts.what ?? "tar archive";
+  const maxMeta = opts.maxMetaBytes ?? 1024 * 1024;
+  let state: State = { kind: "header" };
+  const headerBuf = new Uint8Array(BLOCK);
+  let headerFill = 0;
+  let entries = 0;
+  let zeroBlocks = 0;
+  let paxGlobal: Record<string, string> = {};
+  let paxLocal: Record<string, string> | undefined;
+  let longName: string | undefined;
+  let longLink: string | undefined;
+  // Absolute offset in the archive of the byte after the header being processed.
+  let position = 0;
+
+  const startHeader = async (buf: Uint8Array): Promise<void> => {
+    if (isZeroBlock(buf, 0)) {
+      zeroBlocks++;
+      if (zeroBlocks === 2) {
+        state = { kind: "done" };
+      }
+      return;
+    }
+    if (zeroBlocks > 0) {
+      throw new ToolError("OCI_TAR_INVALID", `${what}: data after an end-of-archive block`);
+    }
+    if (!checksumOk(buf, 0, what)) {
+      throw new ToolError("OCI_TAR_INVALID", `${what}: header checksum mismatch`, {
+        hint: "the layer is not a tar archive or is corrupt",
+      });
+    }
+    const flag = String.fromCharCode(buf[156] ?? 0);
+    const size = readNumber(buf, 124, 12, "size", what);
+    const padding = (BLOCK - (size % BLOCK)) % BLOCK;
+    if (flag === "x" || flag === "g" || flag === "L" || flag === "K") {
+      if (size > maxMeta) {
+        throw new ToolError(
+          "CORE_LIMIT_EXCEEDED",
+          `${what}: ${flag === "x" || flag === "g" ? "PAX header" : "GNU long name"} of ${size} bytes exceeds the ${maxMeta}-byte limit`,
+        );
+      }
+      state = { kind: "meta", remaining: size, padding, chunks: [], flag };
+      if (size === 0) {
+        finishMeta();
+      }
+      return;
+    }
+    const magic = readString(buf, 257, 6);
+    let name = readString(buf, 0, 100);
+    if (magic === "ustar") {
+      const prefix = readString(buf, 345, 155);
+      if (prefix) {
+        name = `${prefix}/${name}`;
+      }
+    }
+    let linkname = readString(buf, 157, 100);
+    const pax = { ...paxGlobal, ...paxLocal };
+    if (longName !== undefined) {
+      name = longName;
+    }
+    if (longLink !== undefined) {
+      linkname = longLink;
+    }
+    let realSize = size;
+    let uid = readNumber(buf, 108, 8, "uid", what);
+    let gid = readNumber(buf, 116, 8, "gid", what);
+    let mtime = readNumber(buf, 136, 12, "mtime", what);
+    let uname = readString(buf, 265, 32);
+    let gname = readString(buf, 297, 32);
+    const extra: Record<string, string> = {};
+    for (const [k, v] of Object.entries(pax)) {
+      switch (k) {
+        case "path":
+          name = v;
+          break;
+        case "linkpath":
+          linkname = v;
+          break;
+        case "size":
+          realSize = parsePaxInt(v, "size", what);
+          break;
+        case "uid":
+          uid = parsePaxInt(v, "uid", what);
+          break;
+        case "gid":
+          gid = parsePaxInt(v, "gid", what);
+          break;
+        case "mtime":
+          mtime = Math.floor(Number.parseFloat(v));
+          break;
+        case "uname":
+          uname = v;
+          break;
+        case "gname":
+          gname = v;
+          break;
+        default:
+          extra[k] = v;
+      }
+    }
+    paxLocal = undefined;
+    longName = undefined;
+    longLink = undefined;
+    const type: TarEntryType = TYPES[flag] ?? "other";
+    // Only regular files (and unknown types) carry a body; a hardlink's size field is ignored.
+    const bodySize = type === "file" || type === "other" ? realSize : 0;
+    const entry: TarEntry = {
+      name,
+      type,
+      typeflag: flag,
+      mode: readNumber(buf, 100, 8, "mode", what),
+      uid,
+      gid,
+      size: bodySize,
+      mtime,
+      linkname,
+      uname,
+      gname,
+      devmajor: type === "char" || type === "block" ? readNumber(buf, 329, 8, "devmajor", what) : 0,
+      devminor: type === "char" || type === "block" ? readNumber(buf, 337, 8, "devminor", what) : 0,
+      ...(Object.keys(extra).length > 0 ? { pax: extra } : {}),
+    };
+    entries++;
+    const sink = await opts.onEntry(entry, position);
+    state = {
+      kind: "body",
+      remaining: bodySize,
+      padding: (BLOCK - (bodySize % BLOCK)) % BLOCK,
+      sink,
+    };
+    if (bodySize === 0) {
+      await sink?.close();
+      state = { kind: "header" };
+    }
+  };
+
+  const finishMeta = (): void => {
+    if (state.kind !== "meta") {
+      return;
+    }
+    const data = concat(state.chunks);
+    switch (state.flag) {
+      case "x":
+        paxLocal = parsePax(data, what);
+        break;
+      case "g":
+        paxGlobal = { ...paxGlobal, ...parsePax(data, what) };
+        break;
+      case "L":
+        longName = readString(data, 0, data.length);
+        break;
+      case "K":
+        longLink = readString(data, 0, data.length);
+        break;
+    }
+    state =
+      state.padding > 0
+        ? { kind: "body", remaining: 0, padding: state.padding, sink: undefined }
+        : { kind: "header" };
+  };
+
+  let base = 0;
+  for await (const chunk of source) {
+    let off = 0;
+    while (off < chunk.length) {
+      const s = state as State;
+      if (s.kind === "done") {
+        // Trailing bytes after the end-of-archive marker are ignored, as GNU tar does.
+        off = chunk.length;
+        break;
+      }
+      if (s.kind === "header") {
+        if (headerFill === 0 && chunk.length - off >= BLOCK) {
+          off += BLOCK;
+          position = base + off;
+          await startHeader(chunk.subarray(off - BLOCK, off));
+        } else {
+          const n = Math.min(BLOCK - headerFill, chunk.length - off);
+          headerBuf.set(chunk.subarray(off, off + n), headerFill);
+          headerFill += n;
+          off += n;
+          if (headerFill === BLOCK) {
+            headerFill = 0;
+            position = base + off;
+            await startHeader(headerBuf);
+          }
+        }
+        continue;
+      }
+      if (s.kind === "meta") {
+        if (s.remaining > 0) {
+          const n = Math.min(s.remaining, chunk.length - off);
+          s.chunks.push(chunk.slice(off, off + n));
+          s.remaining -= n;
+          off += n;
+        }
+        if (s.remaining === 0) {
+          finishMeta();
+        }
+        continue;
+      }
+      // body
+      if (s.remaining > 0) {
+        const n = Math.min(s.remaining, chunk.length - off);
+        if (s.sink) {
+          await s.sink.write(chunk.subarray(off, off + n));
+        }
+        s.remaining -= n;
+        off += n;
+        if (s.remaining === 0) {
+          await s.sink?.close();
+          s.sink = undefined;
+        }
+        if (s.remaining === 0 && s.padding === 0) {
+          state = { kind: "header" };
+        }
+        continue;
+      }
+      const n = Math.min(s.padding, chunk.length - off);
+      s.padding -= n;
+      off += n;
+      if (s.padding === 0) {
+        state = { kind: "header" };
+      }
+    }
+    base += chunk.length;
+  }
+  const end = state as State;
+  if (end.kind === "body" || end.kind === "meta" || headerFill !== 0) {
+    if (end.kind === "body" && end.remaining === 0 && headerFill === 0) {
+      // Only padding of the last entry is missing: tolerated like GNU tar.
+      return { entries };
+    }
+    throw new ToolError("OCI_TAR_TRUNCATED", `${what}: archive ends inside an entry (truncated?)`);
+  }
+  return { entries };
+}
+
+function parsePaxInt(v: string, field: string, what: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new ToolError("OCI_TAR_INVALID", `${what}: invalid PAX ${field} "${v.slice(0, 40)}"`);
+  }
+  return n;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1 && chunks[0]) {
+    return chunks[0];
+  }
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writer
+
+/** What the writer needs to describe an entry; omitted fields take deterministic defaults. */
+export interface TarEntryInput {
+  readonly name: string;
+  readonly type: TarEntryType;
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly size?: number;
+  readonly mtime?: number;
+  readonly linkname?: string;
+  readonly uname?: string;
+  readonly gname?: string;
+  readonly devmajor?: number;
+  readonly devminor?: number;
+}
+
+const FLAG_OF: Record<TarEntryType, string> = {
+  file: "0",
+  hardlink: "1",
+  symlink: "2",
+  char: "3",
+  block: "4",
+  dir: "5",
+  fifo: "6",
+  other: "0",
+};
+
+const encoder = new TextEncoder();
+
+function writeString(buf: Uint8Array, off: number, len: number, s: string): boolean {
+  const b = encoder.encode(s);
+  if (b.length > len) {
+    return false;
+  }
+  buf.set(b, off);
+  return true;
+}
+
+function writeOctal(buf: Uint8Array, off: number, len: number, n: number): boolean {
+  const s = Math.floor(n).toString(8);
+  if (s.length > len - 1) {
+    return false;
+  }
+  writeString(buf, off, len, s.padStart(len - 1, "0"));
+  return true;
+}
+
+function headerBlock(e: TarEntryInput, name: string, linkname: string, flag: string): Uint8Array {
+  const buf = new Uint8Array(BLOCK);
+  writeString(buf, 0, 100, name);
+  writeOctal(buf, 100, 8, e.mode ?? (e.type === "dir" ? 0o755 : 0o644));
+  writeOctal(buf, 108, 8, e.uid ?? 0);
+  writeOctal(buf, 116, 8, e.gid ?? 0);
+  writeOctal(buf, 124, 12, e.type === "file" ? (e.size ?? 0) : 0);
+  writeOctal(buf, 136, 12, e.mtime ?? 0);
+  buf[156] = flag.charCodeAt(0);
+  writeString(buf, 157, 100, linkname);
+  writeString(buf, 257, 6, "ustar");
+  writeString(buf, 263, 2, "00");
+  writeString(buf, 265, 32, e.uname ?? "");
+  writeString(buf, 297, 32, e.gname ?? "");
+  writeOctal(buf, 329, 8, e.devmajor ?? 0);
+  writeOctal(buf, 337, 8, e.devminor ?? 0);
+  buf.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    sum += buf[i] ?? 0;
+  }
+  writeString(buf, 148, 8, `${sum.toString(8).padStart(6, "0")}\0 `);
+  return buf;
+}
+
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let len = encoder.encode(body).length;
+  let total = len + String(len).length;
+  if (String(total).length !== String(len).length) {
+    total = len + String(total).length;
+  }
+  len = total;
+  return `${len}${body}`;
+}
+
+/** Encodes the header block(s) of an entry, with a PAX header when a field does not fit. */
+export function encodeTarHeader(e: TarEntryInput): Uint8Array {
+  const records: string[] = [];
+  const nameBytes = encoder.encode(e.name).length;
+  const linkBytes = encoder.encode(e.linkname ?? "").length;
+  if (nameBytes > 100) {
+    records.push(paxRecord("path", e.name));
+  }
+  if (linkBytes > 100) {
+    records.push(paxRecord("linkpath", e.linkname ?? ""));
+  }
+  if ((e.size ?? 0) > 0o77777777777) {
+    records.push(paxRecord("size", String(e.size)));
+  }
+  const main = headerBlock(
+    { ...e, size: (e.size ?? 0) > 0o77777777777 ? 0 : (e.size ?? 0) },
+    nameBytes > 100 ? e.name.slice(0, 99) : e.name,
+    linkBytes > 100 ? "" : (e.linkname ?? ""),
+    FLAG_OF[e.type],
+  );
+  if (records.length === 0) {
+    return main;
+  }
+  const paxData = encoder.encode(records.join(""));
+  const paxHeader = headerBlock(
+    { name: "", type: "file", size: paxData.length, mtime: e.mtime ?? 0 },
+    "PaxHeaders/entry",
+    "",
+    "x",
+  );
+  const padded = new Uint8Array(Math.ceil(paxData.length / BLOCK) * BLOCK);
+  padded.set(paxData);
+  const out = new Uint8Array(BLOCK + padded.length + BLOCK);
+  out.set(paxHeader, 0);
+  out.set(padded, BLOCK);
+  out.set(main, BLOCK + padded.length);
+  return out;
+}
+
+/** Zero padding that follows a body of `size` bytes. */
+export function tarPadding(size: number): Uint8Array {
+  return new Uint8Array((BLOCK - (size % BLOCK)) % BLOCK);
+}
+
+/** The two zero blocks that end an archive. */
+export const TAR_END = new Uint8Array(BLOCK * 2);
+
+/** Writes a tar archive to a Node writable stream, honouring backpressure. */
+export class TarWriter {
+  constructor(private readonly out: Writable) {}
+
+  async #write(chunk: Uint8Array): Promise<void> {
+    if (!this.out.write(chunk)) {
+      await new Promise<void>((resolve, reject) => {
+        const onDrain = () => {
+          this.out.off("error", onError);
+          resolve();
+        };
+        const onError = (err: Error) => {
+          this.out.off("drain", onDrain);
+          reject(err);
+        };
+        this.out.once("drain", onDrain);
+        this.out.once("error", onError);
+      });
+    }
+  }
+
+  /** Adds an entry whose body is given in full (or none for non-files). */
+  async add(e: TarEntryInput, body?: Uint8Array): Promise<void> {
+    const size = e.type === "file" ? (body?.length ?? 0) : 0;
+    await this.#write(encodeTarHeader({ ...e, size }));
+    if (body && size > 0) {
+      await this.#write(body);
+      await this.#write(tarPadding(size));
+    }
+  }
+
+  /** Adds a file whose body is streamed; `size` must be exact. */
+  async addStream(e: TarEntryInput, size: number, body: AsyncIterable<Uint8Array>): Promise<void> {
+    await this.#write(encodeTarHeader({ ...e, type: "file", size }));
+    let n = 0;
+    for await (const chunk of body) {
+      n += chunk.length;
+      if (n > size) {
+        throw new ToolError("CORE_SIZE_MISMATCH", `${e.name}: body larger than ${size} bytes`);
+      }
+      await this.#write(chunk);
+    }
+    if (n !== size) {
+      throw new ToolError("CORE_SIZE_MISMATCH", `${e.name}: body has ${n} bytes, expected ${size}`);
+    }
+    await this.#write(tarPadding(size));
+  }
+
+  /** Writes the end-of-archive marker. Does not end the underlying stream. */
+  async finish(): Promise<void> {
+    await this.#write(TAR_END);
+  }
+}

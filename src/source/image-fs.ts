@@ -1,0 +1,408 @@
+import { type Digest, verifyStream } from "../core/digest.js";
+import { SourceError, ToolError } from "../core/errors.js";
+import { type Issue, IssueCollector } from "../core/issues.js";
+import { type Limits, resolveLimits } from "../core/limits.js";
+import {
+  decompressLayer,
+  type ResolvedImage,
+  type ResolvedLayer,
+  readTar,
+  type TarBodySink,
+  type TarEntry,
+  type TarEntryType,
+} from "../oci/index.js";
+import { baseName, normalizeEntryPath, parentPath, resolveLinkTarget } from "./paths.js";
+
+/** A file of the image filesystem and where it came from. */
+export interface FileNode {
+  /** Absolute, normalised path (`/etc/os-release`). */
+  readonly path: string;
+  readonly type: TarEntryType;
+  /** Permission and type bits as stored (12 low bits: setuid, setgid, sticky, rwx). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Bytes of content (regular files; for hard links, the target's size when known). */
+  readonly size: number;
+  readonly mtime: number;
+  /** Symlink or hard-link target as stored. */
+  readonly linkname?: string;
+  /** Index of the layer the entry comes from (0 = base). */
+  readonly layer: number;
+  /** Ordinal of the entry inside its layer's tar stream. */
+  readonly seq: number;
+}
+
+/** An entry of one layer, including the whiteouts that the merged view applies. */
+export type LayerEntry =
+  | { readonly kind: "file"; readonly node: FileNode }
+  | { readonly kind: "whiteout"; readonly path: string; readonly seq: number }
+  | { readonly kind: "opaque"; readonly dir: string; readonly seq: number };
+
+export interface ReadLayerOptions {
+  readonly limits?: Partial<Limits>;
+  /** Receives the bodies of entries `want` selects. */
+  readonly onBody?: (node: FileNode) => TarBodySink | undefined | Promise<TarBodySink | undefined>;
+  readonly signal?: AbortSignal;
+}
+
+const WHITEOUT_PREFIX = ".wh.";
+const OPAQUE = ".wh..wh..opq";
+
+/**
+ * Streams one layer (verified blob -> decompress -> verified diff id -> tar) and returns its
+ * entries. Unsafe names are skipped as issues; stream faults throw.
+ * @throws OciError/ToolError for a missing or corrupt blob, bad compression, a bad tar, limits
+ */
+export async function readLayerEntries(
+  image: ResolvedImage,
+  layer: ResolvedLayer,
+  issues: IssueCollector,
+  opts: ReadLayerOptions & { entryBudget: { left: number } },
+): Promise<LayerEntry[]> {
+  const limits = resolveLimits(opts.limits);
+  const what = `layer ${layer.index} (${layer.descriptor.digest}) of ${image.source.description}`;
+  const blob = image.source.openBlob(layer.descriptor);
+  const tarStream = verifyStream(
+    decompressLayer(blob, layer.descriptor.mediaType, { maxBytes: limits.maxLayerBytes, what }),
+    { digest: layer.diffId, what: `uncompressed ${what} (diff id)` },
+  );
+  const entries: LayerEntry[] = [];
+  let seq = 0;
+  await readTar(tarStream, {
+    what,
+    maxMetaBytes: limits.maxTarMetaBytes,
+    onEntry: (e: TarEntry) => {
+      const s = seq++;
+      if (--opts.entryBudget.left < 0) {
+        throw new ToolError(
+          "CORE_LIMIT_EXCEEDED",
+          `${image.source.description} has more than ${limits.maxEntries} filesystem entries`,
+          {
+            hint: "raise the limit with --max-entries if the image is trusted",
+          },
+        );
+      }
+      if (opts.signal?.aborted) {
+        throw opts.signal.reason;
+      }
+      if (Buffer.byteLength(e.name) > limits.maxPathBytes) {
+        issues.add({
+          code: "SOURCE_PATH_TOO_LONG",
+          message: `entry name longer than ${limits.maxPathBytes} bytes skipped`,
+          subject: layer.descriptor.digest,
+        });
+        return undefined;
+      }
+      const path = normalizeEntryPath(e.name);
+      if (path === undefined || (e.name.startsWith("/") && e.name !== "/")) {
+        issues.add({
+          code: "SOURCE_PATH_UNSAFE",
+          message:
+            path === undefined
+              ? "entry name escapes the root with ../; skipped"
+              : "absolute entry name; read relative to the root",
+          path: e.name,
+          subject: layer.descriptor.digest,
+        });
+        if (path === undefined) {
+          return undefined;
+        }
+      }
+      if (path === "/") {
+        return undefined; // the root directory's own entry carries nothing we use
+      }
+      const base = baseName(path);
+      if (base === OPAQUE) {
+        entries.push({ kind: "opaque", dir: parentPath(path), seq: s });
+        return undefined;
+      }
+      if (base.startsWith(WHITEOUT_PREFIX)) {
+        const target = `${parentPath(path) === "/" ? "" : parentPath(path)}/${base.slice(WHITEOUT_PREFIX.length)}`;
+        entries.push({ kind: "whiteout", path: target, seq: s });
+        return undefined;
+      }
+      const node: FileNode = {
+        path,
+        type: e.type,
+        mode: e.mode & 0o7777,
+        uid: e.uid,
+        gid: e.gid,
+        size: e.size,
+        mtime: e.mtime,
+        ...(e.type === "symlink" || e.type === "hardlink" ? { linkname: e.linkname } : {}),
+        layer: layer.index,
+        seq: s,
+      };
+      entries.push({ kind: "file", node });
+      return opts.onBody?.(node);
+    },
+  });
+  return entries;
+}
+
+interface TreeDir {
+  node: FileNode | undefined;
+  children: Map<string, TreeNode>;
+}
+type TreeNode = { node: FileNode; children?: undefined } | TreeDir;
+
+function isDir(t: TreeNode): t is TreeDir {
+  return t.children !== undefined;
+}
+
+/**
+ * The merged, read-only view of an image's final filesystem: every layer applied in order
+ * with whiteouts and opaque directories, as overlayfs and the OCI image spec define.
+ * Only metadata is held in memory; contents are streamed again when needed.
+ */
+export class ImageFilesystem {
+  private constructor(
+    readonly image: ResolvedImage,
+    private readonly root: TreeDir,
+    /** Per-layer entries as read (the per-layer view). */
+    readonly layers: readonly (readonly LayerEntry[])[],
+    readonly issues: readonly Issue[],
+  ) {}
+
+  /**
+   * Reads every layer (concurrently, bounded) and builds the merged view.
+   * @throws OciError, SourceError, ToolError when a layer cannot be read
+   */
+  static async open(
+    image: ResolvedImage,
+    opts: { limits?: Partial<Limits>; concurrency?: number; signal?: AbortSignal } = {},
+  ): Promise<ImageFilesystem> {
+    const limits = resolveLimits(opts.limits);
+    const issues = new IssueCollector();
+    const budget = { left: limits.maxEntries };
+    const results: LayerEntry[][] = new Array(image.layers.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < image.layers.length) {
+        const i = next++;
+        const layer = image.layers[i] as ResolvedLayer;
+        results[i] = await readLayerEntries(image, layer, issues, {
+          limits,
+          entryBudget: budget,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+      }
+    };
+    const n = Math.max(1, Math.min(opts.concurrency ?? 2, image.layers.length));
+    await Promise.all(Array.from({ length: n }, worker));
+    const root: TreeDir = { node: undefined, children: new Map() };
+    results.forEach((entries, i) => {
+      applyLayer(root, entries, image.layers[i]?.descriptor.digest as Digest, issues);
+    });
+    return new ImageFilesystem(image, root, results, issues.list());
+  }
+
+  /** Walks the merged view depth-first, in sorted path order, without materialising it. */
+  walk(): Generator<FileNode> {
+    return walkDir(this.root, "");
+  }
+
+  /** All nodes in sorted path order. */
+  list(): FileNode[] {
+    return [...this.walk()];
+  }
+
+  /** The node at a path, without following symlinks. */
+  lstat(path: string): FileNode | undefined {
+    const t = this.#lookup(path);
+    if (!t) {
+      return undefined;
+    }
+    return t.node ?? implicitDir(path);
+  }
+
+  #lookup(path: string): TreeNode | undefined {
+    const norm = normalizeEntryPath(path) ?? "/";
+    if (norm === "/") {
+      return this.root;
+    }
+    let cur: TreeNode = this.root;
+    for (const part of norm.slice(1).split("/")) {
+      if (!isDir(cur)) {
+        return undefined;
+      }
+      const next = cur.children.get(part);
+      if (!next) {
+        return undefined;
+      }
+      cur = next;
+    }
+    return cur;
+  }
+
+  /**
+   * Resolves a path, following symlinks (in every component) inside the image root the way
+   * a chrooted kernel would, at most 40 links deep.
+   * @throws SourceError SOURCE_SYMLINK_LOOP
+   */
+  realpath(path: string): string | undefined {
+    let hops = 0;
+    let pending = (normalizeEntryPath(path) ?? "/").split("/").filter(Boolean);
+    let resolved: string[] = [];
+    while (pending.length > 0) {
+      const part = pending.shift() as string;
+      const candidate = `/${[...resolved, part].join("/")}`;
+      const t = this.#lookup(candidate);
+      if (!t) {
+        return undefined;
+      }
+      const node = t.node;
+      if (node?.type === "symlink" && !isDir(t)) {
+        if (++hops > 40) {
+          throw new SourceError(
+            "SOURCE_SYMLINK_LOOP",
+            `too many levels of symbolic links resolving ${path}`,
+          );
+        }
+        const target = resolveLinkTarget(`/${resolved.join("/")}`, node.linkname ?? "");
+        pending = [...target.split("/").filter(Boolean), ...pending];
+        resolved = [];
+        continue;
+      }
+      resolved.push(part);
+    }
+    return `/${resolved.join("/")}`;
+  }
+}
+
+function* walkDir(dir: TreeDir, path: string): Generator<FileNode> {
+  for (const name of [...dir.children.keys()].sort()) {
+    const child = dir.children.get(name) as TreeNode;
+    const p = `${path}/${name}`;
+    yield child.node ?? implicitDir(p);
+    if (isDir(child)) {
+      yield* walkDir(child, p);
+    }
+  }
+}
+
+function implicitDir(path: string): FileNode {
+  return { path, type: "dir", mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0, layer: -1, seq: -1 };
+}
+
+function applyLayer(
+  root: TreeDir,
+  entries: readonly LayerEntry[],
+  layerDigest: Digest,
+  issues: IssueCollector,
+): void {
+  // Whiteouts and opaque markers hide lower layers only, whatever their order in the tar.
+  for (const e of entries) {
+    if (e.kind === "opaque") {
+      const dir = findDir(root, e.dir);
+      if (dir) {
+        dir.children.clear();
+      }
+    } else if (e.kind === "whiteout") {
+      const parent = findDir(root, parentPath(e.path));
+      parent?.children.delete(baseName(e.path));
+    }
+  }
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (e.kind !== "file") {
+      continue;
+    }
+    const node = e.node;
+    if (seen.has(node.path)) {
+      issues.add({
+        code: "SOURCE_DUPLICATE_ENTRY",
+        message: "entry appears more than once in the layer; the last one wins",
+        path: node.path,
+        subject: layerDigest,
+      });
+    }
+    seen.add(node.path);
+    const parent = ensureDir(root, parentPath(node.path), node.layer);
+    if (!parent) {
+      issues.add({
+        code: "SOURCE_PATH_UNSAFE",
+        message: "a parent of this entry is not a directory (symlink or file); skipped",
+        path: node.path,
+        subject: layerDigest,
+      });
+      continue;
+    }
+    const name = baseName(node.path);
+    const existing = parent.children.get(name);
+    if (node.type === "dir") {
+      if (existing && isDir(existing)) {
+        existing.node = node; // a directory over a directory keeps the children
+      } else {
+        parent.children.set(name, { node, children: new Map() });
+      }
+    } else {
+      parent.children.set(name, { node }); // a non-directory hides whatever was there
+    }
+  }
+  // Hard links report their target's size.
+  for (const e of entries) {
+    if (e.kind === "file" && e.node.type === "hardlink" && e.node.linkname !== undefined) {
+      const targetPath = normalizeEntryPath(e.node.linkname);
+      const holder = findDir(root, parentPath(e.node.path));
+      const target = targetPath ? lookupNode(root, targetPath) : undefined;
+      const cur = holder?.children.get(baseName(e.node.path));
+      if (cur && cur.node === e.node && target?.type === "file") {
+        cur.node = { ...e.node, size: target.size };
+      }
+    }
+  }
+}
+
+function lookupNode(root: TreeDir, path: string): FileNode | undefined {
+  const parent = findDir(root, parentPath(path));
+  return parent?.children.get(baseName(path))?.node;
+}
+
+function findDir(root: TreeDir, path: string): TreeDir | undefined {
+  if (path === "/") {
+    return root;
+  }
+  let cur: TreeDir = root;
+  for (const part of path.slice(1).split("/")) {
+    const next = cur.children.get(part);
+    if (!next || !isDir(next)) {
+      return undefined;
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+/**
+ * Finds or creates the directory at `path`. Missing parents become implicit directories.
+ * A lower layer's non-directory in the way is replaced (as extraction would); a non-directory
+ * from the same layer (a symlink planted to redirect later entries) makes the entry unsafe.
+ */
+function ensureDir(root: TreeDir, path: string, layer: number): TreeDir | undefined {
+  if (path === "/") {
+    return root;
+  }
+  let cur: TreeDir = root;
+  for (const part of path.slice(1).split("/")) {
+    const next = cur.children.get(part);
+    if (!next) {
+      const d: TreeDir = { node: undefined, children: new Map() };
+      cur.children.set(part, d);
+      cur = d;
+      continue;
+    }
+    if (isDir(next)) {
+      cur = next;
+      continue;
+    }
+    if (next.node.layer === layer || next.node.type === "symlink") {
+      return undefined;
+    }
+    const d: TreeDir = { node: undefined, children: new Map() };
+    cur.children.set(part, d);
+    cur = d;
+  }
+  return cur;
+}
