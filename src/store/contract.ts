@@ -1,0 +1,163 @@
+import { type Digest, sha256 } from "../core/digest.js";
+import { StoreError } from "../core/errors.js";
+import { type EvidenceStore, putEvidence } from "./evidence-store.js";
+
+/** The pieces of a test runner the contract suite needs (vitest and node:test both fit). */
+export interface ContractTestApi {
+  describe(name: string, fn: () => void): void;
+  it(name: string, fn: () => Promise<void>): void;
+  expect: (v: unknown) => {
+    toBe(x: unknown): void;
+    toEqual(x: unknown): void;
+    toHaveLength(n: number): void;
+  };
+}
+
+/** How a contract run makes and damages a store. */
+export interface StoreFactory {
+  /** A new, empty store whose clock is `now`. */
+  create(now: () => Date): Promise<EvidenceStore>;
+  /** Alters a stored blob's bytes behind the store's back (disk corruption, tampering). */
+  corrupt(store: EvidenceStore, digest: Digest): Promise<void>;
+}
+
+async function expectStoreError(
+  p: Promise<unknown>,
+  code: string,
+  expect: ContractTestApi["expect"],
+): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e instanceof StoreError).toBe(true);
+    expect((e as StoreError).code).toBe(code);
+    return;
+  }
+  expect(`no error (expected ${code})`).toBe(code);
+}
+
+/**
+ * The contract every {@link EvidenceStore} implementation must pass.
+ * @example describeEvidenceStoreContract("sqlite", factory, { describe, it, expect })
+ */
+export function describeEvidenceStoreContract(
+  name: string,
+  factory: StoreFactory,
+  t: ContractTestApi,
+): void {
+  const { describe, it, expect } = t;
+  const enc = new TextEncoder();
+  const clock = (): { now: () => Date; advance(ms: number): void } => {
+    let ms = Date.parse("2026-01-01T00:00:00Z");
+    return { now: () => new Date(ms), advance: (d) => void (ms += d) };
+  };
+  const subjectA = sha256("image-a");
+  const subjectB = sha256("image-b");
+
+  describe(`EvidenceStore contract: ${name}`, () => {
+    it("stores and returns blobs by sha256 digest with their media type", async () => {
+      const s = await factory.create(clock().now);
+      const bytes = enc.encode('{"spdxVersion":"SPDX-2.3"}');
+      const d = await s.putBlob(bytes, "application/spdx+json");
+      expect(d).toBe(sha256(bytes));
+      const got = await s.getBlob(d);
+      expect(Buffer.from(got.bytes).toString()).toBe('{"spdxVersion":"SPDX-2.3"}');
+      expect(got.mediaType).toBe("application/spdx+json");
+      expect(await s.hasBlob(d)).toBe(true);
+      await s.close();
+    });
+
+    it("is idempotent for the same bytes", async () => {
+      const s = await factory.create(clock().now);
+      const a = await s.putBlob(enc.encode("x"), "text/plain");
+      const b = await s.putBlob(enc.encode("x"), "text/plain");
+      expect(a).toBe(b);
+      await s.close();
+    });
+
+    it("reports unknown digests as STORE_NOT_FOUND", async () => {
+      const s = await factory.create(clock().now);
+      await expectStoreError(s.getBlob(sha256("never stored")), "STORE_NOT_FOUND", expect);
+      expect(await s.hasBlob(sha256("never stored"))).toBe(false);
+      await s.close();
+    });
+
+    it("re-hashes on read and refuses altered blobs", async () => {
+      const s = await factory.create(clock().now);
+      const d = await s.putBlob(enc.encode("evidence that must not change"), "text/plain");
+      await factory.corrupt(s, d);
+      await expectStoreError(s.getBlob(d), "STORE_DIGEST_MISMATCH", expect);
+      await s.close();
+    });
+
+    it("refuses to link evidence that is not stored", async () => {
+      const s = await factory.create(clock().now);
+      await expectStoreError(
+        s.link(subjectA, sha256("missing"), "sbom"),
+        "STORE_NOT_FOUND",
+        expect,
+      );
+      await s.close();
+    });
+
+    it("rejects empty media types and kinds", async () => {
+      const s = await factory.create(clock().now);
+      await expectStoreError(s.putBlob(enc.encode("x"), ""), "STORE_INVALID_INPUT", expect);
+      const d = await s.putBlob(enc.encode("x"), "text/plain");
+      await expectStoreError(s.link(subjectA, d, ""), "STORE_INVALID_INPUT", expect);
+      await s.close();
+    });
+
+    it("links evidence to subjects and finds it by subject, kind and time", async () => {
+      const c = clock();
+      const s = await factory.create(c.now);
+      const sbom = await putEvidence(s, {
+        bytes: enc.encode("sbom"),
+        mediaType: "application/spdx+json",
+        subject: subjectA,
+        kind: "sbom",
+        annotations: { format: "spdx-2.3" },
+      });
+      c.advance(60_000);
+      await putEvidence(s, {
+        bytes: enc.encode("vex"),
+        mediaType: "application/openvex+json",
+        subject: subjectA,
+        kind: "vex",
+      });
+      c.advance(60_000);
+      await putEvidence(s, {
+        bytes: enc.encode("sbom-b"),
+        mediaType: "application/spdx+json",
+        subject: subjectB,
+        kind: "sbom",
+      });
+      expect(sbom.annotations).toEqual({ format: "spdx-2.3" });
+      expect(sbom.size).toBe(4);
+      expect(await s.find({ subject: subjectA })).toHaveLength(2);
+      expect((await s.find({ subject: subjectA, kind: "vex" })).map((l) => l.kind)).toEqual([
+        "vex",
+      ]);
+      expect((await s.find({ kind: "sbom" })).map((l) => l.subject)).toEqual([subjectA, subjectB]);
+      expect(await s.find({ since: "2026-01-01T00:01:00.000Z" })).toHaveLength(2);
+      expect(await s.find({ until: "2026-01-01T00:01:00.000Z" })).toHaveLength(1);
+      expect(await s.find({ limit: 1 })).toHaveLength(1);
+      expect((await s.find({ evidence: sbom.evidence })).map((l) => l.subject)).toEqual([subjectA]);
+      await s.close();
+    });
+
+    it("keeps one link per (subject, evidence, kind) and its first timestamp", async () => {
+      const c = clock();
+      const s = await factory.create(c.now);
+      const d = await s.putBlob(enc.encode("scan"), "application/json");
+      const first = await s.link(subjectA, d, "scan");
+      c.advance(1000);
+      const again = await s.link(subjectA, d, "scan");
+      expect(again.createdAt).toBe(first.createdAt);
+      expect(await s.find({ subject: subjectA })).toHaveLength(1);
+      await s.link(subjectB, d, "scan");
+      expect(await s.find({ evidence: d })).toHaveLength(2);
+      await s.close();
+    });
+  });
+}

@@ -1,0 +1,76 @@
+import type { Digest } from "../core/digest.js";
+
+/** A link from a subject (an image digest, or another piece of evidence) to evidence. */
+export interface EvidenceLink {
+  /** What the evidence is about. */
+  readonly subject: Digest;
+  /** Digest of the evidence blob. */
+  readonly evidence: Digest;
+  /** What kind of evidence (e.g. `sbom`, `attestation`, `vex`); free-form, indexed. */
+  readonly kind: string;
+  readonly mediaType: string;
+  readonly size: number;
+  /** When the link was recorded (ISO 8601, UTC). */
+  readonly createdAt: string;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+export interface EvidenceQuery {
+  readonly subject?: Digest;
+  readonly evidence?: Digest;
+  readonly kind?: string;
+  /** Inclusive lower bound on createdAt (ISO 8601). */
+  readonly since?: string;
+  /** Exclusive upper bound on createdAt (ISO 8601). */
+  readonly until?: string;
+  readonly limit?: number;
+}
+
+export interface StoredBlob {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * The evidence store: content-addressed blobs plus an index of links to subjects.
+ * Contract (checked by the shared contract suite for every implementation):
+ * - putBlob is idempotent and durable before it resolves;
+ * - getBlob re-hashes and throws STORE_DIGEST_MISMATCH on corruption;
+ * - a link is visible only when its blob is fully stored;
+ * - find returns links in createdAt order, then insertion order.
+ */
+export interface EvidenceStore {
+  /** Stores bytes; returns their sha256 digest. @throws StoreError STORE_INVALID_INPUT */
+  putBlob(bytes: Uint8Array, mediaType: string): Promise<Digest>;
+  /** @throws StoreError STORE_NOT_FOUND, STORE_DIGEST_MISMATCH */
+  getBlob(digest: Digest): Promise<StoredBlob>;
+  hasBlob(digest: Digest): Promise<boolean>;
+  /**
+   * Links stored evidence to a subject; idempotent per (subject, evidence, kind).
+   * @throws StoreError STORE_NOT_FOUND when the evidence blob is not stored
+   */
+  link(
+    subject: Digest,
+    evidence: Digest,
+    kind: string,
+    annotations?: Readonly<Record<string, string>>,
+  ): Promise<EvidenceLink>;
+  find(query: EvidenceQuery): Promise<readonly EvidenceLink[]>;
+  close(): Promise<void>;
+}
+
+/** Stores a blob and links it in one call. */
+export async function putEvidence(
+  store: EvidenceStore,
+  e: {
+    bytes: Uint8Array;
+    mediaType: string;
+    subject: Digest;
+    kind: string;
+    annotations?: Readonly<Record<string, string>>;
+  },
+): Promise<EvidenceLink> {
+  const digest = await store.putBlob(e.bytes, e.mediaType);
+  return store.link(e.subject, digest, e.kind, e.annotations);
+}

@@ -1,0 +1,14 @@
+export {
+  type ContractTestApi,
+  describeEvidenceStoreContract,
+  type StoreFactory,
+} from "./contract.js";
+export {
+  type EvidenceLink,
+  type EvidenceQuery,
+  type EvidenceStore,
+  putEvidence,
+  type StoredBlob,
+} from "./evidence-store.js";
+export { MemoryEvidenceStore } from "./memory/memory-store.js";
+export { SqliteEvidenceStore, type SqliteStoreOptions } from "./sqlite/sqlite-store.js";

@@ -1,0 +1,104 @@
+import { type Digest, isDigest, sha256 } from "../../core/digest.js";
+import { StoreError } from "../../core/errors.js";
+import type { EvidenceLink, EvidenceQuery, EvidenceStore, StoredBlob } from "../evidence-store.js";
+
+/** An in-memory evidence store, for tests and dry runs. Same contract as the others. */
+export class MemoryEvidenceStore implements EvidenceStore {
+  readonly #blobs = new Map<Digest, { mediaType: string; bytes: Uint8Array }>();
+  readonly #links: EvidenceLink[] = [];
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  async putBlob(bytes: Uint8Array, mediaType: string): Promise<Digest> {
+    if (!mediaType || mediaType.length > 255) {
+      throw new StoreError(
+        "STORE_INVALID_INPUT",
+        "a blob needs a media type (at most 255 characters)",
+      );
+    }
+    const digest = sha256(bytes);
+    if (!this.#blobs.has(digest)) {
+      this.#blobs.set(digest, { mediaType, bytes: new Uint8Array(bytes) });
+    }
+    return digest;
+  }
+
+  async getBlob(digest: Digest): Promise<StoredBlob> {
+    const b = this.#blobs.get(digest);
+    if (!b) {
+      throw new StoreError("STORE_NOT_FOUND", `no evidence blob ${digest}`);
+    }
+    if (sha256(b.bytes) !== digest) {
+      throw new StoreError("STORE_DIGEST_MISMATCH", `evidence blob ${digest} has been altered`);
+    }
+    return { digest, mediaType: b.mediaType, bytes: new Uint8Array(b.bytes) };
+  }
+
+  async hasBlob(digest: Digest): Promise<boolean> {
+    return this.#blobs.has(digest);
+  }
+
+  async link(
+    subject: Digest,
+    evidence: Digest,
+    kind: string,
+    annotations: Readonly<Record<string, string>> = {},
+  ): Promise<EvidenceLink> {
+    if (!isDigest(subject) || !isDigest(evidence)) {
+      throw new StoreError("STORE_INVALID_INPUT", "subject and evidence must be digests");
+    }
+    if (!kind || kind.length > 255) {
+      throw new StoreError("STORE_INVALID_INPUT", "a link needs a kind (at most 255 characters)");
+    }
+    const b = this.#blobs.get(evidence);
+    if (!b) {
+      throw new StoreError("STORE_NOT_FOUND", `cannot link ${evidence}: the blob is not stored`);
+    }
+    const existing = this.#links.find(
+      (l) => l.subject === subject && l.evidence === evidence && l.kind === kind,
+    );
+    if (existing) {
+      return existing;
+    }
+    const link: EvidenceLink = {
+      subject,
+      evidence,
+      kind,
+      mediaType: b.mediaType,
+      size: b.bytes.byteLength,
+      createdAt: this.now().toISOString(),
+      annotations: Object.fromEntries(
+        Object.entries(annotations).sort(([a], [b2]) => (a < b2 ? -1 : 1)),
+      ),
+    };
+    this.#links.push(link);
+    return link;
+  }
+
+  async find(q: EvidenceQuery): Promise<readonly EvidenceLink[]> {
+    const hits = this.#links
+      .map((l, i) => ({ l, i }))
+      .filter(
+        ({ l }) =>
+          (!q.subject || l.subject === q.subject) &&
+          (!q.evidence || l.evidence === q.evidence) &&
+          (!q.kind || l.kind === q.kind) &&
+          (!q.since || l.createdAt >= q.since) &&
+          (!q.until || l.createdAt < q.until),
+      )
+      .sort((a, b) =>
+        a.l.createdAt < b.l.createdAt ? -1 : a.l.createdAt > b.l.createdAt ? 1 : a.i - b.i,
+      )
+      .map(({ l }) => l);
+    return q.limit ? hits.slice(0, q.limit) : hits;
+  }
+
+  /** Test hook: corrupts a stored blob in place (a fault a real disk can produce). */
+  corruptForTest(digest: Digest): void {
+    const b = this.#blobs.get(digest);
+    if (b && b.bytes.length > 0) {
+      b.bytes[0] = (b.bytes[0] ?? 0) ^ 0xff;
+    }
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,289 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import Database from "better-sqlite3";
+import { type Digest, digestHex, isDigest, sha256 } from "../../core/digest.js";
+import { StoreError } from "../../core/errors.js";
+import type { EvidenceLink, EvidenceQuery, EvidenceStore, StoredBlob } from "../evidence-store.js";
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE blobs (
+     digest TEXT PRIMARY KEY,
+     media_type TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE links (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     subject TEXT NOT NULL,
+     evidence TEXT NOT NULL REFERENCES blobs(digest),
+     kind TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     annotations TEXT NOT NULL DEFAULT '{}',
+     UNIQUE (subject, evidence, kind)
+   );
+   CREATE INDEX links_subject ON links (subject, kind, created_at);
+   CREATE INDEX links_kind_time ON links (kind, created_at);
+   CREATE INDEX links_evidence ON links (evidence);`,
+];
+
+interface LinkRow {
+  subject: string;
+  evidence: string;
+  kind: string;
+  created_at: string;
+  annotations: string;
+  media_type: string;
+  size: number;
+}
+
+export interface SqliteStoreOptions {
+  /** Clock for createdAt (tests inject one). */
+  readonly now?: () => Date;
+  /** Largest blob accepted. */
+  readonly maxBlobBytes?: number;
+}
+
+/**
+ * The embedded evidence store: blobs as files under `blobs/sha256/`, an index in SQLite
+ * (WAL, synchronous=FULL). A blob is written to a temporary file, fsynced and renamed (and
+ * its directory fsynced) before its index row commits, so a crash at any point leaves either
+ * nothing visible or a complete, durable blob.
+ */
+export class SqliteEvidenceStore implements EvidenceStore {
+  readonly #db: Database.Database;
+  readonly #blobDir: string;
+  readonly #now: () => Date;
+  readonly #max: number;
+
+  private constructor(
+    readonly dir: string,
+    opts: SqliteStoreOptions,
+  ) {
+    this.#blobDir = join(dir, "blobs", "sha256");
+    mkdirSync(this.#blobDir, { recursive: true });
+    // Temporary files of writers that died are never visible; remove them.
+    for (const f of readdirSync(this.#blobDir)) {
+      if (f.includes(".tmp-")) {
+        rmSync(join(this.#blobDir, f), { force: true });
+      }
+    }
+    this.#db = new Database(join(dir, "index.db"));
+    this.#db.pragma("journal_mode = WAL");
+    this.#db.pragma("synchronous = FULL");
+    this.#db.pragma("foreign_keys = ON");
+    this.#db.pragma("busy_timeout = 10000");
+    this.#migrate();
+    this.#now = opts.now ?? (() => new Date());
+    this.#max = opts.maxBlobBytes ?? 1024 ** 3;
+  }
+
+  /**
+   * Opens (creating if needed) a store in `dir`.
+   * Side effects: creates the directory, the database and its schema.
+   */
+  static open(dir: string, opts: SqliteStoreOptions = {}): SqliteEvidenceStore {
+    mkdirSync(dir, { recursive: true });
+    return new SqliteEvidenceStore(dir, opts);
+  }
+
+  #migrate(): void {
+    this.#db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)");
+    const row = this.#db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get() as {
+      v: number | null;
+    };
+    const current = row.v ?? 0;
+    if (current > MIGRATIONS.length) {
+      throw new StoreError(
+        "STORE_CORRUPT",
+        `evidence store ${this.dir} has schema version ${current}, newer than this cleanimg knows`,
+        {
+          hint: "upgrade cleanimg",
+        },
+      );
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.#db.transaction(() => {
+        this.#db.exec(MIGRATIONS[v] as string);
+        this.#db.prepare("INSERT INTO schema_migrations (version) VALUES (?)").run(v + 1);
+      })();
+    }
+  }
+
+  #path(d: Digest): string {
+    return join(this.#blobDir, digestHex(d));
+  }
+
+  async putBlob(bytes: Uint8Array, mediaType: string): Promise<Digest> {
+    if (!mediaType || mediaType.length > 255) {
+      throw new StoreError(
+        "STORE_INVALID_INPUT",
+        "a blob needs a media type (at most 255 characters)",
+      );
+    }
+    if (bytes.byteLength > this.#max) {
+      throw new StoreError(
+        "STORE_INVALID_INPUT",
+        `blob of ${bytes.byteLength} bytes exceeds the ${this.#max}-byte limit`,
+      );
+    }
+    const digest = sha256(bytes);
+    const existing = this.#db.prepare("SELECT 1 FROM blobs WHERE digest = ?").get(digest);
+    if (existing) {
+      return digest;
+    }
+    const final = this.#path(digest);
+    const tmp = `${final}.tmp-${randomBytes(6).toString("hex")}`;
+    await mkdir(dirname(final), { recursive: true });
+    const fh = await open(tmp, "wx");
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } catch (e) {
+      await fh.close();
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    await fh.close();
+    await rename(tmp, final);
+    const dh = await open(this.#blobDir, "r");
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+    this.#db
+      .prepare(
+        "INSERT OR IGNORE INTO blobs (digest, media_type, size, created_at) VALUES (?, ?, ?, ?)",
+      )
+      .run(digest, mediaType, bytes.byteLength, this.#now().toISOString());
+    return digest;
+  }
+
+  async getBlob(digest: Digest): Promise<StoredBlob> {
+    const row = this.#db
+      .prepare("SELECT media_type, size FROM blobs WHERE digest = ?")
+      .get(digest) as { media_type: string; size: number } | undefined;
+    if (!row) {
+      throw new StoreError("STORE_NOT_FOUND", `no evidence blob ${digest} in ${this.dir}`);
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(this.#path(digest)));
+    } catch (e) {
+      throw new StoreError(
+        "STORE_CORRUPT",
+        `evidence blob ${digest} is indexed but its file is unreadable`,
+        { cause: e },
+      );
+    }
+    const got = sha256(bytes);
+    if (got !== digest || bytes.byteLength !== row.size) {
+      throw new StoreError(
+        "STORE_DIGEST_MISMATCH",
+        `evidence blob ${digest} in ${this.dir} has been altered (now ${got})`,
+        {
+          hint: "restore the store from a backup; altered evidence cannot be trusted",
+        },
+      );
+    }
+    return { digest, mediaType: row.media_type, bytes };
+  }
+
+  async hasBlob(digest: Digest): Promise<boolean> {
+    return this.#db.prepare("SELECT 1 FROM blobs WHERE digest = ?").get(digest) !== undefined;
+  }
+
+  async link(
+    subject: Digest,
+    evidence: Digest,
+    kind: string,
+    annotations: Readonly<Record<string, string>> = {},
+  ): Promise<EvidenceLink> {
+    if (!isDigest(subject) || !isDigest(evidence)) {
+      throw new StoreError("STORE_INVALID_INPUT", "subject and evidence must be digests");
+    }
+    if (!kind || kind.length > 255) {
+      throw new StoreError("STORE_INVALID_INPUT", "a link needs a kind (at most 255 characters)");
+    }
+    const tx = this.#db.transaction(() => {
+      const blob = this.#db.prepare("SELECT 1 FROM blobs WHERE digest = ?").get(evidence);
+      if (!blob) {
+        throw new StoreError("STORE_NOT_FOUND", `cannot link ${evidence}: the blob is not stored`);
+      }
+      this.#db
+        .prepare(
+          "INSERT OR IGNORE INTO links (subject, evidence, kind, created_at, annotations) VALUES (?, ?, ?, ?, ?)",
+        )
+        .run(
+          subject,
+          evidence,
+          kind,
+          this.#now().toISOString(),
+          JSON.stringify(sortKeys(annotations)),
+        );
+      return this.#db
+        .prepare(
+          `SELECT l.subject, l.evidence, l.kind, l.created_at, l.annotations, b.media_type, b.size
+           FROM links l JOIN blobs b ON b.digest = l.evidence
+           WHERE l.subject = ? AND l.evidence = ? AND l.kind = ?`,
+        )
+        .get(subject, evidence, kind) as LinkRow;
+    });
+    return toLink(tx());
+  }
+
+  async find(q: EvidenceQuery): Promise<readonly EvidenceLink[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.subject) {
+      where.push("l.subject = ?");
+      args.push(q.subject);
+    }
+    if (q.evidence) {
+      where.push("l.evidence = ?");
+      args.push(q.evidence);
+    }
+    if (q.kind) {
+      where.push("l.kind = ?");
+      args.push(q.kind);
+    }
+    if (q.since) {
+      where.push("l.created_at >= ?");
+      args.push(q.since);
+    }
+    if (q.until) {
+      where.push("l.created_at < ?");
+      args.push(q.until);
+    }
+    const sql = `SELECT l.subject, l.evidence, l.kind, l.created_at, l.annotations, b.media_type, b.size
+      FROM links l JOIN blobs b ON b.digest = l.evidence
+      ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY l.created_at, l.id ${q.limit ? "LIMIT ?" : ""}`;
+    if (q.limit) {
+      args.push(q.limit);
+    }
+    return (this.#db.prepare(sql).all(...args) as LinkRow[]).map(toLink);
+  }
+
+  async close(): Promise<void> {
+    this.#db.close();
+  }
+}
+
+function sortKeys(o: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function toLink(r: LinkRow): EvidenceLink {
+  return {
+    subject: r.subject as Digest,
+    evidence: r.evidence as Digest,
+    kind: r.kind,
+    mediaType: r.media_type,
+    size: r.size,
+    createdAt: r.created_at,
+    annotations: JSON.parse(r.annotations) as Record<string, string>,
+  };
+}

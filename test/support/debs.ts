@@ -1,0 +1,49 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+/** Cache of .deb files fetched with apt-get download (git-ignored). */
+export const DEB_CACHE = resolve(import.meta.dirname, "../../.cache/debs");
+
+/**
+ * Returns paths of the named Debian packages' .deb files, downloading the candidate versions
+ * with `apt-get download` into the cache on first use. Needs apt lists (`apt-get update`).
+ */
+export function fetchDebs(names: readonly string[]): string[] {
+  mkdirSync(DEB_CACHE, { recursive: true });
+  const have = (n: string): string | undefined =>
+    readdirSync(DEB_CACHE).find((f) => f.startsWith(`${n}_`) && f.endsWith(".deb"));
+  const missing = names.filter((n) => !have(n));
+  if (missing.length > 0) {
+    execFileSync("apt-get", ["download", "-q", ...missing], {
+      cwd: DEB_CACHE,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+  }
+  return names.map((n) => {
+    const f = have(n);
+    if (!f || !existsSync(join(DEB_CACHE, f))) {
+      throw new Error(`apt-get download did not produce ${n}`);
+    }
+    return join(DEB_CACHE, f);
+  });
+}
+
+/** The data tar of a .deb (`dpkg-deb --fsys-tarfile`), as bytes. */
+export function debDataTar(deb: string): Buffer {
+  return execFileSync("dpkg-deb", ["--fsys-tarfile", deb], { maxBuffer: 2 * 1024 ** 3 });
+}
+
+/** A dpkg status stanza for an installed package, from the .deb's control file. */
+export function debStatusStanza(deb: string): string {
+  const control = execFileSync("dpkg-deb", ["-f", deb], { encoding: "utf8" }).trimEnd();
+  const lines = control.split("\n");
+  const out: string[] = [];
+  for (const l of lines) {
+    out.push(l);
+    if (l.startsWith("Package:")) {
+      out.push("Status: install ok installed");
+    }
+  }
+  return `${out.join("\n")}\n`;
+}
