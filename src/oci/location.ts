@@ -116,7 +116,10 @@ export async function openSource(loc: ImageLocation, ctx: OpenContext): Promise<
       if (img) {
         return ctx.local.source(img);
       }
-      return new RegistrySource(new RegistryClient(loc.ref, registryOpts(ctx)));
+      return new RegistrySource(
+        new RegistryClient(loc.ref, registryOpts(ctx)),
+        " (not in the local image store)",
+      );
     }
   }
 }

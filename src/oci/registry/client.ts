@@ -537,6 +537,11 @@ export function referrersTag(subject: Digest): string {
   return `${subject.slice(0, subject.indexOf(":"))}-${digestHex(subject)}`;
 }
 
+function causeText(e: unknown): string {
+  const c = (e as { cause?: { code?: string; message?: string } }).cause;
+  return c ? ` (${c.code ?? c.message ?? ""})` : "";
+}
+
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -566,8 +571,11 @@ async function* bodyOf(res: Response): AsyncGenerator<Uint8Array> {
 /** Reads an image from a registry. */
 export class RegistrySource implements ImageSource {
   readonly description: string;
-  constructor(private readonly client: RegistryClient) {
-    this.description = formatImageRef(client.ref);
+  constructor(
+    private readonly client: RegistryClient,
+    note = "",
+  ) {
+    this.description = `${formatImageRef(client.ref)}${note}`;
   }
   async resolve(): Promise<{ descriptor: Descriptor; bytes: Uint8Array }> {
     const ref = this.client.ref;

@@ -1,0 +1,60 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+import {
+  type CredentialLookup,
+  dockerConfigCredentials,
+  dockerConfigPath,
+  LocalImageStore,
+  type OpenContext,
+} from "../oci/index.js";
+import { type EvidenceStore, SqliteEvidenceStore } from "../store/index.js";
+
+/** Progress reports for long work; the CLI shows them on a terminal. */
+export type ProgressFn = (message: string) => void;
+
+/** Everything a use case needs, built once by the CLI (or a library user). */
+export interface AppContext extends OpenContext {
+  /** `$CLEANIMG_HOME`, default `~/.cleanimg`. */
+  readonly home: string;
+  readonly local: LocalImageStore;
+  /** Opens the evidence store lazily (the embedded default under the home directory). */
+  evidence(): EvidenceStore;
+  readonly progress: ProgressFn;
+  close(): Promise<void>;
+}
+
+export interface AppContextOptions {
+  readonly home?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly insecure?: boolean;
+  readonly credentials?: CredentialLookup;
+  readonly progress?: ProgressFn;
+}
+
+/** The home directory from options or the environment. */
+export function resolveHome(opts: AppContextOptions): string {
+  return (
+    opts.home ?? opts.env?.["CLEANIMG_HOME"] ?? join(opts.env?.["HOME"] ?? homedir(), ".cleanimg")
+  );
+}
+
+/** Builds the context. Nothing is opened until used. */
+export function createAppContext(opts: AppContextOptions = {}): AppContext {
+  const home = resolveHome(opts);
+  let store: EvidenceStore | undefined;
+  return {
+    home,
+    local: new LocalImageStore(home),
+    ...(opts.insecure ? { insecure: true } : {}),
+    credentials: opts.credentials ?? dockerConfigCredentials(dockerConfigPath(opts.env ?? {})),
+    progress: opts.progress ?? (() => {}),
+    evidence() {
+      store ??= SqliteEvidenceStore.open(join(home, "evidence"));
+      return store;
+    },
+    async close() {
+      await store?.close();
+      store = undefined;
+    },
+  };
+}

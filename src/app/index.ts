@@ -1,0 +1,22 @@
+export {
+  type AppContext,
+  type AppContextOptions,
+  createAppContext,
+  type ProgressFn,
+  resolveHome,
+} from "./context.js";
+export {
+  copyImageBetween,
+  exportImage,
+  FILE_INVENTORY_MEDIA_TYPE,
+  type FileListing,
+  fileRecord,
+  type ImageInspection,
+  type ImageOptions,
+  inspectImage,
+  listEvidence,
+  listImageFiles,
+  listLocalImages,
+  removeLocalImage,
+  tagLocalImage,
+} from "./images.js";

@@ -1,0 +1,407 @@
+#!/usr/bin/env node
+import { basename } from "node:path";
+import { Command, CommanderError, Option } from "commander";
+import {
+  type AppContext,
+  copyImageBetween,
+  createAppContext,
+  exportImage,
+  fileRecord,
+  inspectImage,
+  listEvidence,
+  listImageFiles,
+  listLocalImages,
+  removeLocalImage,
+  tagLocalImage,
+} from "../app/index.js";
+import { parseDigest } from "../core/digest.js";
+import { isToolError, UsageError } from "../core/errors.js";
+import { parsePlatform } from "../oci/index.js";
+import { rewriteDesignForm } from "./design-forms.js";
+import { ExitCode, exitCodeFor } from "./exit-codes.js";
+import { createOutput, type Output } from "./output.js";
+
+interface GlobalOptions {
+  json?: boolean;
+  debug?: boolean;
+  quiet?: boolean;
+  home?: string;
+  insecure?: boolean;
+}
+
+const VERSION = "0.1.0";
+
+const EXIT_HELP = `
+Exit codes:
+  0  success
+  1  the answer is negative (policy failed, verification failed)
+  2  usage error (bad option, argument or reference)
+  3  operational error (I/O, network, corrupt or hostile input, limits)
+  4  not available in this version
+
+Image locations:
+  NAME[:TAG][@DIGEST]        local image store first, then the registry
+  docker://REF, registry:REF a registry (--insecure: plain HTTP, loopback only)
+  oci:DIR[:TAG]              an OCI image layout directory
+  oci-archive:FILE[:TAG]     a tar of an OCI image layout
+  docker-archive:FILE[:REF]  a "docker save" tarball
+  local:REF                  the local image store only
+
+Environment: CLEANIMG_HOME (default ~/.cleanimg), DOCKER_CONFIG, NO_COLOR.`;
+
+/** Runs the command line; returns the exit code. Only this module touches process. */
+export async function run(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<number> {
+  const programName =
+    basename(argv[1] ?? "cleanimg-init").replace(/\.js$/, "") === "cleanimg"
+      ? "cleanimg"
+      : "cleanimg-init";
+  const args = rewriteDesignForm(argv.slice(2));
+  const pre = {
+    json: args.includes("--json"),
+    quiet: args.includes("--quiet") || args.includes("-q"),
+    debug: args.includes("--debug"),
+  };
+  const out = createOutput({
+    ...pre,
+    env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    program: programName,
+  });
+  let exitCode: number = ExitCode.Ok;
+  let ctx: AppContext | undefined;
+  const context = (cmd: Command): AppContext => {
+    const g = cmd.optsWithGlobals() as GlobalOptions;
+    ctx ??= createAppContext({
+      env,
+      ...(g.home ? { home: g.home } : {}),
+      ...(g.insecure ? { insecure: true } : {}),
+      progress: (m) => out.progress(m),
+    });
+    return ctx;
+  };
+
+  const program = new Command(programName)
+    .description(
+      "Build and scan container images; every step leaves signed, linked compliance evidence.",
+    )
+    .version(VERSION, "-V, --version")
+    .option("--json", "machine-readable output on stdout")
+    .option("-q, --quiet", "no messages on stderr except errors")
+    .option("--debug", "show stack traces for errors")
+    .option("--home <dir>", "cleanimg home (default $CLEANIMG_HOME or ~/.cleanimg)")
+    .option("--insecure", "allow plain HTTP to loopback registries")
+    .addHelpText("after", EXIT_HELP)
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => process.stdout.write(s),
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s) =>
+        out.error(s.replace(/^error: /, "").trim(), `see ${programName} --help`, "CLI_USAGE"),
+    });
+
+  const platformOption = new Option(
+    "--platform <os/arch[/variant]>",
+    "platform to select in a multi-platform image",
+  );
+  const platformOf = (o: { platform?: string }) =>
+    o.platform ? { platform: parsePlatform(o.platform) } : {};
+
+  // --- image -----------------------------------------------------------------------------------
+  const image = program
+    .command("image")
+    .description("read, copy and manage images in any location");
+  image
+    .command("inspect")
+    .description(
+      "show an image's manifest, configuration and layers (verified), and record them as evidence",
+    )
+    .argument("<image>", "image location")
+    .addOption(platformOption)
+    .option("--no-evidence", "do not record the manifest and config in the evidence store")
+    .action(async (ref: string, o: { platform?: string; evidence: boolean }, cmd: Command) => {
+      const r = await inspectImage(context(cmd), ref, { ...platformOf(o), record: o.evidence });
+      out.result(r, () =>
+        [
+          `Image:     ${r.reference}`,
+          `Source:    ${r.source}`,
+          ...(r.index ? [`Index:     ${r.index.digest}`] : []),
+          `Manifest:  ${r.manifest.digest} (${r.manifest.mediaType})`,
+          ...(r.platform ? [`Platform:  ${r.platform}`] : []),
+          `Config:    ${r.config.digest}`,
+          ...(r.config.created ? [`Created:   ${r.config.created}`] : []),
+          `Layers:    ${r.layers.length}`,
+          ...r.layers.map(
+            (l, i) =>
+              `  ${i}  ${l.descriptor.digest}  ${String(l.descriptor.size).padStart(11)}  diff ${l.diffId}`,
+          ),
+          ...(r.evidence.length
+            ? [`Evidence:  ${r.evidence.length} records linked to ${r.manifest.digest}`]
+            : []),
+        ].join("\n"),
+      );
+    });
+
+  image
+    .command("files")
+    .description("list the merged filesystem: path, type, mode, size and layer of origin")
+    .argument("<image>", "image location")
+    .addOption(platformOption)
+    .option("--no-evidence", "do not record the file inventory in the evidence store")
+    .option("--max-layer-bytes <n>", "largest decompressed layer accepted", Number)
+    .option("--max-entries <n>", "most filesystem entries accepted", Number)
+    .action(
+      async (
+        ref: string,
+        o: { platform?: string; evidence: boolean; maxLayerBytes?: number; maxEntries?: number },
+        cmd: Command,
+      ) => {
+        const r = await listImageFiles(context(cmd), ref, {
+          ...platformOf(o),
+          record: o.evidence,
+          limits: {
+            ...(o.maxLayerBytes ? { maxLayerBytes: o.maxLayerBytes } : {}),
+            ...(o.maxEntries ? { maxEntries: o.maxEntries } : {}),
+          },
+        });
+        out.issues(r.issues);
+        out.result(
+          {
+            manifest: r.manifest,
+            layers: r.layers,
+            files: r.files.map(fileRecord),
+            issues: r.issues,
+            ...(r.evidence ? { evidence: r.evidence } : {}),
+          },
+          () =>
+            r.files
+              .map(
+                (f) =>
+                  `${typeChar(f.type)}${modeString(f.mode)} ${f.uid}/${f.gid} ${String(f.size).padStart(10)} L${f.layer < 0 ? "-" : f.layer} ${f.path}${f.linkname !== undefined ? ` -> ${f.linkname}` : ""}`,
+              )
+              .join("\n"),
+        );
+      },
+    );
+
+  image
+    .command("export")
+    .description("write an image's merged filesystem into a new or empty directory")
+    .argument("<image>", "image location")
+    .argument("<dir>", "target directory (must be new or empty)")
+    .addOption(platformOption)
+    .action(async (ref: string, dir: string, o: { platform?: string }, cmd: Command) => {
+      const r = await exportImage(context(cmd), ref, dir, platformOf(o));
+      out.issues(r.issues);
+      out.result(
+        r,
+        () =>
+          `exported ${r.files} files, ${r.directories} directories, ${r.symlinks} symlinks, ${r.hardlinks} hard links (${r.bytes} bytes) to ${dir}${r.issues.length ? `; ${r.issues.length} issues` : ""}`,
+      );
+    });
+
+  image
+    .command("copy")
+    .description("copy an image between any two locations, keeping its digests")
+    .argument("<source>", "image location to read")
+    .argument("<destination>", "image location to write")
+    .addOption(platformOption)
+    .action(async (from: string, to: string, o: { platform?: string }, cmd: Command) => {
+      const r = await copyImageBetween(context(cmd), from, to, platformOf(o));
+      out.result(
+        r,
+        () =>
+          `copied ${r.digest} to ${r.destination} (${r.blobsCopied} blobs copied, ${r.blobsSkipped} already there)`,
+      );
+    });
+
+  image
+    .command("ls")
+    .description("list the images of the local image store")
+    .action(async (_o: unknown, cmd: Command) => {
+      const r = await listLocalImages(context(cmd));
+      out.result(
+        r.map((i) => ({
+          name: i.name,
+          digest: i.descriptor.digest,
+          mediaType: i.descriptor.mediaType,
+          size: i.descriptor.size,
+        })),
+        () =>
+          r.length === 0
+            ? "no images in the local store"
+            : r.map((i) => `${i.name}  ${i.descriptor.digest}`).join("\n"),
+      );
+    });
+
+  image
+    .command("tag")
+    .description("give an image of the local store another name")
+    .argument("<image>", "existing name")
+    .argument("<name>", "new name")
+    .action(async (from: string, to: string, _o: unknown, cmd: Command) => {
+      const r = await tagLocalImage(context(cmd), from, to);
+      out.result(
+        { name: r.name, digest: r.descriptor.digest },
+        () => `tagged ${r.descriptor.digest} as ${r.name}`,
+      );
+    });
+
+  image
+    .command("rm")
+    .description("remove a name from the local store (unreferenced blobs are deleted)")
+    .argument("<image>", "name to remove")
+    .action(async (ref: string, _o: unknown, cmd: Command) => {
+      const r = await removeLocalImage(context(cmd), ref);
+      out.result(r, () => `removed ${r.removed} (${r.blobsDeleted} blobs deleted)`);
+    });
+
+  // --- evidence ----------------------------------------------------------------------------------
+  const evidence = program.command("evidence").description("query the evidence store");
+  evidence
+    .command("ls")
+    .description("list evidence links, optionally for one subject digest, kind or time range")
+    .option("--subject <digest>", "subject digest (e.g. an image manifest digest)")
+    .option("--kind <kind>", "evidence kind")
+    .option("--from <date>", "recorded at or after (ISO 8601)")
+    .option("--to <date>", "recorded before (ISO 8601)")
+    .action(
+      async (o: { subject?: string; kind?: string; from?: string; to?: string }, cmd: Command) => {
+        const r = await listEvidence(context(cmd), {
+          ...(o.subject ? { subject: parseDigest(o.subject) } : {}),
+          ...(o.kind ? { kind: o.kind } : {}),
+          ...(o.from ? { since: isoDate(o.from, "--from") } : {}),
+          ...(o.to ? { until: isoDate(o.to, "--to") } : {}),
+        });
+        out.result(r, () =>
+          r.length === 0
+            ? "no evidence"
+            : r
+                .map(
+                  (l) =>
+                    `${l.createdAt}  ${l.kind.padEnd(16)} ${l.subject}  ${l.evidence}  ${l.size}`,
+                )
+                .join("\n"),
+        );
+      },
+    );
+
+  // --- design commands not available yet ------------------------------------------------------------
+  const notYet = (name: string, designForm: string, what: string): void => {
+    program
+      .command(name)
+      .description(`${what} (${designForm}); not available in this version`)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .helpOption("-h, --help")
+      .action(() => {
+        throw new UsageError(
+          "CLI_NOT_AVAILABLE",
+          `${name} (${designForm}) is not available yet in cleanimg ${VERSION}`,
+          {
+            hint: "see the README for what this version does",
+          },
+        );
+      });
+  };
+  notYet("build", "--build", "hermetic, reproducible image build with signed provenance");
+  notYet("scan", "--scan", "SBOM, vulnerability scan and VEX for an image");
+  notYet("status", "--compliance-status", "compliance status per image and fleet-wide");
+  notYet("report", "--compliance FRAMEWORK", "compliance report mapped to a control framework");
+  notYet("audit", "--audit-trail", "audit trail for a date range");
+
+  try {
+    await program.parseAsync(args, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (
+        e.code === "commander.helpDisplayed" ||
+        e.code === "commander.version" ||
+        e.code === "commander.help"
+      ) {
+        exitCode = ExitCode.Ok;
+      } else {
+        exitCode = ExitCode.Usage;
+      }
+    } else if (isToolError(e)) {
+      out.error(e.message, e.hint, e.code);
+      if (pre.debug && e.stack) {
+        process.stderr.write(`${e.stack}\n`);
+      }
+      exitCode = exitCodeFor(e.code);
+    } else {
+      const err = e as Error;
+      out.error(
+        err?.message ?? String(e),
+        "this looks like a bug; rerun with --debug and report it",
+        "INTERNAL",
+      );
+      if (pre.debug && err?.stack) {
+        process.stderr.write(`${err.stack}\n`);
+      }
+      exitCode = ExitCode.Operational;
+    }
+  } finally {
+    await ctx?.close();
+  }
+  return exitCode;
+}
+
+function isoDate(s: string, flag: string): string {
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) {
+    throw new UsageError("CLI_USAGE", `${flag} "${s}" is not a date`, {
+      hint: "use ISO 8601, e.g. 2025-09-01 or 2025-09-01T12:00:00Z",
+    });
+  }
+  return new Date(t).toISOString();
+}
+
+function typeChar(t: string): string {
+  switch (t) {
+    case "dir":
+      return "d";
+    case "symlink":
+      return "l";
+    case "hardlink":
+      return "h";
+    case "char":
+      return "c";
+    case "block":
+      return "b";
+    case "fifo":
+      return "p";
+    default:
+      return "-";
+  }
+}
+
+function modeString(mode: number): string {
+  const rwx = (m: number, special: number, ch: string): string =>
+    `${m & 4 ? "r" : "-"}${m & 2 ? "w" : "-"}${special ? (m & 1 ? ch : ch.toUpperCase()) : m & 1 ? "x" : "-"}`;
+  return (
+    rwx((mode >> 6) & 7, mode & 0o4000, "s") +
+    rwx((mode >> 3) & 7, mode & 0o2000, "s") +
+    rwx(mode & 7, mode & 0o1000, "t")
+  );
+}
+
+// Entry point when executed directly (the bin script).
+const invoked = process.argv[1] ?? "";
+if (/(?:cleanimg(?:-init)?|main\.[jt]s)$/.test(invoked)) {
+  run(process.argv, process.env).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`cleanimg-init: fatal: ${String(e)}\n`);
+      process.exitCode = ExitCode.Operational;
+    },
+  );
+}
+
+export type { Output };
