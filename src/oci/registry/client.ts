@@ -162,7 +162,7 @@ export class RegistryClient {
         }
         throw new OciError(
           "OCI_REGISTRY_ERROR",
-          `${this.description}: ${method} ${new URL(url).pathname} failed: ${(e as Error).message}`,
+          `${this.description}: ${method} ${new URL(url).pathname} failed: ${(e as Error).message}${causeText(e)}`,
           {
             cause: e,
             hint:
