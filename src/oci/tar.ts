@@ -1,5 +1,5 @@
 import type { Writable } from "node:stream";
-import { ToolError } from "../core/errors.js";
+import { OciError, ToolError } from "../core/errors.js";
 
 /**
  * A streaming tar reader and writer for image layers and image archives.
@@ -98,7 +98,7 @@ function readNumber(
     for (let i = 1; i < len; i++) {
       value = value * 256 + (buf[off + i] ?? 0);
       if (value > Number.MAX_SAFE_INTEGER) {
-        throw new ToolError("OCI_TAR_INVALID", `${what}: ${field} field out of range`);
+        throw new OciError("OCI_TAR_INVALID", `${what}: ${field} field out of range`);
       }
     }
     return value;
@@ -114,7 +114,7 @@ function readNumber(
       continue;
     }
     if (c < 0x30 || c > 0x37) {
-      throw new ToolError("OCI_TAR_INVALID", `${what}: invalid octal digit in ${field} field`);
+      throw new OciError("OCI_TAR_INVALID", `${what}: invalid octal digit in ${field} field`);
     }
     value = value * 8 + (c - 0x30);
     seen = true;
@@ -154,7 +154,7 @@ export function parsePax(data: Uint8Array, what: string): Record<string, string>
       if (data.subarray(off).every((b) => b === 0)) {
         break;
       }
-      throw new ToolError("OCI_TAR_INVALID", `${what}: malformed PAX record`);
+      throw new OciError("OCI_TAR_INVALID", `${what}: malformed PAX record`);
     }
     const rec = decoder.decode(data.subarray(sp + 1, off + len - 1));
     const eq = rec.indexOf("=");
@@ -205,10 +205,10 @@ export async function readTar(
       return;
     }
     if (zeroBlocks > 0) {
-      throw new ToolError("OCI_TAR_INVALID", `${what}: data after an end-of-archive block`);
+      throw new OciError("OCI_TAR_INVALID", `${what}: data after an end-of-archive block`);
     }
     if (!checksumOk(buf, 0, what)) {
-      throw new ToolError("OCI_TAR_INVALID", `${what}: header checksum mismatch`, {
+      throw new OciError("OCI_TAR_INVALID", `${what}: header checksum mismatch`, {
         hint: "the layer is not a tar archive or is corrupt",
       });
     }
@@ -414,7 +414,7 @@ export async function readTar(
       // Only padding of the last entry is missing: tolerated like GNU tar.
       return { entries };
     }
-    throw new ToolError("OCI_TAR_TRUNCATED", `${what}: archive ends inside an entry (truncated?)`);
+    throw new OciError("OCI_TAR_TRUNCATED", `${what}: archive ends inside an entry (truncated?)`);
   }
   return { entries };
 }
@@ -422,7 +422,7 @@ export async function readTar(
 function parsePaxInt(v: string, field: string, what: string): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 0) {
-    throw new ToolError("OCI_TAR_INVALID", `${what}: invalid PAX ${field} "${v.slice(0, 40)}"`);
+    throw new OciError("OCI_TAR_INVALID", `${what}: invalid PAX ${field} "${v.slice(0, 40)}"`);
   }
   return n;
 }
