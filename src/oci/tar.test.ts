@@ -17,7 +17,12 @@ async function entries(b: Uint8Array, chunkSize = 7): Promise<{ e: TarEntry; bod
     onEntry: (e) => {
       const item = { e, body: "" };
       out.push(item);
-      return { write: (c) => void (item.body += Buffer.from(c).toString()), close: () => {} };
+      return {
+        write: (c) => {
+          item.body += Buffer.from(c).toString();
+        },
+        close: () => {},
+      };
     },
   });
   return out;

@@ -49,7 +49,12 @@ export function describeEvidenceStoreContract(
   const enc = new TextEncoder();
   const clock = (): { now: () => Date; advance(ms: number): void } => {
     let ms = Date.parse("2026-01-01T00:00:00Z");
-    return { now: () => new Date(ms), advance: (d) => void (ms += d) };
+    return {
+      now: () => new Date(ms),
+      advance: (d) => {
+        ms += d;
+      },
+    };
   };
   const subjectA = sha256("image-a");
   const subjectB = sha256("image-b");
