@@ -1,6 +1,7 @@
 import { OciError } from "../core/errors.js";
+import { selectImageManifest } from "./image.js";
 import type { ImageDestination, ImageSource } from "./transport.js";
-import { type Descriptor, formatPlatform, type Platform, parseManifest } from "./types.js";
+import { type Descriptor, type Platform, parseManifest } from "./types.js";
 
 export interface CopyOptions {
   /** Copy only this platform's manifest out of an index. Default: everything, byte for byte. */
@@ -38,24 +39,9 @@ export async function copyImage(
   let rootDesc = root.descriptor;
   let rootBytes = root.bytes;
   if (opts.platform) {
-    const parsed = parseManifest(rootBytes, `manifest in ${src.description}`, rootDesc.mediaType);
-    if (parsed.kind === "index") {
-      const want = opts.platform;
-      const hit = parsed.index.manifests.find(
-        (m) =>
-          m.platform?.os === want.os &&
-          m.platform.architecture === want.architecture &&
-          (want.variant === undefined || m.platform.variant === want.variant),
-      );
-      if (!hit) {
-        throw new OciError(
-          "OCI_PLATFORM_NOT_FOUND",
-          `${src.description} has no image for ${formatPlatform(want)}`,
-        );
-      }
-      rootDesc = hit;
-      rootBytes = await src.fetchManifest(hit);
-    }
+    const sel = await selectImageManifest(src, root, opts.platform);
+    rootDesc = sel.descriptor;
+    rootBytes = sel.bytes;
   }
   await copyManifest(src, dst, rootDesc, rootBytes, true, opts, stats, 0);
   await dst.commit();

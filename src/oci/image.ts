@@ -1,7 +1,7 @@
 import type { Digest } from "../core/digest.js";
 import { OciError } from "../core/errors.js";
 import { DEFAULT_LIMITS, readAllLimited } from "../core/limits.js";
-import { layerCompression } from "./media-types.js";
+import { isIndexMediaType, layerCompression } from "./media-types.js";
 import type { ImageSource } from "./transport.js";
 import {
   type Descriptor,
@@ -68,22 +68,27 @@ function imageEntries(manifests: readonly Descriptor[]): Descriptor[] {
 }
 
 /**
- * Resolves the referenced manifest to one platform's image and reads its configuration.
- * Nested indexes are followed (depth-limited).
- * @throws OciError OCI_PLATFORM_NOT_FOUND, OCI_PLATFORM_AMBIGUOUS, OCI_INVALID_MANIFEST, …
+ * Walks down from a manifest or index to the image manifest for a platform (or the only /
+ * this machine's image when no platform is given). Nested indexes are followed, 8 deep.
+ * @throws OciError OCI_PLATFORM_NOT_FOUND, OCI_PLATFORM_AMBIGUOUS, OCI_INVALID_MANIFEST
  */
-export async function resolveImage(
+export async function selectImageManifest(
   source: ImageSource,
-  opts: ResolveOptions = {},
-): Promise<ResolvedImage> {
-  const root = await source.resolve();
+  root: { descriptor: Descriptor; bytes: Uint8Array },
+  platform?: Platform,
+): Promise<{
+  descriptor: Descriptor;
+  bytes: Uint8Array;
+  parsed: ParsedManifest & { kind: "manifest" };
+  index?: Descriptor;
+}> {
   let desc = root.descriptor;
+  let bytes = root.bytes;
   let parsed = parseManifest(
-    root.bytes,
+    bytes,
     `manifest ${desc.digest} in ${source.description}`,
     desc.mediaType,
   );
-  let bytes = root.bytes;
   let indexDescriptor: Descriptor | undefined;
   for (let depth = 0; parsed.kind === "index"; depth++) {
     if (depth >= 8) {
@@ -93,36 +98,7 @@ export async function resolveImage(
       );
     }
     indexDescriptor ??= desc;
-    const entries = imageEntries(parsed.index.manifests);
-    let chosen: Descriptor | undefined;
-    if (opts.platform) {
-      const want = opts.platform;
-      chosen = entries.find((m) => platformMatches(want, m.platform));
-      // A nested index without a platform may hold the platform further down.
-      chosen ??= entries.find((m) => m.platform === undefined && m.mediaType.includes("index"));
-      if (!chosen) {
-        throw new OciError(
-          "OCI_PLATFORM_NOT_FOUND",
-          `${source.description} has no image for ${formatPlatform(want)}`,
-          { hint: `available: ${listPlatforms(entries)}` },
-        );
-      }
-    } else if (entries.length === 1) {
-      chosen = entries[0];
-    } else {
-      const host = hostPlatform();
-      chosen = entries.find((m) => platformMatches(host, m.platform));
-      if (!chosen) {
-        throw new OciError(
-          "OCI_PLATFORM_AMBIGUOUS",
-          `${source.description} is a multi-platform index without an image for this machine (${formatPlatform(host)})`,
-          { hint: `choose one with --platform: ${listPlatforms(entries)}` },
-        );
-      }
-    }
-    if (!chosen) {
-      throw new OciError("OCI_PLATFORM_NOT_FOUND", `${source.description}: index lists no images`);
-    }
+    const chosen = chooseEntry(source, parsed.index.manifests, platform);
     desc = chosen;
     bytes = await source.fetchManifest(desc);
     parsed = parseManifest(
@@ -131,6 +107,66 @@ export async function resolveImage(
       desc.mediaType,
     );
   }
+  return {
+    descriptor: desc,
+    bytes,
+    parsed,
+    ...(indexDescriptor ? { index: indexDescriptor } : {}),
+  };
+}
+
+function chooseEntry(
+  source: ImageSource,
+  manifests: readonly Descriptor[],
+  want: Platform | undefined,
+): Descriptor {
+  const entries = imageEntries(manifests);
+  if (want) {
+    const hit =
+      entries.find((m) => platformMatches(want, m.platform)) ??
+      // A nested index without a platform may hold the platform further down.
+      entries.find((m) => m.platform === undefined && isIndexMediaType(m.mediaType));
+    if (!hit) {
+      throw new OciError(
+        "OCI_PLATFORM_NOT_FOUND",
+        `${source.description} has no image for ${formatPlatform(want)}`,
+        {
+          hint: `available: ${listPlatforms(entries)}`,
+        },
+      );
+    }
+    return hit;
+  }
+  if (entries.length === 1 && entries[0]) {
+    return entries[0];
+  }
+  const host = hostPlatform();
+  const hit = entries.find((m) => platformMatches(host, m.platform));
+  if (!hit) {
+    throw new OciError(
+      entries.length === 0 ? "OCI_PLATFORM_NOT_FOUND" : "OCI_PLATFORM_AMBIGUOUS",
+      entries.length === 0
+        ? `${source.description}: index lists no images`
+        : `${source.description} is a multi-platform index without an image for this machine (${formatPlatform(host)})`,
+      { hint: `choose one with --platform: ${listPlatforms(entries)}` },
+    );
+  }
+  return hit;
+}
+
+/**
+ * Resolves the referenced manifest to one platform's image and reads its configuration.
+ * Nested indexes are followed (depth-limited).
+ * @throws OciError OCI_PLATFORM_NOT_FOUND, OCI_PLATFORM_AMBIGUOUS, OCI_INVALID_MANIFEST, …
+ */
+export async function resolveImage(
+  source: ImageSource,
+  opts: ResolveOptions = {},
+): Promise<ResolvedImage> {
+  const root = await source.resolve();
+  const sel = await selectImageManifest(source, root, opts.platform);
+  const { descriptor: desc, bytes, parsed } = sel;
+  const indexDescriptor = sel.index;
   const manifest = parsed.manifest;
   const configBytes = await readAllLimited(
     source.openBlob(manifest.config),

@@ -193,3 +193,79 @@ export async function buildImageLayout(opts: BuildOptions): Promise<BuiltImage> 
     manifestBytes: manifest,
   };
 }
+
+/**
+ * Writes a layout whose index.json names an image index (optionally nested one level) over
+ * one image per platform; returns the digests.
+ */
+export async function buildMultiPlatformLayout(opts: {
+  dir: string;
+  tag: string;
+  platforms: readonly { os: string; architecture: string; variant?: string }[];
+  nested?: boolean;
+}): Promise<{ indexDigest: string; manifests: Record<string, string> }> {
+  const entries: Record<string, unknown>[] = [];
+  const manifests: Record<string, string> = {};
+  for (const p of opts.platforms) {
+    const b = await buildImageLayout({
+      dir: opts.dir,
+      platform: p,
+      layers: [
+        {
+          kind: "files",
+          files: [
+            { name: "etc/", type: "dir" },
+            { name: "etc/arch", type: "file", body: `${p.architecture}\n` },
+          ],
+        },
+      ],
+    });
+    manifests[`${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ""}`] = b.manifestDigest;
+    entries.push({
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      digest: b.manifestDigest,
+      size: b.manifestBytes.length,
+      platform: p,
+    });
+  }
+  let index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: entries,
+    }),
+  );
+  let indexDigest = writeBlob(opts.dir, index);
+  if (opts.nested) {
+    index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.index.v1+json",
+        manifests: [
+          {
+            mediaType: "application/vnd.oci.image.index.v1+json",
+            digest: indexDigest,
+            size: index.length,
+          },
+        ],
+      }),
+    );
+    indexDigest = writeBlob(opts.dir, index);
+  }
+  writeFileSync(
+    join(opts.dir, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [
+        {
+          mediaType: "application/vnd.oci.image.index.v1+json",
+          digest: indexDigest,
+          size: index.length,
+          annotations: { "org.opencontainers.image.ref.name": opts.tag },
+        },
+      ],
+    }),
+  );
+  return { indexDigest, manifests };
+}

@@ -368,8 +368,7 @@ export class RegistryClient {
     let buf: Uint8Array[] = [];
     let buffered = 0;
     let sent = 0;
-    const flush = async (): Promise<void> => {
-      const body = concat(buf, buffered);
+    const sendChunk = async (body: Uint8Array): Promise<void> => {
       const res = await this.request("PATCH", location, {
         push: true,
         body,
@@ -385,14 +384,16 @@ export class RegistryClient {
       }
       location = this.#absolute(res.headers.get("location") ?? location);
       sent += body.length;
-      buf = [];
-      buffered = 0;
     };
     for await (const chunk of verified) {
       buf.push(chunk);
       buffered += chunk.length;
-      if (buffered >= chunkSize) {
-        await flush();
+      // Send whole chunks of exactly chunkSize bytes; keep the rest for the next round.
+      while (buffered > chunkSize) {
+        const all = concat(buf, buffered);
+        await sendChunk(all.subarray(0, chunkSize));
+        buf = [all.subarray(chunkSize)];
+        buffered -= chunkSize;
       }
     }
     // Monolithic when nothing was sent yet: the whole blob goes with the closing PUT.
