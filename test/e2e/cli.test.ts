@@ -1,0 +1,129 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildImageLayout } from "../support/build-image.js";
+import { fetchDebs } from "../support/debs.js";
+import { tempDir } from "../support/tmp.js";
+
+const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Run {
+  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    encoding: "utf8",
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/root", ...env },
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("cleanimg-init command line", () => {
+  let home: string;
+  let layout: string;
+  beforeAll(async () => {
+    home = tempDir("cleanimg-cli-");
+    layout = join(tempDir(), "img");
+    await buildImageLayout({ dir: layout, tag: "1.0", layers: [{ kind: "debs", debs: fetchDebs(["base-files", "busybox-static"]) }] });
+  });
+  const env = () => ({ CLEANIMG_HOME: home });
+
+  it("answers --help on every command", () => {
+    const commands = [[], ["image"], ["image", "inspect"], ["image", "files"], ["image", "export"], ["image", "copy"], ["image", "ls"], ["image", "tag"], ["image", "rm"], ["evidence"], ["evidence", "ls"], ["build"], ["scan"], ["status"], ["report"], ["audit"]];
+    for (const c of commands) {
+      const r = cli([...c, "--help"], env());
+      expect(r.code, c.join(" ")).toBe(0);
+      expect(r.stdout).toContain("Usage:");
+    }
+    expect(cli(["--help"]).stdout).toContain("Exit codes:");
+  });
+
+  it("runs the design's command forms and says they are not available yet (exit 4)", () => {
+    const forms = [
+      ["--build", "--image", "myapp:1.0.0"],
+      ["--scan", "--image", "myapp:1.0.0", "--output-vex", "report.vex"],
+      ["--compliance-status"],
+      ["--compliance", "fedramp", "--image", "myapp:1.0.0", "--output", "compliance-report.json"],
+      ["--audit-trail", "--from=2025-09-01", "--to=2025-10-04"],
+    ];
+    for (const f of forms) {
+      const r = cli(f, env());
+      expect(r.code, f.join(" ")).toBe(4);
+      expect(r.stderr).toMatch(/not available yet/);
+      expect(r.stderr.trim().split("\n")).toHaveLength(2); // one-line error plus its hint
+    }
+    expect(existsSync("report.vex")).toBe(false);
+  });
+
+  it("copies into the local store, lists, tags, inspects, walks and removes with --json", () => {
+    const copy = cli(["image", "copy", `oci:${layout}:1.0`, "myapp:1.0.0", "--json"], env());
+    expect(copy.code, copy.stderr).toBe(0);
+    const copied = JSON.parse(copy.stdout);
+    expect(copied.digest).toMatch(/^sha256:/);
+    expect(JSON.parse(cli(["image", "ls", "--json"], env()).stdout)).toEqual([expect.objectContaining({ name: "docker.io/library/myapp:1.0.0", digest: copied.digest })]);
+    expect(cli(["image", "tag", "myapp:1.0.0", "myapp:latest", "--json"], env()).code).toBe(0);
+    const inspect = JSON.parse(cli(["image", "inspect", "myapp:1.0.0", "--json"], env()).stdout);
+    expect(inspect.manifest.digest).toBe(copied.digest);
+    expect(inspect.layers).toHaveLength(1);
+    const files = JSON.parse(cli(["image", "files", "myapp", "--json"], env()).stdout);
+    expect(files.files.find((f: { path: string }) => f.path === "/bin/busybox")).toMatchObject({ type: "file", mode: "0755", layer: 0 });
+    const human = cli(["image", "files", "myapp:1.0.0"], env()).stdout;
+    expect(human).toMatch(/^-rwxr-xr-x 0\/0 +\d+ L0 \/bin\/busybox$/m);
+    const evidence = JSON.parse(cli(["evidence", "ls", "--subject", copied.digest, "--json"], env()).stdout);
+    expect(evidence.map((e: { kind: string }) => e.kind).sort()).toEqual(["file-inventory", "image-config", "image-manifest"]);
+    const out = join(tempDir(), "rootfs");
+    const exp = JSON.parse(cli(["image", "export", "myapp:1.0.0", out, "--json"], env()).stdout);
+    expect(exp.files).toBeGreaterThan(10);
+    const rm = JSON.parse(cli(["image", "rm", "myapp:latest", "--json"], env()).stdout);
+    expect(rm).toEqual({ removed: "docker.io/library/myapp:latest", blobsDeleted: 0 });
+    const rm2 = JSON.parse(cli(["image", "rm", "myapp:1.0.0", "--json"], env()).stdout);
+    expect(rm2.blobsDeleted).toBe(3);
+    expect(JSON.parse(cli(["image", "ls", "--json"], env()).stdout)).toEqual([]);
+  });
+
+  it("prints one-line errors with a hint, exit 2 for usage and 3 for operational errors", () => {
+    const bad = cli(["image", "inspect", "Not A Ref"], env());
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^cleanimg-init: error: invalid image reference/);
+    expect(bad.stderr).toContain("hint:");
+    expect(bad.stderr).not.toContain("    at ");
+    const missing = cli(["image", "inspect", `oci:${tempDir()}`], env());
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain("not an OCI image layout");
+    const debug = cli(["image", "inspect", `oci:${tempDir()}`, "--debug"], env());
+    expect(debug.stderr).toContain("    at ");
+    const json = cli(["image", "inspect", "Not A Ref", "--json"], env());
+    expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: "OCI_INVALID_REFERENCE" } });
+    expect(cli(["image", "frobnicate"], env()).code).toBe(2);
+    expect(cli(["image", "copy", "only-one"], env()).code).toBe(2);
+  });
+
+  it("colours errors on a terminal and honours NO_COLOR", () => {
+    const run = (extra: string): string =>
+      execFileSync("script", ["-qec", `${extra} ${process.execPath} --import tsx ${MAIN} image inspect 'Bad Ref'`, "/dev/null"], {
+        encoding: "utf8",
+        env: { ...process.env, CLEANIMG_HOME: home, TERM: "xterm" },
+      }).toString();
+    const colored = (() => {
+      try {
+        return run("");
+      } catch (e) {
+        return String((e as { stdout?: string }).stdout);
+      }
+    })();
+    const plain = (() => {
+      try {
+        return run("NO_COLOR=1");
+      } catch (e) {
+        return String((e as { stdout?: string }).stdout);
+      }
+    })();
+    expect(colored).toContain("\x1b[31m");
+    expect(plain).not.toContain("\x1b[");
+    expect(plain).toContain("error:");
+  });
+});
