@@ -4,14 +4,35 @@ import { ExitCode, exitCodeFor } from "./exit-codes.js";
 
 describe("rewriteDesignForm", () => {
   it.each([
-    [["--build", "--image", "myapp:1.0.0"], ["build", "--image", "myapp:1.0.0"]],
-    [["--scan", "--image", "myapp:1.0.0", "--output-vex", "report.vex"], ["scan", "--image", "myapp:1.0.0", "--output-vex", "report.vex"]],
+    [
+      ["--build", "--image", "myapp:1.0.0"],
+      ["build", "--image", "myapp:1.0.0"],
+    ],
+    [
+      ["--scan", "--image", "myapp:1.0.0", "--output-vex", "report.vex"],
+      ["scan", "--image", "myapp:1.0.0", "--output-vex", "report.vex"],
+    ],
     [["--compliance-status"], ["status"]],
-    [["--compliance", "fedramp", "--image", "myapp:1.0.0", "--output", "compliance-report.json"], ["report", "fedramp", "--image", "myapp:1.0.0", "--output", "compliance-report.json"]],
-    [["--compliance=fedramp", "--image", "a"], ["report", "fedramp", "--image", "a"]],
-    [["--audit-trail", "--from=2025-09-01", "--to=2025-10-04"], ["audit", "--from=2025-09-01", "--to=2025-10-04"]],
-    [["--json", "--build", "--image", "x"], ["build", "--json", "--image", "x"]],
-    [["image", "ls"], ["image", "ls"]],
+    [
+      ["--compliance", "fedramp", "--image", "myapp:1.0.0", "--output", "compliance-report.json"],
+      ["report", "fedramp", "--image", "myapp:1.0.0", "--output", "compliance-report.json"],
+    ],
+    [
+      ["--compliance=fedramp", "--image", "a"],
+      ["report", "fedramp", "--image", "a"],
+    ],
+    [
+      ["--audit-trail", "--from=2025-09-01", "--to=2025-10-04"],
+      ["audit", "--from=2025-09-01", "--to=2025-10-04"],
+    ],
+    [
+      ["--json", "--build", "--image", "x"],
+      ["build", "--json", "--image", "x"],
+    ],
+    [
+      ["image", "ls"],
+      ["image", "ls"],
+    ],
   ])("rewrites %j", (input, expected) => {
     expect(rewriteDesignForm(input)).toEqual(expected);
   });

@@ -11,18 +11,38 @@ describe("parseImageLocation", () => {
     ["oci:/abs/dir", { kind: "oci", path: "/abs/dir" }],
     ["oci-layout:dir:t", { kind: "oci", path: "dir", tag: "t" }],
     ["oci-archive:img.tar:v1", { kind: "oci-archive", path: "img.tar", tag: "v1" }],
-    ["docker-archive:img.tar:myapp:1.0", { kind: "docker-archive", path: "img.tar", ref: "myapp:1.0" }],
+    [
+      "docker-archive:img.tar:myapp:1.0",
+      { kind: "docker-archive", path: "img.tar", ref: "myapp:1.0" },
+    ],
     ["docker-archive:img.tar", { kind: "docker-archive", path: "img.tar" }],
   ])("parses %s", (s, want) => {
     expect(parseImageLocation(s)).toEqual(want);
   });
 
   it("distinguishes bare references with and without a registry host", () => {
-    expect(parseImageLocation("myapp:1.0.0")).toMatchObject({ kind: "bare", explicitRegistry: false, ref: { domain: "docker.io", path: "library/myapp", tag: "1.0.0" } });
-    expect(parseImageLocation("team/app:1")).toMatchObject({ kind: "bare", explicitRegistry: false });
-    expect(parseImageLocation("localhost:5000/team/app:1")).toMatchObject({ kind: "bare", explicitRegistry: true, ref: { domain: "localhost:5000" } });
-    expect(parseImageLocation("docker://alpine")).toMatchObject({ kind: "registry", ref: { path: "library/alpine", tag: "latest" } });
-    expect(parseImageLocation("registry:ghcr.io/o/i:1")).toMatchObject({ kind: "registry", ref: { domain: "ghcr.io" } });
+    expect(parseImageLocation("myapp:1.0.0")).toMatchObject({
+      kind: "bare",
+      explicitRegistry: false,
+      ref: { domain: "docker.io", path: "library/myapp", tag: "1.0.0" },
+    });
+    expect(parseImageLocation("team/app:1")).toMatchObject({
+      kind: "bare",
+      explicitRegistry: false,
+    });
+    expect(parseImageLocation("localhost:5000/team/app:1")).toMatchObject({
+      kind: "bare",
+      explicitRegistry: true,
+      ref: { domain: "localhost:5000" },
+    });
+    expect(parseImageLocation("docker://alpine")).toMatchObject({
+      kind: "registry",
+      ref: { path: "library/alpine", tag: "latest" },
+    });
+    expect(parseImageLocation("registry:ghcr.io/o/i:1")).toMatchObject({
+      kind: "registry",
+      ref: { domain: "ghcr.io" },
+    });
     expect(parseImageLocation("local:myapp:1")).toMatchObject({ kind: "local" });
   });
 
@@ -55,9 +75,17 @@ describe("registry credentials and challenges", () => {
   });
 
   it("parses Bearer and Basic challenges with quoted parameters", () => {
-    expect(parseChallenge('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"')).toEqual({
+    expect(
+      parseChallenge(
+        'Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"',
+      ),
+    ).toEqual({
       scheme: "bearer",
-      params: { realm: "https://auth.example/token", service: "registry.example", scope: "repository:a/b:pull,push" },
+      params: {
+        realm: "https://auth.example/token",
+        service: "registry.example",
+        scope: "repository:a/b:pull,push",
+      },
     });
     expect(parseChallenge('Basic realm="x"')).toEqual({ scheme: "basic", params: { realm: "x" } });
   });

@@ -39,9 +39,13 @@ export async function exportFilesystem(
     });
   }
   const issues = new IssueCollector();
+  // Winners are keyed by (layer, entry ordinal): an entry may land at another path than its
+  // name when a parent is a symlink (merged /usr), and only the merged view knows where.
   const winners = new Map<string, FileNode>();
+  const byPath = new Map<string, FileNode>();
   for (const n of fs.walk()) {
-    winners.set(n.path, n);
+    winners.set(`${n.layer}:${n.seq}`, n);
+    byPath.set(n.path, n);
   }
   const stats = { files: 0, directories: 0, symlinks: 0, hardlinks: 0, bytes: 0 };
   const created = new Set<string>(["/"]);
@@ -65,9 +69,9 @@ export async function exportFilesystem(
       ...(opts.limits ? { limits: opts.limits } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       entryBudget: { left: Number.MAX_SAFE_INTEGER },
-      onBody: async (node): Promise<TarBodySink | undefined> => {
-        const w = winners.get(node.path);
-        if (!w || w.layer !== node.layer || w.seq !== node.seq) {
+      onBody: async (entry): Promise<TarBodySink | undefined> => {
+        const node = winners.get(`${entry.layer}:${entry.seq}`);
+        if (!node) {
           return undefined;
         }
         await ensureParents(node.path);
@@ -117,8 +121,9 @@ export async function exportFilesystem(
     });
   }
   for (const h of hardlinks) {
-    const t = normalizeEntryPath(h.linkname ?? "");
-    const targetNode = t ? winners.get(t) : undefined;
+    const named = normalizeEntryPath(h.linkname ?? "");
+    const t = named ? fs.realpath(named) : undefined;
+    const targetNode = t ? byPath.get(t) : undefined;
     if (!t || targetNode?.type !== "file") {
       issues.add({
         code: "SOURCE_HARDLINK_UNRESOLVED",
@@ -140,7 +145,7 @@ export async function exportFilesystem(
     stats.hardlinks++;
   }
   // Directory modes last, deepest first, so that read-only directories do not block writes.
-  const dirs = [...winners.values()].filter((n) => n.type === "dir" && created.has(n.path));
+  const dirs = [...byPath.values()].filter((n) => n.type === "dir" && created.has(n.path));
   dirs.sort((a, b) => b.path.length - a.path.length);
   for (const d of dirs) {
     await chmod(host(d.path), (d.mode & 0o777) | 0o700);

@@ -295,114 +295,125 @@ function applyLayer(
   // Whiteouts and opaque markers hide lower layers only, whatever their order in the tar.
   for (const e of entries) {
     if (e.kind === "opaque") {
-      const dir = findDir(root, e.dir);
-      if (dir) {
-        dir.children.clear();
+      const r = resolveDir(root, e.dir, false);
+      if (r.kind === "ok") {
+        r.dir.children.clear();
       }
     } else if (e.kind === "whiteout") {
-      const parent = findDir(root, parentPath(e.path));
-      parent?.children.delete(baseName(e.path));
+      const r = resolveDir(root, parentPath(e.path), false);
+      if (r.kind === "ok") {
+        r.dir.children.delete(baseName(e.path));
+      }
     }
   }
-  const seen = new Set<string>();
+  const seen = new Map<string, TarEntryType>();
+  const links: FileNode[] = [];
   for (const e of entries) {
     if (e.kind !== "file") {
       continue;
     }
-    const node = e.node;
-    if (seen.has(node.path)) {
+    const r = resolveDir(root, parentPath(e.node.path), true);
+    if (r.kind !== "ok") {
       issues.add({
-        code: "SOURCE_DUPLICATE_ENTRY",
-        message: "entry appears more than once in the layer; the last one wins",
-        path: node.path,
-        subject: layerDigest,
-      });
-    }
-    seen.add(node.path);
-    const parent = ensureDir(root, parentPath(node.path), node.layer);
-    if (!parent) {
-      issues.add({
-        code: "SOURCE_PATH_UNSAFE",
-        message: "a parent of this entry is not a directory (symlink or file); skipped",
-        path: node.path,
+        code: r.kind === "loop" ? "SOURCE_SYMLINK_LOOP" : "SOURCE_PATH_UNSAFE",
+        message:
+          r.kind === "loop"
+            ? "too many levels of symbolic links in the parent of this entry; skipped"
+            : "a parent of this entry is not a directory; skipped",
+        path: e.node.path,
         subject: layerDigest,
       });
       continue;
     }
-    const name = baseName(node.path);
-    const existing = parent.children.get(name);
+    const name = baseName(e.node.path);
+    const path = r.path === "/" ? `/${name}` : `${r.path}/${name}`;
+    const node = path === e.node.path ? e.node : { ...e.node, path };
+    const before = seen.get(path);
+    // A directory listed twice is harmless (and common); anything else is ambiguous.
+    if (before !== undefined && !(before === "dir" && node.type === "dir")) {
+      issues.add({
+        code: "SOURCE_DUPLICATE_ENTRY",
+        message: "entry appears more than once in the layer; the last one wins",
+        path,
+        subject: layerDigest,
+      });
+    }
+    seen.set(path, node.type);
+    const existing = r.dir.children.get(name);
     if (node.type === "dir") {
       if (existing && isDir(existing)) {
         existing.node = node; // a directory over a directory keeps the children
       } else {
-        parent.children.set(name, { node, children: new Map() });
+        r.dir.children.set(name, { node, children: new Map() });
       }
     } else {
-      parent.children.set(name, { node }); // a non-directory hides whatever was there
+      r.dir.children.set(name, { node }); // a non-directory hides whatever was there
+      if (node.type === "hardlink") {
+        links.push(node);
+      }
     }
   }
   // Hard links report their target's size.
-  for (const e of entries) {
-    if (e.kind === "file" && e.node.type === "hardlink" && e.node.linkname !== undefined) {
-      const targetPath = normalizeEntryPath(e.node.linkname);
-      const holder = findDir(root, parentPath(e.node.path));
-      const target = targetPath ? lookupNode(root, targetPath) : undefined;
-      const cur = holder?.children.get(baseName(e.node.path));
-      if (cur && cur.node === e.node && target?.type === "file") {
-        cur.node = { ...e.node, size: target.size };
-      }
+  for (const link of links) {
+    const targetPath = normalizeEntryPath(link.linkname ?? "");
+    const holder = resolveDir(root, parentPath(link.path), false);
+    const target = targetPath ? lookupNode(root, targetPath) : undefined;
+    const cur = holder.kind === "ok" ? holder.dir.children.get(baseName(link.path)) : undefined;
+    if (cur && cur.node === link && target?.type === "file") {
+      cur.node = { ...link, size: target.size };
     }
   }
 }
 
 function lookupNode(root: TreeDir, path: string): FileNode | undefined {
-  const parent = findDir(root, parentPath(path));
-  return parent?.children.get(baseName(path))?.node;
+  const r = resolveDir(root, parentPath(path), false);
+  return r.kind === "ok" ? r.dir.children.get(baseName(path))?.node : undefined;
 }
 
-function findDir(root: TreeDir, path: string): TreeDir | undefined {
-  if (path === "/") {
-    return root;
-  }
-  let cur: TreeDir = root;
-  for (const part of path.slice(1).split("/")) {
-    const next = cur.children.get(part);
-    if (!next || !isDir(next)) {
-      return undefined;
-    }
-    cur = next;
-  }
-  return cur;
-}
+type DirResolution =
+  | { readonly kind: "ok"; readonly dir: TreeDir; readonly path: string }
+  | { readonly kind: "loop" | "notdir" | "missing" };
 
 /**
- * Finds or creates the directory at `path`. Missing parents become implicit directories.
- * A lower layer's non-directory in the way is replaced (as extraction would); a non-directory
- * from the same layer (a symlink planted to redirect later entries) makes the entry unsafe.
+ * Resolves a directory path in the tree the way containerd applies layers: symlinks in the
+ * path are followed inside the image root (`..` and absolute targets clamped to the root, at
+ * most 40 links), so an entry under `/lib` lands under `/usr/lib` on a merged-/usr image and
+ * a link pointing outside the root points back inside it. With `create`, missing directories
+ * become implicit ones. A file in the way is "not a directory", as extraction finds it.
  */
-function ensureDir(root: TreeDir, path: string, layer: number): TreeDir | undefined {
-  if (path === "/") {
-    return root;
-  }
+function resolveDir(root: TreeDir, path: string, create: boolean): DirResolution {
+  let pending = path.split("/").filter(Boolean);
   let cur: TreeDir = root;
-  for (const part of path.slice(1).split("/")) {
+  let resolved: string[] = [];
+  let hops = 0;
+  while (pending.length > 0) {
+    const part = pending.shift() as string;
     const next = cur.children.get(part);
     if (!next) {
+      if (!create) {
+        return { kind: "missing" };
+      }
       const d: TreeDir = { node: undefined, children: new Map() };
       cur.children.set(part, d);
       cur = d;
+      resolved.push(part);
       continue;
     }
     if (isDir(next)) {
       cur = next;
+      resolved.push(part);
       continue;
     }
-    if (next.node.layer === layer || next.node.type === "symlink") {
-      return undefined;
+    if (next.node.type !== "symlink") {
+      return { kind: "notdir" };
     }
-    const d: TreeDir = { node: undefined, children: new Map() };
-    cur.children.set(part, d);
-    cur = d;
+    if (++hops > 40) {
+      return { kind: "loop" };
+    }
+    const target = resolveLinkTarget(`/${resolved.join("/")}`, next.node.linkname ?? "");
+    pending = [...target.split("/").filter(Boolean), ...pending];
+    resolved = [];
+    cur = root;
   }
-  return cur;
+  return { kind: "ok", dir: cur, path: `/${resolved.join("/")}` };
 }

@@ -28,12 +28,33 @@ describe("cleanimg-init command line", () => {
   beforeAll(async () => {
     home = tempDir("cleanimg-cli-");
     layout = join(tempDir(), "img");
-    await buildImageLayout({ dir: layout, tag: "1.0", layers: [{ kind: "debs", debs: fetchDebs(["base-files", "busybox-static"]) }] });
+    await buildImageLayout({
+      dir: layout,
+      tag: "1.0",
+      layers: [{ kind: "debs", debs: fetchDebs(["base-files", "busybox-static"]) }],
+    });
   });
   const env = () => ({ CLEANIMG_HOME: home });
 
   it("answers --help on every command", () => {
-    const commands = [[], ["image"], ["image", "inspect"], ["image", "files"], ["image", "export"], ["image", "copy"], ["image", "ls"], ["image", "tag"], ["image", "rm"], ["evidence"], ["evidence", "ls"], ["build"], ["scan"], ["status"], ["report"], ["audit"]];
+    const commands = [
+      [],
+      ["image"],
+      ["image", "inspect"],
+      ["image", "files"],
+      ["image", "export"],
+      ["image", "copy"],
+      ["image", "ls"],
+      ["image", "tag"],
+      ["image", "rm"],
+      ["evidence"],
+      ["evidence", "ls"],
+      ["build"],
+      ["scan"],
+      ["status"],
+      ["report"],
+      ["audit"],
+    ];
     for (const c of commands) {
       const r = cli([...c, "--help"], env());
       expect(r.code, c.join(" ")).toBe(0);
@@ -64,17 +85,29 @@ describe("cleanimg-init command line", () => {
     expect(copy.code, copy.stderr).toBe(0);
     const copied = JSON.parse(copy.stdout);
     expect(copied.digest).toMatch(/^sha256:/);
-    expect(JSON.parse(cli(["image", "ls", "--json"], env()).stdout)).toEqual([expect.objectContaining({ name: "docker.io/library/myapp:1.0.0", digest: copied.digest })]);
+    expect(JSON.parse(cli(["image", "ls", "--json"], env()).stdout)).toEqual([
+      expect.objectContaining({ name: "docker.io/library/myapp:1.0.0", digest: copied.digest }),
+    ]);
     expect(cli(["image", "tag", "myapp:1.0.0", "myapp:latest", "--json"], env()).code).toBe(0);
     const inspect = JSON.parse(cli(["image", "inspect", "myapp:1.0.0", "--json"], env()).stdout);
     expect(inspect.manifest.digest).toBe(copied.digest);
     expect(inspect.layers).toHaveLength(1);
     const files = JSON.parse(cli(["image", "files", "myapp", "--json"], env()).stdout);
-    expect(files.files.find((f: { path: string }) => f.path === "/bin/busybox")).toMatchObject({ type: "file", mode: "0755", layer: 0 });
+    expect(files.files.find((f: { path: string }) => f.path === "/bin/busybox")).toMatchObject({
+      type: "file",
+      mode: "0755",
+      layer: 0,
+    });
     const human = cli(["image", "files", "myapp:1.0.0"], env()).stdout;
     expect(human).toMatch(/^-rwxr-xr-x 0\/0 +\d+ L0 \/bin\/busybox$/m);
-    const evidence = JSON.parse(cli(["evidence", "ls", "--subject", copied.digest, "--json"], env()).stdout);
-    expect(evidence.map((e: { kind: string }) => e.kind).sort()).toEqual(["file-inventory", "image-config", "image-manifest"]);
+    const evidence = JSON.parse(
+      cli(["evidence", "ls", "--subject", copied.digest, "--json"], env()).stdout,
+    );
+    expect(evidence.map((e: { kind: string }) => e.kind).sort()).toEqual([
+      "file-inventory",
+      "image-config",
+      "image-manifest",
+    ]);
     const out = join(tempDir(), "rootfs");
     const exp = JSON.parse(cli(["image", "export", "myapp:1.0.0", out, "--json"], env()).stdout);
     expect(exp.files).toBeGreaterThan(10);
@@ -104,10 +137,18 @@ describe("cleanimg-init command line", () => {
 
   it("colours errors on a terminal and honours NO_COLOR", () => {
     const run = (extra: string): string =>
-      execFileSync("script", ["-qec", `${extra} ${process.execPath} --import tsx ${MAIN} image inspect 'Bad Ref'`, "/dev/null"], {
-        encoding: "utf8",
-        env: { ...process.env, CLEANIMG_HOME: home, TERM: "xterm" },
-      }).toString();
+      execFileSync(
+        "script",
+        [
+          "-qec",
+          `${extra} ${process.execPath} --import tsx ${MAIN} image inspect 'Bad Ref'`,
+          "/dev/null",
+        ],
+        {
+          encoding: "utf8",
+          env: { ...process.env, CLEANIMG_HOME: home, TERM: "xterm" },
+        },
+      ).toString();
     const colored = (() => {
       try {
         return run("");

@@ -156,10 +156,57 @@ describe("hostile images", () => {
     const fs = await ImageFilesystem.open(await open(img.dir));
     expect(fs.lstat("/evil/pwned")).toBeUndefined();
     expect(fs.realpath("/up")).toBe("/");
+    // like containerd, the link is followed inside the root: the entry lands under the
+    // image's own copy of that path, never in the host directory
+    expect(fs.lstat(`${victim}/pwned`)?.type).toBe("file");
     const out = join(tempDir(), "x");
     await exportFilesystem(fs, out);
     expect(readdirSync(victim)).toEqual([]);
     expect(readlinkSync(join(out, "evil"))).toBe(victim);
+    expect(readFileSync(join(out, victim, "pwned"), "utf8")).toBe("x");
+  });
+
+  it("places entries under a symlinked directory where the link points (merged /usr)", async () => {
+    const img = await build([
+      {
+        kind: "files",
+        files: [
+          { name: "usr/", type: "dir" },
+          { name: "usr/lib/", type: "dir" },
+          { name: "lib", type: "symlink", linkname: "usr/lib" },
+        ],
+      },
+      {
+        kind: "files",
+        files: [
+          { name: "lib/x86_64-linux-gnu/", type: "dir" },
+          { name: "lib/x86_64-linux-gnu/libfoo.so.1", type: "file", body: "elf" },
+          { name: "lib/libbar.so", type: "hardlink", linkname: "lib/x86_64-linux-gnu/libfoo.so.1" },
+        ],
+      },
+    ]);
+    const fs = await ImageFilesystem.open(await open(img.dir));
+    expect(fs.issues).toEqual([]);
+    expect(fs.lstat("/usr/lib/x86_64-linux-gnu/libfoo.so.1")).toMatchObject({ layer: 1, size: 3 });
+    expect(fs.lstat("/usr/lib/libbar.so")).toMatchObject({ type: "hardlink", size: 3 });
+    expect(fs.lstat("/lib")?.type).toBe("symlink");
+    const out = join(tempDir(), "x");
+    const r = await exportFilesystem(fs, out);
+    expect(r.issues).toEqual([]);
+    expect(readFileSync(join(out, "lib/x86_64-linux-gnu/libfoo.so.1"), "utf8")).toBe("elf");
+    expect(lstatSync(join(out, "usr/lib/libbar.so")).ino).toBe(
+      lstatSync(join(out, "usr/lib/x86_64-linux-gnu/libfoo.so.1")).ino,
+    );
+  });
+
+  it("skips an entry whose parent is a regular file", async () => {
+    const img = await build([
+      { kind: "files", files: [{ name: "f", type: "file", body: "x" }] },
+      { kind: "files", files: [{ name: "f/child", type: "file", body: "y" }] },
+    ]);
+    const fs = await ImageFilesystem.open(await open(img.dir));
+    expect(fs.lstat("/f")?.type).toBe("file");
+    expect(fs.issues.map((i) => i.code)).toEqual(["SOURCE_PATH_UNSAFE"]);
   });
 
   it("refuses hard links that point outside the root or at nothing", async () => {
