@@ -1,3 +1,4 @@
+export { parsePlatform } from "../oci/index.js";
 export {
   type AppContext,
   type AppContextOptions,

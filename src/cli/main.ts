@@ -11,12 +11,12 @@ import {
   listEvidence,
   listImageFiles,
   listLocalImages,
+  parsePlatform,
   removeLocalImage,
   tagLocalImage,
 } from "../app/index.js";
 import { parseDigest } from "../core/digest.js";
 import { isToolError, UsageError } from "../core/errors.js";
-import { parsePlatform } from "../oci/index.js";
 import { rewriteDesignForm } from "./design-forms.js";
 import { ExitCode, exitCodeFor } from "./exit-codes.js";
 import { createOutput, type Output } from "./output.js";
