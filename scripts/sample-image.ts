@@ -1,18 +1,10 @@
 // Builds the sample image of the main job from Debian packages installed on this machine:
 // their files (from /var/lib/dpkg/info/*.list), their dpkg status stanzas and file lists.
 // Fully offline; the result is an OCI image layout with one layer per package group.
-import { createHash } from "node:crypto";
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readFileSync,
-  readlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import { TarWriter } from "../src/oci/index.js";
+import { buildImageLayout, MemoryWritable } from "../test/support/build-image.js";
 
 const GROUPS = [
   ["base-files", "libc6", "zlib1g"],
@@ -40,30 +32,7 @@ function statusStanza(pkg: string): string | undefined {
   return status.split("\n\n").find((s) => s.startsWith(`Package: ${pkg}\n`));
 }
 
-class Collect {
-  chunks: Buffer[] = [];
-  write(c: Uint8Array): boolean {
-    this.chunks.push(Buffer.from(c));
-    return true;
-  }
-  once(): this {
-    return this;
-  }
-  off(): this {
-    return this;
-  }
-}
-
-const sha = (b: Uint8Array): string => `sha256:${createHash("sha256").update(b).digest("hex")}`;
-mkdirSync(join(out, "blobs/sha256"), { recursive: true });
-const put = (b: Buffer): string => {
-  const d = sha(b);
-  writeFileSync(join(out, "blobs/sha256", d.slice(7)), b);
-  return d;
-};
-
-const diffIds: string[] = [];
-const layers: { mediaType: string; digest: string; size: number }[] = [];
+const tars: Buffer[] = [];
 const used: string[] = [];
 for (const group of GROUPS) {
   const pkgs = group.filter((p) => infoFile(p, "list") && statusStanza(p));
@@ -79,7 +48,7 @@ for (const group of GROUPS) {
       }
     }
   }
-  const sink = new Collect();
+  const sink = new MemoryWritable();
   const w = new TarWriter(sink as never);
   const dpkgDirs = ["/var", "/var/lib", "/var/lib/dpkg", "/var/lib/dpkg/info"];
   for (const path of [...new Set([...paths, ...dpkgDirs])].sort()) {
@@ -118,57 +87,24 @@ for (const group of GROUPS) {
     }
   }
   await w.finish();
-  const tar = Buffer.concat(sink.chunks);
-  diffIds.push(sha(tar));
-  const gz = gzipSync(tar);
-  layers.push({
-    mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
-    digest: put(gz),
-    size: gz.length,
-  });
+  tars.push(sink.bytes());
 }
 
-const config = Buffer.from(
-  JSON.stringify({
-    architecture: process.arch === "arm64" ? "arm64" : "amd64",
-    os: "linux",
+const built = await buildImageLayout({
+  dir: out,
+  tag: "sample",
+  layers: tars.map((tar) => ({ kind: "raw" as const, tar })),
+  platform: { os: "linux", architecture: process.arch === "arm64" ? "arm64" : "amd64" },
+  config: {
     config: {
       Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
       Cmd: ["/bin/bash"],
     },
-    rootfs: { type: "layers", diff_ids: diffIds },
-    history: GROUPS.slice(0, layers.length).map((g) => ({
+    history: GROUPS.slice(0, tars.length).map((g) => ({
       created_by: `dpkg packages: ${g.join(" ")}`,
     })),
-  }),
+  },
+});
+process.stdout.write(
+  `sample image ${built.manifestDigest} from installed packages: ${used.join(", ")}\n`,
 );
-const manifest = Buffer.from(
-  JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: {
-      mediaType: "application/vnd.oci.image.config.v1+json",
-      digest: put(config),
-      size: config.length,
-    },
-    layers,
-  }),
-);
-const md = put(manifest);
-writeFileSync(join(out, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
-writeFileSync(
-  join(out, "index.json"),
-  JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.index.v1+json",
-    manifests: [
-      {
-        mediaType: "application/vnd.oci.image.manifest.v1+json",
-        digest: md,
-        size: manifest.length,
-        annotations: { "org.opencontainers.image.ref.name": "sample" },
-      },
-    ],
-  }),
-);
-process.stdout.write(`sample image ${md} from installed packages: ${used.join(", ")}\n`);

@@ -63,10 +63,7 @@ export class OciArchiveDestination implements ImageDestination {
     const layout = await this.#inner();
     await layout.commit();
     const dir = this.#tmp as string;
-    const tmpTar = `${this.path}.tmp-${randomBytes(6).toString("hex")}`;
-    const out = createWriteStream(tmpTar, { flags: "wx" });
-    try {
-      const w = new TarWriter(out);
+    await writeTarAtomically(this.path, async (w) => {
       await w.add(
         { name: "oci-layout", type: "file" },
         await readFileBytes(join(dir, "oci-layout")),
@@ -88,21 +85,37 @@ export class OciArchiveDestination implements ImageDestination {
           );
         }
       }
-      await w.finish();
-      await endStream(out);
-      await syncFile(tmpTar);
-      await rename(tmpTar, this.path);
-    } catch (e) {
-      out.destroy();
-      await rm(tmpTar, { force: true });
-      throw e;
-    }
+    });
   }
 
   async close(): Promise<void> {
     if (this.#tmp) {
       await rm(this.#tmp, { recursive: true, force: true });
     }
+  }
+}
+
+/**
+ * Writes a tar archive to `path` atomically: a temporary file beside it, fsynced, renamed.
+ * Side effects: creates or replaces `path`; removes the temporary file on failure.
+ */
+async function writeTarAtomically(
+  path: string,
+  fill: (w: TarWriter) => Promise<void>,
+): Promise<void> {
+  const tmpTar = `${path}.tmp-${randomBytes(6).toString("hex")}`;
+  const out = createWriteStream(tmpTar, { flags: "wx" });
+  try {
+    const w = new TarWriter(out);
+    await fill(w);
+    await w.finish();
+    await endStream(out);
+    await syncFile(tmpTar);
+    await rename(tmpTar, path);
+  } catch (e) {
+    out.destroy();
+    await rm(tmpTar, { force: true });
+    throw e;
   }
 }
 
@@ -428,33 +441,21 @@ export class DockerArchiveDestination implements ImageDestination {
         Layers: layerFiles.map((f) => f.name),
       },
     ];
-    const tmpTar = `${this.path}.tmp-${randomBytes(6).toString("hex")}`;
-    const out = createWriteStream(tmpTar, { flags: "wx" });
-    try {
-      const w = new TarWriter(out);
+    await writeTarAtomically(this.path, async (w) => {
       const cfgSize = (await stat(cfg.path)).size;
       await w.addStream({ name: configName, type: "file" }, cfgSize, createReadStream(cfg.path));
       const seen = new Set<string>();
       for (const f of layerFiles) {
-        if (seen.has(f.name)) {
-          continue;
+        if (!seen.has(f.name)) {
+          seen.add(f.name);
+          await w.addStream({ name: f.name, type: "file" }, f.size, createReadStream(f.path));
         }
-        seen.add(f.name);
-        await w.addStream({ name: f.name, type: "file" }, f.size, createReadStream(f.path));
       }
       await w.add(
         { name: "manifest.json", type: "file" },
         new TextEncoder().encode(JSON.stringify(manifestJson)),
       );
-      await w.finish();
-      await endStream(out);
-      await syncFile(tmpTar);
-      await rename(tmpTar, this.path);
-    } catch (e) {
-      out.destroy();
-      await rm(tmpTar, { force: true });
-      throw e;
-    }
+    });
   }
 
   async close(): Promise<void> {

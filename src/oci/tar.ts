@@ -1,5 +1,6 @@
 import type { Writable } from "node:stream";
 import { OciError, ToolError } from "../core/errors.js";
+import { concatBytes } from "../core/limits.js";
 
 /**
  * A streaming tar reader and writer for image layers and image archives.
@@ -321,7 +322,7 @@ export async function readTar(
     if (state.kind !== "meta") {
       return;
     }
-    const data = concat(state.chunks);
+    const data = concatBytes(state.chunks);
     switch (state.flag) {
       case "x":
         paxLocal = parsePax(data, what);
@@ -425,20 +426,6 @@ function parsePaxInt(v: string, field: string, what: string): number {
     throw new OciError("OCI_TAR_INVALID", `${what}: invalid PAX ${field} "${v.slice(0, 40)}"`);
   }
   return n;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1 && chunks[0]) {
-    return chunks[0];
-  }
-  const total = chunks.reduce((n, c) => n + c.length, 0);
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

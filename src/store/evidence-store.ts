@@ -1,4 +1,5 @@
-import type { Digest } from "../core/digest.js";
+import { type Digest, isDigest } from "../core/digest.js";
+import { StoreError } from "../core/errors.js";
 
 /** A link from a subject (an image digest, or another piece of evidence) to evidence. */
 export interface EvidenceLink {
@@ -73,4 +74,32 @@ export async function putEvidence(
 ): Promise<EvidenceLink> {
   const digest = await store.putBlob(e.bytes, e.mediaType);
   return store.link(e.subject, digest, e.kind, e.annotations);
+}
+
+/**
+ * Checks the arguments every implementation validates the same way.
+ * @throws StoreError STORE_INVALID_INPUT
+ */
+export function assertValidBlobInput(mediaType: string): void {
+  if (!mediaType || mediaType.length > 255) {
+    throw new StoreError(
+      "STORE_INVALID_INPUT",
+      "a blob needs a media type (at most 255 characters)",
+    );
+  }
+}
+
+/** @throws StoreError STORE_INVALID_INPUT */
+export function assertValidLinkInput(subject: Digest, evidence: Digest, kind: string): void {
+  if (!isDigest(subject) || !isDigest(evidence)) {
+    throw new StoreError("STORE_INVALID_INPUT", "subject and evidence must be digests");
+  }
+  if (!kind || kind.length > 255) {
+    throw new StoreError("STORE_INVALID_INPUT", "a link needs a kind (at most 255 characters)");
+  }
+}
+
+/** Annotations in key order, so that equal annotations serialise equally. */
+export function sortedAnnotations(o: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

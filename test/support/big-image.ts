@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { createGzip } from "node:zlib";
 import { TarWriter } from "../../src/oci/index.js";
+import { writeBlob } from "./build-image.js";
 
 /**
  * Streams a large synthetic image to an OCI layout without holding it in memory: `layers`
@@ -61,11 +62,7 @@ export async function buildLargeImage(
       size: compressedSize,
     });
   }
-  const put = (b: Buffer): string => {
-    const d = `sha256:${createHash("sha256").update(b).digest("hex")}`;
-    writeFileSync(join(dir, "blobs/sha256", d.slice(7)), b);
-    return d;
-  };
+
   const config = Buffer.from(
     JSON.stringify({
       architecture: "amd64",
@@ -79,13 +76,13 @@ export async function buildLargeImage(
       mediaType: "application/vnd.oci.image.manifest.v1+json",
       config: {
         mediaType: "application/vnd.oci.image.config.v1+json",
-        digest: put(config),
+        digest: writeBlob(dir, config),
         size: config.length,
       },
       layers,
     }),
   );
-  const md = put(manifest);
+  const md = writeBlob(dir, manifest);
   writeFileSync(join(dir, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
   writeFileSync(
     join(dir, "index.json"),

@@ -35,7 +35,8 @@ export interface BuiltImage {
 
 const sha = (b: Uint8Array): string => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
-class MemoryWritable {
+/** A minimal writable that keeps what TarWriter writes, for small in-memory archives. */
+export class MemoryWritable {
   chunks: Uint8Array[] = [];
   write(c: Uint8Array): boolean {
     this.chunks.push(Buffer.from(c));
@@ -110,7 +111,8 @@ export async function layerFromFiles(files: readonly LayerFile[]): Promise<Buffe
   return out.bytes();
 }
 
-function writeBlob(dir: string, bytes: Uint8Array): string {
+/** Writes a blob into a layout's blobs/sha256 and returns its digest. */
+export function writeBlob(dir: string, bytes: Uint8Array): string {
   const d = sha(bytes);
   const p = join(dir, "blobs", "sha256", d.slice(7));
   mkdirSync(join(dir, "blobs", "sha256"), { recursive: true });

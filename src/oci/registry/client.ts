@@ -1,6 +1,6 @@
 import { type Digest, digestHex, sha256, verifyBytes, verifyStream } from "../../core/digest.js";
 import { type ErrorCode, OciError } from "../../core/errors.js";
-import { DEFAULT_LIMITS, readAllLimited } from "../../core/limits.js";
+import { concatBytes, DEFAULT_LIMITS, readAllLimited } from "../../core/limits.js";
 import { MediaType } from "../media-types.js";
 import { formatImageRef, type ImageRef, isLoopbackHost, repositoryName } from "../ref.js";
 import type { ImageDestination, ImageSource } from "../transport.js";
@@ -390,14 +390,14 @@ export class RegistryClient {
       buffered += chunk.length;
       // Send whole chunks of exactly chunkSize bytes; keep the rest for the next round.
       while (buffered > chunkSize) {
-        const all = concat(buf, buffered);
+        const all = concatBytes(buf, buffered);
         await sendChunk(all.subarray(0, chunkSize));
         buf = [all.subarray(chunkSize)];
         buffered -= chunkSize;
       }
     }
     // Monolithic when nothing was sent yet: the whole blob goes with the closing PUT.
-    const last = concat(buf, buffered);
+    const last = concatBytes(buf, buffered);
     const url = new URL(location);
     url.searchParams.set("digest", desc.digest);
     const res = await this.request("PUT", url.toString(), {
@@ -545,19 +545,6 @@ function causeText(e: unknown): string {
 
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0]) {
-    return chunks[0];
-  }
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
 
 async function* bodyOf(res: Response): AsyncGenerator<Uint8Array> {

@@ -1,6 +1,14 @@
-import { type Digest, isDigest, sha256 } from "../../core/digest.js";
+import { type Digest, sha256 } from "../../core/digest.js";
 import { StoreError } from "../../core/errors.js";
-import type { EvidenceLink, EvidenceQuery, EvidenceStore, StoredBlob } from "../evidence-store.js";
+import {
+  assertValidBlobInput,
+  assertValidLinkInput,
+  type EvidenceLink,
+  type EvidenceQuery,
+  type EvidenceStore,
+  type StoredBlob,
+  sortedAnnotations,
+} from "../evidence-store.js";
 
 /** An in-memory evidence store, for tests and dry runs. Same contract as the others. */
 export class MemoryEvidenceStore implements EvidenceStore {
@@ -9,12 +17,7 @@ export class MemoryEvidenceStore implements EvidenceStore {
   constructor(private readonly now: () => Date = () => new Date()) {}
 
   async putBlob(bytes: Uint8Array, mediaType: string): Promise<Digest> {
-    if (!mediaType || mediaType.length > 255) {
-      throw new StoreError(
-        "STORE_INVALID_INPUT",
-        "a blob needs a media type (at most 255 characters)",
-      );
-    }
+    assertValidBlobInput(mediaType);
     const digest = sha256(bytes);
     if (!this.#blobs.has(digest)) {
       this.#blobs.set(digest, { mediaType, bytes: new Uint8Array(bytes) });
@@ -43,12 +46,7 @@ export class MemoryEvidenceStore implements EvidenceStore {
     kind: string,
     annotations: Readonly<Record<string, string>> = {},
   ): Promise<EvidenceLink> {
-    if (!isDigest(subject) || !isDigest(evidence)) {
-      throw new StoreError("STORE_INVALID_INPUT", "subject and evidence must be digests");
-    }
-    if (!kind || kind.length > 255) {
-      throw new StoreError("STORE_INVALID_INPUT", "a link needs a kind (at most 255 characters)");
-    }
+    assertValidLinkInput(subject, evidence, kind);
     const b = this.#blobs.get(evidence);
     if (!b) {
       throw new StoreError("STORE_NOT_FOUND", `cannot link ${evidence}: the blob is not stored`);
@@ -66,9 +64,7 @@ export class MemoryEvidenceStore implements EvidenceStore {
       mediaType: b.mediaType,
       size: b.bytes.byteLength,
       createdAt: this.now().toISOString(),
-      annotations: Object.fromEntries(
-        Object.entries(annotations).sort(([a], [b2]) => (a < b2 ? -1 : 1)),
-      ),
+      annotations: sortedAnnotations(annotations),
     };
     this.#links.push(link);
     return link;

@@ -3,9 +3,17 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
-import { type Digest, digestHex, isDigest, sha256 } from "../../core/digest.js";
+import { type Digest, digestHex, sha256 } from "../../core/digest.js";
 import { StoreError } from "../../core/errors.js";
-import type { EvidenceLink, EvidenceQuery, EvidenceStore, StoredBlob } from "../evidence-store.js";
+import {
+  assertValidBlobInput,
+  assertValidLinkInput,
+  type EvidenceLink,
+  type EvidenceQuery,
+  type EvidenceStore,
+  type StoredBlob,
+  sortedAnnotations,
+} from "../evidence-store.js";
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE blobs (
@@ -116,12 +124,7 @@ export class SqliteEvidenceStore implements EvidenceStore {
   }
 
   async putBlob(bytes: Uint8Array, mediaType: string): Promise<Digest> {
-    if (!mediaType || mediaType.length > 255) {
-      throw new StoreError(
-        "STORE_INVALID_INPUT",
-        "a blob needs a media type (at most 255 characters)",
-      );
-    }
+    assertValidBlobInput(mediaType);
     if (bytes.byteLength > this.#max) {
       throw new StoreError(
         "STORE_INVALID_INPUT",
@@ -201,12 +204,7 @@ export class SqliteEvidenceStore implements EvidenceStore {
     kind: string,
     annotations: Readonly<Record<string, string>> = {},
   ): Promise<EvidenceLink> {
-    if (!isDigest(subject) || !isDigest(evidence)) {
-      throw new StoreError("STORE_INVALID_INPUT", "subject and evidence must be digests");
-    }
-    if (!kind || kind.length > 255) {
-      throw new StoreError("STORE_INVALID_INPUT", "a link needs a kind (at most 255 characters)");
-    }
+    assertValidLinkInput(subject, evidence, kind);
     const tx = this.#db.transaction(() => {
       const blob = this.#db.prepare("SELECT 1 FROM blobs WHERE digest = ?").get(evidence);
       if (!blob) {
@@ -221,7 +219,7 @@ export class SqliteEvidenceStore implements EvidenceStore {
           evidence,
           kind,
           this.#now().toISOString(),
-          JSON.stringify(sortKeys(annotations)),
+          JSON.stringify(sortedAnnotations(annotations)),
         );
       return this.#db
         .prepare(
@@ -270,10 +268,6 @@ export class SqliteEvidenceStore implements EvidenceStore {
   async close(): Promise<void> {
     this.#db.close();
   }
-}
-
-function sortKeys(o: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function toLink(r: LinkRow): EvidenceLink {
