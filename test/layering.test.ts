@@ -10,9 +10,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   oci: ["core"],
   source: ["core", "oci"],
   store: ["core"],
-  app: ["core", "oci", "source", "store"],
+  sbom: ["core", "source"],
+  app: ["core", "oci", "source", "store", "sbom"],
   cli: ["core", "app"],
-  "": ["core", "app", "oci", "source", "store"],
+  "": ["core", "app", "oci", "source", "store", "sbom"],
 };
 
 function files(dir: string): string[] {

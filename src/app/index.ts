@@ -1,4 +1,4 @@
-export { parsePlatform } from "../oci/index.js";
+export { parsePlatform, writeFileAtomic } from "../oci/index.js";
 export {
   type AppContext,
   type AppContextOptions,
@@ -21,3 +21,4 @@ export {
   removeLocalImage,
   tagLocalImage,
 } from "./images.js";
+export { generateSbom, parseSbomFormat, type SbomOptions, type SbomResult, TOOL } from "./sbom.js";

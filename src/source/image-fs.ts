@@ -46,6 +46,23 @@ export interface ReadLayerOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of {@link ImageFilesystem.open}. */
+export interface OpenOptions {
+  readonly limits?: Partial<Limits>;
+  /** Layers read at once (decompression runs in the thread pool). Default 2. */
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+  /**
+   * Files whose content is kept in memory while the layers stream (the declared interest of
+   * catalogers), bounded per file and in total; larger files become issues.
+   */
+  readonly collect?: {
+    match(path: string): boolean;
+    readonly maxFileBytes?: number;
+    readonly maxTotalBytes?: number;
+  };
+}
+
 const WHITEOUT_PREFIX = ".wh.";
 const OPAQUE = ".wh..wh..opq";
 
@@ -163,20 +180,49 @@ export class ImageFilesystem {
     /** Per-layer entries as read (the per-layer view). */
     readonly layers: readonly (readonly LayerEntry[])[],
     readonly issues: readonly Issue[],
+    private readonly contents: ReadonlyMap<string, Uint8Array> = new Map(),
   ) {}
 
   /**
    * Reads every layer (concurrently, bounded) and builds the merged view.
    * @throws OciError, SourceError, ToolError when a layer cannot be read
    */
-  static async open(
-    image: ResolvedImage,
-    opts: { limits?: Partial<Limits>; concurrency?: number; signal?: AbortSignal } = {},
-  ): Promise<ImageFilesystem> {
+  static async open(image: ResolvedImage, opts: OpenOptions = {}): Promise<ImageFilesystem> {
     const limits = resolveLimits(opts.limits);
     const issues = new IssueCollector();
     const budget = { left: limits.maxEntries };
     const results: LayerEntry[][] = new Array(image.layers.length);
+    const contents = new Map<string, Uint8Array>();
+    const collect = opts.collect;
+    const collectBudget = { left: collect?.maxTotalBytes ?? 256 * 1024 * 1024 };
+    const onBody = collect
+      ? (node: FileNode): TarBodySink | undefined => {
+          if (node.type !== "file" || !collect.match(node.path)) {
+            return undefined;
+          }
+          const max = collect.maxFileBytes ?? 16 * 1024 * 1024;
+          if (node.size > max || node.size > collectBudget.left) {
+            issues.add({
+              code: "SOURCE_FILE_TOO_LARGE",
+              message: `not read: ${node.size} bytes is over the ${Math.min(max, collectBudget.left)}-byte limit for files read by catalogers`,
+              path: node.path,
+            });
+            return undefined;
+          }
+          collectBudget.left -= node.size;
+          const buf = new Uint8Array(node.size);
+          let off = 0;
+          return {
+            write: (chunk) => {
+              buf.set(chunk, off);
+              off += chunk.length;
+            },
+            close: () => {
+              contents.set(`${node.layer}:${node.seq}`, buf);
+            },
+          };
+        }
+      : undefined;
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < image.layers.length) {
@@ -186,6 +232,7 @@ export class ImageFilesystem {
           limits,
           entryBudget: budget,
           ...(opts.signal ? { signal: opts.signal } : {}),
+          ...(onBody ? { onBody } : {}),
         });
       }
     };
@@ -195,7 +242,37 @@ export class ImageFilesystem {
     results.forEach((entries, i) => {
       applyLayer(root, entries, image.layers[i]?.descriptor.digest as Digest, issues);
     });
-    return new ImageFilesystem(image, root, results, issues.list());
+    const fs = new ImageFilesystem(image, root, results, issues.list(), contents);
+    // Keep only the contents of files that survived the merge.
+    if (contents.size > 0) {
+      const live = new Set<string>();
+      for (const n of fs.walk()) {
+        live.add(`${n.layer}:${n.seq}`);
+      }
+      for (const k of [...contents.keys()]) {
+        if (!live.has(k)) {
+          contents.delete(k);
+        }
+      }
+    }
+    return fs;
+  }
+
+  /**
+   * The content of a regular file collected at open time (see {@link OpenOptions.collect}),
+   * following symlinks inside the root. Undefined when the path is not a collected file.
+   */
+  readCollected(path: string): Uint8Array | undefined {
+    const real = this.realpath(path);
+    const node = real === undefined ? undefined : this.lstat(real);
+    if (!node || (node.type !== "file" && node.type !== "hardlink")) {
+      return undefined;
+    }
+    if (node.type === "hardlink") {
+      const target = normalizeEntryPath(node.linkname ?? "");
+      return target && target !== real ? this.readCollected(target) : undefined;
+    }
+    return this.contents.get(`${node.layer}:${node.seq}`);
   }
 
   /** Walks the merged view depth-first, in sorted path order, without materialising it. */

@@ -1,3 +1,10 @@
 export { type ExportResult, exportFilesystem } from "./export.js";
-export { type FileNode, ImageFilesystem, type LayerEntry, readLayerEntries } from "./image-fs.js";
+export {
+  type FileNode,
+  ImageFilesystem,
+  type LayerEntry,
+  type OpenOptions,
+  readLayerEntries,
+} from "./image-fs.js";
 export { normalizeEntryPath, resolveLinkTarget } from "./paths.js";
+export { DirectoryResolver, type FileResolver, ImageResolver } from "./resolver.js";

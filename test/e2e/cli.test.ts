@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildImageLayout } from "../support/build-image.js";
@@ -108,6 +108,16 @@ describe("cleanimg-init command line", () => {
       "image-config",
       "image-manifest",
     ]);
+    const sbomFile = join(tempDir(), "sbom.spdx.json");
+    const sbom = cli(["sbom", "myapp:1.0.0", "--format", "spdx-2.3", "-o", sbomFile, "--json"], {
+      ...env(),
+      SOURCE_DATE_EPOCH: "1700000000",
+    });
+    expect(JSON.parse(sbom.stdout)).toMatchObject({ output: sbomFile, format: "spdx-2.3" });
+    expect(JSON.parse(readFileSync(sbomFile, "utf8")).creationInfo.created).toBe(
+      "2023-11-14T22:13:20Z",
+    );
+    expect(cli(["sbom", "myapp:1.0.0", "--format", "swid"], env()).code).toBe(2);
     const out = join(tempDir(), "rootfs");
     const exp = JSON.parse(cli(["image", "export", "myapp:1.0.0", out, "--json"], env()).stdout);
     expect(exp.files).toBeGreaterThan(10);

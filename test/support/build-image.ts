@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { readTar, type TarEntryInput, TarWriter } from "../../src/oci/index.js";
-import { debDataTar, debStatusStanza } from "./debs.js";
+import { debDataTar, debMd5sums, debPackageName, debStatusStanza } from "./debs.js";
 
 /** One entry of a hand-described layer (for whiteouts, hostile names and the like). */
 export interface LayerFile extends TarEntryInput {
@@ -11,8 +11,17 @@ export interface LayerFile extends TarEntryInput {
 }
 
 export type LayerSpec =
-  | { readonly kind: "debs"; readonly debs: readonly string[]; readonly dpkgStatus?: boolean }
+  | {
+      readonly kind: "debs";
+      readonly debs: readonly string[];
+      /** Write /var/lib/dpkg/status and info/*.list, *.md5sums (default), or distroless status.d files, or nothing. */
+      readonly dpkgStatus?: boolean | "status.d";
+      /** Extra entries appended to the layer (whiteouts, files). */
+      readonly extra?: readonly LayerFile[];
+    }
   | { readonly kind: "files"; readonly files: readonly LayerFile[] }
+  /** What `dpkg --purge` leaves: whiteouts of the packages' files and info, a new status file. */
+  | { readonly kind: "purge"; readonly debs: readonly string[] }
   | { readonly kind: "raw"; readonly tar: Uint8Array };
 
 export interface BuildOptions {
@@ -57,11 +66,22 @@ async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
   yield b;
 }
 
-/** Builds an uncompressed layer tar from .deb data tars (plus a dpkg status file). */
-export async function layerFromDebs(debs: readonly string[], dpkgStatus = true): Promise<Buffer> {
+/**
+ * Builds an uncompressed layer tar from .deb data tars plus the dpkg database that installing
+ * them writes: /var/lib/dpkg/status with info/<pkg>.list and .md5sums (or, distroless-style,
+ * one /var/lib/dpkg/status.d/<pkg> file per package with its .md5sums beside it).
+ */
+export async function layerFromDebs(
+  debs: readonly string[],
+  dpkgStatus: boolean | "status.d" = true,
+  extra: readonly LayerFile[] = [],
+  /** Packages whose stanzas the status file holds (those of earlier layers too); default `debs`. */
+  statusDebs: readonly string[] = debs,
+): Promise<Buffer> {
   const out = new MemoryWritable();
   const w = new TarWriter(out as never);
   const seen = new Set<string>();
+  const lists = new Map<string, string[]>();
   for (const deb of debs) {
     const data = debDataTar(deb);
     const pending: { e: TarEntryInput; chunks: Uint8Array[] }[] = [];
@@ -77,26 +97,129 @@ export async function layerFromDebs(debs: readonly string[], dpkgStatus = true):
         };
       },
     });
+    const list: string[] = [];
     for (const { e, chunks } of pending) {
       const key = e.name.replace(/^\.\//, "").replace(/\/$/, "");
+      list.push(key === "." || key === "" ? "/." : `/${key}`);
       if (e.type === "dir" && seen.has(key)) {
         continue;
       }
       seen.add(key);
       await w.add(e, e.type === "file" ? Buffer.concat(chunks) : undefined);
     }
+    lists.set(deb, list);
   }
-  if (dpkgStatus) {
-    const status = debs.map(debStatusStanza).join("\n");
-    for (const d of ["./var/", "./var/lib/", "./var/lib/dpkg/"]) {
-      if (!seen.has(d.replace(/^\.\//, "").replace(/\/$/, ""))) {
+  const ensureDirs = async (dirs: string[]): Promise<void> => {
+    for (const d of dirs) {
+      const key = d.replace(/^\.\//, "").replace(/\/$/, "");
+      if (!seen.has(key)) {
+        seen.add(key);
         await w.add({ name: d, type: "dir", mode: 0o755 });
       }
     }
+  };
+  if (dpkgStatus === true) {
+    const status = statusDebs.map(debStatusStanza).join("\n");
+    await ensureDirs(["./var/", "./var/lib/", "./var/lib/dpkg/", "./var/lib/dpkg/info/"]);
     await w.add({ name: "./var/lib/dpkg/status", type: "file", mode: 0o644 }, Buffer.from(status));
+    for (const deb of debs) {
+      const name = debPackageName(deb);
+      await w.add(
+        { name: `./var/lib/dpkg/info/${name}.list`, type: "file", mode: 0o644 },
+        Buffer.from(`${(lists.get(deb) ?? []).join("\n")}\n`),
+      );
+      const md5 = debMd5sums(deb);
+      if (md5) {
+        await w.add(
+          { name: `./var/lib/dpkg/info/${name}.md5sums`, type: "file", mode: 0o644 },
+          Buffer.from(md5),
+        );
+      }
+    }
+  } else if (dpkgStatus === "status.d") {
+    await ensureDirs(["./var/", "./var/lib/", "./var/lib/dpkg/", "./var/lib/dpkg/status.d/"]);
+    for (const deb of debs) {
+      const name = debPackageName(deb);
+      // distroless writes the control stanza without a Status field
+      const stanza = debStatusStanza(deb).replace(/^Status: .*\n/m, "");
+      await w.add(
+        { name: `./var/lib/dpkg/status.d/${name}`, type: "file", mode: 0o644 },
+        Buffer.from(stanza),
+      );
+      const md5 = debMd5sums(deb);
+      if (md5) {
+        await w.add(
+          { name: `./var/lib/dpkg/status.d/${name}.md5sums`, type: "file", mode: 0o644 },
+          Buffer.from(md5),
+        );
+      }
+    }
+  }
+  for (const f of extra) {
+    await w.add(f, typeof f.body === "string" ? Buffer.from(f.body) : f.body);
   }
   await w.finish();
   return out.bytes();
+}
+
+async function debEntries(deb: string): Promise<{ path: string; dir: boolean }[]> {
+  const out: { path: string; dir: boolean }[] = [];
+  await readTar(once(debDataTar(deb)), {
+    onEntry: (e) => {
+      const rel = e.name.replace(/^\.\//, "").replace(/\/$/, "");
+      if (rel && rel !== ".") {
+        out.push({ path: rel, dir: e.type === "dir" });
+      }
+      return undefined;
+    },
+  });
+  return out;
+}
+
+/**
+ * What `dpkg --purge` leaves as a layer: whiteouts of the packages' files, of their
+ * directories that no remaining package uses, of their info files; a new status file.
+ */
+async function purgeLayer(debs: readonly string[], remaining: readonly string[]): Promise<Buffer> {
+  const files: LayerFile[] = [
+    {
+      name: "var/lib/dpkg/status",
+      type: "file",
+      mode: 0o644,
+      body: remaining.map(debStatusStanza).join("\n"),
+    },
+  ];
+  const kept = new Set<string>();
+  for (const deb of remaining) {
+    for (const e of await debEntries(deb)) {
+      if (e.dir) {
+        kept.add(e.path);
+      }
+    }
+  }
+  const whiteout = (rel: string): LayerFile => {
+    const slash = rel.lastIndexOf("/");
+    return { name: `${rel.slice(0, slash + 1)}.wh.${rel.slice(slash + 1)}`, type: "file" };
+  };
+  for (const deb of debs) {
+    const name = debPackageName(deb);
+    files.push(
+      whiteout(`var/lib/dpkg/info/${name}.list`),
+      whiteout(`var/lib/dpkg/info/${name}.md5sums`),
+    );
+    const entries = await debEntries(deb);
+    const gone = new Set(entries.filter((e) => e.dir && !kept.has(e.path)).map((e) => e.path));
+    for (const e of entries) {
+      const parent = e.path.includes("/") ? e.path.slice(0, e.path.lastIndexOf("/")) : "";
+      if (gone.has(parent)) {
+        continue; // covered by the whiteout of its directory
+      }
+      if (!e.dir || gone.has(e.path)) {
+        files.push(whiteout(e.path));
+      }
+    }
+  }
+  return layerFromFiles(files);
 }
 
 /** Builds an uncompressed layer tar from described entries. */
@@ -126,13 +249,20 @@ export async function buildImageLayout(opts: BuildOptions): Promise<BuiltImage> 
   const compression = opts.compression ?? "gzip";
   const diffIds: string[] = [];
   const layers: { mediaType: string; digest: string; size: number }[] = [];
+  let installed: string[] = [];
   for (const spec of opts.layers) {
-    const tar =
-      spec.kind === "debs"
-        ? await layerFromDebs(spec.debs, spec.dpkgStatus ?? true)
-        : spec.kind === "files"
-          ? await layerFromFiles(spec.files)
-          : Buffer.from(spec.tar);
+    let tar: Buffer;
+    if (spec.kind === "debs") {
+      if ((spec.dpkgStatus ?? true) === true) {
+        installed = [...installed, ...spec.debs];
+      }
+      tar = await layerFromDebs(spec.debs, spec.dpkgStatus ?? true, spec.extra, installed);
+    } else if (spec.kind === "purge") {
+      installed = installed.filter((d) => !spec.debs.includes(d));
+      tar = await purgeLayer(spec.debs, installed);
+    } else {
+      tar = spec.kind === "files" ? await layerFromFiles(spec.files) : Buffer.from(spec.tar);
+    }
     diffIds.push(sha(tar));
     const blob = compression === "gzip" ? gzipSync(tar, { level: 6 }) : tar;
     layers.push({

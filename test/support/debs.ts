@@ -47,3 +47,20 @@ export function debStatusStanza(deb: string): string {
   }
   return `${out.join("\n")}\n`;
 }
+
+/** The package name in a .deb's control file. */
+export function debPackageName(deb: string): string {
+  return execFileSync("dpkg-deb", ["-f", deb, "Package"], { encoding: "utf8" }).trim();
+}
+
+/** The md5sums control file of a .deb ("" when it has none). */
+export function debMd5sums(deb: string): string {
+  try {
+    return execFileSync("dpkg-deb", ["-I", deb, "md5sums"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,108 @@
+import { UsageError } from "../core/errors.js";
+import type { Limits } from "../core/limits.js";
+import { openSource, type Platform, parseImageLocation, resolveImage } from "../oci/index.js";
+import {
+  catalogFilesystem,
+  catalogInterest,
+  checkNtiaMinimumElements,
+  type NtiaIssue,
+  renderSbom,
+  SBOM_FORMATS,
+  type Sbom,
+  type SbomFormat,
+  sbomMediaType,
+} from "../sbom/index.js";
+import { DirectoryResolver, ImageFilesystem, ImageResolver } from "../source/index.js";
+import type { EvidenceLink } from "../store/index.js";
+import type { AppContext } from "./context.js";
+
+export const TOOL = { name: "cleanimg", version: "0.1.0" } as const;
+
+export interface SbomOptions {
+  readonly format?: SbomFormat;
+  readonly platform?: Platform;
+  /** Creation time; default now. The CLI passes SOURCE_DATE_EPOCH when set. */
+  readonly created?: Date;
+  readonly record?: boolean;
+  readonly limits?: Partial<Limits>;
+}
+
+export interface SbomResult {
+  readonly sbom: Sbom;
+  readonly format: SbomFormat;
+  readonly document: string;
+  readonly quality: readonly NtiaIssue[];
+  readonly evidence?: EvidenceLink;
+}
+
+/** Parses a format name. @throws UsageError CLI_USAGE */
+export function parseSbomFormat(s: string): SbomFormat {
+  if ((SBOM_FORMATS as readonly string[]).includes(s)) {
+    return s as SbomFormat;
+  }
+  throw new UsageError("CLI_USAGE", `unknown SBOM format "${s}"`, {
+    hint: `one of ${SBOM_FORMATS.join(", ")}`,
+  });
+}
+
+/**
+ * Catalogs an image (any location) or a directory (`dir:PATH`) and renders the SBOM.
+ * Side effects: for images, records the SBOM as evidence linked to the manifest digest,
+ * unless `record` is false.
+ */
+export async function generateSbom(
+  ctx: AppContext,
+  ref: string,
+  opts: SbomOptions = {},
+): Promise<SbomResult> {
+  const format = opts.format ?? "spdx-3";
+  const created = `${(opts.created ?? new Date()).toISOString().slice(0, 19)}Z`;
+  let sbom: Sbom;
+  if (ref.startsWith("dir:")) {
+    const path = ref.slice(4);
+    const resolver = await DirectoryResolver.open(path);
+    sbom = await catalogFilesystem(resolver, { kind: "directory", path }, { created, tool: TOOL });
+  } else {
+    const src = await openSource(parseImageLocation(ref), ctx);
+    try {
+      const img = await resolveImage(src, opts.platform ? { platform: opts.platform } : {});
+      ctx.progress(`cataloguing ${img.layers.length} layers of ${img.source.description}`);
+      const fs = await ImageFilesystem.open(img, {
+        ...(opts.limits ? { limits: opts.limits } : {}),
+        collect: { match: catalogInterest() },
+      });
+      sbom = await catalogFilesystem(
+        new ImageResolver(fs),
+        {
+          kind: "image",
+          name: ref.replace(/^[a-z-]+:(\/\/)?/, ""),
+          manifestDigest: img.descriptor.digest,
+          configDigest: img.manifest.config.digest,
+          layers: img.layers.map((l) => l.diffId),
+          ...(img.config.architecture ? { architecture: img.config.architecture } : {}),
+          ...(img.config.os ? { os: img.config.os } : {}),
+        },
+        { created, tool: TOOL },
+      );
+    } finally {
+      await src.close();
+    }
+  }
+  const document = renderSbom(sbom, format);
+  let evidence: EvidenceLink | undefined;
+  if (opts.record !== false && sbom.subject.kind === "image") {
+    const store = ctx.evidence();
+    const d = await store.putBlob(new TextEncoder().encode(document), sbomMediaType(format));
+    evidence = await store.link(sbom.subject.manifestDigest, d, "sbom", {
+      format,
+      packages: String(sbom.packages.length),
+    });
+  }
+  return {
+    sbom,
+    format,
+    document,
+    quality: checkNtiaMinimumElements(sbom),
+    ...(evidence ? { evidence } : {}),
+  };
+}

@@ -1,0 +1,133 @@
+import type { Issue } from "../core/issues.js";
+import type { FileResolver } from "../source/index.js";
+import type { Cataloger } from "./cataloger.js";
+import { dpkgCataloger } from "./catalogers/dpkg.js";
+import { npmCataloger } from "./catalogers/npm.js";
+import { detectDistro, OS_RELEASE_PATHS } from "./catalogers/os-release.js";
+import { pythonCataloger } from "./catalogers/python.js";
+import type { Package, Relationship, Sbom, SbomSubject } from "./model.js";
+
+/** Every cataloger, in the order they run (OS package databases first). */
+export const CATALOGERS: readonly Cataloger[] = [dpkgCataloger, pythonCataloger, npmCataloger];
+
+const OS_TYPES = new Set(["deb", "apk", "rpm"]);
+
+/** The union of the catalogers' declared interest (plus os-release), for the image source. */
+export function catalogInterest(
+  catalogers: readonly Cataloger[] = CATALOGERS,
+): (path: string) => boolean {
+  const fixed = new Set<string>(OS_RELEASE_PATHS);
+  return (path) => fixed.has(path) || catalogers.some((c) => c.interest(path));
+}
+
+export interface CatalogOptions {
+  readonly catalogers?: readonly Cataloger[];
+  /** ISO 8601 creation time; callers take it from SOURCE_DATE_EPOCH or the clock. */
+  readonly created: string;
+  readonly tool: { readonly name: string; readonly version: string };
+}
+
+/**
+ * Runs the catalogers over a filesystem and assembles the SBOM: packages, the relationships
+ * between them, and every issue met. A file owned by an OS package is not reported as a
+ * separate language package: that package is linked to its OS package (`contains`) and the
+ * image does not contain it directly.
+ */
+export async function catalogFilesystem(
+  resolver: FileResolver,
+  subject: SbomSubject,
+  opts: CatalogOptions,
+): Promise<Sbom> {
+  const issues: Issue[] = [...resolver.issues];
+  const { distro } = await detectDistro(resolver);
+  const found: Package[] = [];
+  for (const c of opts.catalogers ?? CATALOGERS) {
+    try {
+      const r = await c.catalog(resolver, distro ? { distro } : {});
+      found.push(...r.packages);
+      issues.push(...r.issues);
+    } catch (e) {
+      issues.push({
+        code: "SBOM_CATALOGER_FAILED",
+        message: `${c.id} failed: ${(e as Error).message}`,
+      });
+    }
+  }
+  const canonical = (p: string): string => {
+    try {
+      return resolver.realpath(p) ?? p;
+    } catch {
+      return p;
+    }
+  };
+  // Files owned by OS packages, by canonical path (merged /usr makes /lib/x and /usr/lib/x one file).
+  const owner = new Map<string, Package>();
+  for (const p of found) {
+    if (OS_TYPES.has(p.type)) {
+      for (const f of p.files) {
+        owner.set(canonical(f.path), p);
+      }
+    }
+  }
+  const relationships: Relationship[] = [];
+  const ownedBy = new Map<string, Package>();
+  for (const p of found) {
+    if (OS_TYPES.has(p.type)) {
+      continue;
+    }
+    const evidence = p.locations[0]?.path;
+    const os = evidence ? owner.get(canonical(evidence)) : undefined;
+    if (os) {
+      ownedBy.set(p.id, os);
+      relationships.push({ from: os.id, to: p.id, type: "contains" });
+    }
+  }
+  const root = "root";
+  for (const p of found) {
+    if (!ownedBy.has(p.id)) {
+      relationships.push({ from: root, to: p.id, type: "contains" });
+    }
+  }
+  const byTypeName = new Map<string, Package[]>();
+  for (const p of found) {
+    const key = `${p.type}\n${p.type === "pypi" ? p.name.toLowerCase().replace(/[-_.]+/g, "-") : p.name}`;
+    byTypeName.set(key, [...(byTypeName.get(key) ?? []), p]);
+  }
+  for (const p of found) {
+    for (const dep of p.dependsOn) {
+      for (const target of byTypeName.get(`${p.type}\n${dep}`) ?? []) {
+        if (target.id !== p.id) {
+          relationships.push({ from: p.id, to: target.id, type: "depends-on" });
+        }
+      }
+    }
+  }
+  const packages = [...found].sort(
+    (a, b) =>
+      cmp(a.type, b.type) || cmp(a.name, b.name) || cmp(a.version, b.version) || cmp(a.id, b.id),
+  );
+  const seen = new Set<string>();
+  const rels = relationships
+    .filter((r) => {
+      const k = `${r.from} ${r.type} ${r.to}`;
+      if (seen.has(k)) {
+        return false;
+      }
+      seen.add(k);
+      return true;
+    })
+    .sort((a, b) => cmp(a.from, b.from) || cmp(a.type, b.type) || cmp(a.to, b.to));
+  return {
+    subject,
+    ...(distro ? { distro } : {}),
+    packages,
+    relationships: rels,
+    issues,
+    created: opts.created,
+    tool: opts.tool,
+  };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

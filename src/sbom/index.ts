@@ -1,0 +1,26 @@
+export { CATALOGERS, type CatalogOptions, catalogFilesystem, catalogInterest } from "./catalog.js";
+export type { CatalogContext, Cataloger, CatalogResult } from "./cataloger.js";
+export { parseDep5Licenses } from "./catalogers/dpkg.js";
+export { parseOsRelease } from "./catalogers/os-release.js";
+export { normalizePypiName, parseCoreMetadata } from "./catalogers/python.js";
+export {
+  CYCLONEDX_1_5,
+  CYCLONEDX_1_6,
+  type CycloneDxSpec,
+  renderCycloneDx,
+} from "./formats/cyclonedx.js";
+export { renderSpdx3, SPDX3_CONTEXT } from "./formats/spdx3.js";
+export { renderSpdx23 } from "./formats/spdx23.js";
+export { normalizeLicenses } from "./license.js";
+export type {
+  Checksum,
+  Distro,
+  Location,
+  Package,
+  Relationship,
+  RelationshipType,
+  Sbom,
+  SbomSubject,
+} from "./model.js";
+export { checkNtiaMinimumElements, type NtiaIssue } from "./ntia.js";
+export { renderSbom, SBOM_FORMATS, type SbomFormat, sbomMediaType } from "./render.js";

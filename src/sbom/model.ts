@@ -1,0 +1,84 @@
+import type { Digest } from "../core/digest.js";
+import type { Issue } from "../core/issues.js";
+
+/** Where a package's evidence was found. */
+export interface Location {
+  readonly path: string;
+  /** Diff id of the layer the file came from (images only). */
+  readonly layer?: Digest;
+}
+
+export interface Checksum {
+  readonly algorithm: "MD5" | "SHA1" | "SHA256" | "SHA512";
+  readonly value: string;
+}
+
+/** One software package found in a filesystem. Plain data; sorted lists. */
+export interface Package {
+  /** Stable id inside one SBOM (derived from purl and first location). */
+  readonly id: string;
+  readonly name: string;
+  readonly version: string;
+  /** purl type: deb, apk, rpm, npm, pypi, golang, maven, cargo, gem, composer, nuget. */
+  readonly type: string;
+  readonly purl: string;
+  readonly cpes: readonly string[];
+  /** Normalised SPDX license expression, when one could be derived. */
+  readonly license?: string;
+  /** License strings as the package declares them (before normalisation). */
+  readonly licenseDeclared: readonly string[];
+  readonly supplier?: string;
+  readonly author?: string;
+  /** Id of the cataloger that found it. */
+  readonly foundBy: string;
+  /** The files that evidence the package (its database entry, its metadata file). */
+  readonly locations: readonly Location[];
+  readonly checksums: readonly Checksum[];
+  /** For OS packages: the source package (vulnerability data is keyed by it). */
+  readonly source?: { readonly name: string; readonly version: string };
+  readonly arch?: string;
+  /** Files the package owns (OS package databases), sorted. */
+  readonly files: readonly { readonly path: string; readonly md5?: string }[];
+  /** Names this package depends on, as the ecosystem records them (resolved to ids later). */
+  readonly dependsOn: readonly string[];
+}
+
+export type RelationshipType = "contains" | "depends-on";
+
+export interface Relationship {
+  readonly from: string;
+  readonly to: string;
+  readonly type: RelationshipType;
+}
+
+export interface Distro {
+  readonly id: string;
+  readonly versionId?: string;
+  readonly versionCodename?: string;
+  readonly prettyName?: string;
+  readonly idLike?: readonly string[];
+}
+
+export type SbomSubject =
+  | {
+      readonly kind: "image";
+      readonly name: string;
+      readonly manifestDigest: Digest;
+      readonly configDigest: Digest;
+      readonly layers: readonly Digest[];
+      readonly architecture?: string;
+      readonly os?: string;
+    }
+  | { readonly kind: "directory"; readonly path: string };
+
+/** The format-independent SBOM every writer renders and every reader produces. */
+export interface Sbom {
+  readonly subject: SbomSubject;
+  readonly distro?: Distro;
+  readonly packages: readonly Package[];
+  readonly relationships: readonly Relationship[];
+  readonly issues: readonly Issue[];
+  /** Creation time (ISO 8601 UTC, seconds), from SOURCE_DATE_EPOCH or the caller. */
+  readonly created: string;
+  readonly tool: { readonly name: string; readonly version: string };
+}

@@ -1,0 +1,70 @@
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import AjvDraft07 from "ajv";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormatsModule from "ajv-formats";
+
+/** The official schemas in ../shared/corpus/schemas (read by tests only, never shipped). */
+export const SCHEMAS = resolve(import.meta.dirname, "../../../shared/corpus/schemas");
+
+const load = (p: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(join(SCHEMAS, p), "utf8"));
+// ajv-formats is CommonJS with a default export
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+  addFormatsModule) as (a: unknown) => void;
+
+export type Validate = (doc: unknown) => string[];
+
+// Formats that ajv-formats does not define: checked loosely (a URI-like or e-mail-like string).
+function addLooseFormats(ajv: unknown): void {
+  const a = ajv as { addFormat(name: string, re: RegExp): void };
+  a.addFormat("iri-reference", /^\S+$/);
+  a.addFormat("iri", /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/);
+  a.addFormat("idn-email", /^[^\s@]+@[^\s@]+$/);
+}
+
+function wrap(fn: ((d: unknown) => boolean) & { errors?: unknown }): Validate {
+  return (doc) => {
+    if (fn(doc)) {
+      return [];
+    }
+    return ((fn.errors ?? []) as { instancePath: string; message?: string }[])
+      .slice(0, 10)
+      .map((e) => `${e.instancePath} ${e.message ?? ""}`);
+  };
+}
+
+/** CycloneDX 1.5 / 1.6 validator, with the schemas they $ref registered under their relative names. */
+export function cycloneDxValidator(version: "1.5" | "1.6"): Validate {
+  const Ajv = ((AjvDraft07 as unknown as { default?: unknown }).default ?? AjvDraft07) as new (
+    o: object,
+  ) => {
+    addSchema(s: object, k?: string): void;
+    compile(s: object): ((d: unknown) => boolean) & { errors?: unknown };
+  };
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
+  addFormats(ajv);
+  addLooseFormats(ajv);
+  ajv.addSchema(load("cyclonedx/spdx.schema.json"), "spdx.schema.json");
+  ajv.addSchema(load("cyclonedx/jsf-0.82.schema.json"), "jsf-0.82.schema.json");
+  return wrap(ajv.compile(load(`cyclonedx/bom-${version}.schema.json`)));
+}
+
+export function spdx23Validator(): Validate {
+  const Ajv = ((AjvDraft07 as unknown as { default?: unknown }).default ?? AjvDraft07) as new (
+    o: object,
+  ) => {
+    compile(s: object): ((d: unknown) => boolean) & { errors?: unknown };
+  };
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  addLooseFormats(ajv);
+  return wrap(ajv.compile(load("spdx/2.3/spdx-schema.json")));
+}
+
+export function spdx3Validator(): Validate {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  addLooseFormats(ajv);
+  return wrap(ajv.compile(load("spdx/3.0.1/spdx-json-schema.json")));
+}
