@@ -34,10 +34,11 @@ function unpack(layout: string, tag: string): string {
 
 /** Ground truth from dpkg itself. */
 function dpkgTruth(rootfs: string): Set<string> {
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own ${Field} format syntax
+  // dpkg-query's own ${Field} format syntax, not a template string
+  const format = ["db:Status-Status", "Package", "Version"].map((f) => `$\{${f}}`).join(" ");
   const out = execFileSync(
     "dpkg-query",
-    [`--admindir=${rootfs}/var/lib/dpkg`, "-W", "-f=${db:Status-Status} ${Package} ${Version}\\n"],
+    [`--admindir=${rootfs}/var/lib/dpkg`, "-W", `-f=${format}\\n`],
     { encoding: "utf8" },
   );
   return new Set(
