@@ -4,6 +4,7 @@ import { openSource, type Platform, parseImageLocation, resolveImage } from "../
 import {
   catalogFilesystem,
   catalogInterest,
+  catalogSniffers,
   checkNtiaMinimumElements,
   type NtiaIssue,
   renderSbom,
@@ -70,6 +71,7 @@ export async function generateSbom(
       const fs = await ImageFilesystem.open(img, {
         ...(opts.limits ? { limits: opts.limits } : {}),
         collect: { match: catalogInterest() },
+        sniff: catalogSniffers(),
       });
       sbom = await catalogFilesystem(
         new ImageResolver(fs),

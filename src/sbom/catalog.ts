@@ -1,14 +1,25 @@
 import type { Issue } from "../core/issues.js";
-import type { FileResolver } from "../source/index.js";
+import type { FileResolver, Sniffer } from "../source/index.js";
 import type { Cataloger } from "./cataloger.js";
 import { dpkgCataloger } from "./catalogers/dpkg.js";
+import { goBinaryCataloger } from "./catalogers/golang.js";
 import { npmCataloger } from "./catalogers/npm.js";
 import { detectDistro, OS_RELEASE_PATHS } from "./catalogers/os-release.js";
 import { pythonCataloger } from "./catalogers/python.js";
 import type { Package, Relationship, Sbom, SbomSubject } from "./model.js";
 
 /** Every cataloger, in the order they run (OS package databases first). */
-export const CATALOGERS: readonly Cataloger[] = [dpkgCataloger, pythonCataloger, npmCataloger];
+export const CATALOGERS: readonly Cataloger[] = [
+  dpkgCataloger,
+  pythonCataloger,
+  npmCataloger,
+  goBinaryCataloger,
+];
+
+/** Byte-pattern sniffers the catalogers need while layers stream. */
+export function catalogSniffers(catalogers: readonly Cataloger[] = CATALOGERS): Sniffer[] {
+  return catalogers.flatMap((c) => (c.sniffer ? [c.sniffer] : []));
+}
 
 const OS_TYPES = new Set(["deb", "apk", "rpm"]);
 
@@ -75,6 +86,7 @@ export async function catalogFilesystem(
     if (OS_TYPES.has(p.type)) {
       continue;
     }
+    // A language package is evidenced by its metadata file or the binary that embeds it.
     const evidence = p.locations[0]?.path;
     const os = evidence ? owner.get(canonical(evidence)) : undefined;
     if (os) {

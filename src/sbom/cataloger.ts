@@ -1,5 +1,5 @@
 import type { Issue } from "../core/issues.js";
-import type { FileResolver } from "../source/index.js";
+import type { FileResolver, Sniffer } from "../source/index.js";
 import type { Distro, Package } from "./model.js";
 
 /** What every cataloger gets besides the filesystem. */
@@ -24,5 +24,7 @@ export interface Cataloger {
   readonly version: number;
   /** Paths whose content the cataloger reads; the image source keeps exactly those. */
   interest(path: string): boolean;
+  /** Optional: a byte pattern to find inside files as they stream (embedded metadata). */
+  readonly sniffer?: Sniffer;
   catalog(resolver: FileResolver, ctx: CatalogContext): Promise<CatalogResult>;
 }

@@ -1,6 +1,13 @@
-export { CATALOGERS, type CatalogOptions, catalogFilesystem, catalogInterest } from "./catalog.js";
+export {
+  CATALOGERS,
+  type CatalogOptions,
+  catalogFilesystem,
+  catalogInterest,
+  catalogSniffers,
+} from "./catalog.js";
 export type { CatalogContext, Cataloger, CatalogResult } from "./cataloger.js";
 export { parseDep5Licenses } from "./catalogers/dpkg.js";
+export { type GoBuildInfo, parseGoBuildInfo, parseModInfo } from "./catalogers/golang.js";
 export { parseOsRelease } from "./catalogers/os-release.js";
 export { normalizePypiName, parseCoreMetadata } from "./catalogers/python.js";
 export {

@@ -41,6 +41,8 @@ export interface Package {
   readonly files: readonly { readonly path: string; readonly md5?: string }[];
   /** Names this package depends on, as the ecosystem records them (resolved to ids later). */
   readonly dependsOn: readonly string[];
+  /** Ecosystem facts worth keeping (Go module sums, build settings), sorted by key when rendered. */
+  readonly properties?: Readonly<Record<string, string>>;
 }
 
 export type RelationshipType = "contains" | "depends-on";

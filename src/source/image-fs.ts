@@ -61,6 +61,58 @@ export interface OpenOptions {
     readonly maxFileBytes?: number;
     readonly maxTotalBytes?: number;
   };
+  /** Byte patterns searched for in file bodies as they stream (embedded build info). */
+  readonly sniff?: readonly Sniffer[];
+}
+
+/**
+ * Finds a byte pattern inside files as they stream and keeps the bytes that follow it, so
+ * that embedded metadata (Go build info) is read without holding whole binaries in memory.
+ */
+export interface Sniffer {
+  readonly id: string;
+  readonly magic: Uint8Array;
+  /** Bytes kept from the start of the match. */
+  readonly capture: number;
+  match(node: FileNode): boolean;
+}
+
+/** A sink that scans for a sniffer's magic across chunk boundaries and captures what follows. */
+export function sniffSink(sn: Sniffer, done: (captured: Uint8Array) => void): TarBodySink {
+  const magic = Buffer.from(sn.magic);
+  let tail = Buffer.alloc(0);
+  let out: Buffer | undefined;
+  let filled = 0;
+  const take = (b: Buffer): void => {
+    if (!out) {
+      return;
+    }
+    const n = Math.min(b.length, out.length - filled);
+    b.copy(out, filled, 0, n);
+    filled += n;
+  };
+  return {
+    write(chunk) {
+      const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      if (out) {
+        take(b);
+        return;
+      }
+      const hay = tail.length ? Buffer.concat([tail, b]) : b;
+      const i = hay.indexOf(magic);
+      if (i >= 0) {
+        out = Buffer.alloc(sn.capture);
+        take(hay.subarray(i));
+        return;
+      }
+      tail = Buffer.from(hay.subarray(Math.max(0, hay.length - (magic.length - 1))));
+    },
+    close() {
+      if (out) {
+        done(new Uint8Array(out.subarray(0, filled)));
+      }
+    },
+  };
 }
 
 const WHITEOUT_PREFIX = ".wh.";
@@ -181,7 +233,14 @@ export class ImageFilesystem {
     readonly layers: readonly (readonly LayerEntry[])[],
     readonly issues: readonly Issue[],
     private readonly contents: ReadonlyMap<string, Uint8Array> = new Map(),
+    private readonly sniffed: ReadonlyMap<string, Uint8Array> = new Map(),
   ) {}
+
+  /** Bytes a sniffer captured from a file (not following symlinks), if its magic was found. */
+  readSniffed(path: string, snifferId: string): Uint8Array | undefined {
+    const node = this.lstat(path);
+    return node ? this.sniffed.get(`${node.layer}:${node.seq}:${snifferId}`) : undefined;
+  }
 
   /**
    * Reads every layer (concurrently, bounded) and builds the merged view.
@@ -193,36 +252,45 @@ export class ImageFilesystem {
     const budget = { left: limits.maxEntries };
     const results: LayerEntry[][] = new Array(image.layers.length);
     const contents = new Map<string, Uint8Array>();
+    const sniffed = new Map<string, Uint8Array>();
+    const sniffers = opts.sniff ?? [];
     const collect = opts.collect;
     const collectBudget = { left: collect?.maxTotalBytes ?? 256 * 1024 * 1024 };
-    const onBody = collect
-      ? (node: FileNode): TarBodySink | undefined => {
-          if (node.type !== "file" || !collect.match(node.path)) {
-            return undefined;
+    const sniffBody = (node: FileNode): TarBodySink | undefined => {
+      const sn = node.type === "file" ? sniffers.find((x) => x.match(node)) : undefined;
+      return sn
+        ? sniffSink(sn, (b) => sniffed.set(`${node.layer}:${node.seq}:${sn.id}`, b))
+        : undefined;
+    };
+    const onBody =
+      collect || sniffers.length
+        ? (node: FileNode): TarBodySink | undefined => {
+            if (node.type !== "file" || !collect?.match(node.path)) {
+              return sniffBody(node);
+            }
+            const max = collect?.maxFileBytes ?? 16 * 1024 * 1024;
+            if (node.size > max || node.size > collectBudget.left) {
+              issues.add({
+                code: "SOURCE_FILE_TOO_LARGE",
+                message: `not read: ${node.size} bytes is over the ${Math.min(max, collectBudget.left)}-byte limit for files read by catalogers`,
+                path: node.path,
+              });
+              return undefined;
+            }
+            collectBudget.left -= node.size;
+            const buf = new Uint8Array(node.size);
+            let off = 0;
+            return {
+              write: (chunk) => {
+                buf.set(chunk, off);
+                off += chunk.length;
+              },
+              close: () => {
+                contents.set(`${node.layer}:${node.seq}`, buf);
+              },
+            };
           }
-          const max = collect.maxFileBytes ?? 16 * 1024 * 1024;
-          if (node.size > max || node.size > collectBudget.left) {
-            issues.add({
-              code: "SOURCE_FILE_TOO_LARGE",
-              message: `not read: ${node.size} bytes is over the ${Math.min(max, collectBudget.left)}-byte limit for files read by catalogers`,
-              path: node.path,
-            });
-            return undefined;
-          }
-          collectBudget.left -= node.size;
-          const buf = new Uint8Array(node.size);
-          let off = 0;
-          return {
-            write: (chunk) => {
-              buf.set(chunk, off);
-              off += chunk.length;
-            },
-            close: () => {
-              contents.set(`${node.layer}:${node.seq}`, buf);
-            },
-          };
-        }
-      : undefined;
+        : undefined;
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < image.layers.length) {
@@ -242,16 +310,18 @@ export class ImageFilesystem {
     results.forEach((entries, i) => {
       applyLayer(root, entries, image.layers[i]?.descriptor.digest as Digest, issues);
     });
-    const fs = new ImageFilesystem(image, root, results, issues.list(), contents);
+    const fs = new ImageFilesystem(image, root, results, issues.list(), contents, sniffed);
     // Keep only the contents of files that survived the merge.
-    if (contents.size > 0) {
+    if (contents.size > 0 || sniffed.size > 0) {
       const live = new Set<string>();
       for (const n of fs.walk()) {
         live.add(`${n.layer}:${n.seq}`);
       }
-      for (const k of [...contents.keys()]) {
-        if (!live.has(k)) {
-          contents.delete(k);
+      for (const m of [contents, sniffed]) {
+        for (const k of [...m.keys()]) {
+          if (!live.has(k.split(":").slice(0, 2).join(":"))) {
+            m.delete(k);
+          }
         }
       }
     }

@@ -5,6 +5,8 @@ export {
   type LayerEntry,
   type OpenOptions,
   readLayerEntries,
+  type Sniffer,
+  sniffSink,
 } from "./image-fs.js";
 export { normalizeEntryPath, resolveLinkTarget } from "./paths.js";
 export { DirectoryResolver, type FileResolver, ImageResolver } from "./resolver.js";

@@ -5,7 +5,7 @@ import type { Digest } from "../core/digest.js";
 import { SourceError } from "../core/errors.js";
 import type { Issue } from "../core/issues.js";
 import type { TarEntryType } from "../oci/index.js";
-import type { FileNode, ImageFilesystem } from "./image-fs.js";
+import { type FileNode, type ImageFilesystem, type Sniffer, sniffSink } from "./image-fs.js";
 import { normalizeEntryPath, resolveLinkTarget } from "./paths.js";
 
 /**
@@ -21,6 +21,8 @@ export interface FileResolver {
   realpath(path: string): string | undefined;
   /** A regular file's content (following symlinks); undefined when absent or not readable. */
   read(path: string): Promise<Uint8Array | undefined>;
+  /** Bytes a sniffer captured from a file (see {@link Sniffer}); undefined when not found. */
+  sniffed(path: string, sniffer: Sniffer): Promise<Uint8Array | undefined>;
   /** Digest naming the layer a node came from (the diff id), when the source has layers. */
   layerDigest(layer: number): Digest | undefined;
   /** Issues met while reading the filesystem. */
@@ -41,6 +43,9 @@ export class ImageResolver implements FileResolver {
   }
   async read(path: string): Promise<Uint8Array | undefined> {
     return this.fs.readCollected(path);
+  }
+  async sniffed(path: string, sniffer: Sniffer): Promise<Uint8Array | undefined> {
+    return this.fs.readSniffed(path, sniffer.id);
   }
   layerDigest(layer: number): Digest | undefined {
     return this.fs.image.layers[layer]?.diffId;
@@ -187,6 +192,35 @@ export class DirectoryResolver implements FileResolver {
     } finally {
       await fh.close();
     }
+  }
+  async sniffed(path: string, sniffer: Sniffer): Promise<Uint8Array | undefined> {
+    const node = this.nodes.get(normalizeEntryPath(path) ?? "/");
+    if (node?.type !== "file" || !sniffer.match(node)) {
+      return undefined;
+    }
+    const fh = await open(
+      join(this.root, node.path),
+      constants.O_RDONLY | constants.O_NOFOLLOW,
+    ).catch(() => undefined);
+    if (!fh) {
+      return undefined;
+    }
+    let captured: Uint8Array | undefined;
+    const sink = sniffSink(sniffer, (b) => {
+      captured = b;
+    });
+    try {
+      for await (const chunk of fh.createReadStream({
+        highWaterMark: 1024 * 1024,
+        autoClose: false,
+      })) {
+        await sink.write(chunk as Uint8Array);
+      }
+      await sink.close();
+    } finally {
+      await fh.close();
+    }
+    return captured;
   }
   layerDigest(): Digest | undefined {
     return undefined;

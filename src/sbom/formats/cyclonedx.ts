@@ -47,6 +47,9 @@ function component(p: Package, spec: CycloneDxSpec, children: Map<string, Packag
   if (p.arch) {
     props.push({ name: "cleanimg:package:arch", value: p.arch });
   }
+  for (const [k, v] of Object.entries(p.properties ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    props.push({ name: `cleanimg:${k}`, value: v });
+  }
   const nested = children.get(p.id) ?? [];
   return {
     "bom-ref": p.id,

@@ -1,0 +1,234 @@
+import type { Issue } from "../../core/issues.js";
+import type { FileNode, FileResolver, Sniffer } from "../../source/index.js";
+import type { Cataloger, CatalogResult } from "../cataloger.js";
+import type { Package } from "../model.js";
+import { locationOf, packageId, purl } from "./shared.js";
+
+// "\xff Go buildinf:" as raw bytes (a string literal would UTF-8-encode the 0xff).
+const BUILDINFO_MAGIC = Uint8Array.from([0xff, ...new TextEncoder().encode(" Go buildinf:")]);
+
+/** Finds the Go build info blob in executables as they stream (Go >= 1.18 inline format). */
+export const GO_BUILDINFO_SNIFFER: Sniffer = {
+  id: "go-buildinfo",
+  magic: BUILDINFO_MAGIC,
+  capture: 4 * 1024 * 1024,
+  match: (node: FileNode) => (node.mode & 0o111) !== 0 && node.size >= 4096,
+};
+
+export interface GoBuildInfo {
+  readonly goVersion: string;
+  readonly path?: string;
+  readonly main?: GoModule;
+  readonly deps: readonly GoModule[];
+  readonly settings: Readonly<Record<string, string>>;
+}
+
+export interface GoModule {
+  readonly path: string;
+  readonly version: string;
+  readonly sum?: string;
+  readonly replace?: GoModule;
+}
+
+function uvarint(b: Uint8Array, off: number): [number, number] {
+  let x = 0;
+  let shift = 0;
+  for (let i = off; i < b.length && i < off + 10; i++) {
+    const c = b[i] as number;
+    x += (c & 0x7f) * 2 ** shift;
+    if (c < 0x80) {
+      return [x, i + 1];
+    }
+    shift += 7;
+  }
+  return [-1, off];
+}
+
+/**
+ * Parses the build info blob (starting at its magic) of a Go >= 1.18 binary: Go version and
+ * the module information `go version -m` prints.
+ * Returns a string describing why it cannot when the format is not the inline one.
+ */
+export function parseGoBuildInfo(blob: Uint8Array): GoBuildInfo | string {
+  if (blob.length < 32) {
+    return "truncated build info";
+  }
+  const flags = blob[15] as number;
+  if ((flags & 0x2) === 0) {
+    return "build info of a Go release before 1.18 (pointer format) is not read";
+  }
+  const dec = new TextDecoder("utf-8");
+  let [n, off] = uvarint(blob, 32);
+  if (n < 0 || off + n > blob.length) {
+    return "corrupt build info (version)";
+  }
+  const goVersion = dec.decode(blob.subarray(off, off + n));
+  off += n;
+  [n, off] = uvarint(blob, off);
+  if (n < 0 || off + n > blob.length) {
+    return "corrupt build info (module data)";
+  }
+  let mod = dec.decode(blob.subarray(off, off + n));
+  // The module data is framed by 16-byte sentinels.
+  if (mod.length >= 33 && mod[mod.length - 17] === "\n") {
+    mod = mod.slice(16, -16);
+  }
+  return { goVersion, ...parseModInfo(mod) };
+}
+
+/** Parses the text `go version -m` shows (path, mod, dep, =>, build lines). */
+export function parseModInfo(s: string): Omit<GoBuildInfo, "goVersion"> {
+  let path: string | undefined;
+  let main: GoModule | undefined;
+  const deps: GoModule[] = [];
+  const settings: Record<string, string> = {};
+  let last: "main" | "dep" | undefined;
+  for (const line of s.split("\n")) {
+    const f = line.split("\t");
+    switch (f[0]) {
+      case "path":
+        path = f[1];
+        break;
+      case "mod":
+        main = { path: f[1] ?? "", version: f[2] ?? "", ...(f[3] ? { sum: f[3] } : {}) };
+        last = "main";
+        break;
+      case "dep":
+        deps.push({ path: f[1] ?? "", version: f[2] ?? "", ...(f[3] ? { sum: f[3] } : {}) });
+        last = "dep";
+        break;
+      case "=>": {
+        const r: GoModule = {
+          path: f[1] ?? "",
+          version: f[2] ?? "",
+          ...(f[3] ? { sum: f[3] } : {}),
+        };
+        if (last === "dep" && deps.length) {
+          deps[deps.length - 1] = { ...(deps[deps.length - 1] as GoModule), replace: r };
+        } else if (last === "main" && main) {
+          main = { ...main, replace: r };
+        }
+        break;
+      }
+      case "build": {
+        const kv = f[1] ?? "";
+        const eq = kv.indexOf("=");
+        if (eq > 0) {
+          settings[kv.slice(0, eq)] = kv.slice(eq + 1);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return { ...(path ? { path } : {}), ...(main ? { main } : {}), deps, settings };
+}
+
+function goPackage(
+  resolver: FileResolver,
+  node: FileNode,
+  m: { path: string; version: string },
+  props: Record<string, string>,
+): Package {
+  // purl golang type: the module path's last element is the name, the rest the namespace
+  const slash = m.path.lastIndexOf("/");
+  const p = purl(
+    "golang",
+    slash > 0 ? m.path.slice(0, slash) : undefined,
+    m.path.slice(slash + 1),
+    m.version,
+  );
+  return {
+    id: packageId(p, node.path),
+    name: m.path,
+    version: m.version,
+    type: "golang",
+    purl: p,
+    cpes: [],
+    licenseDeclared: [],
+    foundBy: "go-module-binary-cataloger",
+    locations: [locationOf(resolver, node, node.path)],
+    checksums: [],
+    files: [],
+    dependsOn: [],
+    properties: props,
+  };
+}
+
+/** Go modules compiled into binaries, from the build info the Go linker embeds. */
+export const goBinaryCataloger: Cataloger & { readonly sniffer: Sniffer } = {
+  id: "go-module-binary-cataloger",
+  version: 1,
+  sniffer: GO_BUILDINFO_SNIFFER,
+  interest: () => false,
+  async catalog(resolver: FileResolver): Promise<CatalogResult> {
+    const packages: Package[] = [];
+    const issues: Issue[] = [];
+    for (const node of resolver.files()) {
+      if (node.type !== "file" || !GO_BUILDINFO_SNIFFER.match(node)) {
+        continue;
+      }
+      const blob = await resolver.sniffed(node.path, GO_BUILDINFO_SNIFFER);
+      if (!blob) {
+        continue;
+      }
+      const info = parseGoBuildInfo(blob);
+      if (typeof info === "string") {
+        issues.push({ code: "SBOM_GO_BUILDINFO_UNREAD", message: info, path: node.path });
+        continue;
+      }
+      const build = Object.fromEntries(
+        Object.entries(info.settings).map(([k, v]) => [`go:build:${k}`, v]),
+      );
+      const goVersion = info.goVersion.replace(/^go/, "").split(/[ -]/)[0] ?? info.goVersion;
+      packages.push(
+        goPackage(
+          resolver,
+          node,
+          { path: "stdlib", version: goVersion },
+          { "go:toolchain": info.goVersion },
+        ),
+      );
+      if (info.main) {
+        const revision = info.settings["vcs.revision"];
+        const version = info.main.version === "(devel)" && revision ? revision : info.main.version;
+        packages.push(
+          goPackage(
+            resolver,
+            node,
+            { path: info.main.path, version },
+            {
+              ...build,
+              "go:mainModule": "true",
+              ...(info.path ? { "go:mainPackage": info.path } : {}),
+              ...(info.main.sum ? { "go:h1": info.main.sum } : {}),
+            },
+          ),
+        );
+      }
+      for (const d of info.deps) {
+        const r = d.replace;
+        // A replacement by another module version is what was compiled in; a replacement by a
+        // local directory has no version of its own, so the required version stands.
+        const effective = r?.version && !/^[./]/.test(r.path) ? r : d;
+        packages.push(
+          goPackage(
+            resolver,
+            node,
+            { path: d.path, version: effective.version },
+            {
+              ...(effective.sum ? { "go:h1": effective.sum } : {}),
+              ...(r
+                ? {
+                    "go:replacedBy": `${r.path}${r.version && r.version !== "(devel)" ? `@${r.version}` : ""}`,
+                  }
+                : {}),
+            },
+          ),
+        );
+      }
+    }
+    return { packages, issues };
+  },
+};

@@ -1,0 +1,109 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createAppContext, generateSbom, type SbomResult } from "../../src/app/index.js";
+import { buildImageLayout } from "../support/build-image.js";
+import { fetchDebs } from "../support/debs.js";
+import { buildGoModuleBinary, goVersionM } from "../support/go-fixture.js";
+import { tempDir } from "../support/tmp.js";
+
+/** Modules `go version -m` lists, as "name version" (stdlib with the Go version). */
+function truth(output: string): Set<string> {
+  const out = new Set<string>();
+  const lines = output.split("\n");
+  const go = /: go(\S+)$/.exec(lines[0] ?? "")?.[1];
+  if (go) {
+    out.add(`stdlib ${go}`);
+  }
+  const revision = lines.find((l) => l.includes("\tvcs.revision="))?.split("=")[1];
+  for (const l of lines) {
+    const f = l.trim().split("\t");
+    if (f[0] === "mod") {
+      out.add(`${f[1]} ${f[2] === "(devel)" && revision ? revision : f[2]}`);
+    } else if (f[0] === "dep") {
+      out.add(`${f[1]} ${f[2]}`);
+    }
+  }
+  return out;
+}
+
+describe("Go binaries", () => {
+  let result: SbomResult;
+  let helloBin: string;
+  let umociBin: string;
+  beforeAll(async () => {
+    helloBin = buildGoModuleBinary();
+    const umociDeb = fetchDebs(["umoci"])[0] as string;
+    const x = tempDir();
+    execFileSync("dpkg-deb", ["-x", umociDeb, x]);
+    umociBin = join(x, "usr/bin/umoci");
+    const layout = join(tempDir(), "img");
+    await buildImageLayout({
+      dir: layout,
+      tag: "go",
+      layers: [
+        { kind: "debs", debs: fetchDebs(["base-files", "umoci"]) },
+        {
+          kind: "files",
+          files: [
+            { name: "app/", type: "dir" },
+            { name: "app/hello", type: "file", mode: 0o755, body: readFileSync(helloBin) },
+          ],
+        },
+      ],
+    });
+    const ctx = createAppContext({ home: tempDir(), env: {} });
+    result = await generateSbom(ctx, `oci:${layout}:go`, { record: false, created: new Date(0) });
+    await ctx.close();
+  });
+
+  const goPackages = (path: string): Set<string> =>
+    new Set(
+      result.sbom.packages
+        .filter((p) => p.type === "golang" && p.locations[0]?.path === path)
+        .map((p) => `${p.name} ${p.version}`),
+    );
+
+  it("reads the modules of a module-mode binary as go version -m does (with a replaced dependency)", () => {
+    expect(goPackages("/app/hello")).toEqual(truth(goVersionM(helloBin)));
+    const greet = result.sbom.packages.find((p) => p.name === "example.com/greet");
+    expect(greet?.purl).toBe("pkg:golang/example.com/greet@v1.2.3");
+    expect(greet?.properties?.["go:replacedBy"]).toBe("../greet");
+    const main = result.sbom.packages.find((p) => p.name === "example.com/hello");
+    expect(main?.version).toMatch(/^[0-9a-f]{40}$/);
+    expect(main?.properties?.["go:build:vcs"]).toBe("git");
+  });
+
+  it("reads the Go version of a Debian-built binary and links it to its Debian package", () => {
+    expect(goPackages("/usr/bin/umoci")).toEqual(truth(goVersionM(umociBin)));
+    const stdlib = result.sbom.packages.find(
+      (p) => p.name === "stdlib" && p.locations[0]?.path === "/usr/bin/umoci",
+    );
+    const deb = result.sbom.packages.find((p) => p.type === "deb" && p.name === "umoci");
+    expect(result.sbom.relationships).toContainEqual({
+      from: deb?.id,
+      to: stdlib?.id,
+      type: "contains",
+    });
+    const appStdlib = result.sbom.packages.find(
+      (p) => p.name === "stdlib" && p.locations[0]?.path === "/app/hello",
+    );
+    expect(result.sbom.relationships).toContainEqual({
+      from: "root",
+      to: appStdlib?.id,
+      type: "contains",
+    });
+  });
+
+  it("finds the same modules in a directory source", async () => {
+    const dir = tempDir();
+    execFileSync("cp", [helloBin, join(dir, "hello")]);
+    const ctx = createAppContext({ home: tempDir(), env: {} });
+    const r = await generateSbom(ctx, `dir:${dir}`, { record: false, created: new Date(0) });
+    await ctx.close();
+    expect(new Set(r.sbom.packages.map((p) => `${p.name} ${p.version}`))).toEqual(
+      truth(goVersionM(helloBin)),
+    );
+  });
+});
