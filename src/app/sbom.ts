@@ -1,4 +1,5 @@
-import { UsageError } from "../core/errors.js";
+import { readFile } from "node:fs/promises";
+import { SbomError, UsageError } from "../core/errors.js";
 import type { Limits } from "../core/limits.js";
 import { openSource, type Platform, parseImageLocation, resolveImage } from "../oci/index.js";
 import {
@@ -7,6 +8,7 @@ import {
   catalogSniffers,
   checkNtiaMinimumElements,
   type NtiaIssue,
+  readSbom,
   renderSbom,
   SBOM_FORMATS,
   type Sbom,
@@ -47,7 +49,8 @@ export function parseSbomFormat(s: string): SbomFormat {
 }
 
 /**
- * Catalogs an image (any location) or a directory (`dir:PATH`) and renders the SBOM.
+ * Catalogs an image (any location) or a directory (`dir:PATH`), or reads an SBOM made by
+ * another tool (`sbom:FILE`), and renders it in the format asked for.
  * Side effects: for images, records the SBOM as evidence linked to the manifest digest,
  * unless `record` is false.
  */
@@ -59,7 +62,15 @@ export async function generateSbom(
   const format = opts.format ?? "spdx-3";
   const created = `${(opts.created ?? new Date()).toISOString().slice(0, 19)}Z`;
   let sbom: Sbom;
-  if (ref.startsWith("dir:")) {
+  if (ref.startsWith("sbom:")) {
+    const path = ref.slice(5);
+    const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
+      throw new SbomError("SBOM_INVALID", `cannot read ${path}: ${e.code ?? e.message}`, {
+        cause: e,
+      });
+    });
+    sbom = readSbom(new Uint8Array(bytes), path).sbom;
+  } else if (ref.startsWith("dir:")) {
     const path = ref.slice(4);
     const resolver = await DirectoryResolver.open(path);
     sbom = await catalogFilesystem(resolver, { kind: "directory", path }, { created, tool: TOOL });

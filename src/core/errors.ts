@@ -37,6 +37,8 @@ export type ErrorCode =
   | "STORE_NOT_FOUND"
   | "STORE_CORRUPT"
   | "STORE_INVALID_INPUT"
+  | "SBOM_FORMAT_UNKNOWN"
+  | "SBOM_INVALID"
   | "CLI_USAGE"
   | "CLI_NOT_AVAILABLE";
 
@@ -60,6 +62,8 @@ export class OciError extends ToolError {}
 export class SourceError extends ToolError {}
 /** Errors of the evidence store. */
 export class StoreError extends ToolError {}
+/** Errors reading or writing SBOM documents. */
+export class SbomError extends ToolError {}
 /** Usage errors and unavailable commands. */
 export class UsageError extends ToolError {}
 

@@ -71,7 +71,16 @@ export type SbomSubject =
       readonly architecture?: string;
       readonly os?: string;
     }
-  | { readonly kind: "directory"; readonly path: string };
+  | { readonly kind: "directory"; readonly path: string }
+  /** An SBOM document made elsewhere and read in. */
+  | {
+      readonly kind: "document";
+      readonly path: string;
+      readonly format: string;
+      readonly name: string;
+      readonly version?: string;
+      readonly manifestDigest?: Digest;
+    };
 
 /** The format-independent SBOM every writer renders and every reader produces. */
 export interface Sbom {

@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAppContext, generateSbom, type SbomResult } from "../../src/app/index.js";
-import type { Package } from "../../src/sbom/index.js";
+import { type Package, renderSbom } from "../../src/sbom/index.js";
 import { buildImageLayout } from "../support/build-image.js";
 import { fetchDebs } from "../support/debs.js";
 import { cycloneDxValidator, spdx3Validator, spdx23Validator } from "../support/schemas.js";
@@ -281,6 +281,28 @@ describe("SBOM accuracy on images built from Debian packages", () => {
       expect(validate(JSON.parse(a.document)), format).toEqual([]);
       expect(b.document, format).toBe(a.document);
       expect(a.evidence?.kind).toBe("sbom");
+    }
+  });
+
+  it("reads back what it writes, in every format, with the same packages and edges", async () => {
+    const purls = new Set(app.sbom.packages.map((p) => p.purl));
+    const deps = app.sbom.relationships.filter((r) => r.type === "depends-on").length;
+    for (const format of ["cyclonedx-1.6", "cyclonedx-1.5", "spdx-2.3", "spdx-3"] as const) {
+      const file = join(tempDir(), "sbom.json");
+      writeFileSync(file, renderSbom(app.sbom, format));
+      const c = ctx();
+      const back = await generateSbom(c, `sbom:${file}`, {
+        format: "cyclonedx-1.6",
+        created: CREATED,
+      });
+      await c.close();
+      expect(new Set(back.sbom.packages.map((p) => p.purl)), format).toEqual(purls);
+      expect(
+        back.sbom.relationships.filter((r) => r.type === "depends-on"),
+        format,
+      ).toHaveLength(deps);
+      expect(back.sbom.distro?.id, format).toBe("debian");
+      expect(cycloneDxValidator("1.6")(JSON.parse(back.document)), format).toEqual([]);
     }
   });
 

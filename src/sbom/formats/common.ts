@@ -12,12 +12,19 @@ export function stableUuid(seed: string): string {
 
 /** Name of the subject for display (image reference or directory path). */
 export function subjectName(sbom: Sbom): string {
-  return sbom.subject.kind === "image" ? sbom.subject.name : sbom.subject.path;
+  return sbom.subject.kind === "directory" ? sbom.subject.path : sbom.subject.name;
 }
 
 /** Version of the subject: the image manifest digest, or none for a directory. */
 export function subjectVersion(sbom: Sbom): string | undefined {
-  return sbom.subject.kind === "image" ? sbom.subject.manifestDigest : undefined;
+  switch (sbom.subject.kind) {
+    case "image":
+      return sbom.subject.manifestDigest;
+    case "document":
+      return sbom.subject.version;
+    default:
+      return undefined;
+  }
 }
 
 /** purl of an image (`pkg:oci/<name>@<digest>`), per the purl spec's oci type. */
