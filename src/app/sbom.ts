@@ -81,7 +81,7 @@ export async function generateSbom(
       ctx.progress(`cataloguing ${img.layers.length} layers of ${img.source.description}`);
       const fs = await ImageFilesystem.open(img, {
         ...(opts.limits ? { limits: opts.limits } : {}),
-        collect: { match: catalogInterest() },
+        collect: { match: catalogInterest(), maxFileBytes: 64 * 1024 * 1024 },
         sniff: catalogSniffers(),
       });
       sbom = await catalogFilesystem(

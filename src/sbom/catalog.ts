@@ -3,6 +3,7 @@ import type { FileResolver, Sniffer } from "../source/index.js";
 import type { Cataloger } from "./cataloger.js";
 import { dpkgCataloger } from "./catalogers/dpkg.js";
 import { goBinaryCataloger } from "./catalogers/golang.js";
+import { javaArchiveCataloger } from "./catalogers/java.js";
 import { npmCataloger } from "./catalogers/npm.js";
 import { detectDistro, OS_RELEASE_PATHS } from "./catalogers/os-release.js";
 import { pythonCataloger } from "./catalogers/python.js";
@@ -13,6 +14,7 @@ export const CATALOGERS: readonly Cataloger[] = [
   dpkgCataloger,
   pythonCataloger,
   npmCataloger,
+  javaArchiveCataloger,
   goBinaryCataloger,
 ];
 

@@ -1,0 +1,120 @@
+import { inflateRawSync } from "node:zlib";
+
+/** One member of a zip archive, read from its central directory. */
+export interface ZipEntry {
+  readonly name: string;
+  readonly method: number;
+  readonly compressedSize: number;
+  readonly size: number;
+  readonly localHeaderOffset: number;
+}
+
+const EOCD = 0x06054b50;
+const EOCD64_LOCATOR = 0x07064b50;
+const EOCD64 = 0x06064b50;
+const CEN = 0x02014b50;
+const LOC = 0x04034b50;
+
+/**
+ * Reads the central directory of a zip archive held in memory (jar, war, ear), with Zip64.
+ * Returns a reason string when the bytes are not a readable zip.
+ */
+export function zipEntries(b: Uint8Array): ZipEntry[] | string {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let eocd = -1;
+  for (let i = b.length - 22; i >= Math.max(0, b.length - 22 - 0xffff); i--) {
+    if (v.getUint32(i, true) === EOCD) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) {
+    return "no end of central directory record";
+  }
+  let count = v.getUint16(eocd + 10, true);
+  let cdOffset = v.getUint32(eocd + 16, true);
+  if (
+    (count === 0xffff || cdOffset === 0xffffffff) &&
+    eocd >= 20 &&
+    v.getUint32(eocd - 20, true) === EOCD64_LOCATOR
+  ) {
+    const at = Number(v.getBigUint64(eocd - 20 + 8, true));
+    if (at + 56 > b.length || v.getUint32(at, true) !== EOCD64) {
+      return "bad Zip64 end of central directory";
+    }
+    count = Number(v.getBigUint64(at + 32, true));
+    cdOffset = Number(v.getBigUint64(at + 48, true));
+  }
+  const out: ZipEntry[] = [];
+  const dec = new TextDecoder("utf-8");
+  let p = cdOffset;
+  for (let n = 0; n < count; n++) {
+    if (p + 46 > b.length || v.getUint32(p, true) !== CEN) {
+      return "corrupt central directory";
+    }
+    const method = v.getUint16(p + 10, true);
+    let compressedSize = v.getUint32(p + 20, true);
+    let size = v.getUint32(p + 24, true);
+    const nameLen = v.getUint16(p + 28, true);
+    const extraLen = v.getUint16(p + 30, true);
+    const commentLen = v.getUint16(p + 32, true);
+    let localHeaderOffset = v.getUint32(p + 42, true);
+    const name = dec.decode(b.subarray(p + 46, p + 46 + nameLen));
+    // Zip64 extended information extra field (id 0x0001) for large values
+    let e = p + 46 + nameLen;
+    const end = e + extraLen;
+    while (e + 4 <= end) {
+      const id = v.getUint16(e, true);
+      const len = v.getUint16(e + 2, true);
+      if (id === 0x0001) {
+        let q = e + 4;
+        if (size === 0xffffffff && q + 8 <= e + 4 + len) {
+          size = Number(v.getBigUint64(q, true));
+          q += 8;
+        }
+        if (compressedSize === 0xffffffff && q + 8 <= e + 4 + len) {
+          compressedSize = Number(v.getBigUint64(q, true));
+          q += 8;
+        }
+        if (localHeaderOffset === 0xffffffff && q + 8 <= e + 4 + len) {
+          localHeaderOffset = Number(v.getBigUint64(q, true));
+        }
+      }
+      e += 4 + len;
+    }
+    out.push({ name, method, compressedSize, size, localHeaderOffset });
+    p = end + commentLen;
+  }
+  return out;
+}
+
+/**
+ * The uncompressed bytes of a member (stored or deflated), refusing members larger than
+ * `max` (zip bombs). Undefined when unreadable.
+ */
+export function zipRead(b: Uint8Array, e: ZipEntry, max: number): Uint8Array | undefined {
+  if (e.size > max) {
+    return undefined;
+  }
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const at = e.localHeaderOffset;
+  if (at + 30 > b.length || v.getUint32(at, true) !== LOC) {
+    return undefined;
+  }
+  const start = at + 30 + v.getUint16(at + 26, true) + v.getUint16(at + 28, true);
+  const data = b.subarray(start, start + e.compressedSize);
+  if (data.length !== e.compressedSize) {
+    return undefined;
+  }
+  if (e.method === 0) {
+    return data;
+  }
+  if (e.method !== 8) {
+    return undefined;
+  }
+  try {
+    return new Uint8Array(inflateRawSync(data, { maxOutputLength: Math.max(1, max) }));
+  } catch {
+    return undefined;
+  }
+}
