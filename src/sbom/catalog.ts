@@ -5,6 +5,7 @@ import { dpkgCataloger } from "./catalogers/dpkg.js";
 import { goBinaryCataloger } from "./catalogers/golang.js";
 import { javaArchiveCataloger } from "./catalogers/java.js";
 import { npmCataloger } from "./catalogers/npm.js";
+import { npmLockCataloger } from "./catalogers/npm-lock.js";
 import { detectDistro, OS_RELEASE_PATHS } from "./catalogers/os-release.js";
 import { pythonCataloger } from "./catalogers/python.js";
 import type { Package, Relationship, Sbom, SbomSubject } from "./model.js";
@@ -14,6 +15,7 @@ export const CATALOGERS: readonly Cataloger[] = [
   dpkgCataloger,
   pythonCataloger,
   npmCataloger,
+  npmLockCataloger,
   javaArchiveCataloger,
   goBinaryCataloger,
 ];
