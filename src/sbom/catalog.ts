@@ -8,6 +8,7 @@ import { npmCataloger } from "./catalogers/npm.js";
 import { npmLockCataloger } from "./catalogers/npm-lock.js";
 import { detectDistro, OS_RELEASE_PATHS } from "./catalogers/os-release.js";
 import { pythonCataloger } from "./catalogers/python.js";
+import { rubyGemspecCataloger } from "./catalogers/ruby.js";
 import type { Package, Relationship, Sbom, SbomSubject } from "./model.js";
 
 /** Every cataloger, in the order they run (OS package databases first). */
@@ -17,6 +18,7 @@ export const CATALOGERS: readonly Cataloger[] = [
   npmCataloger,
   npmLockCataloger,
   javaArchiveCataloger,
+  rubyGemspecCataloger,
   goBinaryCataloger,
 ];
 
