@@ -37,6 +37,9 @@ export type ErrorCode =
   | "STORE_NOT_FOUND"
   | "STORE_CORRUPT"
   | "STORE_INVALID_INPUT"
+  | "VERSION_INVALID"
+  | "VERSION_UNSUPPORTED_ECOSYSTEM"
+  | "VERSION_INVALID_RANGE"
   | "SBOM_FORMAT_UNKNOWN"
   | "SBOM_INVALID"
   | "CLI_USAGE"
@@ -62,6 +65,8 @@ export class OciError extends ToolError {}
 export class SourceError extends ToolError {}
 /** Errors of the evidence store. */
 export class StoreError extends ToolError {}
+/** Invalid versions, ranges and unsupported ecosystems. */
+export class VersionError extends ToolError {}
 /** Errors reading or writing SBOM documents. */
 export class SbomError extends ToolError {}
 /** Usage errors and unavailable commands. */

@@ -1,0 +1,85 @@
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Comparator } from "./comparator.js";
+import { debComparator } from "./deb.js";
+import { rpmvercmp } from "./rpm.js";
+import { goComparator } from "./go.js";
+import { nugetComparator } from "./nuget.js";
+import { pep440Comparator, pep440Satisfies } from "./pep440.js";
+import { gemSatisfies, rubygemsComparator } from "./rubygems.js";
+
+const VECTORS = resolve(import.meta.dirname, "../../../shared/corpus/versions");
+
+export function vectors<T>(file: string): T[] {
+  return readFileSync(join(VECTORS, file), "utf8")
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T);
+}
+
+type Cmp = { a: string; b: string; cmp: -1 | 0 | 1 };
+
+export function checkComparisons(c: Comparator, file: string, skip: (v: Cmp) => string | undefined = () => undefined): void {
+  const rows = vectors<Cmp>(file);
+  it(`agrees with every vector of ${file} (${rows.length}), both ways`, () => {
+    const wrong: string[] = [];
+    for (const v of rows) {
+      if (skip(v)) {
+        continue;
+      }
+      const got = c.compare(v.a, v.b);
+      const back = c.compare(v.b, v.a);
+      if (got !== v.cmp || back !== -v.cmp) {
+        wrong.push(`${JSON.stringify(v.a)} vs ${JSON.stringify(v.b)}: want ${v.cmp}, got ${got} / reversed ${back}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+}
+
+describe("Debian versions (apt's compareversion_test vectors)", () => {
+  checkComparisons(debComparator, "dpkg.jsonl");
+});
+
+describe("rpm versions (rpm's rpmvercmp.at vectors)", () => {
+  it("agrees with every vector of rpm.jsonl, both ways", () => {
+    const wrong: string[] = [];
+    for (const v of vectors<Cmp>("rpm.jsonl")) {
+      const got = rpmvercmp(v.a, v.b);
+      const back = rpmvercmp(v.b, v.a);
+      if (got !== v.cmp || back !== -v.cmp) {
+        wrong.push(`${v.a} vs ${v.b}: want ${v.cmp}, got ${got} / ${back}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+});
+
+describe("Go module versions (golang.org/x/mod/semver vectors)", () => {
+  checkComparisons(goComparator, "go-semver.jsonl");
+});
+
+describe("NuGet versions (NuGet.Versioning vectors)", () => {
+  checkComparisons(nugetComparator, "nuget.jsonl");
+});
+
+describe("RubyGems versions and requirements (rubygems test vectors)", () => {
+  checkComparisons(rubygemsComparator, "rubygems.jsonl");
+  it("agrees with every requirement vector", () => {
+    const wrong = vectors<{ version: string; range: string; satisfies: boolean }>("rubygems-requirements.jsonl")
+      .filter((v) => gemSatisfies(v.version, v.range) !== v.satisfies)
+      .map((v) => `${v.version} ${v.range}: want ${v.satisfies}`);
+    expect(wrong).toEqual([]);
+  });
+});
+
+describe("PEP 440 versions and specifiers (packaging's test vectors)", () => {
+  checkComparisons(pep440Comparator, "pep440.jsonl");
+  it("agrees with every specifier vector", () => {
+    const wrong = vectors<{ version: string; range: string; satisfies: boolean; options?: { prereleases?: boolean } }>("pep440-specifiers.jsonl")
+      .filter((v) => pep440Satisfies(v.version, v.range, v.options ?? {}) !== v.satisfies)
+      .map((v) => `${v.version} ${v.range}: want ${v.satisfies}`);
+    expect(wrong).toEqual([]);
+  });
+});
