@@ -6,6 +6,7 @@ import { debComparator } from "./deb.js";
 import { rpmvercmp } from "./rpm.js";
 import { goComparator } from "./go.js";
 import { nugetComparator } from "./nuget.js";
+import { compareNpm, semverSatisfies } from "./npm-semver.js";
 import { pep440Comparator, pep440Satisfies } from "./pep440.js";
 import { gemSatisfies, rubygemsComparator } from "./rubygems.js";
 
@@ -80,6 +81,21 @@ describe("PEP 440 versions and specifiers (packaging's test vectors)", () => {
     const wrong = vectors<{ version: string; range: string; satisfies: boolean; options?: { prereleases?: boolean } }>("pep440-specifiers.jsonl")
       .filter((v) => pep440Satisfies(v.version, v.range, v.options ?? {}) !== v.satisfies)
       .map((v) => `${v.version} ${v.range}: want ${v.satisfies}`);
+    expect(wrong).toEqual([]);
+  });
+});
+
+describe("npm semver versions and ranges (node-semver's fixtures)", () => {
+  it("agrees with every comparison vector, both ways", () => {
+    const wrong = vectors<{ a: string; b: string; cmp: -1 | 0 | 1; options?: { loose?: boolean } }>("npm-semver.jsonl")
+      .filter((v) => compareNpm(v.a, v.b, v.options) !== v.cmp || compareNpm(v.b, v.a, v.options) !== -v.cmp)
+      .map((v) => `${v.a} vs ${v.b} ${JSON.stringify(v.options ?? {})}: want ${v.cmp}`);
+    expect(wrong).toEqual([]);
+  });
+  it("agrees with every range vector (range-include and range-exclude)", () => {
+    const wrong = vectors<{ version: string; range: string; satisfies: boolean; options?: { loose?: boolean; includePrerelease?: boolean } }>("npm-semver-ranges.jsonl")
+      .filter((v) => semverSatisfies(v.version, v.range, v.options) !== v.satisfies)
+      .map((v) => `${v.version} in "${v.range}" ${JSON.stringify(v.options ?? {})}: want ${v.satisfies}`);
     expect(wrong).toEqual([]);
   });
 });
