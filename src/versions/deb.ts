@@ -68,7 +68,10 @@ export function verrevcmp(a: string, b: string): -1 | 0 | 1 {
   let j = 0;
   while (i < a.length || j < b.length) {
     let firstDiff = 0;
-    while ((i < a.length && !/\d/.test(a[i] as string)) || (j < b.length && !/\d/.test(b[j] as string))) {
+    while (
+      (i < a.length && !/\d/.test(a[i] as string)) ||
+      (j < b.length && !/\d/.test(b[j] as string))
+    ) {
       const ac = i < a.length && !/\d/.test(a[i] as string) ? order(a[i]) : 0;
       const bc = j < b.length && !/\d/.test(b[j] as string) ? order(b[j]) : 0;
       if (ac !== bc) {

@@ -10,7 +10,9 @@ interface GoSemver {
 
 const NUM = "(0|[1-9]\\d*)";
 const IDENT = "[0-9A-Za-z-]+";
-const RE = new RegExp(`^v${NUM}(?:\\.${NUM}(?:\\.${NUM}(?:-(${IDENT}(?:\\.${IDENT})*))?(?:\\+(${IDENT}(?:\\.${IDENT})*))?)?)?$`);
+const RE = new RegExp(
+  `^v${NUM}(?:\\.${NUM}(?:\\.${NUM}(?:-(${IDENT}(?:\\.${IDENT})*))?(?:\\+(${IDENT}(?:\\.${IDENT})*))?)?)?$`,
+);
 
 /** Parses a Go module version (golang.org/x/mod/semver); undefined when invalid. */
 export function parseGoSemver(v: string): GoSemver | undefined {

@@ -28,9 +28,14 @@ const GTLT = "((?:<|>)?=?)";
 const re = (loose: boolean | undefined) => ({
   full: new RegExp(`^${loose ? LOOSEPLAIN : FULLPLAIN}$`),
   xrange: new RegExp(`^${GTLT}\\s*${loose ? XPLAINL : XPLAIN}$`),
-  hyphen: new RegExp(`^\\s*(${loose ? XPLAINL : XPLAIN})\\s+-\\s+(${loose ? XPLAINL : XPLAIN})\\s*$`),
+  hyphen: new RegExp(
+    `^\\s*(${loose ? XPLAINL : XPLAIN})\\s+-\\s+(${loose ? XPLAINL : XPLAIN})\\s*$`,
+  ),
   comparator: new RegExp(`^${GTLT}\\s*(${loose ? LOOSEPLAIN : FULLPLAIN})$|^$`),
-  comparatorTrim: new RegExp(`(\\s*)${GTLT}\\s*(${loose ? LOOSEPLAIN : FULLPLAIN}|${loose ? XPLAINL : XPLAIN})`, "g"),
+  comparatorTrim: new RegExp(
+    `(\\s*)${GTLT}\\s*(${loose ? LOOSEPLAIN : FULLPLAIN}|${loose ? XPLAINL : XPLAIN})`,
+    "g",
+  ),
   tilde: new RegExp(`^(?:~>?)${loose ? XPLAINL : XPLAIN}$`),
   caret: new RegExp(`^(?:\\^)${loose ? XPLAINL : XPLAIN}$`),
 });
@@ -55,13 +60,20 @@ export function parseSemver(v: string, opts: SemverOptions = {}): SemVer {
     major: String(Number(m[1])),
     minor: String(Number(m[2])),
     patch: String(Number(m[3])),
-    prerelease: m[4] ? m[4].split(".").map((id) => (/^\d+$/.test(id) ? String(Number(id)) : id)) : [],
+    prerelease: m[4]
+      ? m[4].split(".").map((id) => (/^\d+$/.test(id) ? String(Number(id)) : id))
+      : [],
   };
 }
 
 /** semver.compare (build metadata ignored). */
 export function compareSemver(a: SemVer, b: SemVer): -1 | 0 | 1 {
-  return compareDigits(a.major, b.major) || compareDigits(a.minor, b.minor) || compareDigits(a.patch, b.patch) || comparePrerelease(a.prerelease, b.prerelease);
+  return (
+    compareDigits(a.major, b.major) ||
+    compareDigits(a.minor, b.minor) ||
+    compareDigits(a.patch, b.patch) ||
+    comparePrerelease(a.prerelease, b.prerelease)
+  );
 }
 
 const isX = (id: string | undefined): boolean => !id || id.toLowerCase() === "x" || id === "*";
@@ -82,17 +94,23 @@ function replaceCaret(comp: string, o: SemverOptions): string {
           return `>=${M}.0.0${z} <${inc(M)}.0.0-0`;
         }
         if (isX(p)) {
-          return M === "0" ? `>=${M}.${m}.0${z} <${M}.${inc(m)}.0-0` : `>=${M}.${m}.0${z} <${inc(M)}.0.0-0`;
+          return M === "0"
+            ? `>=${M}.${m}.0${z} <${M}.${inc(m)}.0-0`
+            : `>=${M}.${m}.0${z} <${inc(M)}.0.0-0`;
         }
         if (pr) {
           if (M === "0") {
-            return m === "0" ? `>=${M}.${m}.${p}-${pr} <${M}.${m}.${inc(p)}-0` : `>=${M}.${m}.${p}-${pr} <${M}.${inc(m)}.0-0`;
+            return m === "0"
+              ? `>=${M}.${m}.${p}-${pr} <${M}.${m}.${inc(p)}-0`
+              : `>=${M}.${m}.${p}-${pr} <${M}.${inc(m)}.0-0`;
           }
           return `>=${M}.${m}.${p}-${pr} <${inc(M)}.0.0-0`;
         }
         // node-semver's current line adds no -0 here: ^0.2.3 does not take 0.2.3's prereleases
         if (M === "0") {
-          return m === "0" ? `>=${M}.${m}.${p} <${M}.${m}.${inc(p)}-0` : `>=${M}.${m}.${p} <${M}.${inc(m)}.0-0`;
+          return m === "0"
+            ? `>=${M}.${m}.${p} <${M}.${m}.${inc(p)}-0`
+            : `>=${M}.${m}.${p} <${M}.${inc(m)}.0-0`;
         }
         return `>=${M}.${m}.${p} <${inc(M)}.0.0-0`;
       }),
@@ -192,7 +210,20 @@ function hyphenReplace(range: string, o: SemverOptions): string {
   const r = re(o.loose);
   return range.replace(
     r.hyphen,
-    (_all, from: string, fM: string, fm: string, fp: string, fpr: string | undefined, _fb: string, to: string, tM: string, tm: string, tp: string, tpr: string | undefined) => {
+    (
+      _all,
+      from: string,
+      fM: string,
+      fm: string,
+      fp: string,
+      fpr: string | undefined,
+      _fb: string,
+      to: string,
+      tM: string,
+      tm: string,
+      tp: string,
+      tpr: string | undefined,
+    ) => {
       const z = o.includePrerelease ? "-0" : "";
       let lo: string;
       if (isX(fM)) {
@@ -237,7 +268,11 @@ function parseSet(range: string, o: SemverOptions): Comp[] {
   s = s.replace(/(\s*)~>?\s+/g, "$1~").replace(/(\s*)\^\s+/g, "$1^");
   const comps = s
     .split(/\s+/)
-    .map((c) => replaceXRange(replaceTilde(replaceCaret(c, o), o), o).trim().replace(/^\*$/, ""))
+    .map((c) =>
+      replaceXRange(replaceTilde(replaceCaret(c, o), o), o)
+        .trim()
+        .replace(/^\*$/, ""),
+    )
     .join(" ")
     .split(/\s+/)
     .map((c) => c.replace(o.includePrerelease ? /^>=\s*0\.0\.0-0$/ : /^>=\s*0\.0\.0$/, ""))
@@ -246,7 +281,10 @@ function parseSet(range: string, o: SemverOptions): Comp[] {
   for (const c of comps) {
     const m = r.comparator.exec(c);
     if (!m) {
-      throw new VersionError("VERSION_INVALID_RANGE", `invalid comparator "${c}" in range "${range}"`);
+      throw new VersionError(
+        "VERSION_INVALID_RANGE",
+        `invalid comparator "${c}" in range "${range}"`,
+      );
     }
     if (!m[2]) {
       out.push({ op: "" });
@@ -299,7 +337,12 @@ export function semverSatisfies(version: string, range: string, o: SemverOptions
     }
     if (v.prerelease.length && !o.includePrerelease) {
       return set.some(
-        (c) => c.version !== undefined && c.version.prerelease.length > 0 && c.version.major === v.major && c.version.minor === v.minor && c.version.patch === v.patch,
+        (c) =>
+          c.version !== undefined &&
+          c.version.prerelease.length > 0 &&
+          c.version.major === v.major &&
+          c.version.minor === v.minor &&
+          c.version.patch === v.patch,
       );
     }
     return true;

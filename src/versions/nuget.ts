@@ -2,7 +2,8 @@ import { VersionError } from "../core/errors.js";
 import { type Comparator, compareDigits } from "./comparator.js";
 import { comparePrerelease } from "./semver-core.js";
 
-const RE = /^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?\s*$/;
+const RE =
+  /^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?\s*$/;
 
 function parse(v: string): { parts: string[]; pre: string[] } {
   const m = RE.exec(v);

@@ -32,11 +32,25 @@ export function parsePep440(s: string): Pep440Version {
   }
   const preL = g["pre_l"]?.toLowerCase();
   const pre: [string, number] | undefined = preL
-    ? [preL === "alpha" ? "a" : preL === "beta" ? "b" : preL === "c" || preL === "pre" || preL === "preview" ? "rc" : preL, Number(g["pre_n"] ?? 0)]
+    ? [
+        preL === "alpha"
+          ? "a"
+          : preL === "beta"
+            ? "b"
+            : preL === "c" || preL === "pre" || preL === "preview"
+              ? "rc"
+              : preL,
+        Number(g["pre_n"] ?? 0),
+      ]
     : undefined;
   const post = g["post"] !== undefined ? Number(g["post_n1"] ?? g["post_n2"] ?? 0) : undefined;
   const dev = g["dev"] !== undefined ? Number(g["dev_n"] ?? 0) : undefined;
-  const local = g["local"] ? g["local"].toLowerCase().split(/[-_.]/).map((p) => (/^\d+$/.test(p) ? Number(p) : p)) : undefined;
+  const local = g["local"]
+    ? g["local"]
+        .toLowerCase()
+        .split(/[-_.]/)
+        .map((p) => (/^\d+$/.test(p) ? Number(p) : p))
+    : undefined;
   return {
     epoch: Number(g["epoch"] ?? 0),
     release: (g["release"] as string).split(".").map(Number),
@@ -166,8 +180,16 @@ function padVersion(left: string[], right: string[]): [string[], string[]] {
   };
   const l0 = digits(left);
   const r0 = digits(right);
-  const l = [...l0, ...Array(Math.max(0, r0.length - l0.length)).fill("0"), ...left.slice(l0.length)];
-  const r = [...r0, ...Array(Math.max(0, l0.length - r0.length)).fill("0"), ...right.slice(r0.length)];
+  const l = [
+    ...l0,
+    ...Array(Math.max(0, r0.length - l0.length)).fill("0"),
+    ...left.slice(l0.length),
+  ];
+  const r = [
+    ...r0,
+    ...Array(Math.max(0, l0.length - r0.length)).fill("0"),
+    ...right.slice(r0.length),
+  ];
   return [l, r];
 }
 
@@ -233,7 +255,11 @@ function specMatches(item: Pep440Version, raw: string, op: string, version: stri
       if (comparePep440(item, spec) <= 0) {
         return false;
       }
-      if (spec.post === undefined && item.post !== undefined && comparePep440(baseOf(item), baseOf(spec)) === 0) {
+      if (
+        spec.post === undefined &&
+        item.post !== undefined &&
+        comparePep440(baseOf(item), baseOf(spec)) === 0
+      ) {
         return false;
       }
       // a local version of the very version named is not "greater" than it
@@ -249,7 +275,11 @@ function specMatches(item: Pep440Version, raw: string, op: string, version: stri
  * Prereleases match only when asked for, or when a specifier names a prerelease.
  * @throws VersionError VERSION_INVALID, VERSION_INVALID_RANGE
  */
-export function pep440Satisfies(version: string, specifiers: string, opts: { prereleases?: boolean } = {}): boolean {
+export function pep440Satisfies(
+  version: string,
+  specifiers: string,
+  opts: { prereleases?: boolean } = {},
+): boolean {
   const item = parsePep440(version);
   const specs = specifiers
     .split(",")

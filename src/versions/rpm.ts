@@ -103,7 +103,9 @@ export function parseEvr(s: string): { epoch: number; version: string; release: 
     rest = t.slice(colon + 1);
   }
   const dash = rest.lastIndexOf("-");
-  return dash >= 0 ? { epoch, version: rest.slice(0, dash), release: rest.slice(dash + 1) } : { epoch, version: rest, release: "" };
+  return dash >= 0
+    ? { epoch, version: rest.slice(0, dash), release: rest.slice(dash + 1) }
+    : { epoch, version: rest, release: "" };
 }
 
 /** RPM order on epoch:version-release (OSV "Red Hat", "Rocky Linux", "AlmaLinux", "SUSE", …). */

@@ -85,11 +85,17 @@ function bump(v: string): string {
  * @throws VersionError VERSION_INVALID_RANGE
  */
 export function gemSatisfies(version: string, requirement: string): boolean {
-  const parts = requirement.split(",").map((s) => s.trim()).filter(Boolean);
+  const parts = requirement
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   return (parts.length ? parts : [">= 0"]).every((p) => {
     const m = /^(=|!=|>=|<=|>|<|~>)?\s*(.+)$/.exec(p);
     if (!m?.[2]) {
-      throw new VersionError("VERSION_INVALID_RANGE", `invalid RubyGems requirement "${requirement}"`);
+      throw new VersionError(
+        "VERSION_INVALID_RANGE",
+        `invalid RubyGems requirement "${requirement}"`,
+      );
     }
     const op = m[1] ?? "=";
     const r = m[2].trim();

@@ -3,11 +3,12 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Comparator } from "./comparator.js";
 import { debComparator } from "./deb.js";
-import { rpmvercmp } from "./rpm.js";
 import { goComparator } from "./go.js";
-import { nugetComparator } from "./nuget.js";
+import { mavenComparator } from "./maven.js";
 import { compareNpm, semverSatisfies } from "./npm-semver.js";
+import { nugetComparator } from "./nuget.js";
 import { pep440Comparator, pep440Satisfies } from "./pep440.js";
+import { rpmvercmp } from "./rpm.js";
 import { gemSatisfies, rubygemsComparator } from "./rubygems.js";
 
 const VECTORS = resolve(import.meta.dirname, "../../../shared/corpus/versions");
@@ -21,7 +22,11 @@ export function vectors<T>(file: string): T[] {
 
 type Cmp = { a: string; b: string; cmp: -1 | 0 | 1 };
 
-export function checkComparisons(c: Comparator, file: string, skip: (v: Cmp) => string | undefined = () => undefined): void {
+export function checkComparisons(
+  c: Comparator,
+  file: string,
+  skip: (v: Cmp) => string | undefined = () => undefined,
+): void {
   const rows = vectors<Cmp>(file);
   it(`agrees with every vector of ${file} (${rows.length}), both ways`, () => {
     const wrong: string[] = [];
@@ -32,7 +37,9 @@ export function checkComparisons(c: Comparator, file: string, skip: (v: Cmp) => 
       const got = c.compare(v.a, v.b);
       const back = c.compare(v.b, v.a);
       if (got !== v.cmp || back !== -v.cmp) {
-        wrong.push(`${JSON.stringify(v.a)} vs ${JSON.stringify(v.b)}: want ${v.cmp}, got ${got} / reversed ${back}`);
+        wrong.push(
+          `${JSON.stringify(v.a)} vs ${JSON.stringify(v.b)}: want ${v.cmp}, got ${got} / reversed ${back}`,
+        );
       }
     }
     expect(wrong).toEqual([]);
@@ -68,7 +75,9 @@ describe("NuGet versions (NuGet.Versioning vectors)", () => {
 describe("RubyGems versions and requirements (rubygems test vectors)", () => {
   checkComparisons(rubygemsComparator, "rubygems.jsonl");
   it("agrees with every requirement vector", () => {
-    const wrong = vectors<{ version: string; range: string; satisfies: boolean }>("rubygems-requirements.jsonl")
+    const wrong = vectors<{ version: string; range: string; satisfies: boolean }>(
+      "rubygems-requirements.jsonl",
+    )
       .filter((v) => gemSatisfies(v.version, v.range) !== v.satisfies)
       .map((v) => `${v.version} ${v.range}: want ${v.satisfies}`);
     expect(wrong).toEqual([]);
@@ -78,7 +87,12 @@ describe("RubyGems versions and requirements (rubygems test vectors)", () => {
 describe("PEP 440 versions and specifiers (packaging's test vectors)", () => {
   checkComparisons(pep440Comparator, "pep440.jsonl");
   it("agrees with every specifier vector", () => {
-    const wrong = vectors<{ version: string; range: string; satisfies: boolean; options?: { prereleases?: boolean } }>("pep440-specifiers.jsonl")
+    const wrong = vectors<{
+      version: string;
+      range: string;
+      satisfies: boolean;
+      options?: { prereleases?: boolean };
+    }>("pep440-specifiers.jsonl")
       .filter((v) => pep440Satisfies(v.version, v.range, v.options ?? {}) !== v.satisfies)
       .map((v) => `${v.version} ${v.range}: want ${v.satisfies}`);
     expect(wrong).toEqual([]);
@@ -87,15 +101,32 @@ describe("PEP 440 versions and specifiers (packaging's test vectors)", () => {
 
 describe("npm semver versions and ranges (node-semver's fixtures)", () => {
   it("agrees with every comparison vector, both ways", () => {
-    const wrong = vectors<{ a: string; b: string; cmp: -1 | 0 | 1; options?: { loose?: boolean } }>("npm-semver.jsonl")
-      .filter((v) => compareNpm(v.a, v.b, v.options) !== v.cmp || compareNpm(v.b, v.a, v.options) !== -v.cmp)
+    const wrong = vectors<{ a: string; b: string; cmp: -1 | 0 | 1; options?: { loose?: boolean } }>(
+      "npm-semver.jsonl",
+    )
+      .filter(
+        (v) =>
+          compareNpm(v.a, v.b, v.options) !== v.cmp || compareNpm(v.b, v.a, v.options) !== -v.cmp,
+      )
       .map((v) => `${v.a} vs ${v.b} ${JSON.stringify(v.options ?? {})}: want ${v.cmp}`);
     expect(wrong).toEqual([]);
   });
   it("agrees with every range vector (range-include and range-exclude)", () => {
-    const wrong = vectors<{ version: string; range: string; satisfies: boolean; options?: { loose?: boolean; includePrerelease?: boolean } }>("npm-semver-ranges.jsonl")
+    const wrong = vectors<{
+      version: string;
+      range: string;
+      satisfies: boolean;
+      options?: { loose?: boolean; includePrerelease?: boolean };
+    }>("npm-semver-ranges.jsonl")
       .filter((v) => semverSatisfies(v.version, v.range, v.options) !== v.satisfies)
-      .map((v) => `${v.version} in "${v.range}" ${JSON.stringify(v.options ?? {})}: want ${v.satisfies}`);
+      .map(
+        (v) =>
+          `${v.version} in "${v.range}" ${JSON.stringify(v.options ?? {})}: want ${v.satisfies}`,
+      );
     expect(wrong).toEqual([]);
   });
+});
+
+describe("Maven versions (ComparableVersionTest vectors, Maven 4 line)", () => {
+  checkComparisons(mavenComparator, "maven.jsonl");
 });
