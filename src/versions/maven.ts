@@ -149,6 +149,62 @@ export function parseMavenVersion(version: string): Item {
   return root;
 }
 
+function cmpStr(a: { t: "str"; v: string }, b: Item | undefined): number {
+  if (!b) {
+    return sgn(comparableQualifier(a.v), RELEASE_INDEX); // 1-rc < 1, 1-sp > 1
+  }
+  if (b.t === "str") {
+    return sgn(comparableQualifier(a.v), comparableQualifier(b.v));
+  }
+  if (b.t === "combo") {
+    const r = cmpStr(a, b.s);
+    return r === 0 ? -1 : r;
+  }
+  return -1; // 1.any < 1.1, 1.any < 1-1
+}
+
+function cmpCombo(a: Item & { t: "combo" }, b: Item | undefined): number {
+  if (!b) {
+    return cmpStr(a.s, undefined);
+  }
+  if (b.t === "str") {
+    const r = cmpStr(a.s, b);
+    return r === 0 ? 1 : r;
+  }
+  if (b.t === "combo") {
+    const r = cmpStr(a.s, b.s);
+    return r === 0 ? cmp(a.d, b.d) : r;
+  }
+  return -1;
+}
+
+function cmpList(a: Item & { t: "list" }, b: Item | undefined): number {
+  if (!b) {
+    for (const i of a.items) {
+      const r = cmp(i, undefined);
+      if (r !== 0) {
+        return r;
+      }
+    }
+    return 0;
+  }
+  if (b.t === "num") {
+    return -1; // 1-1 < 1.0.x
+  }
+  if (b.t !== "list") {
+    return 1; // 1-1 > 1-sp
+  }
+  for (let i = 0; i < Math.max(a.items.length, b.items.length); i++) {
+    const l = a.items[i];
+    const r = b.items[i];
+    const res = l === undefined ? (r === undefined ? 0 : -cmp(r, l)) : cmp(l, r);
+    if (res !== 0) {
+      return res;
+    }
+  }
+  return 0;
+}
+
 function cmp(a: Item, b: Item | undefined): number {
   switch (a.t) {
     case "num":
@@ -157,67 +213,11 @@ function cmp(a: Item, b: Item | undefined): number {
       }
       return b.t === "num" ? compareDigits(a.v, b.v) : 1;
     case "str":
-      if (!b) {
-        return sgn(comparableQualifier(a.v), RELEASE_INDEX);
-      }
-      switch (b.t) {
-        case "num":
-          return -1;
-        case "str":
-          return sgn(comparableQualifier(a.v), comparableQualifier(b.v));
-        case "list":
-          return -1;
-        case "combo": {
-          const r = cmp(a, b.s);
-          return r === 0 ? -1 : r;
-        }
-      }
+      return cmpStr(a, b);
     case "combo":
-      if (!b) {
-        return cmp(a.s, undefined);
-      }
-      switch (b.t) {
-        case "num":
-          return -1;
-        case "str": {
-          const r = cmp(a.s, b);
-          return r === 0 ? 1 : r;
-        }
-        case "list":
-          return -1;
-        case "combo": {
-          const r = cmp(a.s, b.s);
-          return r === 0 ? cmp(a.d, b.d) : r;
-        }
-      }
+      return cmpCombo(a, b);
     case "list":
-      if (!b) {
-        for (const i of a.items) {
-          const r = cmp(i, undefined);
-          if (r !== 0) {
-            return r;
-          }
-        }
-        return 0;
-      }
-      switch (b.t) {
-        case "num":
-          return -1;
-        case "str":
-        case "combo":
-          return 1;
-        case "list": {
-          for (let i = 0; i < Math.max(a.items.length, b.items.length); i++) {
-            const l = a.items[i];
-            const r = b.items[i];
-            const res = l === undefined ? (r === undefined ? 0 : -cmp(r, l)) : cmp(l, r);
-            if (res !== 0) {
-              return res;
-            }
-          }
-          return 0;
-        }
-      }
+      return cmpList(a, b);
   }
 }
 

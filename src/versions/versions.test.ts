@@ -13,7 +13,7 @@ import { gemSatisfies, rubygemsComparator } from "./rubygems.js";
 
 const VECTORS = resolve(import.meta.dirname, "../../../shared/corpus/versions");
 
-export function vectors<T>(file: string): T[] {
+function vectors<T>(file: string): T[] {
   return readFileSync(join(VECTORS, file), "utf8")
     .split("\n")
     .filter((l) => l.trim())
@@ -22,7 +22,7 @@ export function vectors<T>(file: string): T[] {
 
 type Cmp = { a: string; b: string; cmp: -1 | 0 | 1 };
 
-export function checkComparisons(
+function checkComparisons(
   c: Comparator,
   file: string,
   skip: (v: Cmp) => string | undefined = () => undefined,
