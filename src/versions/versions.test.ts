@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { apkComparator, compareApk, isValidApkVersion } from "./apk.js";
 import type { Comparator } from "./comparator.js";
 import { debComparator } from "./deb.js";
 import { goComparator } from "./go.js";
@@ -129,4 +130,27 @@ describe("npm semver versions and ranges (node-semver's fixtures)", () => {
 
 describe("Maven versions (ComparableVersionTest vectors, Maven 4 line)", () => {
   checkComparisons(mavenComparator, "maven.jsonl");
+});
+
+describe("Alpine apk versions (apk-tools' version.data)", () => {
+  checkComparisons(apkComparator, "apk.jsonl");
+  it("agrees on which versions are valid", () => {
+    const wrong = vectors<{ version: string; valid: boolean }>("apk-validity.jsonl")
+      .filter((v) => isValidApkVersion(v.version) !== v.valid)
+      .map((v) => `${JSON.stringify(v.version)}: want ${v.valid}`);
+    expect(wrong).toEqual([]);
+  });
+  it("agrees with the fuzzy operator vectors", () => {
+    const holds = (a: string, op: string, b: string): boolean => {
+      const neg = op.startsWith("!");
+      const o = neg ? op.slice(1) : op;
+      const c = compareApk(a, b, o.includes("~"));
+      const r = o === "~" ? c === 0 : o === "<~" ? c <= 0 : o === ">~" ? c >= 0 : false;
+      return neg ? !r : r;
+    };
+    const wrong = vectors<{ a: string; op: string; b: string }>("apk-fuzzy.jsonl")
+      .filter((v) => !holds(v.a, v.op, v.b))
+      .map((v) => `${v.a} ${v.op} ${v.b}`);
+    expect(wrong).toEqual([]);
+  });
 });
