@@ -11,9 +11,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   source: ["core", "oci"],
   store: ["core"],
   sbom: ["core", "source"],
-  app: ["core", "oci", "source", "store", "sbom"],
+  versions: ["core"],
+  app: ["core", "oci", "source", "store", "sbom", "versions"],
   cli: ["core", "app"],
-  "": ["core", "app", "oci", "source", "store", "sbom"],
+  "": ["core", "app", "oci", "source", "store", "sbom", "versions"],
 };
 
 function files(dir: string): string[] {

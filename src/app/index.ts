@@ -22,3 +22,4 @@ export {
   tagLocalImage,
 } from "./images.js";
 export { generateSbom, parseSbomFormat, type SbomOptions, type SbomResult, TOOL } from "./sbom.js";
+export { compareBatchLine, compareVersionStrings } from "./versions.js";

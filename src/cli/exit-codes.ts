@@ -21,6 +21,9 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "OCI_INSECURE_REFUSED",
   "CORE_INVALID_ARGUMENT",
   "CORE_INVALID_DIGEST",
+  "VERSION_INVALID",
+  "VERSION_UNSUPPORTED_ECOSYSTEM",
+  "VERSION_INVALID_RANGE",
 ]);
 
 /** Maps an error code to the process exit code. */

@@ -1,7 +1,7 @@
 import type { Comparator } from "./comparator.js";
 
 // Alpine package versions (apk-tools 3): digit{.digit}...{letter}{_suffix{#}}...{~hash}{-r#}
-const enum T {
+enum T {
   InitialDigit = 0,
   Digit = 1,
   Letter = 2,
@@ -14,7 +14,17 @@ const enum T {
 }
 
 // Pre-release suffixes sort before "no suffix", post-release ones after.
-const SUFFIXES: Record<string, number> = { alpha: 1, beta: 2, pre: 3, rc: 4, cvs: 6, svn: 7, git: 8, hg: 9, p: 10 };
+const SUFFIXES: Record<string, number> = {
+  alpha: 1,
+  beta: 2,
+  pre: 3,
+  rc: 4,
+  cvs: 6,
+  svn: 7,
+  git: 8,
+  hg: 9,
+  p: 10,
+};
 const SUFFIX_NONE = 5;
 
 interface Tok {
@@ -30,7 +40,12 @@ export function apkTokens(v: string): Tok[] {
   let i = 0;
   const digits = (): string => {
     const s = i;
-    while (i < v.length && v[i] !== undefined && (v[i] as string) >= "0" && (v[i] as string) <= "9") {
+    while (
+      i < v.length &&
+      v[i] !== undefined &&
+      (v[i] as string) >= "0" &&
+      (v[i] as string) <= "9"
+    ) {
       i++;
     }
     return v.slice(s, i);

@@ -145,6 +145,41 @@ describe("cleanimg-init command line", () => {
     expect(cli(["image", "copy", "only-one"], env()).code).toBe(2);
   });
 
+  it("compares versions like dpkg --compare-versions, one pair or a batch of JSON lines", () => {
+    expect(cli(["version", "compare", "--ecosystem", "Debian", "1:1.0-1", "2.0-1"]).stdout).toBe(
+      "1\n",
+    );
+    expect(cli(["version", "compare", "--ecosystem", "Maven", "1.0-SNAPSHOT", "1.0"]).stdout).toBe(
+      "-1\n",
+    );
+    expect(
+      JSON.parse(
+        cli(["version", "compare", "--ecosystem", "npm", "1.2.3", "1.2.3", "--json"]).stdout,
+      ),
+    ).toMatchObject({ cmp: 0 });
+    const bad = cli(["version", "compare", "--ecosystem", "PyPI", "1.0", "not-a-version"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("not a valid PyPI version");
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", MAIN, "version", "compare", "--ecosystem", "Alpine", "--batch"],
+      {
+        input: '{"a":"1.0_rc1","b":"1.0"}\n{"a":"1.0-r1","b":"1.0-r1"}\n{"a":"x","b":"1"}\n',
+        encoding: "utf8",
+      },
+    );
+    expect(
+      r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      { a: "1.0_rc1", b: "1.0", cmp: -1 },
+      { a: "1.0-r1", b: "1.0-r1", cmp: 0 },
+      { a: "x", b: "1", cmp: null, error: '"x" is not a valid Alpine version' },
+    ]);
+  });
+
   it("colours errors on a terminal and honours NO_COLOR", () => {
     const run = (extra: string): string =>
       execFileSync(

@@ -1,0 +1,129 @@
+import { compareSemver, parseSemver } from "./npm-semver.js";
+import { comparatorFor } from "./registry.js";
+
+/** An OSV range event. */
+export type OsvEvent =
+  | { readonly introduced: string }
+  | { readonly fixed: string }
+  | { readonly last_affected: string }
+  | { readonly limit: string };
+
+export interface OsvRange {
+  readonly type: "SEMVER" | "ECOSYSTEM" | "GIT" | string;
+  readonly events: readonly OsvEvent[];
+}
+
+export interface OsvAffected {
+  readonly ranges?: readonly OsvRange[];
+  readonly versions?: readonly string[];
+}
+
+/** The answer to "is this version affected?": never a silent "no" when unsure. */
+export type Affected =
+  | { readonly kind: "affected"; readonly reason: string }
+  | { readonly kind: "not-affected"; readonly reason: string }
+  | { readonly kind: "unknown"; readonly reason: string };
+
+type Cmp = (a: string, b: string) => number;
+
+function eventVersion(e: OsvEvent): string {
+  return "introduced" in e
+    ? e.introduced
+    : "fixed" in e
+      ? e.fixed
+      : "last_affected" in e
+        ? e.last_affected
+        : e.limit;
+}
+
+/**
+ * Evaluates one range as the OSV schema defines: events sorted by version ("0" first); a
+ * version at or past `introduced` is affected, at or past `fixed` (or past `last_affected`)
+ * it is not; at or past a `limit` nothing in the range is affected.
+ */
+function inRange(version: string, range: OsvRange, cmp: Cmp): { affected: boolean; why: string } {
+  const events = [...range.events].sort((a, b) => {
+    const va = eventVersion(a);
+    const vb = eventVersion(b);
+    if (va === "0" || vb === "0") {
+      return va === vb ? 0 : va === "0" ? -1 : 1;
+    }
+    return cmp(va, vb);
+  });
+  let affected = false;
+  let why = "before the first introduced version";
+  for (const e of events) {
+    if ("introduced" in e) {
+      if (e.introduced === "0" || cmp(version, e.introduced) >= 0) {
+        affected = true;
+        why = `introduced in ${e.introduced}`;
+      }
+    } else if ("fixed" in e) {
+      if (cmp(version, e.fixed) >= 0) {
+        affected = false;
+        why = `fixed in ${e.fixed}`;
+      } else if (affected) {
+        why = `${why}, fixed in ${e.fixed}`;
+      }
+    } else if ("last_affected" in e) {
+      if (cmp(version, e.last_affected) > 0) {
+        affected = false;
+        why = `after last affected ${e.last_affected}`;
+      }
+    } else if (cmp(version, e.limit) >= 0) {
+      return { affected: false, why: `at or past the range limit ${e.limit}` };
+    }
+  }
+  return { affected, why };
+}
+
+/**
+ * Is `version` affected by an OSV `affected` entry? SEMVER ranges use SemVer 2.0 order, ECOSYSTEM
+ * ranges the ecosystem's comparator; GIT ranges are not evaluated (commit graphs are not in the
+ * database) and, when nothing else decides, make the answer "unknown". An unparsable version is
+ * "unknown", never "not affected".
+ */
+export function isAffected(version: string, affected: OsvAffected, ecosystem: string): Affected {
+  if (affected.versions?.includes(version)) {
+    return { kind: "affected", reason: `${version} is listed as affected` };
+  }
+  let sawGit = false;
+  let sawEvaluated = false;
+  for (const range of affected.ranges ?? []) {
+    if (range.type === "GIT") {
+      sawGit = true;
+      continue;
+    }
+    let cmp: Cmp;
+    try {
+      if (range.type === "SEMVER") {
+        const semver = (v: string) => parseSemver(v.replace(/^v/, ""));
+        semver(version);
+        cmp = (a, b) => compareSemver(semver(a), semver(b));
+      } else {
+        const c = comparatorFor(ecosystem);
+        if (!c.isValid(version)) {
+          return { kind: "unknown", reason: `"${version}" is not a valid ${ecosystem} version` };
+        }
+        cmp = (a, b) => c.compare(a, b);
+      }
+      const r = inRange(version, range, cmp);
+      sawEvaluated = true;
+      if (r.affected) {
+        return { kind: "affected", reason: `${range.type} range: ${r.why}` };
+      }
+    } catch (e) {
+      return {
+        kind: "unknown",
+        reason: `cannot evaluate ${range.type} range for "${version}": ${(e as Error).message}`,
+      };
+    }
+  }
+  if (sawGit && !sawEvaluated && !affected.versions?.length) {
+    return { kind: "unknown", reason: "only GIT ranges, which are not evaluated" };
+  }
+  return {
+    kind: "not-affected",
+    reason: sawEvaluated ? "outside every affected range" : "not in the affected versions list",
+  };
+}
