@@ -12,9 +12,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   store: ["core"],
   sbom: ["core", "source"],
   versions: ["core"],
-  app: ["core", "oci", "source", "store", "sbom", "versions"],
+  vuln: ["core", "versions", "sbom"],
+  app: ["core", "oci", "source", "store", "sbom", "versions", "vuln"],
   cli: ["core", "app"],
-  "": ["core", "app", "oci", "source", "store", "sbom", "versions"],
+  "": ["core", "app", "oci", "source", "store", "sbom", "versions", "vuln"],
 };
 
 function files(dir: string): string[] {

@@ -23,3 +23,4 @@ export {
 } from "./images.js";
 export { generateSbom, parseSbomFormat, type SbomOptions, type SbomResult, TOOL } from "./sbom.js";
 export { compareBatchLine, compareVersionStrings } from "./versions.js";
+export { importVulnData, openVulnDb, untarMembers, vulnDbStatus } from "./vulndb.js";

@@ -10,6 +10,7 @@ import {
   exportImage,
   fileRecord,
   generateSbom,
+  importVulnData,
   inspectImage,
   listEvidence,
   listImageFiles,
@@ -18,6 +19,7 @@ import {
   parseSbomFormat,
   removeLocalImage,
   tagLocalImage,
+  vulnDbStatus,
   writeFileAtomic,
 } from "../app/index.js";
 import { parseDigest } from "../core/digest.js";
@@ -327,6 +329,43 @@ export async function run(
         }
       },
     );
+
+  // --- db ------------------------------------------------------------------------------------
+  const db = program.command("db").description("the offline vulnerability database");
+  db.command("import")
+    .description(
+      "import OSV JSON (directory, zip, JSON lines; gzip or not), Debian advisory lists, Alpine secdb",
+    )
+    .argument("<path...>", "files or directories")
+    .action(async (paths: string[], _o: unknown, cmd: Command) => {
+      const r = await importVulnData(context(cmd), paths);
+      out.issues(r.issues);
+      out.result(r, () =>
+        [
+          ...r.sources.map(
+            (s) =>
+              `${s.source.padEnd(16)} ${String(s.records).padStart(7)} records: ${s.added} added, ${s.changed} changed, ${s.unchanged} unchanged`,
+          ),
+          `snapshot ${r.snapshot}`,
+        ].join("\n"),
+      );
+    });
+  db.command("status")
+    .description("sources, record counts, dates and the current snapshot digest")
+    .action(async (_o: unknown, cmd: Command) => {
+      const r = vulnDbStatus(context(cmd));
+      out.result(r, () =>
+        r.records === 0
+          ? "the vulnerability database is empty: import data with cleanimg-init db import PATH"
+          : [
+              ...r.sources.map(
+                (s) =>
+                  `${s.source.padEnd(16)} ${String(s.records).padStart(7)} records  newest ${s.newestModified ?? "-"}  imported ${s.importedAt ?? "-"}`,
+              ),
+              `${r.records} records, snapshot ${r.snapshot}`,
+            ].join("\n"),
+      );
+    });
 
   // --- version ---------------------------------------------------------------------------------
   const version = program.command("version").description("version semantics of package ecosystems");

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { zipEntries, zipRead } from "../../core/zip.js";
 import { parseManifestMf, parseProperties } from "./java.js";
-import { zipEntries, zipRead } from "./zip.js";
 
 describe("java metadata parsers", () => {
   it("joins manifest continuation lines and stops at the main section", () => {

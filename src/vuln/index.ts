@@ -1,0 +1,14 @@
+export { type AdvisoryHit, type ImportResult, type SourceStatus, VulnDb } from "./db.js";
+export {
+  DEBIAN_RELEASES,
+  normalizePackageName,
+  type OsvAffectedEntry,
+  type OsvRecord,
+} from "./osv.js";
+export {
+  alpineToOsv,
+  debianEntryToOsv,
+  parseDebianList,
+  parseVulnInput,
+  type Untar,
+} from "./sources.js";
