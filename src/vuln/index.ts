@@ -1,4 +1,5 @@
 export { type AdvisoryHit, type ImportResult, type SourceStatus, VulnDb } from "./db.js";
+export { distroEcosystem, type Finding, type MatchResult, matchSbom } from "./match.js";
 export {
   DEBIAN_RELEASES,
   normalizePackageName,

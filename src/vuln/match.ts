@@ -1,0 +1,184 @@
+import type { Digest } from "../core/digest.js";
+import type { Issue } from "../core/issues.js";
+import type { Sbom } from "../sbom/index.js";
+import { type Affected, isAffected } from "../versions/index.js";
+import type { AdvisoryHit, VulnDb } from "./db.js";
+import type { OsvRecord } from "./osv.js";
+
+/** One vulnerability found in one package, with the evidence of the match. */
+export interface Finding {
+  /** Advisory id (DSA-5380-1, GO-2023-1234, PYSEC-…, CVE-… for Alpine). */
+  readonly id: string;
+  /** CVE and other aliases. */
+  readonly aliases: readonly string[];
+  readonly source: string;
+  readonly summary?: string;
+  readonly package: {
+    readonly id: string;
+    readonly name: string;
+    readonly version: string;
+    readonly purl: string;
+    readonly type: string;
+  };
+  /** Ecosystem and name the data was looked up under (Debian data is keyed by source package). */
+  readonly matchedAs: { readonly ecosystem: string; readonly name: string };
+  /** "affected", or "unknown" when the version could not be evaluated. */
+  readonly status: "affected" | "unknown";
+  /** Why: the range verdict, or the distribution's own status. */
+  readonly reason: string;
+  readonly fixedIn?: string;
+  /** The distribution's status for this release when it gave one (unfixed, no-dsa, end-of-life). */
+  readonly distroStatus?: string;
+  readonly severity?: readonly { readonly type: string; readonly score: string }[];
+  /** Known false-positive shapes flagged for the VEX analysis (e.g. "kernel-headers"). */
+  readonly flags: readonly string[];
+}
+
+export interface MatchResult {
+  readonly findings: readonly Finding[];
+  readonly issues: readonly Issue[];
+  readonly snapshot: Digest;
+  readonly packagesMatched: number;
+}
+
+const LANGUAGE_ECOSYSTEMS: Readonly<Record<string, string>> = {
+  pypi: "PyPI",
+  npm: "npm",
+  golang: "Go",
+  maven: "Maven",
+  gem: "RubyGems",
+  cargo: "crates.io",
+  nuget: "NuGet",
+};
+
+/** Distribution ecosystem ("Debian:12", "Alpine:v3.19") of an SBOM, when it has one. */
+export function distroEcosystem(sbom: Sbom): string | undefined {
+  const d = sbom.distro;
+  if (!d?.versionId) {
+    return undefined;
+  }
+  switch (d.id) {
+    case "debian":
+      return `Debian:${d.versionId.split(".")[0]}`;
+    case "ubuntu":
+      return `Ubuntu:${d.versionId}`;
+    case "alpine":
+      return `Alpine:v${d.versionId.split(".").slice(0, 2).join(".")}`;
+    default:
+      return undefined;
+  }
+}
+
+function fixedOf(hit: AdvisoryHit): string | undefined {
+  for (const r of hit.affected.ranges ?? []) {
+    for (const e of r.events) {
+      if (e["fixed"]) {
+        return e["fixed"];
+      }
+    }
+  }
+  return undefined;
+}
+
+function aliasesOf(r: OsvRecord): string[] {
+  return [...new Set([...(r.aliases ?? []), ...(r.upstream ?? [])])].sort();
+}
+
+/**
+ * Matches every package of an SBOM against the database. OS packages are matched with their
+ * distribution's data by source package and release, honouring the distribution's statuses;
+ * language packages by ecosystem and name; a language package that an OS package owns is left to
+ * the distribution's data. Unparsable versions give "unknown" findings, never silence.
+ */
+export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
+  const issues: Issue[] = [];
+  const findings = new Map<string, Finding>();
+  const distro = distroEcosystem(sbom);
+  const owned = new Set(
+    sbom.relationships.filter((r) => r.type === "contains" && r.from !== "root").map((r) => r.to),
+  );
+  let matched = 0;
+  for (const p of sbom.packages) {
+    let ecosystem: string | undefined;
+    let name = p.name;
+    if (p.type === "deb" || p.type === "apk" || p.type === "rpm") {
+      if (!distro) {
+        issues.push({
+          code: "VULN_DISTRO_UNKNOWN",
+          message: `no distribution release known: ${p.name} not matched`,
+          subject: p.purl,
+        });
+        continue;
+      }
+      ecosystem = distro;
+      name = p.source?.name ?? p.name;
+    } else {
+      ecosystem = LANGUAGE_ECOSYSTEMS[p.type];
+      if (!ecosystem || owned.has(p.id)) {
+        continue;
+      }
+    }
+    matched++;
+    for (const hit of db.lookup(ecosystem, name)) {
+      if (hit.record.withdrawn) {
+        continue;
+      }
+      const status = hit.affected.database_specific?.["status"] as string | undefined;
+      let verdict: Affected;
+      if (status === "not-affected") {
+        continue; // the distribution says this release is not affected
+      }
+      if (status) {
+        verdict = { kind: "affected", reason: `${ecosystem} status: ${status}` };
+      } else {
+        verdict = isAffected(
+          p.version,
+          hit.affected as Parameters<typeof isAffected>[1],
+          ecosystem,
+        );
+      }
+      if (verdict.kind === "not-affected") {
+        continue;
+      }
+      const key = `${p.id}\n${hit.record.id}`;
+      if (findings.has(key)) {
+        continue; // the same advisory from another source (derived OSV and list)
+      }
+      const flags: string[] = [];
+      if (
+        p.type === "deb" &&
+        name === "linux" &&
+        /^(linux-libc-dev|linux-headers-|linux-kbuild-)/.test(p.name)
+      ) {
+        flags.push("kernel-headers");
+      }
+      const fixed = fixedOf(hit);
+      findings.set(key, {
+        id: hit.record.id,
+        aliases: aliasesOf(hit.record),
+        source: hit.source,
+        ...(hit.record.summary ? { summary: hit.record.summary } : {}),
+        package: { id: p.id, name: p.name, version: p.version, purl: p.purl, type: p.type },
+        matchedAs: { ecosystem, name },
+        status: verdict.kind,
+        reason: verdict.reason,
+        ...(fixed ? { fixedIn: fixed } : {}),
+        ...(status ? { distroStatus: status } : {}),
+        ...(hit.record.severity ? { severity: hit.record.severity } : {}),
+        flags,
+      });
+    }
+  }
+  const list = [...findings.values()].sort((a, b) =>
+    a.package.name < b.package.name
+      ? -1
+      : a.package.name > b.package.name
+        ? 1
+        : a.id < b.id
+          ? -1
+          : a.id > b.id
+            ? 1
+            : 0,
+  );
+  return { findings: list, issues, snapshot: db.snapshot(), packagesMatched: matched };
+}
