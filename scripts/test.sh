@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 #   apache2-utils    htpasswd for the registry's Basic authentication
 #   zstd             zstd-compressed layers;  openssl: the token service's certificate
 #   util-linux       script(1), a terminal for the colour tests;  dpkg: .deb extraction
-PKGS=(docker-registry skopeo umoci apache2-utils zstd openssl util-linux dpkg)
+#   python3-packaging  the independent PEP 440 reading of the scan tests;  zip, unzip: archives
+PKGS=(docker-registry skopeo umoci apache2-utils zstd openssl util-linux dpkg python3-packaging zip unzip)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=()

@@ -22,5 +22,13 @@ export {
   tagLocalImage,
 } from "./images.js";
 export { generateSbom, parseSbomFormat, type SbomOptions, type SbomResult, TOOL } from "./sbom.js";
+export {
+  findingsAtOrAbove,
+  parseSeverity,
+  SCAN_MEDIA_TYPE,
+  type ScanResult,
+  SEVERITIES,
+  scan,
+} from "./scan.js";
 export { compareBatchLine, compareVersionStrings } from "./versions.js";
 export { importVulnData, openVulnDb, untarMembers, vulnDbStatus } from "./vulndb.js";

@@ -9,6 +9,7 @@ import {
   createAppContext,
   exportImage,
   fileRecord,
+  findingsAtOrAbove,
   generateSbom,
   importVulnData,
   inspectImage,
@@ -17,7 +18,9 @@ import {
   listLocalImages,
   parsePlatform,
   parseSbomFormat,
+  parseSeverity,
   removeLocalImage,
+  scan,
   tagLocalImage,
   vulnDbStatus,
   writeFileAtomic,
@@ -330,6 +333,107 @@ export async function run(
       },
     );
 
+  // --- scan ------------------------------------------------------------------------------------
+  program
+    .command("scan")
+    .description(
+      "catalog an image (or sbom:FILE) and match it against the offline vulnerability database",
+    )
+    .argument("[image]", "image location, dir:PATH or sbom:FILE")
+    .option("--image <ref>", "image to scan (the design's form: --scan --image REF)")
+    .addOption(platformOption)
+    .option("-o, --output <file>", "write the JSON result to a file")
+    .option(
+      "--fail-on <severity>",
+      "exit 1 when a finding at or above this severity is not resolved (low, medium, high, critical)",
+    )
+    .option("--output-vex <file>", "write VEX statements (not available in this version)")
+    .option("--no-evidence", "do not record the SBOM and scan in the evidence store")
+    .action(
+      async (
+        positional: string | undefined,
+        o: {
+          image?: string;
+          platform?: string;
+          output?: string;
+          failOn?: string;
+          outputVex?: string;
+          evidence: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const ref = o.image ?? positional;
+        if (!ref) {
+          throw new UsageError("CLI_USAGE", "scan needs an image", {
+            hint: "cleanimg-init scan myapp:1.0.0 (or --scan --image myapp:1.0.0)",
+          });
+        }
+        if (o.outputVex) {
+          // Refused before any work: a scan that silently skipped the VEX it was asked for would mislead.
+          throw new UsageError(
+            "CLI_NOT_AVAILABLE",
+            "--output-vex is not available yet in cleanimg 0.1.0 (VEX generation is not implemented)",
+            {
+              hint: "run the scan without --output-vex; findings are reported without VEX resolution",
+            },
+          );
+        }
+        const failOn = o.failOn ? parseSeverity(o.failOn) : undefined;
+        const r = await scan(context(cmd), ref, { ...platformOf(o), record: o.evidence });
+        const doc = {
+          image: ref,
+          dbSnapshot: r.snapshot,
+          packages: r.sbom.packages.length,
+          packagesMatched: r.packagesMatched,
+          unassessed: r.unassessed,
+          findings: r.findings,
+          issues: r.issues,
+          ...(r.evidence ? { evidence: r.evidence } : {}),
+        };
+        if (o.output) {
+          await writeFileAtomic(o.output, `${JSON.stringify(doc, null, 2)}\n`);
+        }
+        out.issues(r.issues);
+        out.result(doc, () => {
+          const gaps = r.unassessed.length
+            ? `; not assessed, no data: ${r.unassessed.map((u) => `${u.packages} ${u.ecosystem}`).join(", ")}`
+            : "";
+          if (r.findings.length === 0) {
+            return `no known vulnerabilities in the ${r.packagesMatched} packages assessed${gaps} (database snapshot ${r.snapshot})`;
+          }
+          const rows = r.findings.map((f) => [
+            f.rating?.severity ?? "UNKNOWN",
+            f.package.name,
+            f.package.version,
+            f.fixedIn ?? (f.distroStatus ? `(${f.distroStatus})` : "-"),
+            f.id,
+            (f.summary ?? f.aliases.join(" ")).slice(0, 60),
+          ]);
+          const header = ["SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "ID", "TITLE"];
+          const widths = header.map((h, i) =>
+            Math.min(40, Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length))),
+          );
+          const line = (cells: string[]) =>
+            cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ");
+          return [
+            line(header),
+            ...rows.map(line),
+            "",
+            `${r.findings.length} findings in the ${r.packagesMatched} packages assessed${gaps} (database snapshot ${r.snapshot})`,
+          ].join("\n");
+        });
+        if (failOn) {
+          const over = findingsAtOrAbove(r.findings, failOn);
+          if (over.length > 0) {
+            out.warn(
+              `${over.length} findings at or above ${failOn.toLowerCase()} (unrated findings count as well)`,
+            );
+            exitCode = ExitCode.Failed;
+          }
+        }
+      },
+    );
+
   // --- db ------------------------------------------------------------------------------------
   const db = program.command("db").description("the offline vulnerability database");
   db.command("import")
@@ -468,7 +572,6 @@ export async function run(
       });
   };
   notYet("build", "--build", "hermetic, reproducible image build with signed provenance");
-  notYet("scan", "--scan", "SBOM, vulnerability scan and VEX for an image");
   notYet("status", "--compliance-status", "compliance status per image and fleet-wide");
   notYet("report", "--compliance FRAMEWORK", "compliance report mapped to a control framework");
   notYet("audit", "--audit-trail", "audit trail for a date range");

@@ -272,6 +272,14 @@ export class VulnDb {
       }));
   }
 
+  /** True when any record covers this ecosystem (exactly "Debian:12", or any release of "PyPI"). */
+  covers(ecosystem: string): boolean {
+    const row = ecosystem.includes(":")
+      ? this.#db.prepare("SELECT 1 FROM affected WHERE ecosystem = ? LIMIT 1").get(ecosystem)
+      : this.#db.prepare("SELECT 1 FROM affected WHERE ecosystem_base = ? LIMIT 1").get(ecosystem);
+    return row !== undefined;
+  }
+
   count(): number {
     return (this.#db.prepare("SELECT COUNT(*) AS n FROM records").get() as { n: number }).n;
   }

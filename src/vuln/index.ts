@@ -1,3 +1,4 @@
+export { type CvssResult, cvss3BaseScore, severityOf } from "./cvss.js";
 export { type AdvisoryHit, type ImportResult, type SourceStatus, VulnDb } from "./db.js";
 export { distroEcosystem, type Finding, type MatchResult, matchSbom } from "./match.js";
 export {

@@ -2,6 +2,7 @@ import type { Digest } from "../core/digest.js";
 import type { Issue } from "../core/issues.js";
 import type { Sbom } from "../sbom/index.js";
 import { type Affected, isAffected } from "../versions/index.js";
+import { cvss3BaseScore } from "./cvss.js";
 import type { AdvisoryHit, VulnDb } from "./db.js";
 import type { OsvRecord } from "./osv.js";
 
@@ -30,6 +31,8 @@ export interface Finding {
   /** The distribution's status for this release when it gave one (unfixed, no-dsa, end-of-life). */
   readonly distroStatus?: string;
   readonly severity?: readonly { readonly type: string; readonly score: string }[];
+  /** Severity derived from the record: a CVSS v3 vector's computed base score, else the source's rating. */
+  readonly rating?: { readonly severity: string; readonly score?: number; readonly from: string };
   /** Known false-positive shapes flagged for the VEX analysis (e.g. "kernel-headers"). */
   readonly flags: readonly string[];
 }
@@ -38,7 +41,10 @@ export interface MatchResult {
   readonly findings: readonly Finding[];
   readonly issues: readonly Issue[];
   readonly snapshot: Digest;
+  /** Packages looked up in an ecosystem the database has data for. */
   readonly packagesMatched: number;
+  /** Packages that could not be assessed: the database has no data for their ecosystem. */
+  readonly unassessed: readonly { readonly ecosystem: string; readonly packages: number }[];
 }
 
 const LANGUAGE_ECOSYSTEMS: Readonly<Record<string, string>> = {
@@ -80,6 +86,25 @@ function fixedOf(hit: AdvisoryHit): string | undefined {
   return undefined;
 }
 
+function ratingOf(hit: AdvisoryHit): { rating?: NonNullable<Finding["rating"]> } {
+  for (const s of [...(hit.affected.severity ?? []), ...(hit.record.severity ?? [])]) {
+    if (s.type === "CVSS_V3") {
+      const r = cvss3BaseScore(s.score);
+      if (r) {
+        return { rating: { severity: r.severity, score: r.baseScore, from: s.score } };
+      }
+    }
+  }
+  const label = hit.record.database_specific?.["severity"];
+  if (typeof label === "string" && /^(LOW|MODERATE|MEDIUM|HIGH|CRITICAL)$/i.test(label)) {
+    const up = label.toUpperCase();
+    return {
+      rating: { severity: up === "MODERATE" ? "MEDIUM" : up, from: `${hit.source} rating` },
+    };
+  }
+  return {};
+}
+
 function aliasesOf(r: OsvRecord): string[] {
   return [...new Set([...(r.aliases ?? []), ...(r.upstream ?? [])])].sort();
 }
@@ -98,6 +123,8 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
     sbom.relationships.filter((r) => r.type === "contains" && r.from !== "root").map((r) => r.to),
   );
   let matched = 0;
+  const coverage = new Map<string, boolean>();
+  const unassessed = new Map<string, number>();
   for (const p of sbom.packages) {
     let ecosystem: string | undefined;
     let name = p.name;
@@ -117,6 +144,15 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
       if (!ecosystem || owned.has(p.id)) {
         continue;
       }
+    }
+    let covered = coverage.get(ecosystem);
+    if (covered === undefined) {
+      covered = db.covers(ecosystem);
+      coverage.set(ecosystem, covered);
+    }
+    if (!covered) {
+      unassessed.set(ecosystem, (unassessed.get(ecosystem) ?? 0) + 1);
+      continue;
     }
     matched++;
     for (const hit of db.lookup(ecosystem, name)) {
@@ -165,6 +201,7 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
         ...(fixed ? { fixedIn: fixed } : {}),
         ...(status ? { distroStatus: status } : {}),
         ...(hit.record.severity ? { severity: hit.record.severity } : {}),
+        ...ratingOf(hit),
         flags,
       });
     }
@@ -180,5 +217,18 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
             ? 1
             : 0,
   );
-  return { findings: list, issues, snapshot: db.snapshot(), packagesMatched: matched };
+  for (const [ecosystem, n] of unassessed) {
+    issues.push({
+      code: "VULN_NO_DATA",
+      message: `the database has no ${ecosystem} data: ${n} packages were not assessed`,
+      subject: ecosystem,
+    });
+  }
+  return {
+    findings: list,
+    issues,
+    snapshot: db.snapshot(),
+    packagesMatched: matched,
+    unassessed: [...unassessed.entries()].map(([ecosystem, packages]) => ({ ecosystem, packages })),
+  };
 }

@@ -17,6 +17,7 @@ export interface OsvRecord {
 
 export interface OsvAffectedEntry {
   readonly package?: { readonly ecosystem: string; readonly name: string; readonly purl?: string };
+  readonly severity?: readonly { readonly type: string; readonly score: string }[];
   readonly ranges?: readonly {
     readonly type: string;
     readonly events: readonly Record<string, string>[];

@@ -1,0 +1,98 @@
+import { ToolError, UsageError } from "../core/errors.js";
+import type { Sbom } from "../sbom/index.js";
+import type { EvidenceLink } from "../store/index.js";
+import { type Finding, type MatchResult, matchSbom } from "../vuln/index.js";
+import type { AppContext } from "./context.js";
+import { generateSbom, type SbomOptions } from "./sbom.js";
+import { openVulnDb } from "./vulndb.js";
+
+export const SCAN_MEDIA_TYPE = "application/vnd.cleanimg.vuln-scan.v1+json";
+export const SEVERITIES = ["NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL"] as const;
+
+export interface ScanResult extends MatchResult {
+  readonly sbom: Sbom;
+  readonly sbomEvidence?: EvidenceLink;
+  readonly evidence?: EvidenceLink;
+}
+
+/**
+ * Scans an image (any location) or an SBOM (`sbom:FILE`): catalogs it, matches every package
+ * against the offline database and, for images, records the SBOM and the scan (with the database
+ * snapshot it used) as evidence linked to the image.
+ * @throws ToolError VULN_DB_EMPTY when there is no data to match against (never "no findings")
+ */
+export async function scan(
+  ctx: AppContext,
+  ref: string,
+  opts: SbomOptions = {},
+): Promise<ScanResult> {
+  const db = openVulnDb(ctx);
+  try {
+    if (db.count() === 0) {
+      throw new ToolError(
+        "CORE_INVALID_ARGUMENT",
+        "the vulnerability database is empty, so nothing can be said about vulnerabilities",
+        {
+          hint: "import data first: cleanimg-init db import PATH (OSV, Debian, Alpine)",
+        },
+      );
+    }
+    const s = await generateSbom(ctx, ref, { ...opts, format: opts.format ?? "cyclonedx-1.6" });
+    const m = matchSbom(s.sbom, db);
+    let evidence: EvidenceLink | undefined;
+    if (opts.record !== false && s.sbom.subject.kind === "image" && s.evidence) {
+      const doc = new TextEncoder().encode(
+        JSON.stringify({
+          mediaType: SCAN_MEDIA_TYPE,
+          image: s.sbom.subject.manifestDigest,
+          sbom: s.evidence.evidence,
+          dbSnapshot: m.snapshot,
+          scanned: s.sbom.created,
+          packagesMatched: m.packagesMatched,
+          unassessed: m.unassessed,
+          findings: m.findings,
+          issues: m.issues,
+        }),
+      );
+      const store = ctx.evidence();
+      const d = await store.putBlob(doc, SCAN_MEDIA_TYPE);
+      evidence = await store.link(s.sbom.subject.manifestDigest, d, "vuln-scan", {
+        sbom: s.evidence.evidence,
+        dbSnapshot: m.snapshot,
+        findings: String(m.findings.length),
+      });
+    }
+    return {
+      ...m,
+      sbom: s.sbom,
+      ...(s.evidence ? { sbomEvidence: s.evidence } : {}),
+      ...(evidence ? { evidence } : {}),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** Parses --fail-on. @throws UsageError CLI_USAGE */
+export function parseSeverity(s: string): (typeof SEVERITIES)[number] {
+  const up = s.toUpperCase();
+  if ((SEVERITIES as readonly string[]).includes(up)) {
+    return up as (typeof SEVERITIES)[number];
+  }
+  throw new UsageError("CLI_USAGE", `unknown severity "${s}"`, {
+    hint: "one of low, medium, high, critical",
+  });
+}
+
+/**
+ * Findings at or above a severity. Without VEX (not available yet) nothing is resolved, so every
+ * affected finding counts; a finding with no rating counts too (unknown is not "low").
+ */
+export function findingsAtOrAbove(
+  findings: readonly Finding[],
+  min: (typeof SEVERITIES)[number],
+): Finding[] {
+  const rank = (s: string | undefined): number =>
+    s === undefined ? SEVERITIES.length : SEVERITIES.indexOf(s as (typeof SEVERITIES)[number]);
+  return findings.filter((f) => rank(f.rating?.severity) >= SEVERITIES.indexOf(min));
+}
