@@ -65,6 +65,9 @@ describe("vulnerability database import", () => {
     const edited = await db.import([f], untarMembers);
     expect(edited.sources[0]).toMatchObject({ records: 1, added: 0, changed: 1 });
     expect(edited.snapshot).not.toBe(snap);
+    // the stored snapshot is the digest of the data as it now is
+    expect(db.snapshot()).toBe(db.computeSnapshot());
+    expect(db.snapshot()).toBe(edited.snapshot);
     expect(
       db.lookup("Go", rec.affected[0].package.name).find((h) => h.record.id === rec.id)?.record
         .summary,

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS affected (
 );
 CREATE INDEX IF NOT EXISTS affected_package ON affected (ecosystem_base, package);
 CREATE INDEX IF NOT EXISTS affected_record ON affected (source, id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS imports (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   source TEXT NOT NULL,
@@ -209,13 +210,24 @@ export class VulnDb {
       }
     });
     tx();
-    const snapshot = this.snapshot();
+    const snapshot = this.computeSnapshot();
     this.#db.prepare("UPDATE imports SET snapshot = ? WHERE snapshot = ''").run(snapshot);
+    this.#db
+      .prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('snapshot', ?)")
+      .run(snapshot);
     return { sources: summary, snapshot, issues };
   }
 
-  /** Digest over every record (source, id, content digest), in order: the data a verdict used. */
+  /** The snapshot digest of the data as of the last import (computed then, read here). */
   snapshot(): Digest {
+    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'snapshot'").get() as
+      | { value: string }
+      | undefined;
+    return (row?.value as Digest | undefined) ?? this.computeSnapshot();
+  }
+
+  /** Digest over every record (source, id, content digest), in order: the data a verdict used. */
+  computeSnapshot(): Digest {
     const h = createHash("sha256");
     for (const row of this.#db
       .prepare("SELECT source, id, digest FROM records ORDER BY source, id")
