@@ -1,4 +1,5 @@
 export { parsePlatform, writeFileAtomic } from "../oci/index.js";
+export { renderCycloneDxVulnerabilities, renderSarif } from "../vuln/index.js";
 export {
   type AppContext,
   type AppContextOptions,

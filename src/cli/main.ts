@@ -20,7 +20,10 @@ import {
   parseSbomFormat,
   parseSeverity,
   removeLocalImage,
+  renderCycloneDxVulnerabilities,
+  renderSarif,
   scan,
+  TOOL,
   tagLocalImage,
   vulnDbStatus,
   writeFileAtomic,
@@ -342,7 +345,15 @@ export async function run(
     .argument("[image]", "image location, dir:PATH or sbom:FILE")
     .option("--image <ref>", "image to scan (the design's form: --scan --image REF)")
     .addOption(platformOption)
-    .option("-o, --output <file>", "write the JSON result to a file")
+    .option(
+      "-o, --output <file>",
+      "write the result to a file (in --format; table is written as json)",
+    )
+    .option(
+      "--format <format>",
+      "table | json | sarif | cyclonedx (CycloneDX 1.6 with vulnerabilities)",
+      "table",
+    )
     .option(
       "--fail-on <severity>",
       "exit 1 when a finding at or above this severity is not resolved (low, medium, high, critical)",
@@ -357,6 +368,7 @@ export async function run(
           platform?: string;
           output?: string;
           failOn?: string;
+          format: string;
           outputVex?: string;
           evidence: boolean;
         },
@@ -379,6 +391,11 @@ export async function run(
           );
         }
         const failOn = o.failOn ? parseSeverity(o.failOn) : undefined;
+        if (!["table", "json", "sarif", "cyclonedx"].includes(o.format)) {
+          throw new UsageError("CLI_USAGE", `unknown scan format "${o.format}"`, {
+            hint: "table, json, sarif or cyclonedx",
+          });
+        }
         const r = await scan(context(cmd), ref, { ...platformOf(o), record: o.evidence });
         const doc = {
           image: ref,
@@ -390,11 +407,26 @@ export async function run(
           issues: r.issues,
           ...(r.evidence ? { evidence: r.evidence } : {}),
         };
-        if (o.output) {
-          await writeFileAtomic(o.output, `${JSON.stringify(doc, null, 2)}\n`);
-        }
+        const rendered =
+          o.format === "sarif"
+            ? renderSarif(r.findings, TOOL, ref)
+            : o.format === "cyclonedx"
+              ? renderCycloneDxVulnerabilities(r.sbom, r.findings)
+              : o.format === "json"
+                ? `${JSON.stringify(doc, null, 2)}\n`
+                : undefined;
         out.issues(r.issues);
+        if (o.output) {
+          await writeFileAtomic(o.output, rendered ?? `${JSON.stringify(doc, null, 2)}\n`);
+        } else if (rendered && !out.json) {
+          process.stdout.write(rendered);
+        }
         out.result(doc, () => {
+          if (rendered || o.output) {
+            return o.output
+              ? `wrote ${o.format === "table" ? "json" : o.format} scan result to ${o.output}`
+              : "";
+          }
           const gaps = r.unassessed.length
             ? `; not assessed, no data: ${r.unassessed.map((u) => `${u.packages} ${u.ecosystem}`).join(", ")}`
             : "";

@@ -1,5 +1,6 @@
 export { type CvssResult, cvss3BaseScore, severityOf } from "./cvss.js";
 export { type AdvisoryHit, type ImportResult, type SourceStatus, VulnDb } from "./db.js";
+export { renderCycloneDxVulnerabilities, renderSarif } from "./formats.js";
 export { distroEcosystem, type Finding, type MatchResult, matchSbom } from "./match.js";
 export {
   DEBIAN_RELEASES,

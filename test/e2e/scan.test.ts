@@ -1,17 +1,22 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   type AppContext,
   createAppContext,
   importVulnData,
+  renderCycloneDxVulnerabilities,
+  renderSarif,
   type ScanResult,
   scan,
+  TOOL,
 } from "../../src/app/index.js";
+import { renderSbom } from "../../src/sbom/index.js";
 import { buildImageLayout } from "../support/build-image.js";
 import { fetchDebs } from "../support/debs.js";
 import { buildGoModuleBinary } from "../support/go-fixture.js";
+import { cycloneDxValidator, sarifValidator } from "../support/schemas.js";
 import { tempDir } from "../support/tmp.js";
 
 const VULNDB = resolve(import.meta.dirname, "../../../shared/corpus/vulndb");
@@ -168,6 +173,51 @@ describe("vulnerability scan on real data", () => {
     expect(links).toHaveLength(1);
     expect(links[0]?.annotations["dbSnapshot"]).toBe(result.snapshot);
     expect(links[0]?.annotations["sbom"]).toBe(result.sbomEvidence?.evidence);
+  });
+
+  it("writes SARIF 2.1.0 and CycloneDX 1.6 vulnerabilities valid against their schemas", () => {
+    const sarif = JSON.parse(renderSarif(result.findings, TOOL, "test"));
+    expect(sarifValidator()(sarif)).toEqual([]);
+    // the validators do reject broken documents
+    expect(sarifValidator()({ version: "2.1.0", runs: [{ results: [] }] })).not.toEqual([]);
+    expect(
+      cycloneDxValidator("1.6")({
+        bomFormat: "CycloneDX",
+        specVersion: "1.6",
+        vulnerabilities: [{ ratings: [{ severity: "dire" }] }],
+      }),
+    ).not.toEqual([]);
+    expect(sarif.runs[0].results).toHaveLength(result.findings.length);
+    const cdx = JSON.parse(renderCycloneDxVulnerabilities(result.sbom, result.findings));
+    expect(cycloneDxValidator("1.6")(cdx)).toEqual([]);
+    expect(cdx.vulnerabilities.map((v: { id: string }) => v.id).sort()).toEqual(
+      [...new Set(result.findings.map((f) => f.id))].sort(),
+    );
+    // every affects reference points at a component of the same BOM
+    const refs = new Set<string>();
+    const walk = (cs: { "bom-ref": string; components?: unknown[] }[]) => {
+      for (const c of cs) {
+        refs.add(c["bom-ref"]);
+        walk((c.components ?? []) as { "bom-ref": string }[]);
+      }
+    };
+    walk(cdx.components);
+    for (const v of cdx.vulnerabilities) {
+      for (const a of v.affects) {
+        expect(refs.has(a.ref)).toBe(true);
+      }
+    }
+  });
+
+  it("scans an SBOM file with the same result as the image", async () => {
+    const file = join(tempDir(), "sbom.cdx.json");
+    writeFileSync(file, renderSbom(result.sbom, "cyclonedx-1.6"));
+    const r = await scan(ctx, `sbom:${file}`, { created: new Date(0), record: false });
+    expect(
+      new Set(r.findings.map((f) => `${f.package.name}@${f.package.version} ${f.id}`)),
+    ).toEqual(
+      new Set(result.findings.map((f) => `${f.package.name}@${f.package.version} ${f.id}`)),
+    );
   });
 
   it("runs from the command line with --json and fails on severity thresholds", () => {
