@@ -8,12 +8,14 @@ import { npmCataloger } from "./catalogers/npm.js";
 import { npmLockCataloger } from "./catalogers/npm-lock.js";
 import { detectDistro, OS_RELEASE_PATHS } from "./catalogers/os-release.js";
 import { pythonCataloger } from "./catalogers/python.js";
+import { rpmCataloger } from "./catalogers/rpm.js";
 import { rubyGemspecCataloger } from "./catalogers/ruby.js";
 import type { Package, Relationship, Sbom, SbomSubject } from "./model.js";
 
 /** Every cataloger, in the order they run (OS package databases first). */
 export const CATALOGERS: readonly Cataloger[] = [
   dpkgCataloger,
+  rpmCataloger,
   pythonCataloger,
   npmCataloger,
   npmLockCataloger,

@@ -30,7 +30,9 @@ export function normalizeLicenses(declared: readonly string[]): string | undefin
   parts.sort();
   return parts.length === 1
     ? parts[0]
-    : parts.map((p) => (/\s(OR|AND|WITH)\s/.test(p) ? `(${p})` : p)).join(" AND ");
+    : parts
+        .map((p) => (/\s(OR|AND|WITH)\s/.test(p) && !/^\(.*\)$/.test(p) ? `(${p})` : p))
+        .join(" AND ");
 }
 
 function valid(s: string): boolean {
@@ -83,6 +85,8 @@ function normalizeId(token: string): string {
   let id = valid(t) ? t : (correct(t, { upgrade: true }) ?? undefined);
   if (id && ONLY_OR_LATER.test(id)) {
     id = `${id}${orLater ? "-or-later" : "-only"}`;
+  } else if (id && orLater && id.endsWith("-only")) {
+    id = `${id.slice(0, -"-only".length)}-or-later`; // "GPLv2+": corrected to -only, the + says or-later
   } else if (id && orLater && !id.endsWith("-or-later")) {
     id = `${id}+`;
   }
@@ -110,7 +114,8 @@ function normalizeOne(s: string): string | undefined {
       afterWith = t === "WITH";
       continue;
     }
-    out.push(afterWith ? t : normalizeId(t));
+    // an exception named in words ("OpenSSL exception") is tried in its SPDX id form
+    out.push(afterWith ? t.replace(/\s+/g, "-") : normalizeId(t));
     afterWith = false;
   }
   const joined = out.join(" ").replace(/\( /g, "(").replace(/ \)/g, ")");

@@ -1,0 +1,63 @@
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createAppContext, generateSbom } from "../../src/app/index.js";
+import { buildImageLayout } from "../support/build-image.js";
+import { buildRpmRoot, rpmQueryAll } from "../support/rpm-fixture.js";
+import { tempDir } from "../support/tmp.js";
+
+describe("rpm databases", () => {
+  it("finds the packages rpm -qa lists, from the sqlite rpmdb (write-ahead log included)", async () => {
+    const root = buildRpmRoot();
+    writeFileSync(join(root, "etc-os-release"), "");
+    execFileSync("mkdir", ["-p", join(root, "etc")]);
+    writeFileSync(
+      join(root, "etc/os-release"),
+      'ID=fedora\nVERSION_ID="40"\nPRETTY_NAME="Fedora Linux 40"\n',
+    );
+    const truth = rpmQueryAll(root);
+    expect(truth.size).toBe(3);
+    const tar = execFileSync("tar", ["-C", root, "-cf", "-", "."], { maxBuffer: 1024 ** 3 });
+    const layout = join(tempDir(), "img");
+    await buildImageLayout({ dir: layout, tag: "rpm", layers: [{ kind: "raw", tar }] });
+    for (const loc of [`oci:${layout}:rpm`, `dir:${root}`]) {
+      const ctx = createAppContext({ home: tempDir(), env: {} });
+      const r = await generateSbom(ctx, loc, { record: false, created: new Date(0) });
+      await ctx.close();
+      const rpms = r.sbom.packages.filter((p) => p.type === "rpm");
+      const got = new Set(
+        rpms.map(
+          (p) => `${p.name} ${p.version.includes(":") ? p.version : `0:${p.version}`} ${p.arch}`,
+        ),
+      );
+      expect(got, loc).toEqual(truth);
+      const hello = rpms.find((p) => p.name === "cleanimg-hello");
+      expect(hello?.purl).toBe(
+        "pkg:rpm/fedora/cleanimg-hello@1.2.3-4.fc40?arch=noarch&distro=fedora-40&epoch=2&upstream=cleanimg-hello-1.2.3-4.fc40.src.rpm",
+      );
+      expect(hello?.license).toBe("MIT OR Apache-2.0");
+      expect(hello?.source).toEqual({ name: "cleanimg-hello", version: "1.2.3-4.fc40" });
+      expect(hello?.files.map((f) => f.path)).toEqual(["/usr/share/cleanimg-hello/README"]);
+      expect(rpms.find((p) => p.name === "cleanimg-tools")?.license).toBe("GPL-2.0-or-later");
+      const data = rpms.find((p) => p.name === "cleanimg-data");
+      expect(r.sbom.relationships).toContainEqual({
+        from: hello?.id,
+        to: data?.id,
+        type: "depends-on",
+      });
+    }
+  });
+
+  it("names rpm database formats it does not read instead of reporting no packages", async () => {
+    const root = join(tempDir(), "rootfs");
+    execFileSync("mkdir", ["-p", join(root, "var/lib/rpm")]);
+    writeFileSync(join(root, "var/lib/rpm/Packages"), Buffer.alloc(4096));
+    const ctx = createAppContext({ home: tempDir(), env: {} });
+    const r = await generateSbom(ctx, `dir:${root}`, { record: false, created: new Date(0) });
+    await ctx.close();
+    expect(r.sbom.issues).toContainEqual(
+      expect.objectContaining({ code: "SBOM_RPMDB_UNSUPPORTED", path: "/var/lib/rpm/Packages" }),
+    );
+  });
+});
