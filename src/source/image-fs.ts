@@ -74,12 +74,17 @@ export interface Sniffer {
   readonly magic: Uint8Array;
   /** Bytes kept from the start of the match. */
   readonly capture: number;
+  /** Bytes after the magic that `accept` needs to see. */
+  readonly lookahead?: number;
+  /** Judges a match (magic plus lookahead bytes); a rejected one is skipped and the search goes on. */
+  accept?(head: Uint8Array): boolean;
   match(node: FileNode): boolean;
 }
 
 /** A sink that scans for a sniffer's magic across chunk boundaries and captures what follows. */
 export function sniffSink(sn: Sniffer, done: (captured: Uint8Array) => void): TarBodySink {
   const magic = Buffer.from(sn.magic);
+  const need = magic.length + (sn.lookahead ?? 0);
   let tail = Buffer.alloc(0);
   let out: Buffer | undefined;
   let filled = 0;
@@ -99,13 +104,25 @@ export function sniffSink(sn: Sniffer, done: (captured: Uint8Array) => void): Ta
         return;
       }
       const hay = tail.length ? Buffer.concat([tail, b]) : b;
-      const i = hay.indexOf(magic);
-      if (i >= 0) {
-        out = Buffer.alloc(sn.capture);
-        take(hay.subarray(i));
-        return;
+      let from = 0;
+      for (;;) {
+        const i = hay.indexOf(magic, from);
+        if (i < 0) {
+          tail = Buffer.from(hay.subarray(Math.max(0, hay.length - (need - 1))));
+          return;
+        }
+        if (hay.length - i < need) {
+          tail = Buffer.from(hay.subarray(i)); // not enough bytes yet to judge this match
+          return;
+        }
+        // A literal copy of the magic (code that reads build info embeds it) is not the blob.
+        if (!sn.accept || sn.accept(hay.subarray(i, i + need))) {
+          out = Buffer.alloc(sn.capture);
+          take(hay.subarray(i));
+          return;
+        }
+        from = i + 1;
       }
-      tail = Buffer.from(hay.subarray(Math.max(0, hay.length - (magic.length - 1))));
     },
     close() {
       if (out) {

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createAppContext, generateSbom, type SbomResult } from "../../src/app/index.js";
 import { buildImageLayout } from "../support/build-image.js";
 import { fetchDebs } from "../support/debs.js";
-import { buildGoModuleBinary, goVersionM } from "../support/go-fixture.js";
+import { buildGoModuleBinary, goToolchain, goVersionM } from "../support/go-fixture.js";
 import { tempDir } from "../support/tmp.js";
 
 /** Modules `go version -m` lists, as "name version" (stdlib with the Go version). */
@@ -94,6 +94,26 @@ describe("Go binaries", () => {
       to: appStdlib?.id,
       type: "contains",
     });
+  });
+
+  it("skips literal copies of the build-info magic (the go command itself carries one) and finds the real one", async () => {
+    const { goroot } = goToolchain();
+    const dir = tempDir();
+    for (const tool of ["bin/go", "pkg/tool/linux_amd64/link"]) {
+      execFileSync("cp", [join(goroot, tool), join(dir, tool.split("/").pop() as string)]);
+    }
+    const ctx = createAppContext({ home: tempDir(), env: {} });
+    const r = await generateSbom(ctx, `dir:${dir}`, { record: false, created: new Date(0) });
+    await ctx.close();
+    for (const name of ["go", "link"]) {
+      const got = new Set(
+        r.sbom.packages
+          .filter((p) => p.locations[0]?.path === `/${name}`)
+          .map((p) => `${p.name} ${p.version}`),
+      );
+      expect(got, name).toEqual(truth(goVersionM(join(dir, name))));
+    }
+    expect(r.sbom.issues.filter((i) => i.code === "SBOM_GO_BUILDINFO_UNREAD")).toEqual([]);
   });
 
   it("finds the same modules in a directory source", async () => {

@@ -12,6 +12,23 @@ export const GO_BUILDINFO_SNIFFER: Sniffer = {
   id: "go-buildinfo",
   magic: BUILDINFO_MAGIC,
   capture: 4 * 1024 * 1024,
+  lookahead: 21,
+  // The real header: pointer size 4 or 8 and flags at bytes 14-15; from Go 1.18 on, the version
+  // string follows at byte 32 and starts with "go" (or "devel"). Code that reads build info
+  // carries the magic as a literal, which this rejects so the search goes on.
+  accept: (h: Uint8Array) => {
+    const ptr = h[14];
+    const flags = h[15] ?? 0;
+    if ((ptr !== 4 && ptr !== 8) || flags > 3) {
+      return false;
+    }
+    if ((flags & 2) === 0) {
+      return true; // pre-1.18 pointer format: judged when parsed
+    }
+    const len = h[32] ?? 0;
+    const start = String.fromCharCode(h[33] ?? 0, h[34] ?? 0);
+    return len > 2 && len < 128 && (start === "go" || start === "de");
+  },
   match: (node: FileNode) => (node.mode & 0o111) !== 0 && node.size >= 4096,
 };
 
