@@ -26,5 +26,18 @@ echo "$(wc -l < "$HOME_DIR/samples/debian-sample.files.txt") files listed in $HO
 DIGEST=$($CLI image inspect sample/debian:12 --json --no-evidence | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).manifest.digest))')
 echo "== evidence recorded for $DIGEST in $HOME_DIR/evidence"
 $CLI evidence ls --subject "$DIGEST"
+echo "== writing its SBOM (SPDX 3.0.1; recorded as evidence too)"
+SOURCE_DATE_EPOCH=1700000000 $CLI sbom sample/debian:12 --format spdx-3 -o "$HOME_DIR/samples/debian-sample.spdx3.json"
+echo "== vulnerability data"
+if [ -d ../shared/corpus/vulndb ]; then
+  $CLI db import ../shared/corpus/vulndb
+else
+  echo "(no vulnerability data at ../shared/corpus/vulndb: import OSV, Debian or Alpine data with: $CLI db import PATH)"
+fi
+echo "== scanning it (the design's form); packages without data are named, not reported clean"
+$CLI --scan --image sample/debian:12 || echo "(exit code $?)"
+echo "== evidence recorded for $DIGEST"
+$CLI evidence ls --subject "$DIGEST"
 echo "== the design's commands answer honestly until their features land"
-$CLI --scan --image sample/debian:12 --output-vex "$HOME_DIR/samples/report.vex" || echo "(exit code $?: not available yet)"
+$CLI --scan --image sample/debian:12 --output-vex "$HOME_DIR/samples/report.vex" || echo "(exit code $?: VEX output is not available yet)"
+$CLI --compliance-status || echo "(exit code $?: not available yet)"
