@@ -10,6 +10,7 @@ import { detectDistro, OS_RELEASE_PATHS } from "./catalogers/os-release.js";
 import { pythonCataloger } from "./catalogers/python.js";
 import { rpmCataloger } from "./catalogers/rpm.js";
 import { rubyGemspecCataloger } from "./catalogers/ruby.js";
+import { yarnLockCataloger } from "./catalogers/yarn-lock.js";
 import type { Package, Relationship, Sbom, SbomSubject } from "./model.js";
 
 /** Every cataloger, in the order they run (OS package databases first). */
@@ -19,6 +20,7 @@ export const CATALOGERS: readonly Cataloger[] = [
   pythonCataloger,
   npmCataloger,
   npmLockCataloger,
+  yarnLockCataloger,
   javaArchiveCataloger,
   rubyGemspecCataloger,
   goBinaryCataloger,
