@@ -3,6 +3,7 @@ import { SbomError, UsageError } from "../core/errors.js";
 import type { Limits } from "../core/limits.js";
 import { openSource, type Platform, parseImageLocation, resolveImage } from "../oci/index.js";
 import {
+  CATALOGERS,
   catalogFilesystem,
   catalogInterest,
   catalogSniffers,
@@ -18,6 +19,7 @@ import {
 import { DirectoryResolver, ImageFilesystem, ImageResolver } from "../source/index.js";
 import type { EvidenceLink } from "../store/index.js";
 import type { AppContext } from "./context.js";
+import { catalogCacheKey, evidenceLayerCache } from "./layer-cache.js";
 
 export const TOOL = { name: "cleanimg", version: "0.1.0" } as const;
 
@@ -28,6 +30,8 @@ export interface SbomOptions {
   readonly created?: Date;
   readonly record?: boolean;
   readonly limits?: Partial<Limits>;
+  /** Reuse and record layer readings in the evidence store (default true). */
+  readonly layerCache?: boolean;
 }
 
 export interface SbomResult {
@@ -83,6 +87,17 @@ export async function generateSbom(
         ...(opts.limits ? { limits: opts.limits } : {}),
         collect: { match: catalogInterest(), maxFileBytes: 64 * 1024 * 1024 },
         sniff: catalogSniffers(),
+        ...(opts.layerCache === false || opts.record === false
+          ? {}
+          : {
+              layerCache: evidenceLayerCache(ctx.evidence()),
+              cacheKey: catalogCacheKey([
+                "reader 1",
+                ...CATALOGERS.map((c) => `${c.id}@${c.version}`),
+                "maxFileBytes 67108864",
+                JSON.stringify(opts.limits ?? {}),
+              ]),
+            }),
       });
       sbom = await catalogFilesystem(
         new ImageResolver(fs),

@@ -63,6 +63,25 @@ export interface OpenOptions {
   };
   /** Byte patterns searched for in file bodies as they stream (embedded build info). */
   readonly sniff?: readonly Sniffer[];
+  /** Reuses what was read from a layer before (same diff id and same `cacheKey`). */
+  readonly layerCache?: LayerCache;
+  /** What the reading depended on (collect/sniff settings, their versions): part of the cache key. */
+  readonly cacheKey?: string;
+}
+
+/** What reading one layer produced: entries, collected contents and sniffer captures. */
+export interface CachedLayer {
+  /** Entries with `layer` 0 (renumbered on use). */
+  readonly entries: readonly LayerEntry[];
+  readonly contents: readonly (readonly [number, Uint8Array])[];
+  readonly sniffed: readonly (readonly [number, string, Uint8Array])[];
+  readonly issues: readonly Issue[];
+}
+
+/** A cache of layer readings, keyed by diff id and the reader's settings. */
+export interface LayerCache {
+  get(diffId: Digest, key: string): Promise<CachedLayer | undefined>;
+  put(diffId: Digest, key: string, layer: CachedLayer): Promise<void>;
 }
 
 /**
@@ -309,16 +328,65 @@ export class ImageFilesystem {
           }
         : undefined;
     let next = 0;
+    const cache =
+      opts.layerCache && opts.cacheKey ? { store: opts.layerCache, key: opts.cacheKey } : undefined;
     const worker = async (): Promise<void> => {
       while (next < image.layers.length) {
         const i = next++;
         const layer = image.layers[i] as ResolvedLayer;
-        results[i] = await readLayerEntries(image, layer, issues, {
+        const hit = cache ? await cache.store.get(layer.diffId, cache.key) : undefined;
+        if (hit) {
+          // A layer is known by its content (diff id): what was read from it once is reused,
+          // renumbered to this image's layer index.
+          budget.left -= hit.entries.length;
+          if (budget.left < 0) {
+            throw new ToolError(
+              "CORE_LIMIT_EXCEEDED",
+              `${image.source.description} has more than ${limits.maxEntries} filesystem entries`,
+            );
+          }
+          results[i] = hit.entries.map((e) =>
+            e.kind === "file" ? { kind: "file", node: { ...e.node, layer: i } } : e,
+          );
+          for (const [seq, bytes] of hit.contents) {
+            contents.set(`${i}:${seq}`, bytes);
+          }
+          for (const [seq, id, bytes] of hit.sniffed) {
+            sniffed.set(`${i}:${seq}:${id}`, bytes);
+          }
+          for (const issue of hit.issues) {
+            issues.add(issue);
+          }
+          continue;
+        }
+        const layerIssues = new IssueCollector();
+        results[i] = await readLayerEntries(image, layer, layerIssues, {
           limits,
           entryBudget: budget,
           ...(opts.signal ? { signal: opts.signal } : {}),
           ...(onBody ? { onBody } : {}),
         });
+        for (const issue of layerIssues.list()) {
+          issues.add(issue);
+        }
+        if (cache) {
+          const entries = results[i] ?? [];
+          await cache.store.put(layer.diffId, cache.key, {
+            entries: entries.map((e) =>
+              e.kind === "file" ? { kind: "file", node: { ...e.node, layer: 0 } } : e,
+            ),
+            contents: [...contents.entries()]
+              .filter(([k]) => k.startsWith(`${i}:`))
+              .map(([k, v]) => [Number(k.split(":")[1]), v]),
+            sniffed: [...sniffed.entries()]
+              .filter(([k]) => k.startsWith(`${i}:`))
+              .map(([k, v]) => {
+                const [, seq, ...id] = k.split(":");
+                return [Number(seq), id.join(":"), v];
+              }),
+            issues: layerIssues.list(),
+          });
+        }
       }
     };
     const n = Math.max(1, Math.min(opts.concurrency ?? 2, image.layers.length));

@@ -1,7 +1,9 @@
 export { type ExportResult, exportFilesystem } from "./export.js";
 export {
+  type CachedLayer,
   type FileNode,
   ImageFilesystem,
+  type LayerCache,
   type LayerEntry,
   type OpenOptions,
   readLayerEntries,
