@@ -1,6 +1,7 @@
 import type { Issue } from "../core/issues.js";
 import type { FileResolver, Sniffer } from "../source/index.js";
 import type { Cataloger } from "./cataloger.js";
+import { apkCataloger } from "./catalogers/apk.js";
 import { dpkgCataloger } from "./catalogers/dpkg.js";
 import { goBinaryCataloger } from "./catalogers/golang.js";
 import { javaArchiveCataloger } from "./catalogers/java.js";
@@ -16,6 +17,7 @@ import type { Package, Relationship, Sbom, SbomSubject } from "./model.js";
 /** Every cataloger, in the order they run (OS package databases first). */
 export const CATALOGERS: readonly Cataloger[] = [
   dpkgCataloger,
+  apkCataloger,
   rpmCataloger,
   pythonCataloger,
   npmCataloger,
