@@ -12,10 +12,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   store: ["core"],
   sbom: ["core", "source"],
   versions: ["core"],
+  attest: ["core"],
   vuln: ["core", "versions", "sbom"],
-  app: ["core", "oci", "source", "store", "sbom", "versions", "vuln"],
+  app: ["core", "oci", "source", "store", "sbom", "versions", "vuln", "attest"],
   cli: ["core", "app"],
-  "": ["core", "app", "oci", "source", "store", "sbom", "versions", "vuln"],
+  "": ["core", "app", "oci", "source", "store", "sbom", "versions", "vuln", "attest"],
 };
 
 function files(dir: string): string[] {

@@ -40,6 +40,7 @@ export type ErrorCode =
   | "VERSION_INVALID"
   | "VERSION_UNSUPPORTED_ECOSYSTEM"
   | "VERSION_INVALID_RANGE"
+  | "ATTEST_VERIFY_FAILED"
   | "SBOM_FORMAT_UNKNOWN"
   | "SBOM_INVALID"
   | "CLI_USAGE"
@@ -67,6 +68,8 @@ export class SourceError extends ToolError {}
 export class StoreError extends ToolError {}
 /** Invalid versions, ranges and unsupported ecosystems. */
 export class VersionError extends ToolError {}
+/** Signature, attestation and bundle verification failures. */
+export class AttestError extends ToolError {}
 /** Errors reading or writing SBOM documents. */
 export class SbomError extends ToolError {}
 /** Usage errors and unavailable commands. */

@@ -1,0 +1,1 @@
+export { type BundleVerifyOptions, type VerifiedBundle, verifySigstoreBundle } from "./sigstore.js";

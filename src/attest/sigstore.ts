@@ -1,0 +1,125 @@
+import { createHash, createPublicKey } from "node:crypto";
+import { bundleFromJSON } from "@sigstore/bundle";
+import { TrustedRoot } from "@sigstore/protobuf-specs";
+import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
+import { AttestError, ToolError } from "../core/errors.js";
+
+/** What verifying a Sigstore bundle proved. Accepting the signer is a separate, policy step. */
+export interface VerifiedBundle {
+  /** "certificate" (keyless, Fulcio) or "public-key" (a managed key). */
+  readonly keyKind: "certificate" | "public-key";
+  readonly identity?: { readonly subjectAlternativeName?: string; readonly issuer?: string };
+  readonly mediaType: string;
+  /** For DSSE bundles: the payload type and payload bytes. */
+  readonly dsse?: { readonly payloadType: string; readonly payload: Uint8Array };
+}
+
+export interface BundleVerifyOptions {
+  /** The signed artifact (message signatures) or the attestation's subject (DSSE). */
+  readonly artifact?: Uint8Array;
+  /** A Sigstore trusted_root.json (offline: no TUF, no network). */
+  readonly trustedRoot: unknown;
+  /** Required certificate identity (SAN) and issuer, for keyless bundles. */
+  readonly identity?: string;
+  readonly issuer?: string;
+  /** PEM public key for bundles signed with a managed key. */
+  readonly publicKeyPem?: string;
+}
+
+function fail(message: string, cause?: unknown): never {
+  throw new AttestError("ATTEST_VERIFY_FAILED", message, cause === undefined ? {} : { cause });
+}
+
+/**
+ * Verifies a Sigstore bundle (v0.1-v0.3) offline against a trusted root, with sigstore-js
+ * (@sigstore/verify): signature, certificate chain and SCTs or the managed key, transparency
+ * log inclusion, timestamps, and the expected identity. For DSSE bundles the artifact given
+ * must be a subject of the in-toto statement (by sha256).
+ * @throws ToolError ATTEST_VERIFY_FAILED with the reason
+ */
+export function verifySigstoreBundle(
+  bundleJson: unknown,
+  opts: BundleVerifyOptions,
+): VerifiedBundle {
+  let bundle: ReturnType<typeof bundleFromJSON>;
+  let root: TrustedRoot;
+  try {
+    bundle = bundleFromJSON(bundleJson);
+  } catch (e) {
+    fail(`not a valid Sigstore bundle: ${(e as Error).message}`, e);
+  }
+  try {
+    root = TrustedRoot.fromJSON(opts.trustedRoot);
+  } catch (e) {
+    fail(`not a valid trusted root: ${(e as Error).message}`, e);
+  }
+  // A log key without the start of its validity is a malformed root, not an unbounded key.
+  for (const log of [...root.tlogs, ...root.ctlogs]) {
+    if (!log.publicKey?.validFor?.start) {
+      fail(`malformed trusted root: log ${log.baseUrl} has no validity start`);
+    }
+  }
+  const keyed = bundle.verificationMaterial.content.$case === "publicKey";
+  if (keyed && !opts.publicKeyPem) {
+    fail("the bundle is signed with a key, and no public key was given");
+  }
+  const keys = opts.publicKeyPem
+    ? (() => {
+        const key = createPublicKey(opts.publicKeyPem as string);
+        return () => ({ publicKey: key, validFor: () => true });
+      })()
+    : undefined;
+  const material = toTrustMaterial(root, keys);
+  const verifier = new Verifier(material, { tlogThreshold: 1, ctlogThreshold: keyed ? 0 : 1 });
+  try {
+    const entity = toSignedEntity(bundle, opts.artifact ? Buffer.from(opts.artifact) : undefined);
+    const signer = verifier.verify(
+      entity,
+      keyed
+        ? undefined
+        : {
+            ...(opts.identity ? { subjectAlternativeName: opts.identity } : {}),
+            ...(opts.issuer ? { extensions: { issuer: opts.issuer } } : {}),
+          },
+    );
+    let dsse: VerifiedBundle["dsse"];
+    if (bundle.content.$case === "dsseEnvelope") {
+      const env = bundle.content.dsseEnvelope;
+      dsse = { payloadType: env.payloadType, payload: new Uint8Array(env.payload) };
+      if (opts.artifact && env.payloadType === "application/vnd.in-toto+json") {
+        const digest = createHash("sha256").update(opts.artifact).digest("hex");
+        const statement = JSON.parse(Buffer.from(env.payload).toString("utf8")) as {
+          subject?: { digest?: Record<string, string> }[];
+        };
+        if (!(statement.subject ?? []).some((s) => s.digest?.["sha256"] === digest)) {
+          fail("the artifact is not a subject of the attestation");
+        }
+      }
+    }
+    return {
+      keyKind: keyed ? "public-key" : "certificate",
+      ...(signer.identity
+        ? {
+            identity: {
+              ...(signer.identity.subjectAlternativeName
+                ? { subjectAlternativeName: signer.identity.subjectAlternativeName }
+                : {}),
+              ...(signer.identity.extensions?.issuer
+                ? { issuer: signer.identity.extensions.issuer }
+                : {}),
+            },
+          }
+        : {}),
+      mediaType: bundle.mediaType,
+      ...(dsse ? { dsse } : {}),
+    };
+  } catch (e) {
+    if (e instanceof ToolError) {
+      throw e;
+    }
+    fail(
+      `${(e as Error).name === "VerificationError" || (e as Error).name === "PolicyError" ? "" : "verification error: "}${(e as Error).message}`,
+      e,
+    );
+  }
+}
