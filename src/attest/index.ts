@@ -1,1 +1,19 @@
+export {
+  type DsseEnvelope,
+  pae,
+  signEnvelope,
+  type VerifiedEnvelope,
+  verifyEnvelope,
+} from "./dsse.js";
+export {
+  generateKeyPair,
+  type KeyType,
+  keyIdOf,
+  keySigner,
+  loadPrivateKey,
+  loadPublicKey,
+  type Signer,
+  verifySignature,
+} from "./keys.js";
 export { type BundleVerifyOptions, type VerifiedBundle, verifySigstoreBundle } from "./sigstore.js";
+export { IN_TOTO_PAYLOAD_TYPE, STATEMENT_V1, type Statement, statement } from "./statement.js";

@@ -1,0 +1,32 @@
+import type { Digest } from "../core/digest.js";
+
+export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
+export const STATEMENT_V1 = "https://in-toto.io/Statement/v1";
+
+/** An in-toto Statement v1 (attestation framework): subjects by digest, a typed predicate. */
+export interface Statement<P = unknown> {
+  readonly _type: typeof STATEMENT_V1;
+  readonly subject: readonly {
+    readonly name: string;
+    readonly digest: Readonly<Record<string, string>>;
+  }[];
+  readonly predicateType: string;
+  readonly predicate: P;
+}
+
+/** Builds a statement whose subjects are named digests (`sha256:…`). */
+export function statement<P>(
+  subjects: readonly { name: string; digest: Digest }[],
+  predicateType: string,
+  predicate: P,
+): Statement<P> {
+  return {
+    _type: STATEMENT_V1,
+    subject: subjects.map((s) => {
+      const i = s.digest.indexOf(":");
+      return { name: s.name, digest: { [s.digest.slice(0, i)]: s.digest.slice(i + 1) } };
+    }),
+    predicateType,
+    predicate,
+  };
+}
