@@ -22,6 +22,7 @@ export {
   removeLocalImage,
   tagLocalImage,
 } from "./images.js";
+export { parseKeyType, verifyBundleFile, writeKeyPair } from "./keys.js";
 export { generateSbom, parseSbomFormat, type SbomOptions, type SbomResult, TOOL } from "./sbom.js";
 export {
   findingsAtOrAbove,

@@ -31,5 +31,8 @@ export function exitCodeFor(code: ErrorCode): number {
   if (code === "CLI_NOT_AVAILABLE") {
     return ExitCode.NotAvailable;
   }
+  if (code === "ATTEST_VERIFY_FAILED" || code === "ATTEST_SIGNATURE_INVALID") {
+    return ExitCode.Failed; // the answer to "is this verified?" is no
+  }
   return USAGE_CODES.has(code) ? ExitCode.Usage : ExitCode.Operational;
 }

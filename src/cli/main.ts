@@ -16,6 +16,7 @@ import {
   listEvidence,
   listImageFiles,
   listLocalImages,
+  parseKeyType,
   parsePlatform,
   parseSbomFormat,
   parseSeverity,
@@ -25,8 +26,10 @@ import {
   scan,
   TOOL,
   tagLocalImage,
+  verifyBundleFile,
   vulnDbStatus,
   writeFileAtomic,
+  writeKeyPair,
 } from "../app/index.js";
 import { parseDigest } from "../core/digest.js";
 import { isToolError, UsageError } from "../core/errors.js";
@@ -502,6 +505,67 @@ export async function run(
             ].join("\n"),
       );
     });
+
+  // --- key, bundle -----------------------------------------------------------------------------
+  const key = program.command("key").description("signing keys");
+  key
+    .command("generate")
+    .description("write PREFIX.key (encrypted with $CLEANIMG_PASSWORD) and PREFIX.pub")
+    .option("--type <type>", "ecdsa-p256 | ed25519", "ecdsa-p256")
+    .option("--output-key-prefix <prefix>", "file name prefix", "cleanimg")
+    .option("--unencrypted", "write the private key without a passphrase")
+    .action(async (o: { type: string; outputKeyPrefix: string; unencrypted?: boolean }) => {
+      const passphrase = env["CLEANIMG_PASSWORD"];
+      if (!passphrase && !o.unencrypted) {
+        throw new UsageError("CLI_USAGE", "no passphrase for the private key", {
+          hint: "set CLEANIMG_PASSWORD, or pass --unencrypted to write it in the clear",
+        });
+      }
+      const r = await writeKeyPair(
+        o.outputKeyPrefix,
+        parseKeyType(o.type),
+        o.unencrypted ? undefined : passphrase,
+      );
+      out.result(r, () => `wrote ${r.privateKey} and ${r.publicKey} (key id ${r.keyid})`);
+    });
+  const bundleCmd = program.command("bundle").description("Sigstore bundles");
+  bundleCmd
+    .command("verify")
+    .description(
+      "verify a Sigstore bundle offline against a trusted root (exit 1 when it does not verify)",
+    )
+    .argument("<bundle>", "bundle file (.sigstore.json)")
+    .requiredOption("--trusted-root <file>", "Sigstore trusted_root.json")
+    .option("--artifact <file>", "the signed file, or the attestation's subject")
+    .option("--certificate-identity <san>", "required signer identity (keyless)")
+    .option("--certificate-oidc-issuer <url>", "required identity issuer (keyless)")
+    .option("--key <file>", "PEM public key (bundles signed with a key)")
+    .action(
+      async (
+        file: string,
+        o: {
+          trustedRoot: string;
+          artifact?: string;
+          certificateIdentity?: string;
+          certificateOidcIssuer?: string;
+          key?: string;
+        },
+      ) => {
+        const r = await verifyBundleFile(file, {
+          trustedRoot: o.trustedRoot,
+          ...(o.artifact ? { artifact: o.artifact } : {}),
+          ...(o.certificateIdentity ? { identity: o.certificateIdentity } : {}),
+          ...(o.certificateOidcIssuer ? { issuer: o.certificateOidcIssuer } : {}),
+          ...(o.key ? { key: o.key } : {}),
+        });
+        const { dsse: _dsse, ...shown } = r;
+        out.result(
+          shown,
+          () =>
+            `verified: ${r.keyKind === "public-key" ? "signed with the given key" : `signed by ${r.identity?.subjectAlternativeName ?? "?"} (issuer ${r.identity?.issuer ?? "?"})`}`,
+        );
+      },
+    );
 
   // --- version ---------------------------------------------------------------------------------
   const version = program.command("version").description("version semantics of package ecosystems");

@@ -180,6 +180,56 @@ describe("cleanimg-init command line", () => {
     ]);
   });
 
+  it("generates encrypted keys without overwriting, and verifies Sigstore bundles with exit 0 or 1", () => {
+    const dir = tempDir();
+    expect(cli(["key", "generate", "--output-key-prefix", join(dir, "k")]).code).toBe(2); // no passphrase
+    const gen = cli(
+      ["key", "generate", "--type", "ed25519", "--output-key-prefix", join(dir, "k"), "--json"],
+      { CLEANIMG_PASSWORD: "pw" },
+    );
+    expect(gen.code).toBe(0);
+    expect(readFileSync(join(dir, "k.key"), "utf8")).toContain("ENCRYPTED PRIVATE KEY");
+    const again = cli(["key", "generate", "--output-key-prefix", join(dir, "k")], {
+      CLEANIMG_PASSWORD: "pw",
+    });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("it exists");
+    const conf = resolve(
+      import.meta.dirname,
+      "../../../shared/corpus/attestations/sigstore-conformance/bundle-verify",
+    );
+    const root = resolve(
+      import.meta.dirname,
+      "../../../shared/corpus/attestations/sigstore-trust/trusted_root.public-good.json",
+    );
+    const ok = cli([
+      "bundle",
+      "verify",
+      join(conf, "managed-key-happy-path/bundle.sigstore.json"),
+      "--trusted-root",
+      root,
+      "--artifact",
+      join(conf, "a.txt"),
+      "--key",
+      join(conf, "managed-key-happy-path/key.pub"),
+      "--json",
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ keyKind: "public-key" });
+    const bad = cli([
+      "bundle",
+      "verify",
+      join(conf, "managed-key-wrong-key_fail/bundle.sigstore.json"),
+      "--trusted-root",
+      root,
+      "--artifact",
+      join(conf, "a.txt"),
+      "--key",
+      join(conf, "managed-key-wrong-key_fail/key.pub"),
+    ]);
+    expect(bad.code).toBe(1);
+  });
+
   it("colours errors on a terminal and honours NO_COLOR", () => {
     const run = (extra: string): string =>
       execFileSync(
