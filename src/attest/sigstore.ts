@@ -1,4 +1,4 @@
-import { createHash, createPublicKey } from "node:crypto";
+import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import { bundleFromJSON } from "@sigstore/bundle";
 import { TrustedRoot } from "@sigstore/protobuf-specs";
 import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
@@ -63,12 +63,17 @@ export function verifySigstoreBundle(
   if (keyed && !opts.publicKeyPem) {
     fail("the bundle is signed with a key, and no public key was given");
   }
-  const keys = opts.publicKeyPem
-    ? (() => {
-        const key = createPublicKey(opts.publicKeyPem as string);
-        return () => ({ publicKey: key, validFor: () => true });
-      })()
-    : undefined;
+  let keys: (() => { publicKey: KeyObject; validFor: () => boolean }) | undefined;
+  if (opts.publicKeyPem) {
+    let key: KeyObject;
+    try {
+      key = createPublicKey(opts.publicKeyPem);
+    } catch (e) {
+      // a key that cannot be read cannot have made the signature
+      fail(`the public key cannot be read: ${(e as Error).message}`, e);
+    }
+    keys = () => ({ publicKey: key, validFor: () => true });
+  }
   const material = toTrustMaterial(root, keys);
   const verifier = new Verifier(material, { tlogThreshold: 1, ctlogThreshold: keyed ? 0 : 1 });
   try {
