@@ -172,18 +172,23 @@ export class DirectoryResolver implements FileResolver {
     }
     return `/${resolved.join("/")}`;
   }
+  /**
+   * Opens a file of the walk. The path has no symlinks as of the walk; O_NOFOLLOW refuses a
+   * final component that became one since.
+   */
+  async #open(path: string): Promise<Awaited<ReturnType<typeof open>> | undefined> {
+    return open(join(this.root, path), constants.O_RDONLY | constants.O_NOFOLLOW).catch(
+      () => undefined,
+    );
+  }
+
   async read(path: string): Promise<Uint8Array | undefined> {
     const real = this.realpath(path);
     const node = real === undefined ? undefined : this.nodes.get(real);
     if (node?.type !== "file" || node.size > this.maxFileBytes) {
       return undefined;
     }
-    // The resolved path has no symlinks as of the walk; O_NOFOLLOW refuses a final component
-    // that became one since.
-    const fh = await open(
-      join(this.root, node.path),
-      constants.O_RDONLY | constants.O_NOFOLLOW,
-    ).catch(() => undefined);
+    const fh = await this.#open(node.path);
     if (!fh) {
       return undefined;
     }
@@ -198,10 +203,7 @@ export class DirectoryResolver implements FileResolver {
     if (node?.type !== "file" || !sniffer.match(node)) {
       return undefined;
     }
-    const fh = await open(
-      join(this.root, node.path),
-      constants.O_RDONLY | constants.O_NOFOLLOW,
-    ).catch(() => undefined);
+    const fh = await this.#open(node.path);
     if (!fh) {
       return undefined;
     }

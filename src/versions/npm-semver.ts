@@ -79,131 +79,124 @@ export function compareSemver(a: SemVer, b: SemVer): -1 | 0 | 1 {
 const isX = (id: string | undefined): boolean => !id || id.toLowerCase() === "x" || id === "*";
 const inc = (n: string | undefined): number => Number(n) + 1;
 
+/** Applies a rewrite to each space-separated comparator of a range set. */
+function eachComparator(comp: string, fn: (c: string) => string): string {
+  return comp.trim().split(/\s+/).map(fn).join(" ");
+}
+
 function replaceCaret(comp: string, o: SemverOptions): string {
   const r = re(o.loose);
-  return comp
-    .trim()
-    .split(/\s+/)
-    .map((c) =>
-      c.replace(r.caret, (_, M: string, m: string, p: string, pr: string | undefined) => {
-        const z = o.includePrerelease ? "-0" : "";
-        if (isX(M)) {
-          return "";
-        }
-        if (isX(m)) {
-          return `>=${M}.0.0${z} <${inc(M)}.0.0-0`;
-        }
-        if (isX(p)) {
-          return M === "0"
-            ? `>=${M}.${m}.0${z} <${M}.${inc(m)}.0-0`
-            : `>=${M}.${m}.0${z} <${inc(M)}.0.0-0`;
-        }
-        if (pr) {
-          if (M === "0") {
-            return m === "0"
-              ? `>=${M}.${m}.${p}-${pr} <${M}.${m}.${inc(p)}-0`
-              : `>=${M}.${m}.${p}-${pr} <${M}.${inc(m)}.0-0`;
-          }
-          return `>=${M}.${m}.${p}-${pr} <${inc(M)}.0.0-0`;
-        }
-        // node-semver's current line adds no -0 here: ^0.2.3 does not take 0.2.3's prereleases
+  return eachComparator(comp, (c) =>
+    c.replace(r.caret, (_, M: string, m: string, p: string, pr: string | undefined) => {
+      const z = o.includePrerelease ? "-0" : "";
+      if (isX(M)) {
+        return "";
+      }
+      if (isX(m)) {
+        return `>=${M}.0.0${z} <${inc(M)}.0.0-0`;
+      }
+      if (isX(p)) {
+        return M === "0"
+          ? `>=${M}.${m}.0${z} <${M}.${inc(m)}.0-0`
+          : `>=${M}.${m}.0${z} <${inc(M)}.0.0-0`;
+      }
+      if (pr) {
         if (M === "0") {
           return m === "0"
-            ? `>=${M}.${m}.${p} <${M}.${m}.${inc(p)}-0`
-            : `>=${M}.${m}.${p} <${M}.${inc(m)}.0-0`;
+            ? `>=${M}.${m}.${p}-${pr} <${M}.${m}.${inc(p)}-0`
+            : `>=${M}.${m}.${p}-${pr} <${M}.${inc(m)}.0-0`;
         }
-        return `>=${M}.${m}.${p} <${inc(M)}.0.0-0`;
-      }),
-    )
-    .join(" ");
+        return `>=${M}.${m}.${p}-${pr} <${inc(M)}.0.0-0`;
+      }
+      // node-semver's current line adds no -0 here: ^0.2.3 does not take 0.2.3's prereleases
+      if (M === "0") {
+        return m === "0"
+          ? `>=${M}.${m}.${p} <${M}.${m}.${inc(p)}-0`
+          : `>=${M}.${m}.${p} <${M}.${inc(m)}.0-0`;
+      }
+      return `>=${M}.${m}.${p} <${inc(M)}.0.0-0`;
+    }),
+  );
 }
 
 function replaceTilde(comp: string, o: SemverOptions): string {
   const r = re(o.loose);
-  return comp
-    .trim()
-    .split(/\s+/)
-    .map((c) =>
-      c.replace(r.tilde, (_, M: string, m: string, p: string, pr: string | undefined) => {
-        const z = o.includePrerelease ? "-0" : "";
-        if (isX(M)) {
-          return "";
-        }
-        if (isX(m)) {
-          return `>=${M}.0.0${z} <${inc(M)}.0.0-0`;
-        }
-        if (isX(p)) {
-          return `>=${M}.${m}.0${z} <${M}.${inc(m)}.0-0`;
-        }
-        if (pr) {
-          return `>=${M}.${m}.${p}-${pr} <${M}.${inc(m)}.0-0`;
-        }
-        return `>=${M}.${m}.${p} <${M}.${inc(m)}.0-0`;
-      }),
-    )
-    .join(" ");
+  return eachComparator(comp, (c) =>
+    c.replace(r.tilde, (_, M: string, m: string, p: string, pr: string | undefined) => {
+      const z = o.includePrerelease ? "-0" : "";
+      if (isX(M)) {
+        return "";
+      }
+      if (isX(m)) {
+        return `>=${M}.0.0${z} <${inc(M)}.0.0-0`;
+      }
+      if (isX(p)) {
+        return `>=${M}.${m}.0${z} <${M}.${inc(m)}.0-0`;
+      }
+      if (pr) {
+        return `>=${M}.${m}.${p}-${pr} <${M}.${inc(m)}.0-0`;
+      }
+      return `>=${M}.${m}.${p} <${M}.${inc(m)}.0-0`;
+    }),
+  );
 }
 
 function replaceXRange(comp: string, o: SemverOptions): string {
   const r = re(o.loose);
-  return comp
-    .trim()
-    .split(/\s+/)
-    .map((c) =>
-      c.trim().replace(r.xrange, (ret, gtlt0: string, M0: string, m0: string, p0: string) => {
-        let gtlt = gtlt0;
-        let M: string | number = M0;
-        let m: string | number = m0;
-        let p: string | number = p0;
-        const xM = isX(M0);
-        const xm = xM || isX(m0);
-        const xp = xm || isX(p0);
-        const anyX = xp;
-        if (gtlt === "=" && anyX) {
-          gtlt = "";
-        }
-        let pr = o.includePrerelease ? "-0" : "";
-        if (xM) {
-          return gtlt === ">" || gtlt === "<" ? "<0.0.0-0" : "*";
-        }
-        if (gtlt && anyX) {
-          if (xm) {
-            m = 0;
-          }
-          p = 0;
-          if (gtlt === ">") {
-            gtlt = ">=";
-            if (xm) {
-              M = Number(M) + 1;
-              m = 0;
-              p = 0;
-            } else {
-              m = Number(m) + 1;
-              p = 0;
-            }
-          } else if (gtlt === "<=") {
-            gtlt = "<";
-            if (xm) {
-              M = Number(M) + 1;
-            } else {
-              m = Number(m) + 1;
-            }
-          }
-          if (gtlt === "<") {
-            pr = "-0";
-          }
-          return `${gtlt + M}.${m}.${p}${pr}`;
-        }
+  return eachComparator(comp, (c) =>
+    c.trim().replace(r.xrange, (ret, gtlt0: string, M0: string, m0: string, p0: string) => {
+      let gtlt = gtlt0;
+      let M: string | number = M0;
+      let m: string | number = m0;
+      let p: string | number = p0;
+      const xM = isX(M0);
+      const xm = xM || isX(m0);
+      const xp = xm || isX(p0);
+      const anyX = xp;
+      if (gtlt === "=" && anyX) {
+        gtlt = "";
+      }
+      let pr = o.includePrerelease ? "-0" : "";
+      if (xM) {
+        return gtlt === ">" || gtlt === "<" ? "<0.0.0-0" : "*";
+      }
+      if (gtlt && anyX) {
         if (xm) {
-          return `>=${M}.0.0${pr} <${Number(M) + 1}.0.0-0`;
+          m = 0;
         }
-        if (xp) {
-          return `>=${M}.${m}.0${pr} <${M}.${Number(m) + 1}.0-0`;
+        p = 0;
+        if (gtlt === ">") {
+          gtlt = ">=";
+          if (xm) {
+            M = Number(M) + 1;
+            m = 0;
+            p = 0;
+          } else {
+            m = Number(m) + 1;
+            p = 0;
+          }
+        } else if (gtlt === "<=") {
+          gtlt = "<";
+          if (xm) {
+            M = Number(M) + 1;
+          } else {
+            m = Number(m) + 1;
+          }
         }
-        return ret;
-      }),
-    )
-    .join(" ");
+        if (gtlt === "<") {
+          pr = "-0";
+        }
+        return `${gtlt + M}.${m}.${p}${pr}`;
+      }
+      if (xm) {
+        return `>=${M}.0.0${pr} <${Number(M) + 1}.0.0-0`;
+      }
+      if (xp) {
+        return `>=${M}.${m}.0${pr} <${M}.${Number(m) + 1}.0-0`;
+      }
+      return ret;
+    }),
+  );
 }
 
 function hyphenReplace(range: string, o: SemverOptions): string {
