@@ -1,3 +1,4 @@
+export { keySigner, loadPrivateKey, loadPublicKey } from "../attest/index.js";
 export { parsePlatform, writeFileAtomic } from "../oci/index.js";
 export { renderCycloneDxVulnerabilities, renderSarif } from "../vuln/index.js";
 export {
@@ -33,4 +34,11 @@ export {
   scan,
 } from "./scan.js";
 export { compareBatchLine, compareVersionStrings } from "./versions.js";
-export { importVulnData, openVulnDb, untarMembers, vulnDbStatus } from "./vulndb.js";
+export {
+  exportVulnDb,
+  importVulnData,
+  openVulnDb,
+  untarMembers,
+  VULNDB_BUNDLE_TYPE,
+  vulnDbStatus,
+} from "./vulndb.js";

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import {
@@ -8,14 +9,18 @@ import {
   copyImageBetween,
   createAppContext,
   exportImage,
+  exportVulnDb,
   fileRecord,
   findingsAtOrAbove,
   generateSbom,
   importVulnData,
   inspectImage,
+  keySigner,
   listEvidence,
   listImageFiles,
   listLocalImages,
+  loadPrivateKey,
+  loadPublicKey,
   parseKeyType,
   parsePlatform,
   parseSbomFormat,
@@ -475,18 +480,43 @@ export async function run(
     .description(
       "import OSV JSON (directory, zip, JSON lines; gzip or not), Debian advisory lists, Alpine secdb",
     )
-    .argument("<path...>", "files or directories")
-    .action(async (paths: string[], _o: unknown, cmd: Command) => {
-      const r = await importVulnData(context(cmd), paths);
+    .argument("<path...>", "files or directories, or a signed export (db export)")
+    .option("--key <file...>", "public key(s) that may have signed a database export")
+    .action(async (paths: string[], o: { key?: string[] }, cmd: Command) => {
+      const keys = await Promise.all(
+        (o.key ?? []).map(async (k) => loadPublicKey(await readFile(k, "utf8"))),
+      );
+      const r = await importVulnData(context(cmd), paths, { keys });
       out.issues(r.issues);
       out.result(r, () =>
         [
+          ...r.bundles.map(
+            (b) =>
+              `verified export ${b.path} (signed by ${b.signedBy.join(", ")}; snapshot ${b.snapshot})`,
+          ),
           ...r.sources.map(
             (s) =>
               `${s.source.padEnd(16)} ${String(s.records).padStart(7)} records: ${s.added} added, ${s.changed} changed, ${s.unchanged} unchanged`,
           ),
           `snapshot ${r.snapshot}`,
         ].join("\n"),
+      );
+    });
+  db.command("export")
+    .description(
+      "write the whole database as one signed file for an air-gapped machine (db import --key)",
+    )
+    .requiredOption("--key <file>", "private key to sign with (passphrase from $CLEANIMG_PASSWORD)")
+    .requiredOption("-o, --output <file>", "the export file")
+    .action(async (o: { key: string; output: string }, cmd: Command) => {
+      const signer = keySigner(
+        loadPrivateKey(await readFile(o.key, "utf8"), env["CLEANIMG_PASSWORD"]),
+      );
+      const r = await exportVulnDb(context(cmd), o.output, signer);
+      out.result(
+        r,
+        () =>
+          `wrote ${r.records} records (snapshot ${r.snapshot}) to ${r.output}, signed by ${r.keyid}`,
       );
     });
   db.command("status")

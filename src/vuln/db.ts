@@ -136,6 +136,27 @@ export class VulnDb {
         bySource.set(p.source, cur);
       }
     }
+    const result = this.apply(
+      [...bySource.entries()].map(([source, v]) => ({
+        source,
+        records: v.records,
+        paths: v.paths,
+      })),
+    );
+    return { ...result, issues };
+  }
+
+  /**
+   * Stores parsed records by source: a record whose content changed replaces the old one, an
+   * unchanged one is kept; the snapshot digest is recomputed and stored.
+   * Side effects: writes the database.
+   */
+  apply(
+    sources: readonly { source: string; records: readonly OsvRecord[]; paths: readonly string[] }[],
+  ): Omit<ImportResult, "issues"> {
+    const bySource = new Map(
+      sources.map((x) => [x.source, { records: x.records, paths: x.paths }]),
+    );
     const upsert = this.#db.prepare(
       "INSERT OR REPLACE INTO records (source, id, digest, modified, published, withdrawn, aliases, summary, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
@@ -215,7 +236,16 @@ export class VulnDb {
     this.#db
       .prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('snapshot', ?)")
       .run(snapshot);
-    return { sources: summary, snapshot, issues };
+    return { sources: summary, snapshot };
+  }
+
+  /** Every record as JSON lines `{"source","record"}`, in (source, id) order: an export's body. */
+  *exportLines(): Generator<string> {
+    for (const row of this.#db
+      .prepare("SELECT source, raw FROM records ORDER BY source, id")
+      .iterate() as Iterable<{ source: string; raw: string }>) {
+      yield `{"source":${JSON.stringify(row.source)},"record":${row.raw}}`;
+    }
   }
 
   /** The snapshot digest of the data as of the last import (computed then, read here). */
