@@ -13,6 +13,8 @@ export interface TestRegistry {
   readonly password?: string;
   /** A Docker config directory (DOCKER_CONFIG) whose config.json holds the credentials. */
   readonly dockerConfig?: string;
+  /** The registry's TLS certificate (tls mode), to be trusted by clients. */
+  readonly caFile?: string;
   /** Requests the token service answered (token mode). */
   readonly tokenRequests: { scope: string | null; account: string | null }[];
   stop(): Promise<void>;
@@ -35,13 +37,28 @@ function b64url(b: Buffer | string): string {
   return Buffer.from(b).toString("base64url");
 }
 
-async function waitReady(host: string, proc: ChildProcess, log: () => string): Promise<void> {
+async function waitReady(
+  host: string,
+  proc: ChildProcess,
+  log: () => string,
+  caFile?: string,
+): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (proc.exitCode !== null) {
       throw new Error(`docker-registry exited: ${log()}`);
     }
     try {
-      const r = await fetch(`http://${host}/v2/`);
+      const r = caFile
+        ? await new Promise<{ status: number }>((resolve, reject) => {
+            // readiness over TLS without trusting the certificate (the test's client does that)
+            import("node:https").then(({ get }) =>
+              get(`https://${host}/v2/`, { rejectUnauthorized: false }, (res) => {
+                res.resume();
+                resolve({ status: res.statusCode ?? 0 });
+              }).on("error", reject),
+            );
+          })
+        : await fetch(`http://${host}/v2/`);
       if (r.status === 200 || r.status === 401) {
         return;
       }
@@ -59,7 +76,10 @@ async function waitReady(host: string, proc: ChildProcess, log: () => string): P
  * (Bearer) authentication. Token mode runs a small token service that signs JWTs with a
  * throw-away certificate the registry trusts, as an external auth server would.
  */
-export async function startRegistry(auth: RegistryAuth = "none"): Promise<TestRegistry> {
+export async function startRegistry(
+  auth: RegistryAuth = "none",
+  opts: { tls?: boolean } = {},
+): Promise<TestRegistry> {
   const dir = tempDir("cleanimg-registry-");
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -134,6 +154,36 @@ export async function startRegistry(auth: RegistryAuth = "none"): Promise<TestRe
     await new Promise<void>((r) => tokenServer?.listen(tport, "127.0.0.1", r));
     authYaml = `auth:\n  token:\n    realm: http://127.0.0.1:${tport}/token\n    service: cleanimg-test-registry\n    issuer: cleanimg-test-issuer\n    rootcertbundle: ${join(dir, "cert.pem")}\n`;
   }
+  let tlsYaml = "";
+  let caFile: string | undefined;
+  if (opts.tls) {
+    // a self-signed certificate for 127.0.0.1; clients trust it through NODE_EXTRA_CA_CERTS
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        join(dir, "tls.key"),
+        "-out",
+        join(dir, "tls.crt"),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
+    tlsYaml = `  tls:\n    certificate: ${join(dir, "tls.crt")}\n    key: ${join(dir, "tls.key")}\n`;
+    caFile = join(dir, "tls.crt");
+  }
   const config = `version: 0.1
 log:
   level: error
@@ -146,7 +196,7 @@ storage:
     enabled: true
 http:
   addr: ${host}
-${authYaml}`;
+${tlsYaml}${authYaml}`;
   writeFileSync(join(dir, "config.yml"), config);
   let log = "";
   const proc = spawn("docker-registry", ["serve", join(dir, "config.yml")], {
@@ -158,7 +208,7 @@ ${authYaml}`;
   proc.stderr?.on("data", (d) => {
     log += d;
   });
-  await waitReady(host, proc, () => log);
+  await waitReady(host, proc, () => log, caFile);
   let dockerConfig: string | undefined;
   if (auth !== "none") {
     dockerConfig = join(dir, "docker");
@@ -174,6 +224,7 @@ ${authYaml}`;
     host,
     ...(auth !== "none" ? { username, password } : {}),
     ...(dockerConfig ? { dockerConfig } : {}),
+    ...(caFile ? { caFile } : {}),
     tokenRequests,
     async stop() {
       proc.kill("SIGTERM");

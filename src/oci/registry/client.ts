@@ -156,7 +156,7 @@ export class RegistryClient {
           ...(this.#opts.signal ? { signal: this.#opts.signal } : {}),
         });
       } catch (e) {
-        if (attempt < this.#opts.retries && !this.#opts.signal?.aborted) {
+        if (attempt < this.#opts.retries && !this.#opts.signal?.aborted && !isCertificateError(e)) {
           await delay(200 * 2 ** attempt);
           continue;
         }
@@ -165,8 +165,9 @@ export class RegistryClient {
           `${this.description}: ${method} ${new URL(url).pathname} failed: ${(e as Error).message}${causeText(e)}`,
           {
             cause: e,
-            hint:
-              this.base.startsWith("https") && isLoopbackHost(this.ref.domain)
+            hint: isCertificateError(e)
+              ? "the registry's TLS certificate is not trusted: add its CA to the system store or point NODE_EXTRA_CA_CERTS at it"
+              : this.base.startsWith("https") && isLoopbackHost(this.ref.domain)
                 ? "a local registry without TLS needs --insecure"
                 : "check that the registry is reachable",
           },
@@ -541,6 +542,13 @@ export function referrersTag(subject: Digest): string {
 function causeText(e: unknown): string {
   const c = (e as { cause?: { code?: string; message?: string } }).cause;
   return c ? ` (${c.code ?? c.message ?? ""})` : "";
+}
+
+const CERT_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT/;
+
+function isCertificateError(e: unknown): boolean {
+  const c = (e as { cause?: { code?: string } }).cause;
+  return typeof c?.code === "string" && CERT_ERRORS.test(c.code);
 }
 
 function delay(ms: number): Promise<void> {
