@@ -34,10 +34,9 @@ if [ -d ../shared/corpus/vulndb ]; then
 else
   echo "(no vulnerability data at ../shared/corpus/vulndb: import OSV, Debian or Alpine data with: $CLI db import PATH)"
 fi
-echo "== scanning it (the design's form); packages without data are named, not reported clean"
-$CLI --scan --image sample/debian:12 || echo "(exit code $?)"
+echo "== scanning it (the design's form) with VEX; packages without data are named, not reported clean"
+$CLI --scan --image sample/debian:12 --output-vex "$HOME_DIR/samples/report.vex" || echo "(exit code $?)"
 echo "== evidence recorded for $DIGEST"
 $CLI evidence ls --subject "$DIGEST"
 echo "== the design's commands answer honestly until their features land"
-$CLI --scan --image sample/debian:12 --output-vex "$HOME_DIR/samples/report.vex" || echo "(exit code $?: VEX output is not available yet)"
 $CLI --compliance-status || echo "(exit code $?: not available yet)"

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
-// The dependency rules of docs/architecture.md, checked on every import in src/.
+// The dependency rules of the README (Layout), checked on every import in src/.
 const SRC = resolve(import.meta.dirname, "../src");
 
 const ALLOWED: Record<string, readonly string[]> = {
@@ -14,9 +14,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   versions: ["core"],
   attest: ["core"],
   vuln: ["core", "versions", "sbom"],
-  app: ["core", "oci", "source", "store", "sbom", "versions", "vuln", "attest"],
+  vex: ["core", "sbom", "vuln"],
+  app: ["core", "oci", "source", "store", "sbom", "versions", "vuln", "vex", "attest"],
   cli: ["core", "app"],
-  "": ["core", "app", "oci", "source", "store", "sbom", "versions", "vuln", "attest"],
+  "": ["core", "app", "oci", "source", "store", "sbom", "versions", "vuln", "vex", "attest"],
 };
 
 function files(dir: string): string[] {

@@ -1,5 +1,11 @@
 export { keySigner, loadPrivateKey, loadPublicKey } from "../attest/index.js";
 export { parsePlatform, writeFileAtomic } from "../oci/index.js";
+export {
+  renderVex,
+  VEX_FORMATS,
+  type VexFormat,
+  type VexStatement,
+} from "../vex/index.js";
 export { renderCycloneDxVulnerabilities, renderSarif } from "../vuln/index.js";
 export {
   type AppContext,
@@ -32,6 +38,7 @@ export {
   type ScanResult,
   SEVERITIES,
   scan,
+  VEX_AUTHOR,
 } from "./scan.js";
 export { compareBatchLine, compareVersionStrings } from "./versions.js";
 export {

@@ -1,18 +1,24 @@
 import { ToolError, UsageError } from "../core/errors.js";
 import type { Sbom } from "../sbom/index.js";
 import type { EvidenceLink } from "../store/index.js";
+import { analyzeFindings, type VexStatement } from "../vex/index.js";
 import { type Finding, type MatchResult, matchSbom } from "../vuln/index.js";
 import type { AppContext } from "./context.js";
 import { generateSbom, type SbomOptions } from "./sbom.js";
 import { openVulnDb } from "./vulndb.js";
 
 export const SCAN_MEDIA_TYPE = "application/vnd.cleanimg.vuln-scan.v1+json";
+export const VEX_MEDIA_TYPE = "application/vnd.cleanimg.vex-statements.v1+json";
+export const VEX_AUTHOR = "cleanimg automated analysis";
 export const SEVERITIES = ["NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL"] as const;
 
 export interface ScanResult extends MatchResult {
   readonly sbom: Sbom;
   readonly sbomEvidence?: EvidenceLink;
   readonly evidence?: EvidenceLink;
+  /** One VEX statement per finding (images only: the product is the image). */
+  readonly vex: readonly VexStatement[];
+  readonly vexEvidence?: EvidenceLink;
 }
 
 /**
@@ -62,8 +68,34 @@ export async function scan(
         findings: String(m.findings.length),
       });
     }
+    const vex =
+      s.sbom.subject.kind === "image"
+        ? analyzeFindings(s.sbom, m.findings, {
+            dbSnapshot: m.snapshot,
+            ...(evidence ? { scan: evidence.evidence } : {}),
+            author: VEX_AUTHOR,
+            timestamp: s.sbom.created,
+          })
+        : [];
+    let vexEvidence: EvidenceLink | undefined;
+    if (evidence && s.sbom.subject.kind === "image") {
+      const store = ctx.evidence();
+      const d = await store.putBlob(
+        new TextEncoder().encode(
+          JSON.stringify({ mediaType: VEX_MEDIA_TYPE, scan: evidence.evidence, statements: vex }),
+        ),
+        VEX_MEDIA_TYPE,
+      );
+      vexEvidence = await store.link(s.sbom.subject.manifestDigest, d, "vex", {
+        scan: evidence.evidence,
+        notAffected: String(vex.filter((v) => v.status === "not_affected").length),
+        statements: String(vex.length),
+      });
+    }
     return {
       ...m,
+      vex,
+      ...(vexEvidence ? { vexEvidence } : {}),
       sbom: s.sbom,
       ...(s.evidence ? { sbomEvidence: s.evidence } : {}),
       ...(evidence ? { evidence } : {}),
@@ -85,14 +117,25 @@ export function parseSeverity(s: string): (typeof SEVERITIES)[number] {
 }
 
 /**
- * Findings at or above a severity. Without VEX (not available yet) nothing is resolved, so every
- * affected finding counts; a finding with no rating counts too (unknown is not "low").
+ * Findings at or above a severity that VEX does not resolve: a finding whose statement is
+ * not_affected (with its evidence) or fixed does not count; every other one does, and a finding
+ * with no rating counts too (unknown is not "low").
  */
 export function findingsAtOrAbove(
   findings: readonly Finding[],
   min: (typeof SEVERITIES)[number],
+  vex: readonly VexStatement[] = [],
 ): Finding[] {
   const rank = (s: string | undefined): number =>
     s === undefined ? SEVERITIES.length : SEVERITIES.indexOf(s as (typeof SEVERITIES)[number]);
-  return findings.filter((f) => rank(f.rating?.severity) >= SEVERITIES.indexOf(min));
+  const resolved = new Set(
+    vex
+      .filter((v) => v.status === "not_affected" || v.status === "fixed")
+      .map((v) => `${v.vulnerability}\n${v.subcomponent.purl}`),
+  );
+  return findings.filter(
+    (f) =>
+      rank(f.rating?.severity) >= SEVERITIES.indexOf(min) &&
+      !resolved.has(`${f.id}\n${f.package.purl}`),
+  );
 }

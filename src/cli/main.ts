@@ -28,9 +28,13 @@ import {
   removeLocalImage,
   renderCycloneDxVulnerabilities,
   renderSarif,
+  renderVex,
   scan,
   TOOL,
   tagLocalImage,
+  VEX_AUTHOR,
+  VEX_FORMATS,
+  type VexFormat,
   verifyBundleFile,
   vulnDbStatus,
   writeFileAtomic,
@@ -366,7 +370,12 @@ export async function run(
       "--fail-on <severity>",
       "exit 1 when a finding at or above this severity is not resolved (low, medium, high, critical)",
     )
-    .option("--output-vex <file>", "write VEX statements (not available in this version)")
+    .option("--output-vex <file>", "write one VEX statement per finding to a file")
+    .option(
+      "--vex-format <format>",
+      "openvex (0.2.0) | csaf (2.0 VEX profile) | cyclonedx (1.6)",
+      "openvex",
+    )
     .option("--no-evidence", "do not record the SBOM and scan in the evidence store")
     .action(
       async (
@@ -378,6 +387,7 @@ export async function run(
           failOn?: string;
           format: string;
           outputVex?: string;
+          vexFormat: string;
           evidence: boolean;
         },
         cmd: Command,
@@ -388,13 +398,18 @@ export async function run(
             hint: "cleanimg-init scan myapp:1.0.0 (or --scan --image myapp:1.0.0)",
           });
         }
-        if (o.outputVex) {
-          // Refused before any work: a scan that silently skipped the VEX it was asked for would mislead.
+        if (!(VEX_FORMATS as readonly string[]).includes(o.vexFormat)) {
+          throw new UsageError("CLI_USAGE", `unknown VEX format "${o.vexFormat}"`, {
+            hint: "openvex, csaf or cyclonedx",
+          });
+        }
+        if (o.outputVex && /^(sbom|dir):/.test(ref)) {
+          // Refused before any work: VEX statements name the image as the product.
           throw new UsageError(
-            "CLI_NOT_AVAILABLE",
-            "--output-vex is not available yet in cleanimg 0.1.0 (VEX generation is not implemented)",
+            "CLI_USAGE",
+            "--output-vex needs an image: VEX statements identify the product by image digest",
             {
-              hint: "run the scan without --output-vex; findings are reported without VEX resolution",
+              hint: "scan the image itself (oci:, docker://, docker-archive:, a local tag)",
             },
           );
         }
@@ -412,9 +427,29 @@ export async function run(
           packagesMatched: r.packagesMatched,
           unassessed: r.unassessed,
           findings: r.findings,
+          vex: r.vex,
           issues: r.issues,
           ...(r.evidence ? { evidence: r.evidence } : {}),
+          ...(r.vexEvidence ? { vexEvidence: r.vexEvidence } : {}),
         };
+        let vexNote = "";
+        if (o.outputVex) {
+          const format = o.vexFormat as VexFormat;
+          if (r.vex.length === 0 && format === "openvex") {
+            vexNote = `no findings, so no VEX statements: OpenVEX needs at least one, nothing was written to ${o.outputVex}`;
+          } else {
+            await writeFileAtomic(
+              o.outputVex,
+              renderVex(format, r.vex, {
+                author: VEX_AUTHOR,
+                timestamp: r.sbom.created,
+                tool: TOOL,
+              }),
+            );
+            const na = r.vex.filter((v) => v.status === "not_affected").length;
+            vexNote = `wrote ${r.vex.length} ${format} VEX statements to ${o.outputVex} (${na} not_affected, each with its evidence)`;
+          }
+        }
         const rendered =
           o.format === "sarif"
             ? renderSarif(r.findings, TOOL, ref)
@@ -431,17 +466,31 @@ export async function run(
         }
         out.result(doc, () => {
           if (rendered || o.output) {
-            return o.output
-              ? `wrote ${o.format === "table" ? "json" : o.format} scan result to ${o.output}`
-              : "";
+            return [
+              o.output
+                ? `wrote ${o.format === "table" ? "json" : o.format} scan result to ${o.output}`
+                : "",
+              vexNote,
+            ]
+              .filter(Boolean)
+              .join("\n");
           }
           const gaps = r.unassessed.length
             ? `; not assessed, no data: ${r.unassessed.map((u) => `${u.packages} ${u.ecosystem}`).join(", ")}`
             : "";
           if (r.findings.length === 0) {
-            return `no known vulnerabilities in the ${r.packagesMatched} packages assessed${gaps} (database snapshot ${r.snapshot})`;
+            return [
+              `no known vulnerabilities in the ${r.packagesMatched} packages assessed${gaps} (database snapshot ${r.snapshot})`,
+              vexNote,
+            ]
+              .filter(Boolean)
+              .join("\n");
           }
+          const vexOf = new Map(
+            r.vex.map((v) => [`${v.vulnerability}\n${v.subcomponent.purl}`, v]),
+          );
           const rows = r.findings.map((f) => [
+            vexOf.get(`${f.id}\n${f.package.purl}`)?.status ?? "-",
             f.rating?.severity ?? "UNKNOWN",
             f.package.name,
             f.package.version,
@@ -449,7 +498,7 @@ export async function run(
             f.id,
             (f.summary ?? f.aliases.join(" ")).slice(0, 60),
           ]);
-          const header = ["SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "ID", "TITLE"];
+          const header = ["VEX", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "ID", "TITLE"];
           const widths = header.map((h, i) =>
             Math.min(40, Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length))),
           );
@@ -460,13 +509,14 @@ export async function run(
             ...rows.map(line),
             "",
             `${r.findings.length} findings in the ${r.packagesMatched} packages assessed${gaps} (database snapshot ${r.snapshot})`,
+            ...(vexNote ? [vexNote] : []),
           ].join("\n");
         });
         if (failOn) {
-          const over = findingsAtOrAbove(r.findings, failOn);
+          const over = findingsAtOrAbove(r.findings, failOn, r.vex);
           if (over.length > 0) {
             out.warn(
-              `${over.length} findings at or above ${failOn.toLowerCase()} (unrated findings count as well)`,
+              `${over.length} findings at or above ${failOn.toLowerCase()} not resolved by VEX (unrated findings count as well)`,
             );
             exitCode = ExitCode.Failed;
           }

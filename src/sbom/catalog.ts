@@ -11,6 +11,7 @@ import { detectDistro, OS_RELEASE_PATHS } from "./catalogers/os-release.js";
 import { pythonCataloger } from "./catalogers/python.js";
 import { rpmCataloger } from "./catalogers/rpm.js";
 import { rubyGemspecCataloger } from "./catalogers/ruby.js";
+import { presenceOf } from "./catalogers/shared.js";
 import { yarnLockCataloger } from "./catalogers/yarn-lock.js";
 import type { Package, Relationship, Sbom, SbomSubject } from "./model.js";
 
@@ -126,10 +127,13 @@ export async function catalogFilesystem(
       }
     }
   }
-  const packages = [...found].sort(
-    (a, b) =>
-      cmp(a.type, b.type) || cmp(a.name, b.name) || cmp(a.version, b.version) || cmp(a.id, b.id),
-  );
+  const basenames = lazyBasenames(resolver);
+  const packages = found
+    .map((p) => withPresence(p, resolver, basenames))
+    .sort(
+      (a, b) =>
+        cmp(a.type, b.type) || cmp(a.name, b.name) || cmp(a.version, b.version) || cmp(a.id, b.id),
+    );
   const seen = new Set<string>();
   const rels = relationships
     .filter((r) => {
@@ -149,6 +153,69 @@ export async function catalogFilesystem(
     issues,
     created: opts.created,
     tool: opts.tool,
+  };
+}
+
+/**
+ * Completes an OS package's presence record: apk's R: entries are regular files, so apk packages
+ * get one here (dpkg's comes from its md5sums); and when none of the files are left, the regular
+ * files elsewhere with a missing one's name (the package may have been moved, not removed).
+ */
+function withPresence(
+  p: Package,
+  resolver: FileResolver,
+  basenames: () => Map<string, string[]>,
+): Package {
+  if (!OS_TYPES.has(p.type)) {
+    return p;
+  }
+  const presence =
+    p.presence ??
+    (p.type === "apk" && p.files.length > 0
+      ? presenceOf(
+          resolver,
+          p.files.map((f) => f.path),
+        )
+      : undefined);
+  if (!presence || presence.present > 0 || presence.checked === 0) {
+    return presence ? { ...p, presence } : p;
+  }
+  const elsewhere = new Set<string>();
+  for (const path of presence.missing) {
+    if (!DOC_PATH.test(path)) {
+      for (const other of basenames().get(basename(path)) ?? []) {
+        elsewhere.add(other);
+      }
+    }
+  }
+  return { ...p, presence: { ...presence, elsewhere: [...elsewhere].sort() } };
+}
+
+const DOC_PATH = /^\/usr\/share\/(doc|man|info|lintian|locale|bug)\//;
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/** Regular files by basename, built on first use (only when some package's files are all gone). */
+function lazyBasenames(resolver: FileResolver): () => Map<string, string[]> {
+  let index: Map<string, string[]> | undefined;
+  return () => {
+    if (!index) {
+      index = new Map();
+      for (const n of resolver.files()) {
+        if (n.type === "file" && !DOC_PATH.test(n.path)) {
+          const b = basename(n.path);
+          const list = index.get(b);
+          if (list) {
+            list.push(n.path);
+          } else {
+            index.set(b, [n.path]);
+          }
+        }
+      }
+    }
+    return index;
   };
 }
 

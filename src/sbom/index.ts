@@ -10,6 +10,7 @@ export { parseDep5Licenses } from "./catalogers/dpkg.js";
 export { type GoBuildInfo, parseGoBuildInfo, parseModInfo } from "./catalogers/golang.js";
 export { parseOsRelease } from "./catalogers/os-release.js";
 export { normalizePypiName, parseCoreMetadata } from "./catalogers/python.js";
+export { imagePurl } from "./formats/common.js";
 export {
   CYCLONEDX_1_5,
   CYCLONEDX_1_6,

@@ -39,6 +39,21 @@ export interface Package {
   readonly arch?: string;
   /** Files the package owns (OS package databases), sorted. */
   readonly files: readonly { readonly path: string; readonly md5?: string }[];
+  /**
+   * For OS packages: how many of the regular files the package database lists (dpkg entries with
+   * an md5sum, apk R: entries) exist in the final filesystem, and the first missing ones.
+   * Absent when the database does not say which entries are regular files (rpm, status.d).
+   */
+  readonly presence?: {
+    readonly checked: number;
+    readonly present: number;
+    readonly missing: readonly string[];
+    /**
+     * When none are present: regular files elsewhere with the basename of a missing one (the
+     * package may have been moved rather than removed). Documentation paths are not compared.
+     */
+    readonly elsewhere?: readonly string[];
+  };
   /** Names this package depends on, as the ecosystem records them (resolved to ids later). */
   readonly dependsOn: readonly string[];
   /** Ecosystem facts worth keeping (Go module sums, build settings), sorted by key when rendered. */

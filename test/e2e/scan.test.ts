@@ -16,7 +16,7 @@ import { renderSbom } from "../../src/sbom/index.js";
 import { buildImageLayout } from "../support/build-image.js";
 import { fetchDebs } from "../support/debs.js";
 import { buildGoModuleBinary } from "../support/go-fixture.js";
-import { cycloneDxValidator, sarifValidator } from "../support/schemas.js";
+import { csafValidator, cycloneDxValidator, sarifValidator } from "../support/schemas.js";
 import { tempDir } from "../support/tmp.js";
 
 const VULNDB = resolve(import.meta.dirname, "../../../shared/corpus/vulndb");
@@ -229,13 +229,44 @@ describe("vulnerability scan on real data", () => {
     expect(json.status).toBe(0);
     expect(JSON.parse(json.stdout).findings.length).toBe(result.findings.length);
     expect(run(["scan", `oci:${layout}:scan`, "--fail-on", "low", "--no-evidence"]).status).toBe(1);
+    const vexFile = join(tempDir(), "r.vex");
     const vex = run([
       "--scan",
       "--image",
       `oci:${layout}:scan`,
       "--output-vex",
-      join(tempDir(), "r.vex"),
+      vexFile,
+      "--vex-format",
+      "csaf",
     ]);
-    expect(vex.status).toBe(4);
+    expect(vex.stderr).not.toMatch(/error/);
+    expect(vex.status).toBe(0);
+    const csaf = JSON.parse(readFileSync(vexFile, "utf8"));
+    expect(csafValidator()(csaf)).toEqual([]);
+    // no analysis proves a Python or Go finding unreachable here: every one stays known_affected
+    const affected = new Set(
+      csaf.vulnerabilities.flatMap(
+        (v: { product_status: { known_affected?: string[] } }) =>
+          v.product_status.known_affected ?? [],
+      ),
+    );
+    expect(csaf.vulnerabilities).toHaveLength(new Set(result.findings.map((f) => f.id)).size);
+    expect(
+      csaf.vulnerabilities.every(
+        (v: { product_status: Record<string, unknown> }) =>
+          Object.keys(v.product_status).join() === "known_affected",
+      ),
+    ).toBe(true);
+    expect(affected.size).toBe(new Set(result.findings.map((f) => f.package.purl)).size);
+    const bad = run([
+      "scan",
+      `oci:${layout}:scan`,
+      "--output-vex",
+      vexFile,
+      "--vex-format",
+      "spdx",
+    ]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown VEX format "spdx"/);
   });
 });

@@ -97,3 +97,24 @@ export function sarifValidator(): Validate {
   addLooseFormats(ajv);
   return wrap(ajv.compile(schema));
 }
+
+/** OpenVEX 0.2.0 validator (the spec repository's JSON schema, draft 2020-12). */
+export function openVexValidator(): Validate {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  addLooseFormats(ajv);
+  return wrap(ajv.compile(load("openvex/openvex_json_schema.json")));
+}
+
+/** CSAF 2.0 validator (OASIS schema, draft 2020-12), with the FIRST CVSS schemas it $refs. */
+export function csafValidator(): Validate {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  addLooseFormats(ajv);
+  for (const v of ["2.0", "3.0", "3.1"]) {
+    // FIRST's CVSS schemas are draft-04: dropping its `$schema`/`id` lets ajv 2020 read the same keywords
+    const { $schema: _schema, id: _id, ...s } = load(`csaf/first/cvss-v${v}.json`);
+    ajv.addSchema(s, `https://www.first.org/cvss/cvss-v${v}.json`);
+  }
+  return wrap(ajv.compile(load("csaf/csaf_json_schema.json")));
+}

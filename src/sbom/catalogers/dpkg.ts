@@ -4,7 +4,7 @@ import type { CatalogContext, Cataloger, CatalogResult } from "../cataloger.js";
 import { normalizeLicenses } from "../license.js";
 import type { Location, Package } from "../model.js";
 import { distroQualifier } from "./os-release.js";
-import { locationOf, packageId, parseStanzas, purl, text } from "./shared.js";
+import { locationOf, packageId, parseStanzas, presenceOf, purl, text } from "./shared.js";
 
 const STATUS = "/var/lib/dpkg/status";
 const STATUS_D = /^\/var\/lib\/dpkg\/status\.d\/[^/]+$/;
@@ -164,6 +164,8 @@ export const dpkgCataloger: Cataloger = {
           locations,
           checksums: [],
           source,
+          // md5sums lists exactly the regular files: their absence is what "removed later" means
+          ...(md5.size ? { presence: presenceOf(resolver, md5.keys()) } : {}),
           ...(arch ? { arch } : {}),
           files: [...files.entries()]
             .sort(([a], [b]) => (a < b ? -1 : 1))

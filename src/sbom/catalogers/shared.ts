@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { sha256 } from "../../core/digest.js";
 import type { FileNode, FileResolver } from "../../source/index.js";
-import type { Location } from "../model.js";
+import type { Location, Package } from "../model.js";
 
 const require = createRequire(import.meta.url);
 const { PackageURL } = require("packageurl-js") as {
@@ -112,4 +112,34 @@ export function globToRegExp(glob: string): RegExp {
     }
   }
   return new RegExp(`^${re}$`);
+}
+
+const MAX_MISSING_LISTED = 10_000;
+
+/**
+ * Which of a package's regular files (as its database lists them) exist in the final filesystem.
+ * Paths that escape the root or loop count as absent: the listed file is not reachable there.
+ */
+export function presenceOf(
+  resolver: FileResolver,
+  regularFiles: Iterable<string>,
+): NonNullable<Package["presence"]> {
+  const missing: string[] = [];
+  let checked = 0;
+  let present = 0;
+  for (const path of regularFiles) {
+    checked++;
+    let exists: boolean;
+    try {
+      exists = resolver.realpath(path) !== undefined;
+    } catch {
+      exists = false;
+    }
+    if (exists) {
+      present++;
+    } else if (missing.length < MAX_MISSING_LISTED) {
+      missing.push(path);
+    }
+  }
+  return { checked, present, missing: missing.sort() };
 }

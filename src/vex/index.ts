@@ -1,0 +1,18 @@
+export {
+  ANALYSES,
+  type AnalyzeOptions,
+  analyzeFindings,
+  componentNotPresent,
+  kernelHeadersOnly,
+} from "./analyze.js";
+export {
+  evidenceNote,
+  renderCsafVex,
+  renderCycloneDxVex,
+  renderOpenVex,
+  renderVex,
+  VEX_FORMATS,
+  type VexDocumentOptions,
+  type VexFormat,
+} from "./formats.js";
+export * from "./model.js";

@@ -1,0 +1,291 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  type AppContext,
+  createAppContext,
+  findingsAtOrAbove,
+  importVulnData,
+  renderVex,
+  type ScanResult,
+  scan,
+  TOOL,
+  VEX_AUTHOR,
+} from "../../src/app/index.js";
+import type { Package } from "../../src/sbom/index.js";
+import { componentNotPresent, kernelHeadersOnly } from "../../src/vex/index.js";
+import type { Finding } from "../../src/vuln/index.js";
+import { buildImageLayout, type LayerFile } from "../support/build-image.js";
+import { debDataTar, fetchDebs } from "../support/debs.js";
+import { csafValidator, cycloneDxValidator, openVexValidator } from "../support/schemas.js";
+import { tempDir } from "../support/tmp.js";
+
+const VULNDB = resolve(import.meta.dirname, "../../../shared/corpus/vulndb");
+const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
+
+/**
+ * The corpus's Debian data ends in 2023-04 at bullseye, and the archive serves only current point
+ * releases, so no real Debian 12 package matches it. The advisories are therefore real DSA records
+ * (their ids, CVEs and summaries) re-targeted at Debian 12 with a fixed version above the one
+ * installed; the packages, their files and every analysis are real.
+ */
+function retargetedAdvisories(): string {
+  const wanted: Record<string, string> = { "DSA-2669-1": "6.1.9999-1", "DSA-740-1": "1:9.9.9-1" };
+  const lines = gunzipSync(readFileSync(join(VULNDB, "debian-dsa-osv.jsonl.gz")))
+    .toString("utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          id: string;
+          affected: { package: { ecosystem: string; name: string } }[];
+        },
+    )
+    .filter((r) => r.id in wanted)
+    .map((r) => ({
+      ...r,
+      affected: [
+        {
+          package: { ecosystem: "Debian:12", name: r.affected[0]?.package.name },
+          ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: wanted[r.id] }] }],
+        },
+      ],
+    }));
+  expect(lines.map((r) => r.id).sort()).toEqual(["DSA-2669-1", "DSA-740-1"]);
+  const file = join(tempDir(), "retargeted.jsonl");
+  writeFileSync(file, lines.map((l) => JSON.stringify(l)).join("\n"));
+  return file;
+}
+
+/** Whiteouts for every regular file and symlink a .deb installs under a directory prefix. */
+function whiteoutsOf(deb: string, under: RegExp): LayerFile[] {
+  const listing = spawnSync("tar", ["-t"], { input: debDataTar(deb), encoding: "utf8" }).stdout;
+  return listing
+    .split("\n")
+    .map((p) => p.replace(/^\.\//, ""))
+    .filter((p) => p && !p.endsWith("/") && under.test(`/${p}`))
+    .map((p) => {
+      const slash = p.lastIndexOf("/");
+      return { name: `${p.slice(0, slash + 1)}.wh.${p.slice(slash + 1)}`, type: "file" as const };
+    });
+}
+
+describe("VEX from image analysis", () => {
+  let ctx: AppContext;
+  let removed: ScanResult;
+  let moved: ScanResult;
+  let kept: ScanResult;
+  let removedLayout: string;
+  let zlibSo: Uint8Array;
+  beforeAll(async () => {
+    ctx = createAppContext({ home: tempDir("cleanimg-vex-"), env: {} });
+    await importVulnData(ctx, [retargetedAdvisories()]);
+    const debs = fetchDebs(["base-files", "zlib1g", "linux-libc-dev"]);
+    const zlib = debs[1] as string;
+    const lib = spawnSync("tar", ["-t"], { input: debDataTar(zlib), encoding: "utf8" })
+      .stdout.split("\n")
+      .find((p) => /libz\.so\.1\.\d/.test(p)) as string;
+    zlibSo = spawnSync("tar", ["-xO", lib], { input: debDataTar(zlib) }).stdout;
+    const removeZlib = whiteoutsOf(zlib, /^\/(usr\/)?(lib|share\/doc)\//);
+    const build = async (tag: string, second: LayerFile[]): Promise<string> => {
+      const dir = join(tempDir(), tag);
+      await buildImageLayout({
+        dir,
+        tag,
+        layers: [
+          { kind: "debs", debs },
+          { kind: "files", files: [...second, { name: "app/", type: "dir" }] },
+        ],
+      });
+      return dir;
+    };
+    removedLayout = await build("removed", removeZlib);
+    const movedLayout = await build("moved", [
+      ...removeZlib,
+      { name: "opt/", type: "dir" },
+      { name: `opt/${lib.split("/").pop()}`, type: "file", body: zlibSo },
+    ]);
+    const keptLayout = await build("kept", []);
+    removed = await scan(ctx, `oci:${removedLayout}:removed`, { created: new Date(0) });
+    moved = await scan(ctx, `oci:${movedLayout}:moved`, { created: new Date(0) });
+    kept = await scan(ctx, `oci:${keptLayout}:kept`, { created: new Date(0) });
+  });
+
+  const statementFor = (r: ScanResult, pkg: string) =>
+    r.vex.filter((v) => v.subcomponent.name === pkg);
+
+  it("writes one statement per finding", () => {
+    for (const r of [removed, moved, kept]) {
+      expect(r.findings.length).toBeGreaterThan(0);
+      expect(r.vex).toHaveLength(r.findings.length);
+    }
+  });
+
+  it("says component_not_present, with the missing files as evidence, when a later layer deleted the package", () => {
+    const [s] = statementFor(removed, "zlib1g");
+    expect(s?.status).toBe("not_affected");
+    expect(s?.justification).toBe("component_not_present");
+    expect(s?.evidence?.analysis).toBe("component-not-present@1");
+    expect(s?.evidence?.dbSnapshot).toBe(removed.snapshot);
+    expect(s?.evidence?.scan).toBe(removed.evidence?.evidence);
+    const files = s?.evidence?.files ?? [];
+    expect(files.find((f) => f.path === "/var/lib/dpkg/status")?.layer).toBe(
+      removed.sbom.subject.kind === "image" ? removed.sbom.subject.layers[0] : "",
+    );
+    expect(files.filter((f) => f.observed === "absent").map((f) => f.path)).toContainEqual(
+      expect.stringMatching(/\/libz\.so\.1\.\d/),
+    );
+  });
+
+  it("keeps a package affected when its library still exists at another path", () => {
+    const [s] = statementFor(moved, "zlib1g");
+    expect(s?.status).toBe("affected");
+    expect(s?.action).toContain("Update zlib1g to 1:9.9.9-1");
+    expect(s?.evidence).toBeUndefined();
+  });
+
+  it("keeps an installed package affected", () => {
+    expect(statementFor(kept, "zlib1g").map((s) => s.status)).toEqual(["affected"]);
+  });
+
+  it("says vulnerable_code_not_present for kernel CVEs on linux-libc-dev, which holds headers only", () => {
+    const ss = statementFor(kept, "linux-libc-dev");
+    expect(ss).toHaveLength(1);
+    expect(ss[0]?.status).toBe("not_affected");
+    expect(ss[0]?.justification).toBe("vulnerable_code_not_present");
+    expect(ss[0]?.impact).toMatch(/host kernel must be assessed separately/);
+    expect(ss[0]?.evidence?.analysis).toBe("kernel-headers-only@1");
+  });
+
+  it("does not count VEX-resolved findings in --fail-on", () => {
+    const all = findingsAtOrAbove(kept.findings, "NONE");
+    const unresolved = findingsAtOrAbove(kept.findings, "NONE", kept.vex);
+    expect(all).toHaveLength(2);
+    expect(unresolved.map((f) => f.package.name)).toEqual(["zlib1g"]);
+  });
+
+  it("records the statements with their evidence in the store, linked to the image", async () => {
+    if (removed.sbom.subject.kind !== "image") {
+      throw new Error("expected an image");
+    }
+    const links = await ctx
+      .evidence()
+      .find({ subject: removed.sbom.subject.manifestDigest, kind: "vex" });
+    expect(links).toHaveLength(1);
+    expect(links[0]?.annotations["notAffected"]).toBe("2");
+    const link = links[0];
+    if (!link) {
+      throw new Error("no vex link");
+    }
+    const blob = await ctx.evidence().getBlob(link.evidence);
+    const doc = JSON.parse(new TextDecoder().decode(blob?.bytes));
+    expect(doc.statements).toEqual(JSON.parse(JSON.stringify(removed.vex)));
+  });
+
+  it("writes OpenVEX 0.2.0, CSAF 2.0 VEX and CycloneDX 1.6 VEX valid against their schemas", () => {
+    const o = { author: VEX_AUTHOR, timestamp: removed.sbom.created, tool: TOOL };
+    const openvex = JSON.parse(renderVex("openvex", removed.vex, o));
+    expect(openVexValidator()(openvex)).toEqual([]);
+    expect(openvex.statements.map((s: { status: string }) => s.status).sort()).toEqual([
+      "not_affected",
+      "not_affected",
+    ]);
+    expect(openvex.statements[0].products[0]["@id"]).toMatch(/^pkg:oci\/.+@sha256%3A[0-9a-f]{64}/);
+    const csaf = JSON.parse(renderVex("csaf", kept.vex, o));
+    expect(csafValidator()(csaf)).toEqual([]);
+    const statuses = csaf.vulnerabilities.map((v: { product_status: Record<string, string[]> }) =>
+      Object.keys(v.product_status),
+    );
+    expect(statuses.flat().sort()).toEqual(["known_affected", "known_not_affected"]);
+    const cdx = JSON.parse(renderVex("cyclonedx", kept.vex, o));
+    expect(cycloneDxValidator("1.6")(cdx)).toEqual([]);
+    expect(
+      cdx.vulnerabilities.map((v: { analysis: { state: string } }) => v.analysis.state).sort(),
+    ).toEqual(["exploitable", "not_affected"]);
+    // the validators reject what the formats forbid
+    expect(
+      openVexValidator()({
+        ...openvex,
+        statements: [{ ...openvex.statements[0], status: "fine" }],
+      }),
+    ).not.toEqual([]);
+    expect(openVexValidator()({ ...openvex, statements: [] })).not.toEqual([]);
+    expect(csafValidator()({ ...csaf, document: { ...csaf.document, category: 7 } })).not.toEqual(
+      [],
+    );
+  });
+
+  it("runs the design's command: --scan --image REF --output-vex report.vex", () => {
+    const out = join(tempDir(), "report.vex");
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        MAIN,
+        "--scan",
+        "--image",
+        `oci:${removedLayout}:removed`,
+        "--output-vex",
+        out,
+      ],
+      {
+        encoding: "utf8",
+        env: { PATH: process.env["PATH"] ?? "", CLEANIMG_HOME: ctx.home },
+      },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/wrote 2 openvex VEX statements to .*report\.vex \(2 not_affected/);
+    const doc = JSON.parse(readFileSync(out, "utf8"));
+    expect(openVexValidator()(doc)).toEqual([]);
+    expect(doc.statements[0].status_notes).toMatch(
+      /analysis (component-not-present|kernel-headers-only)@1 on image sha256:/,
+    );
+  });
+});
+
+describe("VEX analyses refuse what they cannot prove", () => {
+  const pkg = (over: Partial<Package>): Package => ({
+    id: "pkg-1",
+    name: "linux-libc-dev",
+    version: "6.1.1-1",
+    type: "deb",
+    purl: "pkg:deb/debian/linux-libc-dev@6.1.1-1",
+    cpes: [],
+    licenseDeclared: [],
+    foundBy: "dpkg",
+    locations: [{ path: "/var/lib/dpkg/status" }],
+    checksums: [],
+    files: [{ path: "/usr/include/linux/if.h", md5: "0" }],
+    dependsOn: [],
+    ...over,
+  });
+  const finding = (flags: string[]): Finding =>
+    ({ flags, matchedAs: { ecosystem: "Debian:12", name: "linux" } }) as unknown as Finding;
+  const sbom = {} as never;
+
+  it("kernel headers: not when the package also ships a kernel module", () => {
+    const p = pkg({
+      files: [{ path: "/usr/include/linux/if.h" }, { path: "/lib/modules/6.1/x.ko" }],
+    });
+    expect(kernelHeadersOnly(finding(["kernel-headers"]), p, sbom)).toBeUndefined();
+    expect(kernelHeadersOnly(finding([]), pkg({}), sbom)).toBeUndefined();
+    expect(kernelHeadersOnly(finding(["kernel-headers"]), pkg({}), sbom)?.justification).toBe(
+      "vulnerable_code_not_present",
+    );
+  });
+
+  it("component not present: not without a presence record (rpm), nor with one file left", () => {
+    expect(componentNotPresent(finding([]), pkg({}), sbom)).toBeUndefined();
+    const some = pkg({ presence: { checked: 3, present: 1, missing: ["/a", "/b"] } });
+    expect(componentNotPresent(finding([]), some, sbom)).toBeUndefined();
+    const none = pkg({ presence: { checked: 3, present: 0, missing: ["/a", "/b", "/c"] } });
+    expect(componentNotPresent(finding([]), none, sbom)?.justification).toBe(
+      "component_not_present",
+    );
+  });
+});
