@@ -2,7 +2,7 @@ import { ToolError, UsageError } from "../core/errors.js";
 import type { Sbom } from "../sbom/index.js";
 import type { EvidenceLink } from "../store/index.js";
 import { analyzeFindings, type VexStatement } from "../vex/index.js";
-import { type Finding, type MatchResult, matchSbom } from "../vuln/index.js";
+import { type Finding, type MatchResult, matchSbom, type OsvRecord } from "../vuln/index.js";
 import type { AppContext } from "./context.js";
 import { generateSbom, type SbomOptions } from "./sbom.js";
 import { openVulnDb } from "./vulndb.js";
@@ -68,9 +68,21 @@ export async function scan(
         findings: String(m.findings.length),
       });
     }
+    // the records symbol-level analyses read (Go advisories list the vulnerable functions)
+    const records = new Map<string, OsvRecord>();
+    for (const f of m.findings) {
+      if (f.matchedAs.ecosystem === "Go" && !records.has(f.id)) {
+        for (const h of db.lookup("Go", f.matchedAs.name)) {
+          if (h.record.id === f.id) {
+            records.set(f.id, h.record);
+          }
+        }
+      }
+    }
     const vex =
       s.sbom.subject.kind === "image"
         ? analyzeFindings(s.sbom, m.findings, {
+            records,
             dbSnapshot: m.snapshot,
             ...(evidence ? { scan: evidence.evidence } : {}),
             author: VEX_AUTHOR,

@@ -31,7 +31,7 @@ export const CATALOGERS: readonly Cataloger[] = [
 
 /** Byte-pattern sniffers the catalogers need while layers stream. */
 export function catalogSniffers(catalogers: readonly Cataloger[] = CATALOGERS): Sniffer[] {
-  return catalogers.flatMap((c) => (c.sniffer ? [c.sniffer] : []));
+  return catalogers.flatMap((c) => c.sniffers ?? []);
 }
 
 const OS_TYPES = new Set(["deb", "apk", "rpm"]);

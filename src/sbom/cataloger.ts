@@ -24,7 +24,7 @@ export interface Cataloger {
   readonly version: number;
   /** Paths whose content the cataloger reads; the image source keeps exactly those. */
   interest(path: string): boolean;
-  /** Optional: a byte pattern to find inside files as they stream (embedded metadata). */
-  readonly sniffer?: Sniffer;
+  /** Optional: byte patterns to find inside files as they stream (embedded metadata). */
+  readonly sniffers?: readonly Sniffer[];
   catalog(resolver: FileResolver, ctx: CatalogContext): Promise<CatalogResult>;
 }

@@ -54,6 +54,12 @@ export interface Package {
      */
     readonly elsewhere?: readonly string[];
   };
+  /**
+   * For code compiled into a binary: the function names its symbol table holds (Go: the pclntab's
+   * function name table, which stripping keeps, inlined functions included). One array shared
+   * by every package of the same binary.
+   */
+  readonly symbols?: { readonly table: string; readonly names: readonly string[] };
   /** Names this package depends on, as the ecosystem records them (resolved to ids later). */
   readonly dependsOn: readonly string[];
   /** Ecosystem facts worth keeping (Go module sums, build settings), sorted by key when rendered. */

@@ -98,6 +98,8 @@ export interface Sniffer {
   /** Judges a match (magic plus lookahead bytes); a rejected one is skipped and the search goes on. */
   accept?(head: Uint8Array): boolean;
   match(node: FileNode): boolean;
+  /** Cuts a capture down to what its reader needs, so only that is kept (default: all of it). */
+  trim?(captured: Uint8Array): Uint8Array;
 }
 
 /** A sink that scans for a sniffer's magic across chunk boundaries and captures what follows. */
@@ -145,7 +147,8 @@ export function sniffSink(sn: Sniffer, done: (captured: Uint8Array) => void): Ta
     },
     close() {
       if (out) {
-        done(new Uint8Array(out.subarray(0, filled)));
+        const view = out.subarray(0, filled);
+        done(new Uint8Array(sn.trim ? sn.trim(view) : view)); // a copy: the capture buffer goes
       }
     },
   };
@@ -293,10 +296,30 @@ export class ImageFilesystem {
     const collect = opts.collect;
     const collectBudget = { left: collect?.maxTotalBytes ?? 256 * 1024 * 1024 };
     const sniffBody = (node: FileNode): TarBodySink | undefined => {
-      const sn = node.type === "file" ? sniffers.find((x) => x.match(node)) : undefined;
-      return sn
-        ? sniffSink(sn, (b) => sniffed.set(`${node.layer}:${node.seq}:${sn.id}`, b))
-        : undefined;
+      const sinks =
+        node.type === "file"
+          ? sniffers
+              .filter((x) => x.match(node))
+              .map((sn) =>
+                sniffSink(sn, (b) => sniffed.set(`${node.layer}:${node.seq}:${sn.id}`, b)),
+              )
+          : [];
+      if (sinks.length <= 1) {
+        return sinks[0];
+      }
+      return {
+        // sniffSink's write and close are synchronous
+        write: (chunk) => {
+          for (const k of sinks) {
+            void k.write(chunk);
+          }
+        },
+        close: () => {
+          for (const k of sinks) {
+            void k.close();
+          }
+        },
+      };
     };
     const onBody =
       collect || sniffers.length

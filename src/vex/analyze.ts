@@ -1,6 +1,6 @@
 import type { Digest } from "../core/digest.js";
 import { imagePurl, type Package, type Sbom } from "../sbom/index.js";
-import type { Finding } from "../vuln/index.js";
+import type { Finding, OsvRecord } from "../vuln/index.js";
 import type { VexEvidence, VexStatement } from "./model.js";
 
 export interface AnalyzeOptions {
@@ -10,6 +10,8 @@ export interface AnalyzeOptions {
   readonly author: string;
   /** When the statements were known true (the scan time). */
   readonly timestamp: string;
+  /** The advisory records of the findings, by id (symbol-level analyses read them). */
+  readonly records?: ReadonlyMap<string, OsvRecord>;
 }
 
 /** What one analysis concluded for one finding; undefined when it proves nothing. */
@@ -19,7 +21,12 @@ interface Conclusion {
   readonly evidence: Omit<VexEvidence, "image" | "dbSnapshot" | "scan">;
 }
 
-type Analysis = (f: Finding, p: Package, sbom: Sbom) => Conclusion | undefined;
+type Analysis = (
+  f: Finding,
+  p: Package,
+  sbom: Sbom,
+  records?: ReadonlyMap<string, OsvRecord>,
+) => Conclusion | undefined;
 
 /**
  * component_not_present: every regular file the package database lists for the package is gone
@@ -78,8 +85,94 @@ export const kernelHeadersOnly: Analysis = (f, p) => {
   };
 };
 
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * How a Go symbol of an advisory (`Func`, or `Type.Method`) appears in a pclntab: plain, on a
+ * pointer receiver, with generic type arguments, or as a closure inside it (`.func1`).
+ */
+export function goSymbolPattern(pkgPath: string, symbol: string): RegExp {
+  const dot = symbol.indexOf(".");
+  const tail = "($|[.\\[])";
+  if (dot < 0) {
+    return new RegExp(`^${escapeRe(pkgPath)}\\.${escapeRe(symbol)}${tail}`);
+  }
+  const type = escapeRe(symbol.slice(0, dot));
+  const method = escapeRe(symbol.slice(dot + 1));
+  return new RegExp(
+    `^${escapeRe(pkgPath)}\\.(\\(\\*)?${type}(\\[[^\\]]*\\])?\\)?\\.${method}${tail}`,
+  );
+}
+
+interface GoImport {
+  readonly path?: string;
+  readonly symbols?: readonly string[];
+}
+
+/**
+ * vulnerable_code_not_present for Go: the advisory names the vulnerable packages and functions
+ * (`ecosystem_specific.imports`), and none of them is in the binary's function name table
+ * (pclntab, which stripping keeps and which names inlined functions too). An import without a
+ * symbol list counts as present when any function of that package is linked in. An advisory
+ * without imports proves nothing.
+ */
+export const goSymbolsAbsent: Analysis = (f, p, _sbom, records) => {
+  const rec = records?.get(f.id);
+  if (p.type !== "golang" || !p.symbols || !rec) {
+    return undefined;
+  }
+  const entries = (rec.affected ?? []).filter(
+    (a) => a.package?.ecosystem === "Go" && a.package.name === f.matchedAs.name,
+  );
+  const imports = entries.flatMap(
+    (a) => (a.ecosystem_specific?.["imports"] as GoImport[] | undefined) ?? [],
+  );
+  if (entries.length === 0 || imports.length === 0 || imports.some((i) => !i.path)) {
+    return undefined;
+  }
+  const names = p.symbols.names;
+  const wanted: string[] = [];
+  for (const imp of imports) {
+    const path = imp.path as string;
+    const patterns = imp.symbols?.length
+      ? imp.symbols.map((sym) => goSymbolPattern(path, sym))
+      : [new RegExp(`^${escapeRe(path)}\\.`)];
+    wanted.push(
+      ...(imp.symbols?.length ? imp.symbols.map((sym) => `${path}.${sym}`) : [`${path}.*`]),
+    );
+    if (names.some((n) => patterns.some((re) => re.test(n)))) {
+      return undefined;
+    }
+  }
+  const binary = p.locations[0];
+  if (!binary) {
+    return undefined;
+  }
+  return {
+    justification: "vulnerable_code_not_present",
+    impact: `none of the vulnerable functions the advisory lists (${wanted.join(", ")}) is in the function name table of ${binary.path} (${names.length} names, inlined functions included), so that code was not linked into the binary.`,
+    evidence: {
+      analysis: "go-symbols@1",
+      files: [
+        {
+          path: binary.path,
+          ...(binary.layer ? { layer: binary.layer } : {}),
+          observed: `${p.symbols.table}: ${names.length} function names, none matching ${wanted.join(", ")}`,
+        },
+      ],
+      found: `0 of ${wanted.length} vulnerable symbols of ${f.matchedAs.name} present`,
+    },
+  };
+};
+
 /** The analyses, in the order they are tried; the first that proves something decides. */
-export const ANALYSES: readonly Analysis[] = [componentNotPresent, kernelHeadersOnly];
+export const ANALYSES: readonly Analysis[] = [
+  componentNotPresent,
+  kernelHeadersOnly,
+  goSymbolsAbsent,
+];
 
 /**
  * One statement per finding. A finding is "not_affected" only when an analysis proves it and
@@ -111,7 +204,7 @@ export function analyzeFindings(
     };
     if (p && f.status === "affected") {
       for (const a of analyses) {
-        const c = a(f, p, sbom);
+        const c = a(f, p, sbom, opts.records);
         if (c) {
           return {
             ...base,

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -19,6 +19,7 @@ import { componentNotPresent, kernelHeadersOnly } from "../../src/vex/index.js";
 import type { Finding } from "../../src/vuln/index.js";
 import { buildImageLayout, type LayerFile } from "../support/build-image.js";
 import { debDataTar, fetchDebs } from "../support/debs.js";
+import { buildGoModuleBinary, goToolchain } from "../support/go-fixture.js";
 import { csafValidator, cycloneDxValidator, openVexValidator } from "../support/schemas.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -286,6 +287,123 @@ describe("VEX analyses refuse what they cannot prove", () => {
     const none = pkg({ presence: { checked: 3, present: 0, missing: ["/a", "/b", "/c"] } });
     expect(componentNotPresent(finding([]), none, sbom)?.justification).toBe(
       "component_not_present",
+    );
+  });
+});
+
+describe("Go symbol analysis on a real Go binary", () => {
+  let result: ScanResult;
+  let stripped: ScanResult;
+  let nmNames: Set<string>;
+  let records: Map<
+    string,
+    {
+      affected: {
+        package: { name: string };
+        ecosystem_specific?: { imports?: { path: string; symbols?: string[] }[] };
+      }[];
+    }
+  >;
+  beforeAll(async () => {
+    const ctx = createAppContext({ home: tempDir("cleanimg-vex-go-"), env: {} });
+    await importVulnData(ctx, [join(VULNDB, "go-osv.jsonl.gz")]);
+    const bin = buildGoModuleBinary();
+    const strippedBin = join(tempDir(), "hello-stripped");
+    execFileSync("strip", ["-o", strippedBin, bin]);
+    const image = async (body: Uint8Array, tag: string): Promise<ScanResult> => {
+      const dir = join(tempDir(), tag);
+      await buildImageLayout({
+        dir,
+        tag,
+        layers: [
+          {
+            kind: "files",
+            files: [
+              { name: "app/", type: "dir" },
+              { name: "app/hello", type: "file", mode: 0o755, body },
+            ],
+          },
+        ],
+      });
+      return scan(ctx, `oci:${dir}:${tag}`, { created: new Date(0) });
+    };
+    result = await image(readFileSync(bin), "go");
+    stripped = await image(readFileSync(strippedBin), "stripped");
+    // the independent listing: `go tool nm` from Debian's Go toolchain (text symbols; the
+    // linker's ABI0 wrappers carry a .abi0 suffix that the pclntab does not)
+    const { go, goroot } = goToolchain();
+    nmNames = new Set(
+      execFileSync(go, ["tool", "nm", bin], {
+        encoding: "utf8",
+        env: { ...process.env, GOROOT: goroot },
+      })
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => f[1] === "T" || f[1] === "t")
+        .map((f) =>
+          f
+            .slice(2)
+            .join(" ")
+            .replace(/\.abi0$/, ""),
+        ),
+    );
+    records = new Map(
+      gunzipSync(readFileSync(join(VULNDB, "go-osv.jsonl.gz")))
+        .toString("utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+        .map((r) => [r.id, r]),
+    );
+  });
+
+  it("reads every function go tool nm lists from the pclntab, and the same from the stripped binary", () => {
+    const names = result.sbom.packages.find((p) => p.name === "stdlib")?.symbols?.names ?? [];
+    expect(nmNames.size).toBeGreaterThan(1000);
+    // not functions of any package: the linker's text-segment markers, and the compiler's
+    // generated equality functions for array types (which advisories never name)
+    const generated = (n: string) => /^runtime\.e?text$/.test(n) || n.startsWith("type..eq.");
+    expect([...nmNames].filter((n) => !names.includes(n) && !generated(n))).toEqual([]);
+    expect([...nmNames].filter((n) => generated(n) && !names.includes(n)).length).toBeLessThan(5);
+    // more names than nm: the functions inlined into others, which the pclntab keeps
+    expect(names.length).toBeGreaterThan(nmNames.size);
+    expect(stripped.sbom.packages.find((p) => p.name === "stdlib")?.symbols?.names).toEqual(names);
+  });
+
+  it("says not_affected only when no vulnerable symbol is linked, and stays affected when one is", () => {
+    const stdlib = result.vex.filter((v) => v.subcomponent.name === "stdlib");
+    const notAffected = stdlib.filter((v) => v.status === "not_affected");
+    const affected = stdlib.filter((v) => v.status === "affected");
+    expect(notAffected.length).toBeGreaterThan(0);
+    expect(affected.length).toBeGreaterThan(0);
+    // checked against nm with a plain reading of the advisory's symbols
+    const linked = (id: string): boolean => {
+      const rec = records.get(id);
+      return (rec?.affected ?? [])
+        .filter((a) => a.package.name === "stdlib")
+        .flatMap((a) => a.ecosystem_specific?.imports ?? [])
+        .some((imp) =>
+          imp.symbols?.length
+            ? imp.symbols.some((s) => {
+                const [t, m] = s.split(".");
+                return m
+                  ? nmNames.has(`${imp.path}.${t}.${m}`) || nmNames.has(`${imp.path}.(*${t}).${m}`)
+                  : nmNames.has(`${imp.path}.${s}`);
+              })
+            : [...nmNames].some((n) => n.startsWith(`${imp.path}.`)),
+        );
+    };
+    for (const v of notAffected) {
+      expect(linked(v.vulnerability), v.vulnerability).toBe(false);
+      expect(v.justification).toBe("vulnerable_code_not_present");
+      expect(v.evidence?.analysis).toBe("go-symbols@1");
+      expect(v.evidence?.files[0]?.path).toBe("/app/hello");
+      expect(v.evidence?.files[0]?.layer).toMatch(/^sha256:/);
+    }
+    expect(affected.some((v) => linked(v.vulnerability))).toBe(true);
+    // the stripped binary gives the same statements
+    expect(stripped.vex.map((v) => `${v.vulnerability} ${v.status}`)).toEqual(
+      result.vex.map((v) => `${v.vulnerability} ${v.status}`),
     );
   });
 });

@@ -32,6 +32,77 @@ export const GO_BUILDINFO_SNIFFER: Sniffer = {
   match: (node: FileNode) => (node.mode & 0o111) !== 0 && node.size >= 4096,
 };
 
+/**
+ * The pclntab header of Go 1.18 and later (little-endian; magic 0xfffffff0 for 1.18-1.19,
+ * 0xfffffff1 from 1.20): magic, two zero bytes, instruction size quantum (1, 2 or 4), pointer
+ * size (4 or 8), then eight pointer-sized words: nfunc, nfiles, textStart, and the offsets of the
+ * function name table, the compilation-unit table, the file table, the pc tables and the function
+ * table. The function name table runs from its offset to the cu table's.
+ */
+function pclntabSniffer(id: string, magicByte: number): Sniffer {
+  return {
+    id,
+    magic: Uint8Array.from([magicByte, 0xff, 0xff, 0xff]),
+    capture: 16 * 1024 * 1024,
+    lookahead: 4 + 8 * 8,
+    accept: (h) => pclntabHeader(h) !== undefined,
+    match: (node: FileNode) => (node.mode & 0o111) !== 0 && node.size >= 4096,
+    trim: (b) => {
+      const hdr = pclntabHeader(b);
+      // keep the names; of a table larger than the capture, only the header (to say so)
+      return hdr && hdr.namesEnd <= b.length ? b.subarray(0, hdr.namesEnd) : b.subarray(0, 72);
+    },
+  };
+}
+
+function pclntabHeader(b: Uint8Array): { namesStart: number; namesEnd: number } | undefined {
+  const quantum = b[6];
+  const ptr = b[7];
+  if (b[4] !== 0 || b[5] !== 0 || (quantum !== 1 && quantum !== 2 && quantum !== 4)) {
+    return undefined;
+  }
+  if (ptr !== 4 && ptr !== 8) {
+    return undefined;
+  }
+  if (b.length < 8 + 8 * ptr) {
+    return undefined;
+  }
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const word = (i: number): number =>
+    ptr === 8 ? Number(view.getBigUint64(8 + i * 8, true)) : view.getUint32(8 + i * 4, true);
+  const namesStart = word(3);
+  const namesEnd = word(4);
+  if (
+    namesStart < 8 + 8 * ptr ||
+    namesEnd <= namesStart ||
+    namesEnd - namesStart > 256 * 1024 * 1024
+  ) {
+    return undefined;
+  }
+  return { namesStart, namesEnd };
+}
+
+export const GO_PCLNTAB_SNIFFERS: readonly Sniffer[] = [
+  pclntabSniffer("go-pclntab-1.18", 0xf0),
+  pclntabSniffer("go-pclntab-1.20", 0xf1),
+];
+
+/**
+ * The function names of a Go binary from its pclntab (NUL-separated in the function name table),
+ * or a reason when the capture does not hold the whole table.
+ */
+export function parseGoFunctionNames(pclntab: Uint8Array): string[] | string {
+  const hdr = pclntabHeader(pclntab);
+  if (!hdr) {
+    return "not a Go 1.18+ pclntab";
+  }
+  if (hdr.namesEnd > pclntab.length) {
+    return `the function name table (${hdr.namesEnd - hdr.namesStart} bytes) is larger than was captured`;
+  }
+  const text = new TextDecoder("utf-8").decode(pclntab.subarray(hdr.namesStart, hdr.namesEnd));
+  return [...new Set(text.split("\0").filter(Boolean))].sort();
+}
+
 export interface GoBuildInfo {
   readonly goVersion: string;
   readonly path?: string;
@@ -174,10 +245,10 @@ function goPackage(
 }
 
 /** Go modules compiled into binaries, from the build info the Go linker embeds. */
-export const goBinaryCataloger: Cataloger & { readonly sniffer: Sniffer } = {
+export const goBinaryCataloger: Cataloger = {
   id: "go-module-binary-cataloger",
-  version: 1,
-  sniffer: GO_BUILDINFO_SNIFFER,
+  version: 2,
+  sniffers: [GO_BUILDINFO_SNIFFER, ...GO_PCLNTAB_SNIFFERS],
   interest: () => false,
   async catalog(resolver: FileResolver): Promise<CatalogResult> {
     const packages: Package[] = [];
@@ -195,6 +266,7 @@ export const goBinaryCataloger: Cataloger & { readonly sniffer: Sniffer } = {
         issues.push({ code: "SBOM_GO_BUILDINFO_UNREAD", message: info, path: node.path });
         continue;
       }
+      const first = packages.length;
       const build = Object.fromEntries(
         Object.entries(info.settings).map(([k, v]) => [`go:build:${k}`, v]),
       );
@@ -245,7 +317,29 @@ export const goBinaryCataloger: Cataloger & { readonly sniffer: Sniffer } = {
           ),
         );
       }
+      const symbols = await goSymbols(resolver, node.path);
+      if (typeof symbols === "string") {
+        issues.push({ code: "SBOM_GO_SYMBOLS_UNREAD", message: symbols, path: node.path });
+      } else {
+        for (let i = first; i < packages.length; i++) {
+          packages[i] = { ...(packages[i] as Package), symbols };
+        }
+      }
     }
     return { packages, issues };
   },
 };
+
+async function goSymbols(
+  resolver: FileResolver,
+  path: string,
+): Promise<{ table: string; names: readonly string[] } | string> {
+  for (const sn of GO_PCLNTAB_SNIFFERS) {
+    const tab = await resolver.sniffed(path, sn);
+    if (tab) {
+      const names = parseGoFunctionNames(tab);
+      return typeof names === "string" ? `${path}: ${names}` : { table: "gopclntab", names };
+    }
+  }
+  return `${path}: no Go 1.18+ pclntab found (symbol-level VEX analysis cannot run on it)`;
+}
