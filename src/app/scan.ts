@@ -1,7 +1,8 @@
+import { sha256 } from "../core/digest.js";
 import { ToolError, UsageError } from "../core/errors.js";
 import type { Sbom } from "../sbom/index.js";
 import type { EvidenceLink } from "../store/index.js";
-import { analyzeFindings, type VexStatement } from "../vex/index.js";
+import { analyzeFindings, applyVex, readVex, type VexStatement } from "../vex/index.js";
 import { type Finding, type MatchResult, matchSbom, type OsvRecord } from "../vuln/index.js";
 import type { AppContext } from "./context.js";
 import { generateSbom, type SbomOptions } from "./sbom.js";
@@ -27,11 +28,22 @@ export interface ScanResult extends MatchResult {
  * snapshot it used) as evidence linked to the image.
  * @throws ToolError VULN_DB_EMPTY when there is no data to match against (never "no findings")
  */
+export interface ScanOptions extends SbomOptions {
+  /** VEX documents (OpenVEX, CSAF, CycloneDX) whose statements override the automatic ones. */
+  readonly vexDocuments?: readonly { readonly name: string; readonly bytes: Uint8Array }[];
+}
+
 export async function scan(
   ctx: AppContext,
   ref: string,
-  opts: SbomOptions = {},
+  opts: ScanOptions = {},
 ): Promise<ScanResult> {
+  // read first: a bad VEX document fails before any work
+  const given = (opts.vexDocuments ?? []).map((d) => ({
+    name: d.name,
+    digest: sha256(d.bytes),
+    doc: readVex(d.bytes, d.name),
+  }));
   const db = openVulnDb(ctx);
   try {
     if (db.count() === 0) {
@@ -79,7 +91,7 @@ export async function scan(
         }
       }
     }
-    const vex =
+    const automatic =
       s.sbom.subject.kind === "image"
         ? analyzeFindings(s.sbom, m.findings, {
             records,
@@ -89,12 +101,22 @@ export async function scan(
             timestamp: s.sbom.created,
           })
         : [];
+    const applied = applyVex(
+      automatic,
+      given.flatMap((g) => g.doc.statements),
+    );
+    const vex = applied.statements;
     let vexEvidence: EvidenceLink | undefined;
     if (evidence && s.sbom.subject.kind === "image") {
       const store = ctx.evidence();
       const d = await store.putBlob(
         new TextEncoder().encode(
-          JSON.stringify({ mediaType: VEX_MEDIA_TYPE, scan: evidence.evidence, statements: vex }),
+          JSON.stringify({
+            mediaType: VEX_MEDIA_TYPE,
+            scan: evidence.evidence,
+            documents: given.map((g) => ({ name: g.name, digest: g.digest, format: g.doc.format })),
+            statements: vex,
+          }),
         ),
         VEX_MEDIA_TYPE,
       );
@@ -106,6 +128,7 @@ export async function scan(
     }
     return {
       ...m,
+      issues: [...m.issues, ...applied.issues],
       vex,
       ...(vexEvidence ? { vexEvidence } : {}),
       sbom: s.sbom,

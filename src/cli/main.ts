@@ -376,11 +376,18 @@ export async function run(
       "openvex (0.2.0) | csaf (2.0 VEX profile) | cyclonedx (1.6)",
       "openvex",
     )
+    .option(
+      "--vex <file>",
+      "apply statements from a VEX document (OpenVEX, CSAF, CycloneDX); repeatable",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option("--no-evidence", "do not record the SBOM and scan in the evidence store")
     .action(
       async (
         positional: string | undefined,
         o: {
+          vex: string[];
           image?: string;
           platform?: string;
           output?: string;
@@ -419,7 +426,27 @@ export async function run(
             hint: "table, json, sarif or cyclonedx",
           });
         }
-        const r = await scan(context(cmd), ref, { ...platformOf(o), record: o.evidence });
+        const vexDocuments = await Promise.all(
+          o.vex.map(async (name) => ({
+            name,
+            bytes: new Uint8Array(
+              await readFile(name).catch((e: NodeJS.ErrnoException) => {
+                throw new UsageError(
+                  "CLI_USAGE",
+                  `cannot read VEX document ${name}: ${e.code ?? e.message}`,
+                  {
+                    hint: "give the path of an OpenVEX, CSAF or CycloneDX VEX file",
+                  },
+                );
+              }),
+            ),
+          })),
+        );
+        const r = await scan(context(cmd), ref, {
+          ...platformOf(o),
+          record: o.evidence,
+          vexDocuments,
+        });
         const doc = {
           image: ref,
           dbSnapshot: r.snapshot,

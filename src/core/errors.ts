@@ -45,6 +45,7 @@ export type ErrorCode =
   | "ATTEST_KEY_INVALID"
   | "SBOM_FORMAT_UNKNOWN"
   | "SBOM_INVALID"
+  | "VEX_INVALID"
   | "CLI_USAGE"
   | "CLI_NOT_AVAILABLE";
 
@@ -74,6 +75,8 @@ export class VersionError extends ToolError {}
 export class AttestError extends ToolError {}
 /** Errors reading or writing SBOM documents. */
 export class SbomError extends ToolError {}
+/** Errors reading VEX documents. */
+export class VexError extends ToolError {}
 /** Usage errors and unavailable commands. */
 export class UsageError extends ToolError {}
 

@@ -10,6 +10,9 @@ export interface VexDocumentOptions {
   readonly tool: { readonly name: string; readonly version: string };
 }
 
+/** Between the impact statement and its evidence in a CSAF impact threat. */
+export const CSAF_EVIDENCE_SEPARATOR = "\n\nEvidence: ";
+
 /** The evidence of a statement as one line of text (formats without a structured place for it). */
 export function evidenceNote(s: VexStatement): string | undefined {
   const e = s.evidence;
@@ -115,7 +118,7 @@ export function renderCycloneDxVex(
       ...(s.justification ? [{ name: "cleanimg:vex:justification", value: s.justification }] : []),
       ...(s.evidence ? [{ name: "cleanimg:vex:evidence", value: JSON.stringify(s.evidence) }] : []),
     ];
-    const detail = [s.impact, s.action].filter(Boolean).join(" ");
+
     return {
       "bom-ref": `vex-${i + 1}`,
       id: s.vulnerability,
@@ -123,13 +126,14 @@ export function renderCycloneDxVex(
         ? { references: aliasesOf(s).map((a) => ({ id: a, source: { name: "alias" } })) }
         : {}),
       ...(s.description ? { description: s.description } : {}),
+      ...(s.action ? { recommendation: s.action } : {}),
       analysis: {
         state: CDX_STATE[s.status],
         ...(s.justification ? { justification: CDX_JUSTIFICATION[s.justification] } : {}),
         ...(s.status === "affected" && s.action?.startsWith("Update")
           ? { response: ["update"] }
           : {}),
-        ...(detail ? { detail } : {}),
+        ...(s.impact ? { detail: s.impact } : {}),
         firstIssued: s.timestamp,
         lastUpdated: s.timestamp,
       },
@@ -215,7 +219,7 @@ export function renderCsafVex(statements: readonly VexStatement[], o: VexDocumen
       .filter((s) => s.impact)
       .map((s) => ({
         category: "impact",
-        details: [s.impact, evidenceNote(s)].filter(Boolean).join(" Evidence: "),
+        details: [s.impact, evidenceNote(s)].filter(Boolean).join(CSAF_EVIDENCE_SEPARATOR),
         product_ids: [inImage(s.subcomponent.purl)],
       }));
     const remediations = ss

@@ -5,6 +5,7 @@ export {
   componentNotPresent,
   kernelHeadersOnly,
 } from "./analyze.js";
+export { applyVex } from "./apply.js";
 export {
   evidenceNote,
   renderCsafVex,
@@ -16,3 +17,4 @@ export {
   type VexFormat,
 } from "./formats.js";
 export * from "./model.js";
+export { type ReadStatement, readVex, type VexDocument } from "./read.js";

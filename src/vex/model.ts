@@ -54,4 +54,6 @@ export interface VexStatement {
   readonly author: string;
   /** Present on every automatic not_affected; absent on plain "affected" from matching. */
   readonly evidence?: VexEvidence;
+  /** Set when the statement comes from a VEX document given to the scan, not from analysis. */
+  readonly origin?: { readonly document: string; readonly author?: string };
 }

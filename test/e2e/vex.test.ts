@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -15,7 +15,13 @@ import {
   VEX_AUTHOR,
 } from "../../src/app/index.js";
 import type { Package } from "../../src/sbom/index.js";
-import { componentNotPresent, kernelHeadersOnly } from "../../src/vex/index.js";
+import {
+  applyVex,
+  componentNotPresent,
+  kernelHeadersOnly,
+  readVex,
+  type VexStatement,
+} from "../../src/vex/index.js";
 import type { Finding } from "../../src/vuln/index.js";
 import { buildImageLayout, type LayerFile } from "../support/build-image.js";
 import { debDataTar, fetchDebs } from "../support/debs.js";
@@ -80,6 +86,7 @@ describe("VEX from image analysis", () => {
   let moved: ScanResult;
   let kept: ScanResult;
   let removedLayout: string;
+  let keptLayout: string;
   let zlibSo: Uint8Array;
   beforeAll(async () => {
     ctx = createAppContext({ home: tempDir("cleanimg-vex-"), env: {} });
@@ -109,7 +116,7 @@ describe("VEX from image analysis", () => {
       { name: "opt/", type: "dir" },
       { name: `opt/${lib.split("/").pop()}`, type: "file", body: zlibSo },
     ]);
-    const keptLayout = await build("kept", []);
+    keptLayout = await build("kept", []);
     removed = await scan(ctx, `oci:${removedLayout}:removed`, { created: new Date(0) });
     moved = await scan(ctx, `oci:${movedLayout}:moved`, { created: new Date(0) });
     kept = await scan(ctx, `oci:${keptLayout}:kept`, { created: new Date(0) });
@@ -217,6 +224,160 @@ describe("VEX from image analysis", () => {
     expect(csafValidator()({ ...csaf, document: { ...csaf.document, category: 7 } })).not.toEqual(
       [],
     );
+  });
+
+  it("reads back what it writes, in each format, as the same statements", () => {
+    const o = { author: VEX_AUTHOR, timestamp: kept.sbom.created, tool: TOOL };
+    const mine = [...kept.vex, ...removed.vex];
+    const key = (s: {
+      vulnerability: string;
+      status: string;
+      justification?: string;
+      impact?: string;
+      action?: string;
+    }) => JSON.stringify([s.vulnerability, s.status, s.justification, s.impact, s.action]);
+    for (const format of ["openvex", "csaf", "cyclonedx"] as const) {
+      if (format !== "openvex") {
+        // one document per image: CSAF and CycloneDX describe one product tree / BOM subject
+        for (const r of [kept, removed]) {
+          const back = readVex(
+            new TextEncoder().encode(renderVex(format, r.vex, o)),
+            format,
+          ).statements;
+          expect(back.map(key).sort(), format).toEqual(r.vex.map(key).sort());
+          for (const b of back) {
+            expect(b.subcomponents).toHaveLength(1);
+            const s = r.vex.find(
+              (x) =>
+                x.vulnerability === b.vulnerability && x.subcomponent.purl === b.subcomponents[0],
+            );
+            expect(s, format).toBeDefined();
+            expect(b.products).toContain(s?.product.purl);
+          }
+        }
+        continue;
+      }
+      const back = readVex(new TextEncoder().encode(renderVex(format, mine, o)), format).statements;
+      expect(back.map(key).sort()).toEqual(mine.map(key).sort());
+      expect(back.map((b) => b.subcomponents[0]).sort()).toEqual(
+        mine.map((s) => s.subcomponent.purl).sort(),
+      );
+    }
+  });
+
+  it("applies a person's VEX statement to the finding it names, newest first, and reports conflicts", () => {
+    const zlib = statementFor(kept, "zlib1g")[0] as VexStatement;
+    const doc = (status: string, timestamp: string, extra: Record<string, unknown> = {}) => ({
+      vulnerability: "CVE-2005-2096",
+      aliases: [],
+      products: [kept.sbom.subject.kind === "image" ? kept.sbom.subject.manifestDigest : ""],
+      subcomponents: ["pkg:deb/debian/zlib1g"],
+      status: status as VexStatement["status"],
+      timestamp,
+      author: "alice@example.com",
+      document: `${status}-${timestamp}.json`,
+      ...extra,
+    });
+    const decided = applyVex(kept.vex, [
+      doc("not_affected", "2026-01-01T00:00:00Z", {
+        justification: "vulnerable_code_not_in_execute_path",
+        impact: "the application never inflates untrusted data",
+      }),
+    ]);
+    const z = decided.statements.find((s) => s.subcomponent.name === "zlib1g");
+    expect(z).toMatchObject({
+      status: "not_affected",
+      justification: "vulnerable_code_not_in_execute_path",
+      author: "alice@example.com",
+      origin: { document: "not_affected-2026-01-01T00:00:00Z.json" },
+    });
+    expect(z?.evidence).toBeUndefined();
+    expect(z?.action).toBeUndefined();
+    // the linux-libc-dev statement is untouched
+    expect(decided.statements.find((s) => s.subcomponent.name === "linux-libc-dev")).toEqual(
+      statementFor(kept, "linux-libc-dev")[0],
+    );
+    // a newer statement supersedes an older one
+    const newer = applyVex(kept.vex, [
+      doc("not_affected", "2026-01-01T00:00:00Z", {
+        justification: "vulnerable_code_not_in_execute_path",
+      }),
+      doc("affected", "2026-02-01T00:00:00Z"),
+    ]).statements.find((s) => s.subcomponent.name === "zlib1g");
+    expect(newer?.status).toBe("affected");
+    expect(newer?.action).toBe(zlib.action);
+    // two documents disagreeing at the same time: reported, the cautious one kept
+    const clash = applyVex(kept.vex, [
+      doc("not_affected", "2026-03-01T00:00:00Z", { justification: "component_not_present" }),
+      doc("affected", "2026-03-01T00:00:00Z"),
+    ]);
+    expect(clash.issues.map((i) => i.code)).toEqual(["VEX_CONFLICT"]);
+    expect(clash.statements.find((s) => s.subcomponent.name === "zlib1g")?.status).toBe("affected");
+    // a not_affected with no reason is not a statement
+    const bare = applyVex(kept.vex, [doc("not_affected", "2026-04-01T00:00:00Z")]);
+    expect(bare.issues.map((i) => i.code)).toEqual(["VEX_STATEMENT_INVALID"]);
+    expect(bare.statements).toEqual(kept.vex);
+    // another image's digest does not match
+    const other = applyVex(kept.vex, [
+      doc("not_affected", "2026-01-01T00:00:00Z", {
+        justification: "component_not_present",
+        products: [`sha256:${"0".repeat(64)}`],
+      }),
+    ]);
+    expect(other.statements).toEqual(kept.vex);
+  });
+
+  it("takes VEX documents on the command line: --vex resolves what --fail-on counts", () => {
+    const digest = kept.sbom.subject.kind === "image" ? kept.sbom.subject.manifestDigest : "";
+    const human = join(tempDir(), "human.openvex.json");
+    writeFileSync(
+      human,
+      JSON.stringify({
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.com/vex/1",
+        author: "alice@example.com",
+        timestamp: "2026-01-01T00:00:00Z",
+        version: 1,
+        statements: [
+          {
+            vulnerability: { name: "DSA-740-1" },
+            products: [
+              {
+                "@id": `pkg:oci/kept@${encodeURIComponent(digest)}`,
+                subcomponents: [{ "@id": "pkg:deb/debian/zlib1g" }],
+              },
+            ],
+            status: "not_affected",
+            justification: "vulnerable_code_not_in_execute_path",
+            impact_statement: "nothing in the image inflates untrusted data",
+          },
+        ],
+      }),
+    );
+    const run = (extra: string[]) =>
+      spawnSync(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          MAIN,
+          "scan",
+          `oci:${keptLayout}:kept`,
+          "--fail-on",
+          "low",
+          "--no-evidence",
+          ...extra,
+        ],
+        { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", CLEANIMG_HOME: ctx.home } },
+      );
+    const without = run([]);
+    expect(without.status, without.stderr).toBe(1);
+    const withVex = run(["--vex", human]);
+    expect(withVex.status, withVex.stderr).toBe(0);
+    expect(withVex.stdout).toMatch(/^not_affected +UNKNOWN +zlib1g /m);
+    const missing = run(["--vex", join(tempDir(), "nope.json")]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read VEX document .*nope\.json: ENOENT/);
   });
 
   it("runs the design's command: --scan --image REF --output-vex report.vex", () => {
@@ -404,6 +565,53 @@ describe("Go symbol analysis on a real Go binary", () => {
     // the stripped binary gives the same statements
     expect(stripped.vex.map((v) => `${v.vulnerability} ${v.status}`)).toEqual(
       result.vex.map((v) => `${v.vulnerability} ${v.status}`),
+    );
+  });
+});
+
+describe("VEX documents in", () => {
+  const ATT = resolve(import.meta.dirname, "../../../shared/corpus/attestations/vex");
+  const read = (p: string) => readVex(new Uint8Array(readFileSync(join(ATT, p))), p);
+
+  it("reads the OpenVEX spec and Trivy examples, CSAF VEX profile examples and CycloneDX VEX", () => {
+    const spec = read("openvex-spec-examples/openvex-spec-example-0.json");
+    expect(spec.format).toBe("openvex");
+    expect(spec.statements.length).toBeGreaterThan(0);
+    const trivy = read("trivy-testdata/openvex-oci.json");
+    expect(trivy.statements).toEqual([
+      expect.objectContaining({
+        vulnerability: "CVE-2022-3715",
+        products: ["pkg:oci/debian"],
+        subcomponents: ["pkg:deb/debian/bash"],
+        status: "not_affected",
+        justification: "vulnerable_code_not_in_execute_path",
+        author: "Aqua Security",
+      }),
+    ]);
+    const dir = join(ATT, "csaf/examples/csaf_vex");
+    const statuses = new Set<string>();
+    for (const f of readdirSync(dir)) {
+      const d = read(`csaf/examples/csaf_vex/${f}`);
+      expect(d.format).toBe("csaf");
+      for (const s of d.statements) {
+        statuses.add(s.status);
+        expect(s.vulnerability).toMatch(/\S/);
+        expect(s.products.length).toBe(1);
+      }
+    }
+    expect([...statuses].sort()).toEqual([
+      "affected",
+      "fixed",
+      "not_affected",
+      "under_investigation",
+    ]);
+    const na = read("csaf/examples/csaf_vex/2022-evd-uc-01-na-001.json").statements;
+    expect(na.map((s) => s.status)).toContain("not_affected");
+    const cdx = read("cyclonedx-bom-examples/vex.json");
+    expect(cdx.format).toBe("cyclonedx");
+    expect(cdx.statements[0]?.vulnerability).toBe("CVE-2020-25649");
+    expect(() => readVex(new TextEncoder().encode('{"spdxVersion":"SPDX-2.3"}'), "x.json")).toThrow(
+      /x\.json: not a VEX document/,
     );
   });
 });
