@@ -9,6 +9,7 @@ import {
   catalogSniffers,
   checkNtiaMinimumElements,
   type NtiaIssue,
+  type RuntimeContext,
   readSbom,
   renderSbom,
   SBOM_FORMATS,
@@ -99,7 +100,7 @@ export async function generateSbom(
               ]),
             }),
       });
-      sbom = await catalogFilesystem(
+      const catalogued = await catalogFilesystem(
         new ImageResolver(fs),
         {
           kind: "image",
@@ -112,6 +113,7 @@ export async function generateSbom(
         },
         { created, tool: TOOL },
       );
+      sbom = { ...catalogued, runtime: runtimeContext(img.config.config ?? {}, fs) };
     } finally {
       await src.close();
     }
@@ -132,5 +134,46 @@ export async function generateSbom(
     document,
     quality: checkNtiaMinimumElements(sbom),
     ...(evidence ? { evidence } : {}),
+  };
+}
+
+const SHELLS = ["/bin/sh", "/bin/bash", "/bin/dash", "/bin/ash", "/bin/zsh", "/bin/busybox"];
+const PACKAGE_MANAGERS = [
+  "/usr/bin/apt-get",
+  "/usr/bin/dpkg",
+  "/sbin/apk",
+  "/usr/bin/rpm",
+  "/usr/bin/dnf",
+  "/usr/bin/yum",
+  "/usr/bin/microdnf",
+  "/usr/bin/pip",
+  "/usr/bin/pip3",
+  "/usr/bin/npm",
+  "/usr/local/bin/pip",
+  "/usr/local/bin/npm",
+];
+
+/** How the image runs: its config's user, entrypoint and ports, and what a shell user would find. */
+function runtimeContext(
+  config: Readonly<Record<string, unknown>>,
+  fs: ImageFilesystem,
+): RuntimeContext {
+  const strings = (v: unknown): string[] =>
+    Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  const exists = (p: string): boolean => {
+    try {
+      return fs.realpath(p) !== undefined;
+    } catch {
+      return false;
+    }
+  };
+  const ports = config["ExposedPorts"];
+  return {
+    user: typeof config["User"] === "string" ? config["User"] : "",
+    entrypoint: strings(config["Entrypoint"]),
+    cmd: strings(config["Cmd"]),
+    exposedPorts: ports && typeof ports === "object" ? Object.keys(ports).sort() : [],
+    shells: SHELLS.filter(exists),
+    packageManagers: PACKAGE_MANAGERS.filter(exists),
   };
 }

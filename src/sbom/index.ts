@@ -27,6 +27,7 @@ export type {
   Package,
   Relationship,
   RelationshipType,
+  RuntimeContext,
   Sbom,
   SbomSubject,
 } from "./model.js";

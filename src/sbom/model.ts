@@ -113,4 +113,19 @@ export interface Sbom {
   /** Creation time (ISO 8601 UTC, seconds), from SOURCE_DATE_EPOCH or the caller. */
   readonly created: string;
   readonly tool: { readonly name: string; readonly version: string };
+  /** For images: how the image runs, as context for VEX (never a verdict on its own). */
+  readonly runtime?: RuntimeContext;
+}
+
+/** What an image's config and filesystem say about how it runs. */
+export interface RuntimeContext {
+  /** The config's User; empty when unset (the container runs as root). */
+  readonly user: string;
+  readonly entrypoint: readonly string[];
+  readonly cmd: readonly string[];
+  readonly exposedPorts: readonly string[];
+  /** Shells present in the final filesystem. */
+  readonly shells: readonly string[];
+  /** Package managers present in the final filesystem. */
+  readonly packageManagers: readonly string[];
 }

@@ -1,5 +1,5 @@
 import type { Digest } from "../core/digest.js";
-import { imagePurl, type Package, type Sbom } from "../sbom/index.js";
+import { imagePurl, type Package, type RuntimeContext, type Sbom } from "../sbom/index.js";
 import type { Finding, OsvRecord } from "../vuln/index.js";
 import type { VexEvidence, VexStatement } from "./model.js";
 
@@ -174,6 +174,19 @@ export const ANALYSES: readonly Analysis[] = [
   goSymbolsAbsent,
 ];
 
+/** How the image runs, as one sentence: context for a reader, never part of a verdict. */
+export function runtimeNote(r: RuntimeContext | undefined): string | undefined {
+  if (!r) {
+    return undefined;
+  }
+  const user =
+    r.user === "" || r.user === "root" || r.user === "0" || r.user.startsWith("0:")
+      ? `runs as root${r.user === "" ? " (the image config sets no User)" : ""}`
+      : `runs as user ${r.user}`;
+  const start = [...r.entrypoint, ...r.cmd];
+  return `Context (not part of the verdict): the image ${user}; starts ${start.length ? JSON.stringify(start) : "nothing by default"}; ${r.shells.length ? `shell present (${r.shells.join(", ")})` : "no shell"}; ${r.packageManagers.length ? `package manager present (${r.packageManagers.join(", ")})` : "no package manager"}; ${r.exposedPorts.length ? `exposes ${r.exposedPorts.join(", ")}` : "exposes no ports"}.`;
+}
+
 /**
  * One statement per finding. A finding is "not_affected" only when an analysis proves it and
  * records its evidence; otherwise it stays "affected" (with what to do) or, when the version could
@@ -191,6 +204,11 @@ export function analyzeFindings(
   const image = sbom.subject.manifestDigest;
   const product = { purl: imagePurl(sbom) as string, digest: image };
   const byId = new Map(sbom.packages.map((p) => [p.id, p]));
+  const context = runtimeNote(sbom.runtime);
+  const withContext = (impact: string | undefined): { impact?: string } => {
+    const text = [impact, context].filter(Boolean).join(" ");
+    return text ? { impact: text } : {};
+  };
   return findings.map((f): VexStatement => {
     const p = byId.get(f.package.id);
     const base = {
@@ -210,7 +228,7 @@ export function analyzeFindings(
             ...base,
             status: "not_affected",
             justification: c.justification,
-            impact: c.impact,
+            ...withContext(c.impact),
             evidence: {
               ...c.evidence,
               image,
@@ -225,12 +243,15 @@ export function analyzeFindings(
       return {
         ...base,
         status: "under_investigation",
-        impact: `the installed version could not be evaluated against the advisory: ${f.reason}`,
+        ...withContext(
+          `the installed version could not be evaluated against the advisory: ${f.reason}.`,
+        ),
       };
     }
     return {
       ...base,
       status: "affected",
+      ...withContext(undefined),
       action: f.fixedIn
         ? `Update ${f.package.name} to ${f.fixedIn} or later.`
         : `No fixed version is known${f.distroStatus ? ` (distribution status: ${f.distroStatus})` : ""}; remove ${f.package.name} if it is not needed, or mitigate it and record that decision as a VEX statement.`,

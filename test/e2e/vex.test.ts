@@ -16,6 +16,7 @@ import {
 } from "../../src/app/index.js";
 import type { Package } from "../../src/sbom/index.js";
 import {
+  analyzeFindings,
   applyVex,
   componentNotPresent,
   kernelHeadersOnly,
@@ -157,6 +158,32 @@ describe("VEX from image analysis", () => {
 
   it("keeps an installed package affected", () => {
     expect(statementFor(kept, "zlib1g").map((s) => s.status)).toEqual(["affected"]);
+  });
+
+  it("records how the image runs in every impact statement, as context only", () => {
+    for (const s of [...kept.vex, ...removed.vex]) {
+      expect(s.impact).toContain(
+        "Context (not part of the verdict): the image runs as root (the image config sets no User); starts nothing by default; no shell; no package manager; exposes no ports.",
+      );
+    }
+    // the same analysis with a shell, a user and a port: only the context changes
+    const runtime = {
+      user: "app",
+      entrypoint: ["/app/server"],
+      cmd: [],
+      exposedPorts: ["8080/tcp"],
+      shells: ["/bin/sh"],
+      packageManagers: ["/usr/bin/dpkg"],
+    };
+    const again = analyzeFindings({ ...kept.sbom, runtime }, kept.findings, {
+      dbSnapshot: kept.snapshot,
+      author: VEX_AUTHOR,
+      timestamp: kept.sbom.created,
+    });
+    expect(again.map((s) => s.status)).toEqual(kept.vex.map((s) => s.status));
+    expect(again[0]?.impact).toContain(
+      'the image runs as user app; starts ["/app/server"]; shell present (/bin/sh); package manager present (/usr/bin/dpkg); exposes 8080/tcp.',
+    );
   });
 
   it("says vulnerable_code_not_present for kernel CVEs on linux-libc-dev, which holds headers only", () => {
