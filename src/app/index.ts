@@ -41,6 +41,7 @@ export {
   VEX_AUTHOR,
 } from "./scan.js";
 export { compareBatchLine, compareVersionStrings } from "./versions.js";
+export { addVexDecision, VEX_DECISION_KIND, type VexDecision } from "./vex.js";
 export {
   exportVulnDb,
   importVulnData,

@@ -6,6 +6,7 @@ import { analyzeFindings, applyVex, readVex, type VexStatement } from "../vex/in
 import { type Finding, type MatchResult, matchSbom, type OsvRecord } from "../vuln/index.js";
 import type { AppContext } from "./context.js";
 import { generateSbom, type SbomOptions } from "./sbom.js";
+import { VEX_DECISION_KIND } from "./vex.js";
 import { openVulnDb } from "./vulndb.js";
 
 export const SCAN_MEDIA_TYPE = "application/vnd.cleanimg.vuln-scan.v1+json";
@@ -101,6 +102,21 @@ export async function scan(
             timestamp: s.sbom.created,
           })
         : [];
+    // decisions recorded with `vex add` for this image apply to every scan of it
+    if (s.sbom.subject.kind === "image") {
+      const store = ctx.evidence();
+      const links = await store.find({
+        subject: s.sbom.subject.manifestDigest,
+        kind: VEX_DECISION_KIND,
+      });
+      for (const l of links) {
+        const blob = await store.getBlob(l.evidence);
+        if (blob) {
+          const name = `evidence ${l.evidence} (vex add by ${l.annotations["author"] ?? "unknown"})`;
+          given.push({ name, digest: l.evidence, doc: readVex(blob.bytes, name) });
+        }
+      }
+    }
     const applied = applyVex(
       automatic,
       given.flatMap((g) => g.doc.statements),

@@ -4,6 +4,7 @@ import { basename } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import {
   type AppContext,
+  addVexDecision,
   compareBatchLine,
   compareVersionStrings,
   copyImageBetween,
@@ -579,6 +580,51 @@ export async function run(
         ].join("\n"),
       );
     });
+  const vexCmd = program.command("vex").description("VEX statements");
+  vexCmd
+    .command("add")
+    .description(
+      "record a person's VEX decision about an image in the evidence store; every later scan applies it",
+    )
+    .requiredOption("--image <ref>", "the image the decision is about")
+    .requiredOption("--vuln <id>", "vulnerability id or alias (CVE-…, DSA-…, GO-…)")
+    .requiredOption("--status <status>", "not_affected | affected | fixed | under_investigation")
+    .option("--justification <j>", "for not_affected: one of the five OpenVEX justifications")
+    .option("--impact <text>", "why (impact statement)")
+    .option("--action <text>", "for affected: what users should do")
+    .option("--component <purl>", "the component inside the image (default: the image as a whole)")
+    .option("--author <name>", "who decides (default: $CLEANIMG_AUTHOR)")
+    .action(
+      async (
+        o: {
+          image: string;
+          vuln: string;
+          status: string;
+          justification?: string;
+          impact?: string;
+          action?: string;
+          component?: string;
+          author?: string;
+        },
+        cmd: Command,
+      ) => {
+        const r = await addVexDecision(context(cmd), o.image, {
+          vulnerability: o.vuln,
+          status: o.status,
+          ...(o.justification ? { justification: o.justification } : {}),
+          ...(o.impact ? { impact: o.impact } : {}),
+          ...(o.action ? { action: o.action } : {}),
+          ...(o.component ? { component: o.component } : {}),
+          author: o.author ?? env["CLEANIMG_AUTHOR"] ?? "",
+        });
+        out.result(
+          { image: r.image, evidence: r.link },
+          () =>
+            `recorded ${o.status} for ${o.vuln} on ${r.image} by ${o.author ?? env["CLEANIMG_AUTHOR"]} as evidence ${r.link.evidence}`,
+        );
+      },
+    );
+
   db.command("export")
     .description(
       "write the whole database as one signed file for an air-gapped machine (db import --key)",

@@ -407,6 +407,104 @@ describe("VEX from image analysis", () => {
     expect(missing.stderr).toMatch(/cannot read VEX document .*nope\.json: ENOENT/);
   });
 
+  it("vex add records a person's decision as OpenVEX evidence that later scans apply", async () => {
+    const home = tempDir("cleanimg-vex-add-");
+    const run = (args: string[], extraEnv: Record<string, string> = {}) =>
+      spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
+        encoding: "utf8",
+        env: { PATH: process.env["PATH"] ?? "", CLEANIMG_HOME: home, ...extraEnv },
+      });
+    const image = `oci:${keptLayout}:kept`;
+    expect(run(["db", "import", retargetedAdvisories()]).status).toBe(0);
+    // refused: not_affected without a reason, unknown justification, no author
+    const noReason = run([
+      "vex",
+      "add",
+      "--image",
+      image,
+      "--vuln",
+      "CVE-2005-2096",
+      "--status",
+      "not_affected",
+      "--author",
+      "a",
+    ]);
+    expect(noReason.status).toBe(2);
+    expect(noReason.stderr).toMatch(/not_affected needs a --justification or an --impact/);
+    expect(
+      run([
+        "vex",
+        "add",
+        "--image",
+        image,
+        "--vuln",
+        "X",
+        "--status",
+        "not_affected",
+        "--justification",
+        "trust_me",
+        "--author",
+        "a",
+      ]).stderr,
+    ).toMatch(/unknown justification "trust_me"/);
+    expect(
+      run([
+        "vex",
+        "add",
+        "--image",
+        image,
+        "--vuln",
+        "X",
+        "--status",
+        "not_affected",
+        "--impact",
+        "x",
+      ]).stderr,
+    ).toMatch(/needs its author/);
+    const add = run(
+      [
+        "vex",
+        "add",
+        "--image",
+        image,
+        "--vuln",
+        "CVE-2005-2096",
+        "--status",
+        "not_affected",
+        "--justification",
+        "vulnerable_code_not_in_execute_path",
+        "--impact",
+        "the service never inflates untrusted input",
+        "--component",
+        "pkg:deb/debian/zlib1g",
+        "--json",
+      ],
+      { CLEANIMG_AUTHOR: "alice@example.com" },
+    );
+    expect(add.status, add.stderr).toBe(0);
+    const recorded = JSON.parse(add.stdout);
+    expect(recorded.evidence.kind).toBe("vex-decision");
+    expect(recorded.evidence.annotations.author).toBe("alice@example.com");
+    const blob = await createAppContext({ home, env: {} })
+      .evidence()
+      .getBlob(recorded.evidence.evidence);
+    expect(openVexValidator()(JSON.parse(new TextDecoder().decode(blob?.bytes)))).toEqual([]);
+    const scanned = run(["scan", image, "--json", "--fail-on", "low"]);
+    expect(scanned.status, scanned.stderr).toBe(0);
+    const doc = JSON.parse(scanned.stdout);
+    const zlib = doc.vex.find((v: VexStatement) => v.subcomponent.name === "zlib1g");
+    expect(zlib).toMatchObject({
+      status: "not_affected",
+      justification: "vulnerable_code_not_in_execute_path",
+      author: "alice@example.com",
+    });
+    expect(zlib.origin.document).toContain(recorded.evidence.evidence);
+    const stored = run(["evidence", "ls", "--subject", recorded.image, "--json"]);
+    expect(JSON.parse(stored.stdout).map((e: { kind: string }) => e.kind)).toContain(
+      "vex-decision",
+    );
+  });
+
   it("runs the design's command: --scan --image REF --output-vex report.vex", () => {
     const out = join(tempDir(), "report.vex");
     const r = spawnSync(
