@@ -54,6 +54,16 @@ describe("cleanimg-init command line", () => {
       ["status"],
       ["report"],
       ["audit"],
+      ["vex"],
+      ["vex", "add"],
+      ["db"],
+      ["db", "import"],
+      ["db", "export"],
+      ["db", "status"],
+      ["sbom"],
+      ["key", "generate"],
+      ["bundle", "verify"],
+      ["version", "compare"],
     ];
     for (const c of commands) {
       const r = cli([...c, "--help"], env());
