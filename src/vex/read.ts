@@ -31,6 +31,17 @@ const obj = (v: unknown): Json =>
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);
 
+/** The optional fields of a statement, only those with a value (exact optional properties). */
+function optional(o: {
+  justification: Justification | undefined;
+  impact: string | undefined;
+  action: string | undefined;
+  timestamp: string | undefined;
+  author: string | undefined;
+}): Partial<Pick<ReadStatement, "justification" | "impact" | "action" | "timestamp" | "author">> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
 function bad(name: string, what: string): VexError {
   return new VexError("VEX_INVALID", `${name}: ${what}`, {
     hint: "give an OpenVEX 0.2.0, CSAF 2.0 (csaf_vex) or CycloneDX 1.4+ document with vulnerabilities",
@@ -112,11 +123,7 @@ function readOpenVex(doc: Json, name: string): ReadStatement[] {
       products,
       subcomponents,
       status: status(s["status"], name),
-      ...(j ? { justification: j } : {}),
-      ...(impact ? { impact } : {}),
-      ...(action ? { action } : {}),
-      ...(timestamp ? { timestamp } : {}),
-      ...(author ? { author } : {}),
+      ...optional({ justification: j, impact, action, timestamp, author }),
       document: name,
     };
   });
@@ -196,11 +203,7 @@ function readCycloneDx(doc: Json, name: string): ReadStatement[] {
         products: product ? [product] : [],
         subcomponents,
         status: st,
-        ...(j ? { justification: j } : {}),
-        ...(impact ? { impact } : {}),
-        ...(action ? { action } : {}),
-        ...(timestamp ? { timestamp } : {}),
-        ...(author ? { author } : {}),
+        ...optional({ justification: j, impact, action, timestamp, author }),
         document: name,
       };
     });
@@ -295,11 +298,7 @@ function readCsaf(doc: Json, name: string): ReadStatement[] {
           products: [product],
           subcomponents: sub ? [sub] : [],
           status: st,
-          ...(j ? { justification: j } : {}),
-          ...(impact ? { impact } : {}),
-          ...(action ? { action } : {}),
-          ...(timestamp ? { timestamp } : {}),
-          ...(author ? { author } : {}),
+          ...optional({ justification: j, impact, action, timestamp, author }),
           document: name,
         });
       }

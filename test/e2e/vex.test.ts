@@ -416,12 +416,10 @@ describe("VEX from image analysis", () => {
       });
     const image = `oci:${keptLayout}:kept`;
     expect(run(["db", "import", retargetedAdvisories()]).status).toBe(0);
+    const vexAdd = (args: string[], extraEnv: Record<string, string> = {}) =>
+      run(["vex", "add", "--image", image, ...args], extraEnv);
     // refused: not_affected without a reason, unknown justification, no author
-    const noReason = run([
-      "vex",
-      "add",
-      "--image",
-      image,
+    const noReason = vexAdd([
       "--vuln",
       "CVE-2005-2096",
       "--status",
@@ -431,42 +429,13 @@ describe("VEX from image analysis", () => {
     ]);
     expect(noReason.status).toBe(2);
     expect(noReason.stderr).toMatch(/not_affected needs a --justification or an --impact/);
-    expect(
-      run([
-        "vex",
-        "add",
-        "--image",
-        image,
-        "--vuln",
-        "X",
-        "--status",
-        "not_affected",
-        "--justification",
-        "trust_me",
-        "--author",
-        "a",
-      ]).stderr,
-    ).toMatch(/unknown justification "trust_me"/);
-    expect(
-      run([
-        "vex",
-        "add",
-        "--image",
-        image,
-        "--vuln",
-        "X",
-        "--status",
-        "not_affected",
-        "--impact",
-        "x",
-      ]).stderr,
-    ).toMatch(/needs its author/);
-    const add = run(
+    const na = ["--vuln", "X", "--status", "not_affected"];
+    expect(vexAdd([...na, "--justification", "trust_me", "--author", "a"]).stderr).toMatch(
+      /unknown justification "trust_me"/,
+    );
+    expect(vexAdd([...na, "--impact", "x"]).stderr).toMatch(/needs its author/);
+    const add = vexAdd(
       [
-        "vex",
-        "add",
-        "--image",
-        image,
         "--vuln",
         "CVE-2005-2096",
         "--status",
