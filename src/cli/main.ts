@@ -36,6 +36,7 @@ import {
   VEX_AUTHOR,
   VEX_FORMATS,
   type VexFormat,
+  type VexStatement,
   verifyBundleFile,
   vulnDbStatus,
   writeFileAtomic,
@@ -406,11 +407,7 @@ export async function run(
             hint: "cleanimg-init scan myapp:1.0.0 (or --scan --image myapp:1.0.0)",
           });
         }
-        if (!(VEX_FORMATS as readonly string[]).includes(o.vexFormat)) {
-          throw new UsageError("CLI_USAGE", `unknown VEX format "${o.vexFormat}"`, {
-            hint: "openvex, csaf or cyclonedx",
-          });
-        }
+        const vexFormat = vexFormatOf(o.vexFormat);
         if (o.outputVex && /^(sbom|dir):/.test(ref)) {
           // Refused before any work: VEX statements name the image as the product.
           throw new UsageError(
@@ -427,22 +424,7 @@ export async function run(
             hint: "table, json, sarif or cyclonedx",
           });
         }
-        const vexDocuments = await Promise.all(
-          o.vex.map(async (name) => ({
-            name,
-            bytes: new Uint8Array(
-              await readFile(name).catch((e: NodeJS.ErrnoException) => {
-                throw new UsageError(
-                  "CLI_USAGE",
-                  `cannot read VEX document ${name}: ${e.code ?? e.message}`,
-                  {
-                    hint: "give the path of an OpenVEX, CSAF or CycloneDX VEX file",
-                  },
-                );
-              }),
-            ),
-          })),
-        );
+        const vexDocuments = await readVexFiles(o.vex);
         const r = await scan(context(cmd), ref, {
           ...platformOf(o),
           record: o.evidence,
@@ -462,20 +444,18 @@ export async function run(
         };
         let vexNote = "";
         if (o.outputVex) {
-          const format = o.vexFormat as VexFormat;
-          if (r.vex.length === 0 && format === "openvex") {
-            vexNote = `no findings, so no VEX statements: OpenVEX needs at least one, nothing was written to ${o.outputVex}`;
+          if (r.vex.length === 0 && vexFormat === "openvex") {
+            vexNote = noFindingsNote(o.outputVex);
           } else {
             await writeFileAtomic(
               o.outputVex,
-              renderVex(format, r.vex, {
+              renderVex(vexFormat, r.vex, {
                 author: VEX_AUTHOR,
                 timestamp: r.sbom.created,
                 tool: TOOL,
               }),
             );
-            const na = r.vex.filter((v) => v.status === "not_affected").length;
-            vexNote = `wrote ${r.vex.length} ${format} VEX statements to ${o.outputVex} (${na} not_affected, each with its evidence)`;
+            vexNote = wroteVexNote(r.vex, vexFormat, o.outputVex);
           }
         }
         const rendered =
@@ -581,6 +561,57 @@ export async function run(
       );
     });
   const vexCmd = program.command("vex").description("VEX statements");
+  vexCmd
+    .command("generate")
+    .description("scan an image and write one VEX statement per finding (scan --output-vex)")
+    .argument("[image]", "image location")
+    .option("--image <ref>", "image to analyse")
+    .addOption(platformOption)
+    .requiredOption("-o, --output <file>", "the VEX document")
+    .option("--vex-format <format>", "openvex | csaf | cyclonedx", "openvex")
+    .option(
+      "--vex <file>",
+      "apply statements from a VEX document first; repeatable",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .action(
+      async (
+        positional: string | undefined,
+        o: { image?: string; platform?: string; output: string; vexFormat: string; vex: string[] },
+        cmd: Command,
+      ) => {
+        // the same path as scan --output-vex, with the scan table left out
+        const ref = o.image ?? positional;
+        if (!ref) {
+          throw new UsageError("CLI_USAGE", "vex generate needs an image", {
+            hint: "cleanimg-init vex generate myapp:1.0.0 -o report.vex",
+          });
+        }
+        const format = vexFormatOf(o.vexFormat);
+        const r = await scan(context(cmd), ref, {
+          ...platformOf(o),
+          vexDocuments: await readVexFiles(o.vex),
+        });
+        out.issues(r.issues);
+        if (r.vex.length === 0 && format === "openvex") {
+          out.result({ statements: 0 }, () => noFindingsNote(o.output));
+          return;
+        }
+        await writeFileAtomic(
+          o.output,
+          renderVex(format, r.vex, { author: VEX_AUTHOR, timestamp: r.sbom.created, tool: TOOL }),
+        );
+        out.result(
+          {
+            statements: r.vex.length,
+            output: o.output,
+            ...(r.vexEvidence ? { evidence: r.vexEvidence } : {}),
+          },
+          () => wroteVexNote(r.vex, format, o.output),
+        );
+      },
+    );
   vexCmd
     .command("add")
     .description(
@@ -916,3 +947,40 @@ if (/(?:cleanimg(?:-init)?|main\.[jt]s)$/.test(invoked)) {
 }
 
 export type { Output };
+
+function vexFormatOf(f: string): VexFormat {
+  if (!(VEX_FORMATS as readonly string[]).includes(f)) {
+    throw new UsageError("CLI_USAGE", `unknown VEX format "${f}"`, {
+      hint: "openvex, csaf or cyclonedx",
+    });
+  }
+  return f as VexFormat;
+}
+
+async function readVexFiles(
+  names: readonly string[],
+): Promise<{ name: string; bytes: Uint8Array }[]> {
+  return Promise.all(
+    names.map(async (name) => ({
+      name,
+      bytes: new Uint8Array(
+        await readFile(name).catch((e: NodeJS.ErrnoException) => {
+          throw new UsageError(
+            "CLI_USAGE",
+            `cannot read VEX document ${name}: ${e.code ?? e.message}`,
+            { hint: "give the path of an OpenVEX, CSAF or CycloneDX VEX file" },
+          );
+        }),
+      ),
+    })),
+  );
+}
+
+function noFindingsNote(output: string): string {
+  return `no findings, so no VEX statements: OpenVEX needs at least one, nothing was written to ${output}`;
+}
+
+function wroteVexNote(vex: readonly VexStatement[], format: VexFormat, output: string): string {
+  const na = vex.filter((v) => v.status === "not_affected").length;
+  return `wrote ${vex.length} ${format} VEX statements to ${output} (${na} not_affected, each with its evidence)`;
+}

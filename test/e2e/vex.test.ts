@@ -501,6 +501,31 @@ describe("VEX from image analysis", () => {
     expect(doc.statements[0].status_notes).toMatch(
       /analysis (component-not-present|kernel-headers-only)@1 on image sha256:/,
     );
+    // vex generate: the same statements without the scan table
+    const gen = join(tempDir(), "gen.cdx.json");
+    const g = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        MAIN,
+        "vex",
+        "generate",
+        `oci:${removedLayout}:removed`,
+        "-o",
+        gen,
+        "--vex-format",
+        "cyclonedx",
+      ],
+      { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", CLEANIMG_HOME: ctx.home } },
+    );
+    expect(g.status, g.stderr).toBe(0);
+    expect(g.stdout).toMatch(/wrote 2 cyclonedx VEX statements/);
+    const cdx = JSON.parse(readFileSync(gen, "utf8"));
+    expect(cycloneDxValidator("1.6")(cdx)).toEqual([]);
+    expect(
+      cdx.vulnerabilities.map((v: { analysis: { state: string } }) => v.analysis.state),
+    ).toEqual(["not_affected", "not_affected"]);
   });
 });
 
