@@ -28,6 +28,9 @@ type Analysis = (
   records?: ReadonlyMap<string, OsvRecord>,
 ) => Conclusion | undefined;
 
+/** Absent paths named in one statement's evidence; the check itself covers every file. */
+const MAX_EVIDENCE_FILES = 25;
+
 /**
  * component_not_present: every regular file the package database lists for the package is gone
  * from the final filesystem (a later layer deleted them without updating the database), and no
@@ -48,8 +51,11 @@ export const componentNotPresent: Analysis = (_f, p) => {
     impact: `${p.name} ${p.version} is still listed in the package database, but none of the ${pr.checked} regular files it installed exist in the final image filesystem (a later layer removed them) and no file of the same name exists elsewhere in the image.`,
     evidence: {
       analysis: "component-not-present@1",
-      files: [...db, ...pr.missing.map((path) => ({ path, observed: "absent" }))],
-      found: `0 of ${pr.checked} regular files of ${p.name} present; ${pr.missing.length} listed`,
+      files: [
+        ...db,
+        ...pr.missing.slice(0, MAX_EVIDENCE_FILES).map((path) => ({ path, observed: "absent" })),
+      ],
+      found: `0 of ${pr.checked} regular files of ${p.name} present${pr.missing.length > MAX_EVIDENCE_FILES ? `; the first ${MAX_EVIDENCE_FILES} absent paths are listed` : ""}`,
     },
   };
 };
