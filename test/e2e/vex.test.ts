@@ -568,6 +568,17 @@ describe("VEX analyses refuse what they cannot prove", () => {
     expect(componentNotPresent(finding([]), none, sbom)?.justification).toBe(
       "component_not_present",
     );
+    // a big package: every file is checked, the evidence names the first 25
+    const missing = Array.from({ length: 400 }, (_, i) => `/usr/lib/x/${i}.so`);
+    const big = componentNotPresent(
+      finding([]),
+      pkg({ presence: { checked: 400, present: 0, missing } }),
+      sbom,
+    );
+    expect(big?.evidence.files.filter((f) => f.observed === "absent")).toHaveLength(25);
+    expect(big?.evidence.found).toMatch(
+      /^0 of 400 regular files .* first 25 absent paths are listed$/,
+    );
   });
 });
 
