@@ -3,6 +3,7 @@ import type { FileResolver, Sniffer } from "../source/index.js";
 import type { Cataloger } from "./cataloger.js";
 import { apkCataloger } from "./catalogers/apk.js";
 import { dpkgCataloger } from "./catalogers/dpkg.js";
+import { goModCataloger } from "./catalogers/go-mod.js";
 import { goBinaryCataloger } from "./catalogers/golang.js";
 import { javaArchiveCataloger } from "./catalogers/java.js";
 import { npmCataloger } from "./catalogers/npm.js";
@@ -27,6 +28,7 @@ export const CATALOGERS: readonly Cataloger[] = [
   javaArchiveCataloger,
   rubyGemspecCataloger,
   goBinaryCataloger,
+  goModCataloger,
 ];
 
 /** Byte-pattern sniffers the catalogers need while layers stream. */

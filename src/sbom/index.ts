@@ -7,6 +7,7 @@ export {
 } from "./catalog.js";
 export type { CatalogContext, Cataloger, CatalogResult } from "./cataloger.js";
 export { parseDep5Licenses } from "./catalogers/dpkg.js";
+export { type GoModFile, parseGoMod } from "./catalogers/go-mod.js";
 export { type GoBuildInfo, parseGoBuildInfo, parseModInfo } from "./catalogers/golang.js";
 export { parseOsRelease } from "./catalogers/os-release.js";
 export { normalizePypiName, parseCoreMetadata } from "./catalogers/python.js";
