@@ -68,6 +68,7 @@ echo "smoke: built CLI listed $files files; --build answered exit 4 (not availab
 
 node -e '
 const r = require("./.cache/vitest-results.json");
-console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+const suites = r.numFailedTestSuites ? `, ${r.numFailedTestSuites} suites failed (their tests count as skipped)` : "";
+console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : "") + suites);
 '
 exit "$status"

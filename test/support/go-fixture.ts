@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fetchDebs } from "./debs.js";
 
@@ -7,18 +7,36 @@ const CACHE = resolve(import.meta.dirname, "../../.cache");
 
 /** The Go toolchain from Debian's golang-1.19-go and -src packages, unpacked once. */
 export function goToolchain(): { go: string; goroot: string } {
-  const root = join(CACHE, "go-toolchain");
-  const goroot = join(root, "usr/lib/go-1.19");
-  if (
-    !existsSync(join(goroot, "bin/go")) ||
-    !existsSync(join(root, "usr/share/go-1.19/src/runtime"))
-  ) {
-    mkdirSync(root, { recursive: true });
+  const root = buildOnce(join(CACHE, "go-toolchain"), (tmp) => {
     for (const deb of fetchDebs(["golang-1.19-go", "golang-1.19-src"])) {
-      execFileSync("dpkg-deb", ["-x", deb, root]);
+      execFileSync("dpkg-deb", ["-x", deb, tmp]);
+    }
+  });
+  const goroot = join(root, "usr/lib/go-1.19");
+  return { go: join(goroot, "bin/go"), goroot };
+}
+
+/**
+ * Makes a cached directory exactly once, even when several test files (separate processes) ask
+ * at the same time: each builds in its own temporary directory and renames it into place; the
+ * first rename wins and the others drop their copy.
+ */
+function buildOnce(dir: string, build: (tmp: string) => void): string {
+  if (existsSync(dir)) {
+    return dir;
+  }
+  mkdirSync(CACHE, { recursive: true });
+  const tmp = mkdtempSync(`${dir}.tmp-`);
+  try {
+    build(tmp);
+    renameSync(tmp, dir);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(dir)) {
+      throw e;
     }
   }
-  return { go: join(goroot, "bin/go"), goroot };
+  return dir;
 }
 
 /** `go version -m FILE` output. */
@@ -36,45 +54,46 @@ export function goVersionM(file: string): string {
  * replaced by a local directory. Cached.
  */
 export function buildGoModuleBinary(): string {
-  const dir = join(CACHE, "go-fixture");
-  const bin = join(dir, "hello.bin");
-  if (existsSync(bin)) {
-    return bin;
-  }
   const { go, goroot } = goToolchain();
-  mkdirSync(join(dir, "greet"), { recursive: true });
-  mkdirSync(join(dir, "hello"), { recursive: true });
-  writeFileSync(join(dir, "greet/go.mod"), "module example.com/greet\n\ngo 1.19\n");
-  writeFileSync(
-    join(dir, "greet/greet.go"),
-    'package greet\n\nfunc Hello() string { return "hello" }\n',
-  );
-  writeFileSync(
-    join(dir, "hello/go.mod"),
-    "module example.com/hello\n\ngo 1.19\n\nrequire example.com/greet v1.2.3\n\nreplace example.com/greet => ../greet\n",
-  );
-  writeFileSync(
-    join(dir, "hello/main.go"),
-    'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n)\n\nfunc main() { fmt.Println(greet.Hello()) }\n',
-  );
-  const git = (...a: string[]) =>
-    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", ...a], {
-      cwd: join(dir, "hello"),
-      stdio: "ignore",
+  const dir = buildOnce(join(CACHE, "go-fixture"), (tmp) => {
+    mkdirSync(join(tmp, "greet"), { recursive: true });
+    mkdirSync(join(tmp, "hello"), { recursive: true });
+    writeFileSync(join(tmp, "greet/go.mod"), "module example.com/greet\n\ngo 1.19\n");
+    writeFileSync(
+      join(tmp, "greet/greet.go"),
+      'package greet\n\nfunc Hello() string { return "hello" }\n',
+    );
+    writeFileSync(
+      join(tmp, "hello/go.mod"),
+      "module example.com/hello\n\ngo 1.19\n\nrequire example.com/greet v1.2.3\n\nreplace example.com/greet => ../greet\n",
+    );
+    writeFileSync(
+      join(tmp, "hello/main.go"),
+      'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n)\n\nfunc main() { fmt.Println(greet.Hello()) }\n',
+    );
+    const git = (...a: string[]) =>
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", ...a], {
+        cwd: join(tmp, "hello"),
+        stdio: "ignore",
+      });
+    git("init", "-q");
+    git("add", ".");
+    git("commit", "-qm", "hello");
+    const env = {
+      ...process.env,
+      GOROOT: goroot,
+      GOPATH: join(tmp, "gopath"),
+      GOCACHE: join(tmp, "gocache"),
+      GOFLAGS: "-mod=mod",
+      GOPROXY: "off",
+      GOTOOLCHAIN: "local",
+      CGO_ENABLED: "0",
+    };
+    execFileSync(go, ["build", "-o", join(tmp, "hello.bin"), "."], {
+      cwd: join(tmp, "hello"),
+      env,
+      stdio: "pipe",
     });
-  git("init", "-q");
-  git("add", ".");
-  git("commit", "-qm", "hello");
-  const env = {
-    ...process.env,
-    GOROOT: goroot,
-    GOPATH: join(dir, "gopath"),
-    GOCACHE: join(dir, "gocache"),
-    GOFLAGS: "-mod=mod",
-    GOPROXY: "off",
-    GOTOOLCHAIN: "local",
-    CGO_ENABLED: "0",
-  };
-  execFileSync(go, ["build", "-o", bin, "."], { cwd: join(dir, "hello"), env, stdio: "pipe" });
-  return bin;
+  });
+  return join(dir, "hello.bin");
 }
