@@ -139,6 +139,18 @@ export const goSymbolsAbsent: Analysis = (f, p, _sbom, records) => {
     return undefined;
   }
   const names = p.symbols.names;
+  // A module the build info lists but none of whose functions carries its path means the names
+  // were rewritten (an obfuscator) or cannot be trusted: absence proves nothing then. For the
+  // standard library: readable names of packages nearly every program links (an obfuscator
+  // rewrites those too; a program that links none of them is not judged).
+  const module = f.matchedAs.name;
+  const readable =
+    module === "stdlib"
+      ? names.some((n) => /^(os|sync|errors|io|fmt|strconv)\./.test(n))
+      : names.some((n) => n.startsWith(`${module}/`) || n.startsWith(`${module}.`));
+  if (!readable) {
+    return undefined;
+  }
   const wanted: string[] = [];
   for (const imp of imports) {
     const path = imp.path as string;
@@ -158,7 +170,7 @@ export const goSymbolsAbsent: Analysis = (f, p, _sbom, records) => {
   }
   return {
     justification: "vulnerable_code_not_present",
-    impact: `none of the vulnerable functions the advisory lists (${wanted.join(", ")}) is in the function name table of ${binary.path} (${names.length} names, inlined functions included), so that code was not linked into the binary.`,
+    impact: `none of the vulnerable functions the advisory lists (${wanted.join(", ")}) is in the function name table of ${binary.path} (${names.length} names, inlined functions included), so that code was not linked into the binary. The names are the ones the Go linker wrote; a binary whose names were rewritten afterwards is outside what this analysis can judge.`,
     evidence: {
       analysis: "go-symbols@1",
       files: [

@@ -3,6 +3,7 @@ export {
   type AnalyzeOptions,
   analyzeFindings,
   componentNotPresent,
+  goSymbolsAbsent,
   kernelHeadersOnly,
 } from "./analyze.js";
 export { applyVex } from "./apply.js";

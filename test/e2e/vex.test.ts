@@ -19,6 +19,7 @@ import {
   analyzeFindings,
   applyVex,
   componentNotPresent,
+  goSymbolsAbsent,
   kernelHeadersOnly,
   readVex,
   type VexStatement,
@@ -579,6 +580,77 @@ describe("VEX analyses refuse what they cannot prove", () => {
     expect(big?.evidence.found).toMatch(
       /^0 of 400 regular files .* first 25 absent paths are listed$/,
     );
+  });
+
+  it("Go symbols: not when the names look rewritten (an obfuscator) or the advisory names no code", () => {
+    const record = {
+      id: "GO-TEST-1",
+      affected: [
+        {
+          package: { ecosystem: "Go", name: "example.com/lib" },
+          ecosystem_specific: { imports: [{ path: "example.com/lib/x", symbols: ["Parse"] }] },
+        },
+      ],
+    };
+    const goFinding = {
+      id: "GO-TEST-1",
+      flags: [],
+      matchedAs: { ecosystem: "Go", name: "example.com/lib" },
+    } as unknown as Finding;
+    const bin = (names: string[]) =>
+      pkg({
+        type: "golang",
+        name: "example.com/lib",
+        locations: [{ path: "/app/bin" }],
+        symbols: { table: "gopclntab", names },
+      });
+    const records = new Map([["GO-TEST-1", record as never]]);
+    // readable names of the module, none vulnerable: proven
+    expect(
+      goSymbolsAbsent(goFinding, bin(["example.com/lib/y.Other", "main.main"]), sbom, records)
+        ?.justification,
+    ).toBe("vulnerable_code_not_present");
+    // the vulnerable function present (even as a closure): stays affected
+    expect(
+      goSymbolsAbsent(goFinding, bin(["example.com/lib/x.Parse.func1"]), sbom, records),
+    ).toBeUndefined();
+    // no function carries the module's path: the names were rewritten, nothing is proven
+    expect(
+      goSymbolsAbsent(goFinding, bin(["a1b2c3.Z", "main.main"]), sbom, records),
+    ).toBeUndefined();
+    // an advisory without imports proves nothing
+    const bare = new Map([
+      [
+        "GO-TEST-1",
+        { id: "GO-TEST-1", affected: [{ package: record.affected[0]?.package }] } as never,
+      ],
+    ]);
+    expect(
+      goSymbolsAbsent(goFinding, bin(["example.com/lib/y.Other"]), sbom, bare),
+    ).toBeUndefined();
+    // the standard library: a binary with no readable std names is not judged
+    const std = { ...goFinding, matchedAs: { ecosystem: "Go", name: "stdlib" } } as Finding;
+    const stdRecords = new Map([
+      [
+        "GO-TEST-1",
+        {
+          id: "GO-TEST-1",
+          affected: [
+            {
+              package: { ecosystem: "Go", name: "stdlib" },
+              ecosystem_specific: { imports: [{ path: "net/http", symbols: ["Serve"] }] },
+            },
+          ],
+        } as never,
+      ],
+    ]);
+    const stdBin = (names: string[]) => ({ ...bin(names), name: "stdlib" });
+    expect(
+      goSymbolsAbsent(std, stdBin(["runtime.main", "x9.Q"]), sbom, stdRecords),
+    ).toBeUndefined();
+    expect(
+      goSymbolsAbsent(std, stdBin(["runtime.main", "os.Exit"]), sbom, stdRecords)?.justification,
+    ).toBe("vulnerable_code_not_present");
   });
 });
 
