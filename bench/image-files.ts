@@ -45,9 +45,8 @@ if (!existsSync(join(dir, "index.json"))) {
     layers: debs.map((d) => ({ kind: "debs" as const, debs: [d], dpkgStatus: false })),
   });
 }
-if (!existsSync(join(ROOT, "dist/cli/main.js"))) {
-  execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "inherit" });
-}
+// always the current sources: a stale dist/ would measure old code
+execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "inherit" });
 
 const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8"));
 const manifest = JSON.parse(

@@ -81,7 +81,13 @@ function components(file: string): Set<string> {
         const type = /^pkg:([^/]+)\//.exec(c.purl ?? "")?.[1] ?? "?";
         const name = type === "maven" && c.group ? `${c.group}:${c.name}` : c.name;
         // Trivy keeps a Debian epoch in a purl qualifier, not in the version
-        const version = type === "deb" ? (c.version ?? "").replace(/^\d+:/, "") : (c.version ?? "");
+        // and drops the "v" of Go module versions
+        const version =
+          type === "deb"
+            ? (c.version ?? "").replace(/^\d+:/, "")
+            : type === "golang"
+              ? (c.version ?? "").replace(/^v(?=\d)/, "")
+              : (c.version ?? "");
         out.add(`${type} ${name.toLowerCase()} ${version}`);
       }
       walk(c.components);
@@ -91,9 +97,8 @@ function components(file: string): Set<string> {
   return out;
 }
 
-if (!existsSync(CLI)) {
-  execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "inherit" });
-}
+// always the current sources: a stale dist/ would measure old code
+execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "inherit" });
 const layout = join(CACHE, "sbom-image");
 if (!existsSync(join(layout, "index.json"))) {
   process.stderr.write("building the benchmark image (once)\n");
