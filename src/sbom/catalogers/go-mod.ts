@@ -2,7 +2,8 @@ import type { Issue } from "../../core/issues.js";
 import type { FileResolver } from "../../source/index.js";
 import type { Cataloger, CatalogResult } from "../cataloger.js";
 import type { Package } from "../model.js";
-import { locationOf, packageId, purl, text } from "./shared.js";
+import { goPackage } from "./golang.js";
+import { text } from "./shared.js";
 
 const GO_MOD = /\/go\.mod$/;
 
@@ -126,38 +127,25 @@ export const goModCataloger: Cataloger = {
           mod.replace.find((x) => x.old.path === r.path && x.old.version === r.version) ??
           mod.replace.find((x) => x.old.path === r.path && !x.old.version);
         const effective = rep?.new.version ? { path: rep.new.path, version: rep.new.version } : r;
-        const slash = effective.path.lastIndexOf("/");
-        const p = purl(
-          "golang",
-          slash > 0 ? effective.path.slice(0, slash) : undefined,
-          effective.path.slice(slash + 1),
-          effective.version,
-        );
         const h1 = sums.get(`${effective.path} ${effective.version}`);
-        packages.push({
-          id: packageId(p, node.path),
-          name: effective.path,
-          version: effective.version,
-          type: "golang",
-          purl: p,
-          cpes: [],
-          licenseDeclared: [],
-          foundBy: "go-mod-file-cataloger",
-          locations: [locationOf(resolver, node, node.path)],
-          checksums: [],
-          files: [],
-          dependsOn: [],
-          properties: {
-            ...(mod.module ? { "go:requiredBy": mod.module } : {}),
-            ...(r.indirect ? { "go:indirect": "true" } : {}),
-            ...(h1 ? { "go:h1": h1 } : {}),
-            ...(rep
-              ? {
-                  "go:replacedBy": `${rep.new.path}${rep.new.version ? `@${rep.new.version}` : ""}`,
-                }
-              : {}),
-          },
-        });
+        packages.push(
+          goPackage(
+            resolver,
+            node,
+            effective,
+            {
+              ...(mod.module ? { "go:requiredBy": mod.module } : {}),
+              ...(r.indirect ? { "go:indirect": "true" } : {}),
+              ...(h1 ? { "go:h1": h1 } : {}),
+              ...(rep
+                ? {
+                    "go:replacedBy": `${rep.new.path}${rep.new.version ? `@${rep.new.version}` : ""}`,
+                  }
+                : {}),
+            },
+            "go-mod-file-cataloger",
+          ),
+        );
       }
     }
     return { packages, issues };

@@ -213,11 +213,13 @@ export function parseModInfo(s: string): Omit<GoBuildInfo, "goVersion"> {
   return { ...(path ? { path } : {}), ...(main ? { main } : {}), deps, settings };
 }
 
-function goPackage(
+/** A Go module as a package, evidenced by one file (a binary, a go.mod). */
+export function goPackage(
   resolver: FileResolver,
   node: FileNode,
   m: { path: string; version: string },
   props: Record<string, string>,
+  foundBy = "go-module-binary-cataloger",
 ): Package {
   // purl golang type: the module path's last element is the name, the rest the namespace
   const slash = m.path.lastIndexOf("/");
@@ -235,7 +237,7 @@ function goPackage(
     purl: p,
     cpes: [],
     licenseDeclared: [],
-    foundBy: "go-module-binary-cataloger",
+    foundBy,
     locations: [locationOf(resolver, node, node.path)],
     checksums: [],
     files: [],
