@@ -15,5 +15,22 @@ export {
   type Signer,
   verifySignature,
 } from "./keys.js";
+export {
+  consistencyProof,
+  inclusionProof,
+  leafHash,
+  nodeHash,
+  rootHash,
+  verifyConsistency,
+  verifyInclusion,
+} from "./merkle.js";
+export {
+  type Checkpoint,
+  checkpointBody,
+  noteKeyHint,
+  parseCheckpointNote,
+  signCheckpoint,
+  verifyCheckpointNote,
+} from "./note.js";
 export { type BundleVerifyOptions, type VerifiedBundle, verifySigstoreBundle } from "./sigstore.js";
 export { IN_TOTO_PAYLOAD_TYPE, STATEMENT_V1, type Statement, statement } from "./statement.js";
