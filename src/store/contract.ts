@@ -1,6 +1,6 @@
 import { type Digest, sha256 } from "../core/digest.js";
 import { StoreError } from "../core/errors.js";
-import { type EvidenceStore, putEvidence } from "./evidence-store.js";
+import { appendToLog, type EvidenceStore, putEvidence } from "./evidence-store.js";
 
 /** The pieces of a test runner the contract suite needs (vitest and node:test both fit). */
 export interface ContractTestApi {
@@ -162,6 +162,50 @@ export function describeEvidenceStoreContract(
       expect(await s.find({ subject: subjectA })).toHaveLength(1);
       await s.link(subjectB, d, "scan");
       expect(await s.find({ evidence: d })).toHaveLength(2);
+      await s.close();
+    });
+
+    it("keeps append-only logs: dense indexes, conflicts on a stale index, separate logs", async () => {
+      const s = await factory.create(clock().now);
+      expect(await s.size("audit")).toBe(0);
+      await s.append("audit", 0, enc.encode("e0"));
+      await s.append("audit", 1, enc.encode("e1"));
+      await expectStoreError(s.append("audit", 1, enc.encode("late")), "STORE_CONFLICT", expect);
+      await expectStoreError(s.append("audit", 3, enc.encode("gap")), "STORE_CONFLICT", expect);
+      await expectStoreError(
+        s.append("Bad Name", 0, enc.encode("x")),
+        "STORE_INVALID_INPUT",
+        expect,
+      );
+      await s.append("tlog", 0, enc.encode("t0"));
+      expect(await s.size("audit")).toBe(2);
+      expect(await s.size("tlog")).toBe(1);
+      const all = await s.entries("audit", 0);
+      expect(all.map((e) => Buffer.from(e).toString())).toEqual(["e0", "e1"]);
+      expect((await s.entries("audit", 1, 2)).map((e) => Buffer.from(e).toString())).toEqual([
+        "e1",
+      ]);
+      await s.close();
+    });
+
+    it("lets concurrent appenders chain to the tail without losing or forking entries", async () => {
+      const s = await factory.create(clock().now);
+      const writers = Array.from({ length: 8 }, (_, w) =>
+        (async () => {
+          for (let i = 0; i < 5; i++) {
+            await appendToLog(s, "audit", async (index, prev) => {
+              await new Promise((r) => setTimeout(r, 0));
+              return enc.encode(`${index}:${prev ? Buffer.from(prev).toString() : "-"}:w${w}`);
+            });
+          }
+        })(),
+      );
+      await Promise.all(writers);
+      const entries = (await s.entries("audit", 0)).map((e) => Buffer.from(e).toString());
+      expect(entries).toHaveLength(40);
+      entries.forEach((e, i) => {
+        expect(e.startsWith(`${i}:${i === 0 ? "-" : entries[i - 1]}:`)).toBe(true);
+      });
       await s.close();
     });
   });

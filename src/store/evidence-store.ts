@@ -58,7 +58,55 @@ export interface EvidenceStore {
     annotations?: Readonly<Record<string, string>>,
   ): Promise<EvidenceLink>;
   find(query: EvidenceQuery): Promise<readonly EvidenceLink[]>;
+  /**
+   * Appends an entry to the append-only log `log` (the transparency log, the audit trail) at
+   * position `index`, which must be the log's current size: a writer reads the tail, builds
+   * the entry that chains to it, and appends; if another writer appended first, the append
+   * fails and the writer rebuilds (see appendToLog). Entries are never changed or removed.
+   * @throws StoreError STORE_CONFLICT when `index` is no longer the log's size
+   */
+  append(log: string, index: number, entry: Uint8Array): Promise<void>;
+  /** Entries [from, to) of a log, in order (to defaults to the end). */
+  entries(log: string, from: number, to?: number): Promise<Uint8Array[]>;
+  /** How many entries the log holds. */
+  size(log: string): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * Appends to a log, retrying when another writer got there first. `build` receives the index
+ * the entry will have and the entry before it (undefined for the first), and may be called
+ * again after a conflict.
+ */
+export async function appendToLog(
+  store: EvidenceStore,
+  log: string,
+  build: (index: number, previous: Uint8Array | undefined) => Promise<Uint8Array>,
+  attempts = 100,
+): Promise<{ index: number; entry: Uint8Array }> {
+  for (let i = 0; ; i++) {
+    const index = await store.size(log);
+    const previous = index > 0 ? (await store.entries(log, index - 1, index))[0] : undefined;
+    const entry = await build(index, previous);
+    try {
+      await store.append(log, index, entry);
+      return { index, entry };
+    } catch (e) {
+      if (!(e instanceof StoreError && e.code === "STORE_CONFLICT") || i + 1 >= attempts) {
+        throw e;
+      }
+    }
+  }
+}
+
+/** @throws StoreError STORE_INVALID_INPUT */
+export function assertValidLogInput(log: string, index: number): void {
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(log)) {
+    throw new StoreError("STORE_INVALID_INPUT", `"${log}" is not a valid log name`);
+  }
+  if (!Number.isSafeInteger(index) || index < 0) {
+    throw new StoreError("STORE_INVALID_INPUT", `log index ${index} is not a non-negative integer`);
+  }
 }
 
 /** Stores a blob and links it in one call. */

@@ -4,6 +4,7 @@ export {
   type StoreFactory,
 } from "./contract.js";
 export {
+  appendToLog,
   type EvidenceLink,
   type EvidenceQuery,
   type EvidenceStore,

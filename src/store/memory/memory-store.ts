@@ -3,6 +3,7 @@ import { StoreError } from "../../core/errors.js";
 import {
   assertValidBlobInput,
   assertValidLinkInput,
+  assertValidLogInput,
   type EvidenceLink,
   type EvidenceQuery,
   type EvidenceStore,
@@ -14,6 +15,7 @@ import {
 export class MemoryEvidenceStore implements EvidenceStore {
   readonly #blobs = new Map<Digest, { mediaType: string; bytes: Uint8Array }>();
   readonly #links: EvidenceLink[] = [];
+  readonly #logs = new Map<string, Uint8Array[]>();
   constructor(private readonly now: () => Date = () => new Date()) {}
 
   async putBlob(bytes: Uint8Array, mediaType: string): Promise<Digest> {
@@ -86,6 +88,27 @@ export class MemoryEvidenceStore implements EvidenceStore {
       )
       .map(({ l }) => l);
     return q.limit ? hits.slice(0, q.limit) : hits;
+  }
+
+  async append(log: string, index: number, entry: Uint8Array): Promise<void> {
+    assertValidLogInput(log, index);
+    const l = this.#logs.get(log) ?? [];
+    if (index !== l.length) {
+      throw new StoreError(
+        "STORE_CONFLICT",
+        `log ${log} has ${l.length} entries; cannot append at ${index}`,
+      );
+    }
+    l.push(new Uint8Array(entry));
+    this.#logs.set(log, l);
+  }
+
+  async entries(log: string, from: number, to?: number): Promise<Uint8Array[]> {
+    return (this.#logs.get(log) ?? []).slice(from, to).map((e) => new Uint8Array(e));
+  }
+
+  async size(log: string): Promise<number> {
+    return this.#logs.get(log)?.length ?? 0;
   }
 
   /** Test hook: corrupts a stored blob in place (a fault a real disk can produce). */

@@ -8,6 +8,7 @@ import { StoreError } from "../../core/errors.js";
 import {
   assertValidBlobInput,
   assertValidLinkInput,
+  assertValidLogInput,
   type EvidenceLink,
   type EvidenceQuery,
   type EvidenceStore,
@@ -34,6 +35,12 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX links_subject ON links (subject, kind, created_at);
    CREATE INDEX links_kind_time ON links (kind, created_at);
    CREATE INDEX links_evidence ON links (evidence);`,
+  `CREATE TABLE log_entries (
+     log TEXT NOT NULL,
+     idx INTEGER NOT NULL,
+     entry BLOB NOT NULL,
+     PRIMARY KEY (log, idx)
+   ) WITHOUT ROWID;`,
 ];
 
 interface LinkRow {
@@ -263,6 +270,43 @@ export class SqliteEvidenceStore implements EvidenceStore {
       args.push(q.limit);
     }
     return (this.#db.prepare(sql).all(...args) as LinkRow[]).map(toLink);
+  }
+
+  async append(log: string, index: number, entry: Uint8Array): Promise<void> {
+    assertValidLogInput(log, index);
+    // IMMEDIATE: the size check and the insert are one step for every writing process
+    this.#db
+      .transaction(() => {
+        const n = this.#count(log);
+        if (n !== index) {
+          throw new StoreError(
+            "STORE_CONFLICT",
+            `log ${log} has ${n} entries; cannot append at ${index}`,
+          );
+        }
+        this.#db
+          .prepare("INSERT INTO log_entries (log, idx, entry) VALUES (?, ?, ?)")
+          .run(log, index, Buffer.from(entry));
+      })
+      .immediate();
+  }
+
+  async entries(log: string, from: number, to?: number): Promise<Uint8Array[]> {
+    const rows = this.#db
+      .prepare("SELECT entry FROM log_entries WHERE log = ? AND idx >= ? AND idx < ? ORDER BY idx")
+      .all(log, from, to ?? Number.MAX_SAFE_INTEGER) as { entry: Buffer }[];
+    return rows.map((r) => new Uint8Array(r.entry));
+  }
+
+  async size(log: string): Promise<number> {
+    return this.#count(log);
+  }
+
+  #count(log: string): number {
+    const row = this.#db
+      .prepare("SELECT MAX(idx) AS m FROM log_entries WHERE log = ?")
+      .get(log) as { m: number | null };
+    return row.m === null ? 0 : row.m + 1;
   }
 
   async close(): Promise<void> {
