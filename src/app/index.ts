@@ -8,6 +8,29 @@ export {
 } from "../vex/index.js";
 export { renderCycloneDxVulnerabilities, renderSarif } from "../vuln/index.js";
 export {
+  AUDIT_LOG,
+  type AuditEvent,
+  type AuditVerification,
+  actor,
+  auditEvents,
+  imageAuditEvents,
+  recordAuditEvent,
+  verifyAuditTrail,
+} from "./audit.js";
+export {
+  ATTESTATION_KIND,
+  type ChainLinkPredicate,
+  type ChainReport,
+  type LinkReport,
+  type LinkState,
+  latestLink,
+  type RecordedLink,
+  recordChainLink,
+  STAGES,
+  type Stage,
+  verifyChain,
+} from "./chain.js";
+export {
   type AppContext,
   type AppContextOptions,
   createAppContext,
@@ -40,6 +63,19 @@ export {
   scan,
   VEX_AUTHOR,
 } from "./scan.js";
+export {
+  appendToTransparencyLog,
+  BUNDLE_MEDIA_TYPE,
+  identities,
+  type LogIdentity,
+  readTransparencyLog,
+  type SigningIdentity,
+  signStatement,
+  TLOG,
+  type TransparencyLogVerification,
+  trustedKeys,
+  verifyTransparencyLog,
+} from "./signing.js";
 export { compareBatchLine, compareVersionStrings } from "./versions.js";
 export { addVexDecision, VEX_DECISION_KIND, type VexDecision } from "./vex.js";
 export {

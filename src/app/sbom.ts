@@ -19,6 +19,7 @@ import {
 } from "../sbom/index.js";
 import { DirectoryResolver, ImageFilesystem, ImageResolver } from "../source/index.js";
 import type { EvidenceLink } from "../store/index.js";
+import { latestLink, type RecordedLink, recordChainLink } from "./chain.js";
 import type { AppContext } from "./context.js";
 import { catalogCacheKey, evidenceLayerCache } from "./layer-cache.js";
 
@@ -41,6 +42,8 @@ export interface SbomResult {
   readonly document: string;
   readonly quality: readonly NtiaIssue[];
   readonly evidence?: EvidenceLink;
+  /** The signed chain link recorded for the SBOM (images, when recording). */
+  readonly link?: RecordedLink;
 }
 
 /** Parses a format name. @throws UsageError CLI_USAGE */
@@ -120,12 +123,27 @@ export async function generateSbom(
   }
   const document = renderSbom(sbom, format);
   let evidence: EvidenceLink | undefined;
+  let link: RecordedLink | undefined;
   if (opts.record !== false && sbom.subject.kind === "image") {
     const store = ctx.evidence();
+    const image = sbom.subject.manifestDigest;
     const d = await store.putBlob(new TextEncoder().encode(document), sbomMediaType(format));
-    evidence = await store.link(sbom.subject.manifestDigest, d, "sbom", {
+    evidence = await store.link(image, d, "sbom", {
       format,
       packages: String(sbom.packages.length),
+    });
+    const provenance = await latestLink(ctx, image, "provenance");
+    link = await recordChainLink(ctx, {
+      image: { name: sbom.subject.name, digest: image },
+      stage: "sbom",
+      evidence: {
+        digest: d,
+        mediaType: sbomMediaType(format),
+        predicateType: sbomPredicateType(format),
+      },
+      previous: provenance ? [provenance] : [],
+      inputs: { format, packages: String(sbom.packages.length) },
+      tool: `${TOOL.name} ${TOOL.version}`,
     });
   }
   return {
@@ -134,7 +152,20 @@ export async function generateSbom(
     document,
     quality: checkNtiaMinimumElements(sbom),
     ...(evidence ? { evidence } : {}),
+    ...(link ? { link } : {}),
   };
+}
+
+/** The in-toto predicate type the SBOM format is known by (as cosign and in-toto name them). */
+export function sbomPredicateType(format: SbomFormat): string {
+  switch (format) {
+    case "spdx-3":
+      return "https://spdx.dev/Document/v3";
+    case "spdx-2.3":
+      return "https://spdx.dev/Document/v2.3";
+    default:
+      return "https://cyclonedx.org/bom";
+  }
 }
 
 const SHELLS = ["/bin/sh", "/bin/bash", "/bin/dash", "/bin/ash", "/bin/zsh", "/bin/busybox"];

@@ -4,8 +4,9 @@ import type { Sbom } from "../sbom/index.js";
 import type { EvidenceLink } from "../store/index.js";
 import { analyzeFindings, applyVex, readVex, type VexStatement } from "../vex/index.js";
 import { type Finding, type MatchResult, matchSbom, type OsvRecord } from "../vuln/index.js";
+import { type RecordedLink, recordChainLink } from "./chain.js";
 import type { AppContext } from "./context.js";
-import { generateSbom, type SbomOptions } from "./sbom.js";
+import { generateSbom, type SbomOptions, TOOL } from "./sbom.js";
 import { VEX_DECISION_KIND } from "./vex.js";
 import { openVulnDb } from "./vulndb.js";
 
@@ -21,6 +22,8 @@ export interface ScanResult extends MatchResult {
   /** One VEX statement per finding (images only: the product is the image). */
   readonly vex: readonly VexStatement[];
   readonly vexEvidence?: EvidenceLink;
+  /** The signed chain links this scan recorded (SBOM, scan, VEX). */
+  readonly links?: readonly RecordedLink[];
 }
 
 /**
@@ -59,6 +62,8 @@ export async function scan(
     const s = await generateSbom(ctx, ref, { ...opts, format: opts.format ?? "cyclonedx-1.6" });
     const m = matchSbom(s.sbom, db);
     let evidence: EvidenceLink | undefined;
+    const links: RecordedLink[] = s.link ? [s.link] : [];
+    const tool = `${TOOL.name} ${TOOL.version}`;
     if (opts.record !== false && s.sbom.subject.kind === "image" && s.evidence) {
       const doc = new TextEncoder().encode(
         JSON.stringify({
@@ -80,6 +85,18 @@ export async function scan(
         dbSnapshot: m.snapshot,
         findings: String(m.findings.length),
       });
+      if (s.link) {
+        links.push(
+          await recordChainLink(ctx, {
+            image: { name: s.sbom.subject.name, digest: s.sbom.subject.manifestDigest },
+            stage: "scan",
+            evidence: { digest: d, mediaType: SCAN_MEDIA_TYPE },
+            previous: [s.link],
+            inputs: { dbSnapshot: m.snapshot, findings: String(m.findings.length) },
+            tool,
+          }),
+        );
+      }
     }
     // the records symbol-level analyses read (Go advisories list the vulnerable functions)
     const records = new Map<string, OsvRecord>();
@@ -141,12 +158,29 @@ export async function scan(
         notAffected: String(vex.filter((v) => v.status === "not_affected").length),
         statements: String(vex.length),
       });
+      const scanLink = links.find((l) => l.stage === "scan");
+      if (scanLink) {
+        links.push(
+          await recordChainLink(ctx, {
+            image: { name: s.sbom.subject.name, digest: s.sbom.subject.manifestDigest },
+            stage: "vex",
+            evidence: { digest: d, mediaType: VEX_MEDIA_TYPE },
+            previous: [scanLink],
+            inputs: {
+              statements: String(vex.length),
+              ...Object.fromEntries(given.map((g, i) => [`document${i}`, g.digest])),
+            },
+            tool,
+          }),
+        );
+      }
     }
     return {
       ...m,
       issues: [...m.issues, ...applied.issues],
       vex,
       ...(vexEvidence ? { vexEvidence } : {}),
+      ...(links.length ? { links } : {}),
       sbom: s.sbom,
       ...(s.evidence ? { sbomEvidence: s.evidence } : {}),
       ...(evidence ? { evidence } : {}),

@@ -8,6 +8,7 @@ import {
   VEX_STATUSES,
   type VexStatus,
 } from "../vex/index.js";
+import { recordAuditEvent } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { inspectImage } from "./images.js";
 import { TOOL } from "./sbom.js";
@@ -119,6 +120,18 @@ export async function addVexDecision(
     status: d.status,
     author: d.author,
     ...(d.component ? { component: d.component } : {}),
+  });
+  await recordAuditEvent(ctx, {
+    action: "vex-decision",
+    subject: digest,
+    subjectName: ref,
+    evidence: { document: blob },
+    details: {
+      vulnerability: d.vulnerability,
+      status: d.status,
+      author: d.author,
+      ...(d.component ? { component: d.component } : {}),
+    },
   });
   return { image: digest, document, link };
 }

@@ -13,6 +13,7 @@ import {
   type Untar,
   VulnDb,
 } from "../vuln/index.js";
+import { recordAuditEvent } from "./audit.js";
 import type { AppContext } from "./context.js";
 
 /** Reads the regular files of an in-memory tar archive (the Debian tracker list bundle). */
@@ -144,12 +145,22 @@ export async function importVulnData(
       bundles.push({ path: p, signedBy: verified.keyids, snapshot: header.snapshot });
     }
     const r = plain.length ? await db.import(plain, untarMembers) : { sources: [], issues: [] };
-    return {
+    const result = {
       sources: [...fromBundles, ...r.sources],
       snapshot: db.snapshot(),
       issues: r.issues,
       bundles,
     };
+    await recordAuditEvent(ctx, {
+      action: "db-import",
+      evidence: { dbSnapshot: result.snapshot },
+      details: {
+        paths: paths.join(" "),
+        records: String(result.sources.reduce((n, s) => n + s.records, 0)),
+        ...(bundles.length ? { signedBy: bundles.flatMap((b) => b.signedBy).join(" ") } : {}),
+      },
+    });
+    return result;
   } finally {
     db.close();
   }

@@ -1,4 +1,10 @@
 export {
+  BUNDLE_MEDIA_TYPE,
+  type EvidenceBundle,
+  type VerifiedEvidenceBundle,
+  verifyEvidenceBundle,
+} from "./bundle.js";
+export {
   type DsseEnvelope,
   pae,
   signEnvelope,
@@ -33,4 +39,21 @@ export {
   verifyCheckpointNote,
 } from "./note.js";
 export { type BundleVerifyOptions, type VerifiedBundle, verifySigstoreBundle } from "./sigstore.js";
-export { IN_TOTO_PAYLOAD_TYPE, STATEMENT_V1, type Statement, statement } from "./statement.js";
+export {
+  CHAIN_LINK_PREDICATE,
+  IN_TOTO_PAYLOAD_TYPE,
+  STATEMENT_V1,
+  type Statement,
+  statement,
+} from "./statement.js";
+export {
+  checkpointTree,
+  dsseLogBody,
+  type FrontierNode,
+  frontierAppend,
+  frontierRoot,
+  type InclusionProof,
+  type LoggedEntry,
+  lastLeafProof,
+  verifyLoggedEntry,
+} from "./tlog.js";

@@ -30,3 +30,6 @@ export function statement<P>(
     predicate,
   };
 }
+
+/** cleanimg's evidence-chain link predicate (documented in docs/attestations.md). */
+export const CHAIN_LINK_PREDICATE = "https://cleanimg.dev/attestation/chain-link/v1";

@@ -1,0 +1,216 @@
+import { hostname, userInfo } from "node:os";
+import { verifySignature } from "../attest/index.js";
+import { type Digest, sha256 } from "../core/digest.js";
+import { appendToLog } from "../store/index.js";
+import type { AppContext } from "./context.js";
+import { identities, trustedKeys } from "./signing.js";
+
+/**
+ * The audit trail: every action appends one event to the store's "audit" log. Each event names
+ * the digest of the entry before it (a hash chain) and is signed by the signing key, so editing,
+ * removing or reordering an event breaks the chain at a place `verifyAuditTrail` names. Each
+ * event is also linked to its subject image ("audit-event" links) for per-image lookups.
+ */
+
+export const AUDIT_LOG = "audit";
+export const AUDIT_EVENT_KIND = "audit-event";
+export const AUDIT_EVENT_MEDIA_TYPE = "application/vnd.cleanimg.audit-event.v1+json";
+const GENESIS = `sha256:${"0".repeat(64)}`;
+
+export type AuditAction =
+  | "attest"
+  | "sbom"
+  | "scan"
+  | "vex"
+  | "vex-decision"
+  | "db-import"
+  | "build"
+  | "policy"
+  | "deployment";
+
+export interface AuditEvent {
+  readonly seq: number;
+  readonly time: string;
+  readonly actor: string;
+  readonly action: AuditAction;
+  /** The image (manifest digest) the action was about, when there is one. */
+  readonly subject?: Digest;
+  readonly subjectName?: string;
+  /** Evidence the action produced or read, by role (attestation, document, envelope, …). */
+  readonly evidence: Readonly<Record<string, string>>;
+  readonly details: Readonly<Record<string, string>>;
+  /** Digest of the previous log entry's bytes. */
+  readonly prev: string;
+  /** The signing key's id. */
+  readonly keyid: string;
+}
+
+interface StoredAuditEntry {
+  readonly event: AuditEvent;
+  /** base64 signature over the UTF-8 JSON of `event` */
+  readonly sig: string;
+}
+
+/** Who is acting: $CLEANIMG_AUTHOR, else user@host. */
+export function actor(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const a = env["CLEANIMG_AUTHOR"];
+  if (a) {
+    return a;
+  }
+  let user = "unknown";
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry
+  }
+  return `${user}@${hostname()}`;
+}
+
+/** Appends an event; returns it with its sequence number. */
+export async function recordAuditEvent(
+  ctx: AppContext,
+  e: Omit<AuditEvent, "seq" | "time" | "actor" | "prev" | "keyid" | "details"> & {
+    details?: Readonly<Record<string, string>>;
+    time?: string;
+  },
+): Promise<AuditEvent> {
+  const { signing } = await identities(ctx);
+  let made: AuditEvent | undefined;
+  const { entry } = await appendToLog(ctx.evidence(), AUDIT_LOG, async (seq, previous) => {
+    const event: AuditEvent = {
+      seq,
+      time: e.time ?? new Date().toISOString(),
+      actor: actor(),
+      action: e.action,
+      ...(e.subject ? { subject: e.subject } : {}),
+      ...(e.subjectName ? { subjectName: e.subjectName } : {}),
+      evidence: e.evidence,
+      details: e.details ?? {},
+      prev: previous ? sha256(previous) : GENESIS,
+      keyid: signing.keyid,
+    };
+    made = event;
+    const sig = await signing.signer.sign(new TextEncoder().encode(JSON.stringify(event)));
+    const stored: StoredAuditEntry = { event, sig: Buffer.from(sig).toString("base64") };
+    return new TextEncoder().encode(JSON.stringify(stored));
+  });
+  const event = made as AuditEvent;
+  if (event.subject) {
+    const store = ctx.evidence();
+    const d = await store.putBlob(entry, AUDIT_EVENT_MEDIA_TYPE);
+    await store.link(event.subject, d, AUDIT_EVENT_KIND, {
+      seq: String(event.seq),
+      action: event.action,
+      ...(event.details["stage"] ? { stage: event.details["stage"] } : {}),
+    });
+  }
+  return event;
+}
+
+/** A problem found in the audit log, located by sequence number. */
+export interface AuditProblem {
+  readonly seq: number;
+  readonly reason: string;
+}
+
+export interface AuditVerification {
+  readonly events: number;
+  readonly intact: boolean;
+  readonly problems: readonly AuditProblem[];
+  /** Digest of the last entry: save it to detect a later truncation of the log's tail. */
+  readonly head?: string;
+}
+
+/**
+ * Checks the whole audit log: sequence numbers dense, every event chained to the one before,
+ * every signature valid by a trusted key. Problems are located, not just counted.
+ */
+export async function verifyAuditTrail(ctx: AppContext): Promise<AuditVerification> {
+  const raw = await ctx.evidence().entries(AUDIT_LOG, 0);
+  const keys = await trustedKeys(ctx);
+  const problems: AuditProblem[] = [];
+  let prev = GENESIS;
+  raw.forEach((bytes, i) => {
+    let stored: StoredAuditEntry;
+    try {
+      stored = JSON.parse(new TextDecoder().decode(bytes)) as StoredAuditEntry;
+    } catch {
+      problems.push({ seq: i, reason: "the entry is not readable JSON: it was altered" });
+      prev = sha256(bytes);
+      return;
+    }
+    const ev = stored.event;
+    if (ev?.seq !== i) {
+      problems.push({
+        seq: i,
+        reason: `position ${i} holds the event numbered ${String(ev?.seq)}: ${
+          typeof ev?.seq === "number" && ev.seq > i
+            ? `event${ev.seq - i > 1 ? `s ${i}-${ev.seq - 1} were` : ` ${i} was`} removed`
+            : "events were reordered or renumbered"
+        }`,
+      });
+    }
+    if (ev?.prev !== prev) {
+      problems.push({
+        seq: ev?.seq ?? i,
+        reason: `does not chain to the entry before it: ${i === 0 ? "the first event was replaced" : `event ${i - 1} was edited or removed`}`,
+      });
+    }
+    const data = new TextEncoder().encode(JSON.stringify(ev));
+    const sig = new Uint8Array(Buffer.from(stored.sig ?? "", "base64"));
+    if (!keys.some((k) => verifySignature(k, data, sig))) {
+      problems.push({
+        seq: ev?.seq ?? i,
+        reason: "its signature does not verify with a trusted key: the event was edited",
+      });
+    }
+    prev = sha256(bytes);
+  });
+  return {
+    events: raw.length,
+    intact: problems.length === 0,
+    problems,
+    ...(raw.length > 0 ? { head: prev } : {}),
+  };
+}
+
+/** Events in a time window [from, to), oldest first (parsed, not verified: see verifyAuditTrail). */
+export async function auditEvents(
+  ctx: AppContext,
+  from?: string,
+  to?: string,
+): Promise<AuditEvent[]> {
+  const raw = await ctx.evidence().entries(AUDIT_LOG, 0);
+  const out: AuditEvent[] = [];
+  for (const b of raw) {
+    try {
+      const ev = (JSON.parse(new TextDecoder().decode(b)) as StoredAuditEntry).event;
+      if ((!from || ev.time >= from) && (!to || ev.time < to)) {
+        out.push(ev);
+      }
+    } catch {
+      // unreadable entries are reported by verifyAuditTrail
+    }
+  }
+  return out;
+}
+
+/** The audit events recorded for one image, through the per-image index. */
+export async function imageAuditEvents(ctx: AppContext, image: Digest): Promise<AuditEvent[]> {
+  const store = ctx.evidence();
+  const out: AuditEvent[] = [];
+  for (const l of await store.find({ subject: image, kind: AUDIT_EVENT_KIND })) {
+    try {
+      const blob = await store.getBlob(l.evidence);
+      const ev = (JSON.parse(new TextDecoder().decode(blob.bytes)) as StoredAuditEntry).event;
+      // only events that are the log's own entry at their position count
+      const [inLog] = await store.entries(AUDIT_LOG, ev.seq, ev.seq + 1);
+      if (inLog && Buffer.from(inLog).equals(Buffer.from(blob.bytes))) {
+        out.push(ev);
+      }
+    } catch {
+      // an altered index entry: the full audit verification reports the log itself
+    }
+  }
+  return out.sort((a, b) => a.seq - b.seq);
+}

@@ -1,0 +1,368 @@
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { constants, existsSync, readdirSync } from "node:fs";
+import { link, mkdir, open, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  BUNDLE_MEDIA_TYPE,
+  consistencyProof,
+  dsseLogBody,
+  type EvidenceBundle,
+  type FrontierNode,
+  frontierAppend,
+  frontierRoot,
+  generateKeyPair,
+  IN_TOTO_PAYLOAD_TYPE,
+  type InclusionProof,
+  keyIdOf,
+  keySigner,
+  lastLeafProof,
+  leafHash,
+  loadPrivateKey,
+  loadPublicKey,
+  noteKeyHint,
+  rootHash,
+  type Signer,
+  type Statement,
+  signCheckpoint,
+  signEnvelope,
+  verifyCheckpointNote,
+  verifyConsistency,
+} from "../attest/index.js";
+import { type Digest, sha256 } from "../core/digest.js";
+import { AttestError, ToolError } from "../core/errors.js";
+import { appendToLog } from "../store/index.js";
+import type { AppContext } from "./context.js";
+
+/**
+ * Signing by default. Every piece of evidence cleanimg records is signed with the signing key
+ * and logged in the embedded transparency log, whose checkpoints the log key signs. Both keys
+ * live under `$CLEANIMG_HOME/keys` and are made on first use (ECDSA P-256, mode 0600); a key of
+ * one's own is used with `CLEANIMG_SIGNING_KEY=PATH` (and `CLEANIMG_SIGNING_KEY_PASSWORD` when it
+ * is encrypted). Verification trusts the signing key's public half and any `*.pub` file in
+ * `$CLEANIMG_HOME/keys/trusted/`.
+ */
+
+export { BUNDLE_MEDIA_TYPE };
+export const TLOG = "tlog";
+
+export interface SigningIdentity {
+  readonly signer: Signer;
+  readonly publicKey: KeyObject;
+  readonly publicKeyPem: string;
+  readonly keyid: string;
+  /** Where the key came from (a path). */
+  readonly source: string;
+}
+
+export interface LogIdentity {
+  readonly signer: Signer;
+  readonly publicKey: KeyObject;
+  /** The checkpoint origin (and note key name) of this log. */
+  readonly origin: string;
+  /** base64 sha256 of the log key's DER public key: Sigstore's log id. */
+  readonly logId: string;
+}
+
+const cache = new WeakMap<AppContext, Promise<{ signing: SigningIdentity; log: LogIdentity }>>();
+
+/** The signing and log identities of this home directory, made on first use. */
+export function identities(
+  ctx: AppContext,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<{ signing: SigningIdentity; log: LogIdentity }> {
+  let p = cache.get(ctx);
+  if (!p) {
+    p = (async () => {
+      const dir = join(ctx.home, "keys");
+      const own = env["CLEANIMG_SIGNING_KEY"];
+      const signingPath = own ?? join(dir, "signing.key");
+      const signingPem = own
+        ? await readFile(own, "utf8").catch((e: NodeJS.ErrnoException) => {
+            throw new ToolError(
+              "ATTEST_KEY_INVALID",
+              `cannot read CLEANIMG_SIGNING_KEY ${own}: ${e.code ?? e.message}`,
+            );
+          })
+        : await keyFile(dir, "signing");
+      const sk = loadPrivateKey(signingPem, env["CLEANIMG_SIGNING_KEY_PASSWORD"]);
+      const spub = createPublicKey(sk);
+      const logKey = loadPrivateKey(await keyFile(dir, "log"));
+      const lpub = createPublicKey(logKey);
+      const logKeyid = keyIdOf(lpub);
+      return {
+        signing: {
+          signer: keySigner(sk),
+          publicKey: spub,
+          publicKeyPem: spub.export({ type: "spki", format: "pem" }).toString(),
+          keyid: keyIdOf(spub),
+          source: signingPath,
+        },
+        log: {
+          signer: keySigner(logKey),
+          publicKey: lpub,
+          origin: `cleanimg.local/log/${logKeyid.slice(0, 16)}`,
+          logId: Buffer.from(logKeyid, "hex").toString("base64"),
+        },
+      };
+    })();
+    cache.set(ctx, p);
+  }
+  return p;
+}
+
+/** Reads keys/NAME.key, creating it (and NAME.pub) if missing; safe against a concurrent maker. */
+async function keyFile(dir: string, name: string): Promise<string> {
+  const path = join(dir, `${name}.key`);
+  if (!existsSync(path)) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const k = generateKeyPair("ecdsa-p256");
+    const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      await fh.writeFile(k.privatePem);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    // link() fails when another process made the key first; theirs is used
+    await link(tmp, path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "EEXIST") {
+        throw e;
+      }
+    });
+    await rm(tmp, { force: true });
+    const pub = join(dir, `${name}.pub`);
+    if (!existsSync(pub)) {
+      const pem = createPublicKey(loadPrivateKey(await readFile(path, "utf8")))
+        .export({ type: "spki", format: "pem" })
+        .toString();
+      await open(pub, "wx", 0o644)
+        .then(async (h) => {
+          await h.writeFile(pem);
+          await h.close();
+        })
+        .catch(() => {});
+    }
+  }
+  return readFile(path, "utf8");
+}
+
+/** Public keys whose signatures verification accepts. */
+export async function trustedKeys(ctx: AppContext): Promise<KeyObject[]> {
+  const { signing } = await identities(ctx);
+  const keys = [signing.publicKey];
+  const dir = join(ctx.home, "keys", "trusted");
+  if (existsSync(dir)) {
+    for (const f of readdirSync(dir)
+      .filter((n) => n.endsWith(".pub"))
+      .sort()) {
+      keys.push(loadPublicKey(await readFile(join(dir, f), "utf8")));
+    }
+  }
+  return keys;
+}
+
+interface StoredLogEntry {
+  /** base64 of the logged body */
+  readonly body: string;
+  /** the frontier after this entry */
+  readonly frontier: readonly { readonly size: number; readonly hash: string }[];
+  /** the signed checkpoint of the tree ending with this entry */
+  readonly checkpoint: string;
+}
+
+function parseStoredLogEntry(bytes: Uint8Array, index: number): StoredLogEntry {
+  try {
+    const e = JSON.parse(new TextDecoder().decode(bytes)) as StoredLogEntry;
+    if (
+      typeof e.body === "string" &&
+      Array.isArray(e.frontier) &&
+      typeof e.checkpoint === "string"
+    ) {
+      return e;
+    }
+  } catch {
+    // reported below
+  }
+  throw new AttestError("ATTEST_VERIFY_FAILED", `transparency log entry ${index} is unreadable`);
+}
+
+const frontierOf = (e: StoredLogEntry): FrontierNode[] =>
+  e.frontier.map((n) => ({ size: n.size, hash: new Uint8Array(Buffer.from(n.hash, "base64")) }));
+
+/** Appends a body to the embedded log; returns its index, proof and signed time. */
+export async function appendToTransparencyLog(
+  ctx: AppContext,
+  body: Uint8Array,
+  now: () => Date = () => new Date(),
+): Promise<{ index: number; proof: InclusionProof; integratedTime: number }> {
+  const { log } = await identities(ctx);
+  let proof: InclusionProof | undefined;
+  let time = 0;
+  const { index } = await appendToLog(ctx.evidence(), TLOG, async (i, prev) => {
+    const before = prev ? frontierOf(parseStoredLogEntry(prev, i - 1)) : [];
+    const after = frontierAppend(before, leafHash(body));
+    const root = frontierRoot(after);
+    time = now().getTime();
+    const checkpoint = await signCheckpoint(
+      {
+        origin: log.origin,
+        size: i + 1,
+        rootHash: root,
+        extensions: [`Timestamp: ${BigInt(time) * 1_000_000n}`],
+      },
+      log.origin,
+      noteKeyHint(log.origin, log.publicKey),
+      log.signer,
+    );
+    proof = {
+      logIndex: String(i),
+      rootHash: Buffer.from(root).toString("base64"),
+      treeSize: String(i + 1),
+      hashes: lastLeafProof(before).map((h) => Buffer.from(h).toString("base64")),
+      checkpoint: { envelope: checkpoint },
+    };
+    const stored: StoredLogEntry = {
+      body: Buffer.from(body).toString("base64"),
+      frontier: after.map((n) => ({ size: n.size, hash: Buffer.from(n.hash).toString("base64") })),
+      checkpoint,
+    };
+    return new TextEncoder().encode(JSON.stringify(stored));
+  });
+  return { index, proof: proof as InclusionProof, integratedTime: Math.floor(time / 1000) };
+}
+
+/**
+ * Signs an in-toto statement with the signing key, logs it, and returns the Sigstore bundle
+ * (serialized: its digest is the attestation's identity in the chain).
+ */
+export async function signStatement(
+  ctx: AppContext,
+  stmt: Statement,
+): Promise<{ bundle: EvidenceBundle; bytes: Uint8Array; digest: Digest }> {
+  const { signing, log } = await identities(ctx);
+  const payload = new TextEncoder().encode(JSON.stringify(stmt));
+  const envelope = await signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, [signing.signer]);
+  const body = dsseLogBody(
+    envelope,
+    new TextEncoder().encode(JSON.stringify(envelope)),
+    signing.publicKeyPem,
+  );
+  const { index, proof, integratedTime } = await appendToTransparencyLog(ctx, body);
+  const bundle: EvidenceBundle = {
+    mediaType: BUNDLE_MEDIA_TYPE,
+    verificationMaterial: {
+      publicKey: { hint: signing.keyid },
+      tlogEntries: [
+        {
+          logIndex: String(index),
+          logId: { keyId: log.logId },
+          kindVersion: { kind: "dsse", version: "0.0.1" },
+          integratedTime: String(integratedTime),
+          inclusionProof: proof,
+          canonicalizedBody: Buffer.from(body).toString("base64"),
+        },
+      ],
+    },
+    dsseEnvelope: envelope,
+  };
+  const bytes = new TextEncoder().encode(JSON.stringify(bundle));
+  return { bundle, bytes, digest: sha256(bytes) };
+}
+
+/** Reads the whole embedded log (for `tlog verify` and checkpoints). */
+export async function readTransparencyLog(
+  ctx: AppContext,
+): Promise<{ bodies: Uint8Array[]; checkpoints: string[]; frontiers: FrontierNode[][] }> {
+  const raw = await ctx.evidence().entries(TLOG, 0);
+  const entries = raw.map((b, i) => parseStoredLogEntry(b, i));
+  return {
+    bodies: entries.map((e) => new Uint8Array(Buffer.from(e.body, "base64"))),
+    checkpoints: entries.map((e) => e.checkpoint),
+    frontiers: entries.map(frontierOf),
+  };
+}
+
+/** What `tlog verify` found. */
+export interface TransparencyLogVerification {
+  readonly size: number;
+  readonly origin: string;
+  /** The latest signed checkpoint (save it to prove later that the log only grew). */
+  readonly checkpoint?: string;
+  readonly problems: readonly { readonly index: number; readonly reason: string }[];
+  /** The consistency check against an earlier checkpoint, when one was given. */
+  readonly consistentWith?: {
+    readonly size: number;
+    readonly ok: boolean;
+    readonly reason?: string;
+  };
+}
+
+/**
+ * Re-derives the whole embedded log from its entries: every stored frontier and checkpoint must
+ * be the one its entries give, every checkpoint signed by the log key; and, given an earlier
+ * checkpoint, proves with a consistency proof that the log only grew since.
+ */
+export async function verifyTransparencyLog(
+  ctx: AppContext,
+  earlier?: string,
+): Promise<TransparencyLogVerification> {
+  const { log } = await identities(ctx);
+  const raw = await ctx.evidence().entries(TLOG, 0);
+  const problems: { index: number; reason: string }[] = [];
+  const leaves: Uint8Array[] = [];
+  let frontier: FrontierNode[] = [];
+  let last: string | undefined;
+  raw.forEach((bytes, i) => {
+    let e: StoredLogEntry;
+    try {
+      e = parseStoredLogEntry(bytes, i);
+    } catch (x) {
+      problems.push({ index: i, reason: (x as Error).message });
+      return;
+    }
+    const leaf = leafHash(new Uint8Array(Buffer.from(e.body, "base64")));
+    leaves.push(leaf);
+    frontier = frontierAppend(frontier, leaf);
+    const root = frontierRoot(frontier);
+    try {
+      const cp = verifyCheckpointNote(e.checkpoint, log.origin, log.publicKey);
+      if (cp.size !== i + 1 || !Buffer.from(cp.rootHash).equals(Buffer.from(root))) {
+        problems.push({
+          index: i,
+          reason: `the checkpoint stored with entry ${i} is not the tree its entries give: entry ${i} or an earlier one was altered`,
+        });
+      }
+    } catch (x) {
+      problems.push({ index: i, reason: (x as Error).message });
+    }
+    last = e.checkpoint;
+  });
+  let consistentWith: TransparencyLogVerification["consistentWith"];
+  if (earlier !== undefined) {
+    try {
+      const old = verifyCheckpointNote(earlier, log.origin, log.publicKey);
+      try {
+        verifyConsistency(
+          old.size,
+          leaves.length,
+          old.size <= leaves.length ? consistencyProof(leaves, old.size) : [],
+          old.rootHash,
+          rootHash(leaves),
+        );
+        consistentWith = { size: old.size, ok: true };
+      } catch (x) {
+        consistentWith = { size: old.size, ok: false, reason: (x as Error).message };
+      }
+    } catch (x) {
+      consistentWith = { size: -1, ok: false, reason: (x as Error).message };
+    }
+  }
+  return {
+    size: raw.length,
+    origin: log.origin,
+    ...(last ? { checkpoint: last } : {}),
+    problems,
+    ...(consistentWith ? { consistentWith } : {}),
+  };
+}

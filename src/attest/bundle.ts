@@ -1,0 +1,111 @@
+import { createHash, type KeyObject } from "node:crypto";
+import { AttestError } from "../core/errors.js";
+import { type DsseEnvelope, verifyEnvelope } from "./dsse.js";
+import { IN_TOTO_PAYLOAD_TYPE, type Statement } from "./statement.js";
+import { type InclusionProof, verifyLoggedEntry } from "./tlog.js";
+
+/**
+ * The bundles cleanimg signs its evidence into: Sigstore bundle v0.3 (key-based), a DSSE
+ * envelope over an in-toto Statement, and one entry of the embedded transparency log with its
+ * inclusion proof and signed checkpoint, so that verification needs no network.
+ */
+export const BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/** A Sigstore bundle (v0.3) over a DSSE envelope, with our log's entry. */
+export interface EvidenceBundle {
+  readonly mediaType: typeof BUNDLE_MEDIA_TYPE;
+  readonly verificationMaterial: {
+    readonly publicKey: { readonly hint: string };
+    readonly tlogEntries: readonly {
+      readonly logIndex: string;
+      readonly logId: { readonly keyId: string };
+      readonly kindVersion: { readonly kind: "dsse"; readonly version: "0.0.1" };
+      readonly integratedTime: string;
+      readonly inclusionProof: InclusionProof;
+      readonly canonicalizedBody: string;
+    }[];
+  };
+  readonly dsseEnvelope: DsseEnvelope;
+}
+
+/** What verifying one of our bundles proved. */
+export interface VerifiedEvidenceBundle {
+  readonly statement: Statement;
+  readonly keyids: readonly string[];
+  readonly logIndex: number;
+  readonly integratedTime?: number;
+}
+
+/**
+ * Verifies a bundle made by {@link signStatement}: the DSSE signature by a trusted key, that the
+ * logged body is this envelope's, and its inclusion under a checkpoint signed by our log key.
+ * @throws AttestError ATTEST_SIGNATURE_INVALID (signature) or ATTEST_VERIFY_FAILED (the rest),
+ *   with a message naming what broke
+ */
+export function verifyEvidenceBundle(
+  bytes: Uint8Array,
+  keys: readonly KeyObject[],
+  log: { readonly publicKey: KeyObject; readonly origin: string },
+): VerifiedEvidenceBundle {
+  let bundle: EvidenceBundle;
+  try {
+    bundle = JSON.parse(new TextDecoder().decode(bytes)) as EvidenceBundle;
+  } catch {
+    throw new AttestError("ATTEST_VERIFY_FAILED", "the attestation is not JSON");
+  }
+  if (bundle?.mediaType !== BUNDLE_MEDIA_TYPE || !bundle.dsseEnvelope) {
+    throw new AttestError(
+      "ATTEST_VERIFY_FAILED",
+      "the attestation is not a Sigstore v0.3 bundle with a DSSE envelope",
+    );
+  }
+  const env = verifyEnvelope(bundle.dsseEnvelope, keys);
+  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    throw new AttestError("ATTEST_VERIFY_FAILED", `payload type ${env.payloadType} is not in-toto`);
+  }
+  const entry = bundle.verificationMaterial?.tlogEntries?.[0];
+  if (!entry?.inclusionProof) {
+    throw new AttestError(
+      "ATTEST_VERIFY_FAILED",
+      "transparency log: the bundle carries no inclusion proof",
+    );
+  }
+  const body = new Uint8Array(Buffer.from(entry.canonicalizedBody, "base64"));
+  let logged: {
+    spec?: {
+      payloadHash?: { value?: string };
+      envelopeHash?: { value?: string };
+      signatures?: { signature?: string }[];
+    };
+  };
+  try {
+    logged = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw new AttestError("ATTEST_VERIFY_FAILED", "transparency log: the logged body is not JSON");
+  }
+  const hex = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
+  if (
+    logged.spec?.payloadHash?.value !== hex(env.payload) ||
+    logged.spec?.envelopeHash?.value !==
+      hex(new TextEncoder().encode(JSON.stringify(bundle.dsseEnvelope))) ||
+    JSON.stringify(logged.spec?.signatures?.map((s) => s.signature)) !==
+      JSON.stringify(bundle.dsseEnvelope.signatures.map((s) => s.sig))
+  ) {
+    throw new AttestError(
+      "ATTEST_VERIFY_FAILED",
+      "transparency log: the logged entry is for another envelope than this one",
+    );
+  }
+  const verified = verifyLoggedEntry(body, entry.inclusionProof, log.publicKey, log.origin);
+  let statement: Statement;
+  try {
+    statement = JSON.parse(new TextDecoder().decode(env.payload)) as Statement;
+  } catch {
+    throw new AttestError("ATTEST_VERIFY_FAILED", "the signed payload is not JSON");
+  }
+  return {
+    statement,
+    keyids: env.keyids,
+    logIndex: verified.logIndex,
+    ...(verified.integratedTime !== undefined ? { integratedTime: verified.integratedTime } : {}),
+  };
+}
