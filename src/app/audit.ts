@@ -214,3 +214,68 @@ export async function imageAuditEvents(ctx: AppContext, image: Digest): Promise<
   }
   return out.sort((a, b) => a.seq - b.seq);
 }
+
+/** The design's audit summary for a window, from the events in it. */
+export interface AuditSummary {
+  readonly from?: string;
+  readonly to?: string;
+  readonly events: number;
+  readonly log: AuditVerification;
+  readonly buildsExecuted: number;
+  readonly provenancesGenerated: number;
+  readonly buildsWithoutProvenance: number;
+  readonly deployments: number;
+  readonly deployedWithoutApproval: number;
+  readonly imagesAssessed: number;
+  /** Images whose newest SBOM in the window has no scan and VEX after it. */
+  readonly assessmentGaps: readonly { readonly image: string; readonly name?: string }[];
+  readonly counts: Readonly<Record<string, number>>;
+}
+
+export async function auditSummary(
+  ctx: AppContext,
+  from?: string,
+  to?: string,
+): Promise<{ summary: AuditSummary; events: AuditEvent[] }> {
+  const log = await verifyAuditTrail(ctx);
+  const events = await auditEvents(ctx, from, to);
+  const counts: Record<string, number> = {};
+  for (const e of events) {
+    counts[e.action] = (counts[e.action] ?? 0) + 1;
+  }
+  const builds = events.filter((e) => e.action === "build");
+  const deployments = events.filter((e) => e.action === "deployment");
+  const approved = new Set(
+    events
+      .filter((e) => e.action === "policy" && e.details["decision"] === "allow")
+      .map((e) => e.subject),
+  );
+  const last = new Map<string, { sbom?: AuditEvent; vex?: AuditEvent }>();
+  for (const e of events) {
+    if (e.subject && (e.action === "sbom" || e.action === "vex")) {
+      const m = last.get(e.subject) ?? {};
+      m[e.action] = e;
+      last.set(e.subject, m);
+    }
+  }
+  const gaps = [...last.entries()]
+    .filter(([, m]) => m.sbom && (!m.vex || m.vex.seq < m.sbom.seq))
+    .map(([image, m]) => ({ image, ...(m.sbom?.subjectName ? { name: m.sbom.subjectName } : {}) }));
+  return {
+    summary: {
+      ...(from ? { from } : {}),
+      ...(to ? { to } : {}),
+      events: events.length,
+      log,
+      buildsExecuted: builds.length,
+      provenancesGenerated: builds.filter((e) => e.evidence["attestation"]).length,
+      buildsWithoutProvenance: builds.filter((e) => !e.evidence["attestation"]).length,
+      deployments: deployments.length,
+      deployedWithoutApproval: deployments.filter((e) => !approved.has(e.subject)).length,
+      imagesAssessed: [...last.values()].filter((m) => m.vex).length,
+      assessmentGaps: gaps,
+      counts,
+    },
+    events,
+  };
+}

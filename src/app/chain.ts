@@ -108,6 +108,7 @@ export async function recordChainLink(
     envelope,
     evidence: l.evidence.digest,
     created,
+    image: l.image.name,
   });
   await recordAuditEvent(ctx, {
     action: l.stage === "provenance" ? "build" : l.stage,

@@ -61,6 +61,8 @@ export interface ImageInspection {
   readonly entrypoint?: readonly string[];
   readonly cmd?: readonly string[];
   readonly evidence: readonly EvidenceLink[];
+  /** The manifest's annotations (org.opencontainers.image.base.digest names the base image). */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -91,6 +93,7 @@ export async function inspectImage(
     return {
       reference: ref,
       source: img.source.description,
+      ...(img.manifest.annotations ? { annotations: img.manifest.annotations } : {}),
       ...(img.indexDescriptor ? { index: img.indexDescriptor } : {}),
       manifest: img.descriptor,
       ...(platform ? { platform } : {}),

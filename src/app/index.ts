@@ -10,9 +10,11 @@ export { renderCycloneDxVulnerabilities, renderSarif } from "../vuln/index.js";
 export {
   AUDIT_LOG,
   type AuditEvent,
+  type AuditSummary,
   type AuditVerification,
   actor,
   auditEvents,
+  auditSummary,
   imageAuditEvents,
   recordAuditEvent,
   verifyAuditTrail,
@@ -76,6 +78,16 @@ export {
   trustedKeys,
   verifyTransparencyLog,
 } from "./signing.js";
+export {
+  type CheckResult,
+  type CleanimgConfig,
+  type ComplianceCheck,
+  type ComplianceStatus,
+  complianceStatus,
+  type FleetRow,
+  fleetStatus,
+  loadConfig,
+} from "./status.js";
 export { compareBatchLine, compareVersionStrings } from "./versions.js";
 export { addVexDecision, VEX_DECISION_KIND, type VexDecision } from "./vex.js";
 export {

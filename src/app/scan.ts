@@ -59,7 +59,7 @@ export async function scan(
         },
       );
     }
-    const s = await generateSbom(ctx, ref, { ...opts, format: opts.format ?? "cyclonedx-1.6" });
+    const s = await generateSbom(ctx, ref, { ...opts, format: opts.format ?? "spdx-3" });
     const m = matchSbom(s.sbom, db);
     let evidence: EvidenceLink | undefined;
     const links: RecordedLink[] = s.link ? [s.link] : [];

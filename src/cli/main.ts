@@ -5,14 +5,17 @@ import { Command, CommanderError, Option } from "commander";
 import {
   type AppContext,
   addVexDecision,
+  auditSummary,
   compareBatchLine,
   compareVersionStrings,
+  complianceStatus,
   copyImageBetween,
   createAppContext,
   exportImage,
   exportVulnDb,
   fileRecord,
   findingsAtOrAbove,
+  fleetStatus,
   generateSbom,
   importVulnData,
   inspectImage,
@@ -37,7 +40,10 @@ import {
   VEX_FORMATS,
   type VexFormat,
   type VexStatement,
+  verifyAuditTrail,
   verifyBundleFile,
+  verifyChain,
+  verifyTransparencyLog,
   vulnDbStatus,
   writeFileAtomic,
   writeKeyPair,
@@ -833,6 +839,222 @@ export async function run(
       },
     );
 
+  // --- the chain: verify, compliance status, fleet, audit trail, transparency log -------------------
+  program
+    .command("verify")
+    .description(
+      "walk an image's evidence chain and verify every link (signature, log, references)",
+    )
+    .argument("[image]", "image location")
+    .option("--image <ref>", "image to verify")
+    .action(async (arg: string | undefined, o: { image?: string }, cmd: Command) => {
+      const ref = o.image ?? arg;
+      if (!ref) {
+        throw new UsageError("CLI_USAGE", "which image? give IMAGE or --image REF");
+      }
+      const c = context(cmd);
+      const img = await inspectImage(c, ref, { record: false });
+      const r = await verifyChain(c, img.manifest.digest);
+      out.result(r, () =>
+        [
+          `${ref} ${r.image}`,
+          ...r.links.map(
+            (l) =>
+              `  ${l.stage.padEnd(11)} ${l.state.toUpperCase().padEnd(12)} ${
+                l.state === "valid"
+                  ? `${l.attestation}  signed by ${l.signers?.map((k) => k.slice(0, 16)).join(", ")}  log #${l.logIndex}  ${l.created}`
+                  : (l.reason ?? (l.state === "not-recorded" ? "no evidence of this stage" : ""))
+              }`,
+          ),
+          r.intact ? "chain intact" : `chain BROKEN at ${r.firstBroken}`,
+        ].join("\n"),
+      );
+      if (!r.intact) {
+        exitCode = ExitCode.Failed;
+      }
+    });
+
+  program
+    .command("status")
+    .description(
+      "compliance check list of an image (--compliance-status --image REF), or the fleet table (--all)",
+    )
+    .argument("[image]", "image location")
+    .option("--image <ref>", "image to check")
+    .option("--all", "every image with evidence in the store")
+    .action(async (arg: string | undefined, o: { image?: string; all?: boolean }, cmd: Command) => {
+      const ref = o.image ?? arg;
+      const c = context(cmd);
+      if (o.all || !ref) {
+        const rows = await fleetStatus(c);
+        out.result(rows, () => {
+          const head = ["IMAGE", "VERSION", "SLSA", "SBOM", "VEX", "SIGNATURE", "READINESS"];
+          const cells = rows.map((r) => [
+            r.image,
+            r.version,
+            r.slsa,
+            r.sbom,
+            r.vex,
+            r.signature,
+            r.ready,
+          ]);
+          const w = head.map((h, i) =>
+            Math.max(h.length, ...cells.map((row) => (row[i] ?? "").length)),
+          );
+          const line = (row: string[]): string =>
+            row
+              .map((x, i) => x.padEnd(w[i] ?? 0))
+              .join("  ")
+              .trimEnd();
+          return rows.length === 0
+            ? "no images with evidence in the store"
+            : [
+                line(head),
+                ...cells.map(line),
+                "",
+                "from the store's index; verify one image with: cleanimg-init verify --image REF",
+              ].join("\n");
+        });
+        if (rows.some((r) => r.ready !== "ready")) {
+          exitCode = ExitCode.Failed;
+        }
+        return;
+      }
+      const s = await complianceStatus(c, ref);
+      out.result(s, () =>
+        [
+          `${ref} ${s.image.digest}`,
+          ...s.checks.map(
+            (k) =>
+              `  ${k.result.padEnd(7)} ${k.title}: ${k.detail}${k.evidence.length ? `\n          evidence: ${k.evidence.join(" ")}` : ""}`,
+          ),
+          s.compliant
+            ? "compliant: every check passes"
+            : "NOT compliant: see the FAIL and UNKNOWN lines",
+        ].join("\n"),
+      );
+      if (!s.compliant) {
+        exitCode = ExitCode.Failed;
+      }
+    });
+
+  program
+    .command("audit")
+    .description(
+      "audit trail summary for a date range (--audit-trail --from D --to D); `audit verify` checks the log",
+    )
+    .argument("[action]", "verify: prove the audit log is intact")
+    .option("--from <date>", "events at or after (ISO 8601)")
+    .option("--to <date>", "events before (ISO 8601; a date alone includes that day)")
+    .option("--details", "list every event")
+    .action(
+      async (
+        action: string | undefined,
+        o: { from?: string; to?: string; details?: boolean },
+        cmd: Command,
+      ) => {
+        const c = context(cmd);
+        if (action === "verify") {
+          const v = await verifyAuditTrail(c);
+          out.result(v, () =>
+            v.intact
+              ? `audit log intact: ${v.events} events, head ${v.head ?? "(empty)"}`
+              : [
+                  `audit log BROKEN:`,
+                  ...v.problems.map((p) => `  event #${p.seq}: ${p.reason}`),
+                ].join("\n"),
+          );
+          if (!v.intact) {
+            exitCode = ExitCode.Failed;
+          }
+          return;
+        }
+        if (action !== undefined) {
+          throw new UsageError("CLI_USAGE", `unknown audit action "${action}"`, {
+            hint: "audit verify, or audit --from D --to D",
+          });
+        }
+        const from = o.from ? isoDate(o.from, "--from") : undefined;
+        const to = o.to ? endOfDay(o.to) : undefined;
+        const { summary: s, events } = await auditSummary(c, from, to);
+        out.result(o.details ? { summary: s, events } : s, () =>
+          [
+            `Audit trail ${o.from ?? "(start)"} .. ${o.to ?? "(now)"}: ${s.events} events; log ${s.log.intact ? "verified intact" : `BROKEN (${s.log.problems.length} problems: run cleanimg-init audit verify)`}`,
+            `- ${s.buildsExecuted} builds executed`,
+            `- ${s.provenancesGenerated} SLSA provenances generated (SLSA v1.0 Build track)`,
+            `- ${s.buildsWithoutProvenance} builds without provenance${s.buildsExecuted ? ` (${Math.round((100 * (s.buildsExecuted - s.buildsWithoutProvenance)) / s.buildsExecuted)}% with provenance)` : ""}`,
+            `- ${s.deployedWithoutApproval} images deployed without approval (${s.deployments} deployments recorded)`,
+            `- ${s.assessmentGaps.length} vulnerability assessment gaps (${s.imagesAssessed} images assessed)${s.assessmentGaps.map((g) => `\n    ${g.name ?? g.image}: SBOM without a later scan and VEX`).join("")}`,
+            `- by action: ${
+              Object.entries(s.counts)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(", ") || "none"
+            }`,
+            ...(o.details
+              ? events.map(
+                  (e) =>
+                    `  #${e.seq} ${e.time} ${e.actor} ${e.action} ${e.subjectName ?? e.subject ?? ""} ${Object.entries(
+                      e.evidence,
+                    )
+                      .map(([k, v]) => `${k}=${v}`)
+                      .join(" ")}`,
+                )
+              : []),
+          ].join("\n"),
+        );
+        if (!s.log.intact) {
+          exitCode = ExitCode.Failed;
+        }
+      },
+    );
+
+  const tlog = program.command("tlog").description("the embedded transparency log");
+  tlog
+    .command("verify")
+    .description("re-derive the log from its entries; with --checkpoint, prove it only grew since")
+    .option("--checkpoint <file>", "an earlier signed checkpoint (from tlog checkpoint)")
+    .action(async (o: { checkpoint?: string }, cmd: Command) => {
+      const earlier = o.checkpoint
+        ? await readFile(o.checkpoint, "utf8").catch((e: NodeJS.ErrnoException) => {
+            throw new UsageError(
+              "CLI_USAGE",
+              `cannot read ${o.checkpoint}: ${e.code ?? e.message}`,
+            );
+          })
+        : undefined;
+      const v = await verifyTransparencyLog(context(cmd), earlier);
+      const ok = v.problems.length === 0 && (v.consistentWith?.ok ?? true);
+      out.result(v, () =>
+        [
+          `${v.origin}: ${v.size} entries, ${v.problems.length === 0 ? "every checkpoint re-derived and verified" : "PROBLEMS"}`,
+          ...v.problems.map((p) => `  entry ${p.index}: ${p.reason}`),
+          ...(v.consistentWith
+            ? [
+                v.consistentWith.ok
+                  ? `consistent with the checkpoint of size ${v.consistentWith.size}: the log only grew`
+                  : `NOT consistent with the given checkpoint: ${v.consistentWith.reason}`,
+              ]
+            : []),
+        ].join("\n"),
+      );
+      if (!ok) {
+        exitCode = ExitCode.Failed;
+      }
+    });
+  tlog
+    .command("checkpoint")
+    .description("print the latest signed checkpoint (C2SP signed note)")
+    .action(async (_o: unknown, cmd: Command) => {
+      const v = await verifyTransparencyLog(context(cmd));
+      if (!v.checkpoint) {
+        throw new UsageError("CLI_USAGE", "the log is empty: nothing has been signed yet");
+      }
+      out.result(
+        { origin: v.origin, size: v.size, checkpoint: v.checkpoint },
+        () => v.checkpoint?.trimEnd() ?? "",
+      );
+    });
+
   // --- design commands not available yet ------------------------------------------------------------
   const notYet = (name: string, designForm: string, what: string): void => {
     program
@@ -852,9 +1074,7 @@ export async function run(
       });
   };
   notYet("build", "--build", "hermetic, reproducible image build with signed provenance");
-  notYet("status", "--compliance-status", "compliance status per image and fleet-wide");
   notYet("report", "--compliance FRAMEWORK", "compliance report mapped to a control framework");
-  notYet("audit", "--audit-trail", "audit trail for a date range");
 
   try {
     await program.parseAsync(args, { from: "user" });
@@ -891,6 +1111,13 @@ export async function run(
     await ctx?.close();
   }
   return exitCode;
+}
+
+/** --to: a bare date means the end of that day. */
+function endOfDay(s: string): string {
+  return /^\d{4}-\d{2}-\d{2}$/.test(s)
+    ? new Date(Date.parse(`${s}T00:00:00Z`) + 86_400_000).toISOString()
+    : isoDate(s, "--to");
 }
 
 function isoDate(s: string, flag: string): string {

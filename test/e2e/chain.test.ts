@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
@@ -5,7 +6,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   type AppContext,
   auditEvents,
+  complianceStatus,
   createAppContext,
+  fleetStatus,
   generateSbom,
   importVulnData,
   latestLink,
@@ -26,6 +29,7 @@ import { fetchDebs } from "../support/debs.js";
 import { tempDir } from "../support/tmp.js";
 
 const VULNDB = resolve(import.meta.dirname, "../../../shared/corpus/vulndb");
+const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
 const LINKS: Stage[] = ["sbom", "scan", "vex"];
 
 /**
@@ -382,6 +386,107 @@ describe("evidence chain", () => {
         put(db, 5, e);
       });
       expect(v.problems.map((p) => p.seq)).toContain(5);
+    });
+  });
+
+  describe("compliance status", () => {
+    const copy = (): string => {
+      const home = tempDir("cleanimg-status-");
+      rmSync(home, { recursive: true, force: true });
+      cpSync(base, home, { recursive: true });
+      return home;
+    };
+
+    it("prints PASS only with verified evidence that exists, and UNKNOWN where data is missing", async () => {
+      const ctx = createAppContext({ home: copy(), env: {} });
+      const s = await complianceStatus(ctx, ref);
+      const by = Object.fromEntries(s.checks.map((c) => [c.id, c]));
+      expect(by["slsa-build-level"]?.result).toBe("FAIL");
+      expect(by["slsa-build-level"]?.detail).toMatch(/Build L0/);
+      expect(by["sbom"]?.result).toBe("PASS");
+      expect(by["sbom"]?.detail).toMatch(/SPDX 3.0.1/);
+      // the Debian packages have no Debian 12 data in this database: not PASS
+      expect(by["vex-coverage"]?.result).toBe("UNKNOWN");
+      expect(by["vex-coverage"]?.detail).toMatch(/could not be assessed.*Debian:12/);
+      expect(by["critical-vulnerabilities"]?.result).not.toBe("PASS");
+      expect(by["base-image"]?.result).toBe("UNKNOWN");
+      expect(by["image-signature"]?.result).toBe("UNKNOWN");
+      expect(by["evidence-signatures"]?.result).toBe("PASS");
+      expect(by["chain"]?.result).toBe("PASS");
+      expect(s.compliant).toBe(false);
+      for (const c of s.checks.filter((c) => c.result === "PASS")) {
+        expect(c.evidence.length, c.id).toBeGreaterThan(0);
+        for (const d of c.evidence) {
+          expect(await ctx.evidence().hasBlob(d as Digest), `${c.id} cites ${d}`).toBe(true);
+        }
+      }
+      await ctx.close();
+    });
+
+    it("turns to FAIL when the chain is broken", async () => {
+      const home = copy();
+      const ctx = createAppContext({ home, env: {} });
+      const p = blobPath(home, (await current(ctx, "scan")).attestation);
+      writeFileSync(p, "{}");
+      const s = await complianceStatus(ctx, ref);
+      const by = Object.fromEntries(s.checks.map((c) => [c.id, c]));
+      expect(by["chain"]?.result).toBe("FAIL");
+      expect(by["chain"]?.detail).toMatch(/broken at scan/);
+      expect(by["evidence-signatures"]?.result).toBe("FAIL");
+      expect(by["vex-coverage"]?.result).not.toBe("PASS");
+      expect(by["critical-vulnerabilities"]?.result).not.toBe("PASS");
+      await ctx.close();
+    });
+
+    it("lists the fleet from the store's index", async () => {
+      const ctx = createAppContext({ home: copy(), env: {} });
+      const rows = await fleetStatus(ctx);
+      expect(rows).toEqual([
+        expect.objectContaining({
+          digest: image,
+          slsa: "L0",
+          sbom: "signed",
+          vex: "complete",
+          ready: "NOT READY",
+        }),
+      ]);
+      await ctx.close();
+    });
+
+    it("runs the design's commands as written", () => {
+      const home = copy();
+      const cli = (...args: string[]) =>
+        spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
+          encoding: "utf8",
+          env: { ...process.env, CLEANIMG_HOME: home },
+        });
+      const status = cli("--compliance-status", "--image", ref);
+      expect(status.status).toBe(1);
+      expect(status.stdout).toMatch(/PASS +SBOM present and signed \(SPDX 3.0.1\)/);
+      expect(status.stdout).toMatch(/FAIL +SLSA Build level \(SLSA v1.0\): Build L0/);
+      expect(status.stdout).not.toMatch(/Level 4/);
+      const json = JSON.parse(cli("--compliance-status", "--image", ref, "--json").stdout);
+      expect(json.checks).toHaveLength(9);
+      const verify = cli("verify", "--image", ref);
+      expect(verify.status).toBe(0);
+      expect(verify.stdout).toMatch(/chain intact/);
+      const trail = cli("--audit-trail", "--from=2020-01-01", "--to=2099-12-31");
+      expect(trail.status).toBe(0);
+      expect(trail.stdout).toMatch(/7 events; log verified intact/);
+      expect(trail.stdout).toMatch(/0 builds without provenance/);
+      expect(trail.stdout).toMatch(/0 vulnerability assessment gaps \(1 images assessed\)/);
+      expect(cli("--audit-trail", "--from=2099-01-01", "--to=2099-12-31").stdout).toMatch(
+        /: 0 events/,
+      );
+      expect(cli("audit", "verify").stdout).toMatch(/audit log intact: 7 events/);
+      const cp = cli("tlog", "checkpoint");
+      expect(cp.stdout).toMatch(/^cleanimg.local\/log\/[0-9a-f]{16}\n6\n/);
+      writeFileSync(join(home, "cp.txt"), cp.stdout);
+      const fleet = cli("--compliance-status", "--all");
+      expect(fleet.stdout).toMatch(/IMAGE +VERSION +SLSA +SBOM +VEX +SIGNATURE +READINESS/);
+      const tv = cli("tlog", "verify", "--checkpoint", join(home, "cp.txt"));
+      expect(tv.status).toBe(0);
+      expect(tv.stdout).toMatch(/consistent with the checkpoint of size 6/);
     });
   });
 });

@@ -1,0 +1,377 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type Digest, isDigest } from "../core/digest.js";
+import { ToolError } from "../core/errors.js";
+import type { VexStatement } from "../vex/index.js";
+import type { Finding } from "../vuln/index.js";
+import { ATTESTATION_KIND, type ChainReport, type LinkReport, verifyChain } from "./chain.js";
+import type { AppContext } from "./context.js";
+import { inspectImage } from "./images.js";
+import { findingsAtOrAbove } from "./scan.js";
+
+/**
+ * "Is this image compliant?": the design's check list, each line PASS, FAIL or UNKNOWN with the
+ * evidence behind it. PASS is only ever printed with the digest of verified evidence; what the
+ * evidence cannot show is UNKNOWN, never PASS.
+ */
+
+export type CheckResult = "PASS" | "FAIL" | "UNKNOWN";
+
+export interface ComplianceCheck {
+  readonly id:
+    | "slsa-build-level"
+    | "sbom"
+    | "vex-coverage"
+    | "base-image"
+    | "critical-vulnerabilities"
+    | "image-signature"
+    | "evidence-signatures"
+    | "chain"
+    | "fedramp-ready";
+  readonly title: string;
+  readonly result: CheckResult;
+  readonly detail: string;
+  /** Digests of the evidence the result rests on. */
+  readonly evidence: readonly string[];
+}
+
+export interface ComplianceStatus {
+  readonly image: { readonly reference: string; readonly digest: Digest };
+  readonly checks: readonly ComplianceCheck[];
+  /** Every check PASS. */
+  readonly compliant: boolean;
+  readonly chain: ChainReport;
+}
+
+/** The configuration file `$CLEANIMG_HOME/config.json` (all fields optional). */
+export interface CleanimgConfig {
+  /** Manifest digests of approved base images. */
+  readonly approvedBaseImages?: readonly string[];
+}
+
+/** Reads `$CLEANIMG_HOME/config.json`. @throws ToolError CORE_INVALID_ARGUMENT when malformed */
+export async function loadConfig(ctx: AppContext): Promise<CleanimgConfig> {
+  const p = join(ctx.home, "config.json");
+  if (!existsSync(p)) {
+    return {};
+  }
+  let c: CleanimgConfig;
+  try {
+    c = JSON.parse(await readFile(p, "utf8")) as CleanimgConfig;
+  } catch (e) {
+    throw new ToolError(
+      "CORE_INVALID_ARGUMENT",
+      `${p} is not valid JSON: ${(e as Error).message}`,
+      {
+        hint: 'e.g. {"approvedBaseImages": ["sha256:…"]}',
+      },
+    );
+  }
+  if (
+    c.approvedBaseImages !== undefined &&
+    (!Array.isArray(c.approvedBaseImages) || !c.approvedBaseImages.every(isDigest))
+  ) {
+    throw new ToolError(
+      "CORE_INVALID_ARGUMENT",
+      `${p}: approvedBaseImages must be a list of digests`,
+      {
+        hint: 'e.g. {"approvedBaseImages": ["sha256:…"]}',
+      },
+    );
+  }
+  return c;
+}
+
+const BASE_DIGEST = "org.opencontainers.image.base.digest";
+
+/** Computes the check list for an image. */
+export async function complianceStatus(ctx: AppContext, ref: string): Promise<ComplianceStatus> {
+  const img = await inspectImage(ctx, ref, { record: false });
+  const digest = img.manifest.digest;
+  const chain = await verifyChain(ctx, digest);
+  const config = await loadConfig(ctx);
+  const link = (s: LinkReport["stage"]): LinkReport =>
+    chain.links.find((l) => l.stage === s) as LinkReport;
+  const usable = (l: LinkReport): boolean => l.state === "valid";
+  const ev = (...ls: LinkReport[]): string[] =>
+    ls.flatMap((l) => (l.attestation ? [l.attestation] : []));
+  const checks: ComplianceCheck[] = [];
+
+  // SLSA Build level, SLSA v1.0 Build track
+  const prov = link("provenance");
+  checks.push(
+    usable(prov)
+      ? {
+          id: "slsa-build-level",
+          title: "SLSA Build level (SLSA v1.0)",
+          result: "UNKNOWN",
+          detail: "provenance is recorded; reading its level is not available in this version",
+          evidence: ev(prov),
+        }
+      : {
+          id: "slsa-build-level",
+          title: "SLSA Build level (SLSA v1.0)",
+          result: "FAIL",
+          detail:
+            prov.state === "not-recorded"
+              ? "Build L0: no provenance is recorded for this image (cleanimg build records it)"
+              : `the provenance link is ${prov.state}: ${prov.reason ?? ""}`,
+          evidence: ev(prov),
+        },
+  );
+
+  // SBOM present and signed, SPDX 3.0.1
+  const sbom = link("sbom");
+  const sbomFormat = sbom.predicate?.inputs["format"];
+  checks.push({
+    id: "sbom",
+    title: "SBOM present and signed (SPDX 3.0.1)",
+    ...(usable(sbom) && sbomFormat === "spdx-3"
+      ? {
+          result: "PASS" as const,
+          detail: `SPDX 3.0.1, ${sbom.predicate?.inputs["packages"] ?? "?"} packages, signed by ${sbom.signers?.join(", ")}, log index ${sbom.logIndex}`,
+        }
+      : usable(sbom)
+        ? { result: "FAIL" as const, detail: `the SBOM is ${sbomFormat}, not SPDX 3.0.1` }
+        : {
+            result: "FAIL" as const,
+            detail:
+              sbom.state === "not-recorded"
+                ? "no SBOM recorded: run cleanimg-init sbom or scan"
+                : `the SBOM link is ${sbom.state}: ${sbom.reason ?? ""}`,
+          }),
+    evidence: ev(sbom),
+  });
+
+  // every finding has a VEX status; no unresolved critical vulnerability
+  const scanLink = link("scan");
+  const vexLink = link("vex");
+  let findings: Finding[] | undefined;
+  let statements: VexStatement[] | undefined;
+  let unassessed: { ecosystem: string; packages: number }[] = [];
+  if (usable(scanLink) && scanLink.evidence) {
+    const doc = JSON.parse(
+      new TextDecoder().decode((await ctx.evidence().getBlob(scanLink.evidence)).bytes),
+    ) as { findings: Finding[]; unassessed?: { ecosystem: string; packages: number }[] };
+    findings = doc.findings;
+    unassessed = doc.unassessed ?? [];
+  }
+  if (usable(vexLink) && vexLink.evidence) {
+    const doc = JSON.parse(
+      new TextDecoder().decode((await ctx.evidence().getBlob(vexLink.evidence)).bytes),
+    ) as { statements: VexStatement[] };
+    statements = doc.statements;
+  }
+  const notUsable = (l: LinkReport, what: string): string =>
+    l.state === "not-recorded"
+      ? `no ${what} recorded: run cleanimg-init scan`
+      : `the ${what} link is ${l.state}: ${l.reason ?? ""}`;
+  if (findings && statements) {
+    const covered = new Set(statements.map((s) => `${s.vulnerability}\n${s.subcomponent.purl}`));
+    const missing = findings.filter((f) => !covered.has(`${f.id}\n${f.package.purl}`));
+    const by = (st: string): number => statements.filter((s) => s.status === st).length;
+    const notAssessed = unassessed.reduce((n, u) => n + u.packages, 0);
+    const gap =
+      notAssessed > 0
+        ? `; ${notAssessed} packages could not be assessed, the database has no data for ${unassessed.map((u) => `${u.ecosystem} (${u.packages})`).join(", ")}`
+        : "";
+    checks.push({
+      id: "vex-coverage",
+      title: "Every vulnerability has a VEX status",
+      result: missing.length > 0 ? "FAIL" : notAssessed > 0 ? "UNKNOWN" : "PASS",
+      detail:
+        missing.length === 0
+          ? `${findings.length} findings, ${statements.length} statements: ${by("not_affected")} not_affected, ${by("affected")} affected, ${by("fixed")} fixed, ${by("under_investigation")} under_investigation${gap}`
+          : `${missing.length} of ${findings.length} findings have no VEX statement (first: ${missing[0]?.id})`,
+      evidence: ev(scanLink, vexLink),
+    });
+    const open = findingsAtOrAbove(findings, "CRITICAL", statements);
+    const critical = open.filter((f) => f.rating?.severity === "CRITICAL");
+    const unrated = open.filter((f) => f.rating === undefined);
+    checks.push({
+      id: "critical-vulnerabilities",
+      title: "No unresolved critical vulnerability",
+      result:
+        critical.length > 0 ? "FAIL" : unrated.length > 0 || notAssessed > 0 ? "UNKNOWN" : "PASS",
+      detail:
+        critical.length > 0
+          ? `${critical.length} critical not resolved by VEX: ${critical
+              .slice(0, 5)
+              .map((f) => `${f.id} (${f.package.name})`)
+              .join(", ")}`
+          : unrated.length > 0
+            ? `none rated critical, but ${unrated.length} unresolved findings have no severity rating (first: ${unrated[0]?.id})${gap}`
+            : notAssessed > 0
+              ? `none found${gap}`
+              : `none, on database snapshot ${scanLink.predicate?.inputs["dbSnapshot"]}`,
+      evidence: ev(scanLink, vexLink),
+    });
+  } else {
+    const why = !findings ? notUsable(scanLink, "scan") : notUsable(vexLink, "VEX");
+    checks.push({
+      id: "vex-coverage",
+      title: "Every vulnerability has a VEX status",
+      result: scanLink.state === "not-recorded" ? "UNKNOWN" : "FAIL",
+      detail: why,
+      evidence: ev(scanLink, vexLink),
+    });
+    checks.push({
+      id: "critical-vulnerabilities",
+      title: "No unresolved critical vulnerability",
+      result: "UNKNOWN",
+      detail: why,
+      evidence: ev(scanLink, vexLink),
+    });
+  }
+
+  // base image approved
+  const base = img.annotations?.[BASE_DIGEST];
+  checks.push({
+    id: "base-image",
+    title: "Base image approved",
+    ...(!base
+      ? {
+          result: "UNKNOWN" as const,
+          detail: `the image does not name its base image (${BASE_DIGEST}) and no provenance records one`,
+        }
+      : !config.approvedBaseImages?.length
+        ? {
+            result: "UNKNOWN" as const,
+            detail: `base ${base}; no approved base images are configured (approvedBaseImages in ${join(ctx.home, "config.json")})`,
+          }
+        : config.approvedBaseImages.includes(base)
+          ? { result: "PASS" as const, detail: `base ${base} is on the approved list` }
+          : { result: "FAIL" as const, detail: `base ${base} is not on the approved list` }),
+    evidence: base ? [base] : [],
+  });
+
+  // signatures
+  checks.push({
+    id: "image-signature",
+    title: "Image signature valid",
+    result: "UNKNOWN",
+    detail: "no image signature is recorded (cleanimg build signs the images it builds)",
+    evidence: [],
+  });
+  const recorded = chain.links.filter((l) => l.state !== "not-recorded");
+  const badSig = recorded.filter(
+    (l) =>
+      l.state === "broken" &&
+      /signature|transparency log|checkpoint|inclusion/.test(l.reason ?? ""),
+  );
+  checks.push({
+    id: "evidence-signatures",
+    title: "Evidence signed and logged",
+    result:
+      recorded.length === 0 ? "UNKNOWN" : badSig.length > 0 || !chain.intact ? "FAIL" : "PASS",
+    detail:
+      recorded.length === 0
+        ? "no evidence recorded for this image"
+        : badSig.length > 0
+          ? `${badSig.map((l) => `${l.stage}: ${l.reason}`).join("; ")}`
+          : !chain.intact
+            ? `not every link verifies (first broken: ${chain.firstBroken})`
+            : `${recorded.length} links, each signature verified and included in the transparency log`,
+    evidence: ev(...recorded),
+  });
+
+  const stale = chain.links.filter((l) => l.state === "stale");
+  checks.push({
+    id: "chain",
+    title: "Evidence chain intact",
+    result:
+      recorded.length === 0 ? "UNKNOWN" : chain.intact && stale.length === 0 ? "PASS" : "FAIL",
+    detail:
+      recorded.length === 0
+        ? "no evidence recorded for this image"
+        : !chain.intact
+          ? `broken at ${chain.firstBroken}: ${link(chain.firstBroken as LinkReport["stage"]).reason}`
+          : stale.length > 0
+            ? `stale: ${stale.map((l) => `${l.stage} (${l.reason})`).join("; ")}`
+            : `${recorded.map((l) => l.stage).join(" -> ")} verified`,
+    evidence: ev(...recorded),
+  });
+
+  checks.push({
+    id: "fedramp-ready",
+    title: "FedRAMP ready (SI-2 and related controls)",
+    result: "UNKNOWN",
+    detail: "mapping evidence to FedRAMP controls is not available in this version",
+    evidence: [],
+  });
+
+  return {
+    image: { reference: ref, digest },
+    checks,
+    compliant: checks.every((c) => c.result === "PASS"),
+    chain,
+  };
+}
+
+/** One row of the fleet table (the design's columns), from the store's index. */
+export interface FleetRow {
+  readonly image: string;
+  readonly digest: Digest;
+  readonly version: string;
+  readonly slsa: string;
+  readonly sbom: string;
+  readonly vex: string;
+  readonly signature: string;
+  readonly ready: string;
+}
+
+/**
+ * The fleet table for every image with evidence in the store, from the store's index (what was
+ * recorded, with its signer): fast for thousands of images. It does not re-verify signatures:
+ * `verify --image` and `--compliance-status` do, per image.
+ */
+export async function fleetStatus(ctx: AppContext): Promise<FleetRow[]> {
+  const links = await ctx.evidence().find({ kind: ATTESTATION_KIND });
+  const byImage = new Map<Digest, Map<string, (typeof links)[number]>>();
+  for (const l of links) {
+    const m = byImage.get(l.subject) ?? new Map();
+    m.set(l.annotations["stage"] ?? "", l); // find() is oldest first: the last one wins
+    byImage.set(l.subject, m);
+  }
+  const names = await imageNames(ctx);
+  const rows: FleetRow[] = [];
+  for (const [digest, m] of byImage) {
+    const sbom = m.get("sbom");
+    const scan = m.get("scan");
+    const vex = m.get("vex");
+    const prov = m.get("provenance");
+    const name =
+      names.get(digest) ??
+      sbom?.annotations["image"] ??
+      scan?.annotations["image"] ??
+      digest.slice(0, 19);
+    const colon = name.lastIndexOf(":");
+    const at = (l: (typeof links)[number] | undefined): string => l?.annotations["created"] ?? "";
+    const stale = (scan && sbom && at(scan) < at(sbom)) || (vex && scan && at(vex) < at(scan));
+    const ready = prov && sbom && scan && vex && !stale;
+    rows.push({
+      image: colon > 0 && !name.slice(colon).includes("/") ? name.slice(0, colon) : name,
+      digest,
+      version: colon > 0 && !name.slice(colon).includes("/") ? name.slice(colon + 1) : "-",
+      slsa: prov ? "recorded" : "L0",
+      sbom: sbom ? "signed" : "missing",
+      vex: vex ? (stale ? "stale" : "complete") : scan ? "missing" : "no scan",
+      signature: sbom || scan || vex ? "evidence signed" : "none",
+      ready: ready ? "ready" : "NOT READY",
+    });
+  }
+  return rows.sort((a, b) =>
+    a.image < b.image ? -1 : a.image > b.image ? 1 : a.version < b.version ? -1 : 1,
+  );
+}
+
+/** Names of the images in the local store, by manifest digest. */
+async function imageNames(ctx: AppContext): Promise<Map<Digest, string>> {
+  const names = new Map<Digest, string>();
+  const local = await ctx.local.list().catch(() => []);
+  for (const i of local) {
+    names.set(i.descriptor.digest, i.name);
+  }
+  return names;
+}
