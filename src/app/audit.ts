@@ -52,7 +52,7 @@ interface StoredAuditEntry {
 }
 
 /** Who is acting: $CLEANIMG_AUTHOR, else user@host. */
-export function actor(env: Readonly<Record<string, string | undefined>> = process.env): string {
+export function actor(env: Readonly<Record<string, string | undefined>>): string {
   const a = env["CLEANIMG_AUTHOR"];
   if (a) {
     return a;
@@ -80,7 +80,7 @@ export async function recordAuditEvent(
     const event: AuditEvent = {
       seq,
       time: e.time ?? new Date().toISOString(),
-      actor: actor(),
+      actor: actor(ctx.env),
       action: e.action,
       ...(e.subject ? { subject: e.subject } : {}),
       ...(e.subjectName ? { subjectName: e.subjectName } : {}),

@@ -20,6 +20,8 @@ export interface AppContext extends OpenContext {
   /** Opens the evidence store lazily (the embedded default under the home directory). */
   evidence(): EvidenceStore;
   readonly progress: ProgressFn;
+  /** The environment the CLI was given (CLEANIMG_SIGNING_KEY, CLEANIMG_AUTHOR, …). */
+  readonly env: Readonly<Record<string, string | undefined>>;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export function createAppContext(opts: AppContextOptions = {}): AppContext {
     ...(opts.insecure ? { insecure: true } : {}),
     credentials: opts.credentials ?? dockerConfigCredentials(dockerConfigPath(opts.env ?? {})),
     progress: opts.progress ?? (() => {}),
+    env: opts.env ?? {},
     evidence() {
       store ??= SqliteEvidenceStore.open(join(home, "evidence"));
       return store;

@@ -68,8 +68,8 @@ const cache = new WeakMap<AppContext, Promise<{ signing: SigningIdentity; log: L
 /** The signing and log identities of this home directory, made on first use. */
 export function identities(
   ctx: AppContext,
-  env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<{ signing: SigningIdentity; log: LogIdentity }> {
+  const env = ctx.env;
   let p = cache.get(ctx);
   if (!p) {
     p = (async () => {
