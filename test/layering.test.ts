@@ -15,9 +15,22 @@ const ALLOWED: Record<string, readonly string[]> = {
   attest: ["core"],
   vuln: ["core", "versions", "sbom"],
   vex: ["core", "sbom", "vuln"],
-  app: ["core", "oci", "source", "store", "sbom", "versions", "vuln", "vex", "attest"],
+  build: ["core", "oci", "versions"],
+  app: ["core", "oci", "source", "store", "sbom", "versions", "vuln", "vex", "attest", "build"],
   cli: ["core", "app"],
-  "": ["core", "app", "oci", "source", "store", "sbom", "versions", "vuln", "vex", "attest"],
+  "": [
+    "core",
+    "app",
+    "oci",
+    "source",
+    "store",
+    "sbom",
+    "versions",
+    "vuln",
+    "vex",
+    "attest",
+    "build",
+  ],
 };
 
 function files(dir: string): string[] {

@@ -109,6 +109,7 @@ export async function recordChainLink(
     evidence: l.evidence.digest,
     created,
     image: l.image.name,
+    ...(l.inputs?.["slsaBuildLevel"] ? { slsaBuildLevel: l.inputs["slsaBuildLevel"] } : {}),
   });
   await recordAuditEvent(ctx, {
     action: l.stage === "provenance" ? "build" : l.stage,

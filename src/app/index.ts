@@ -20,6 +20,16 @@ export {
   verifyAuditTrail,
 } from "./audit.js";
 export {
+  BUILD_TYPE,
+  BUILDER_ID,
+  type BuildLock,
+  type BuildOptions,
+  type BuildResult,
+  buildImage,
+  REPRODUCIBLE_PREDICATE,
+  SLSA_PROVENANCE_V1,
+} from "./build.js";
+export {
   ATTESTATION_KIND,
   type ChainLinkPredicate,
   type ChainReport,

@@ -1,14 +1,17 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { verifyEvidenceBundle } from "../attest/index.js";
 import { type Digest, isDigest } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import type { VexStatement } from "../vex/index.js";
 import type { Finding } from "../vuln/index.js";
+import { IMAGE_SIGNATURE_KIND, IMAGE_SIGNATURE_PREDICATE } from "./build.js";
 import { ATTESTATION_KIND, type ChainReport, type LinkReport, verifyChain } from "./chain.js";
 import type { AppContext } from "./context.js";
 import { inspectImage } from "./images.js";
 import { findingsAtOrAbove } from "./scan.js";
+import { identities, trustedKeys } from "./signing.js";
 
 /**
  * "Is this image compliant?": the design's check list, each line PASS, FAIL or UNKNOWN with the
@@ -48,6 +51,8 @@ export interface ComplianceStatus {
 export interface CleanimgConfig {
   /** Manifest digests of approved base images. */
   readonly approvedBaseImages?: readonly string[];
+  /** The SLSA Build level (v1.0) the check list requires (default 1). */
+  readonly requiredSlsaBuildLevel?: number;
 }
 
 /** Reads `$CLEANIMG_HOME/config.json`. @throws ToolError CORE_INVALID_ARGUMENT when malformed */
@@ -100,13 +105,15 @@ export async function complianceStatus(ctx: AppContext, ref: string): Promise<Co
 
   // SLSA Build level, SLSA v1.0 Build track
   const prov = link("provenance");
+  const level = Number(prov.predicate?.inputs["slsaBuildLevel"] ?? Number.NaN);
+  const required = config.requiredSlsaBuildLevel ?? 1;
   checks.push(
-    usable(prov)
+    usable(prov) && Number.isInteger(level)
       ? {
           id: "slsa-build-level",
           title: "SLSA Build level (SLSA v1.0)",
-          result: "UNKNOWN",
-          detail: "provenance is recorded; reading its level is not available in this version",
+          result: level >= required ? "PASS" : "FAIL",
+          detail: `Build L${level}: signed provenance by ${prov.predicate?.inputs["builder"]}${level === 1 ? " (a local build; L2 needs a hosted build platform that signs the provenance)" : ""}; required L${required}`,
           evidence: ev(prov),
         }
       : {
@@ -227,33 +234,34 @@ export async function complianceStatus(ctx: AppContext, ref: string): Promise<Co
 
   // base image approved
   const base = img.annotations?.[BASE_DIGEST];
+  const fromScratch = usable(prov) && prov.predicate?.inputs["base"] === "scratch";
   checks.push({
     id: "base-image",
     title: "Base image approved",
-    ...(!base
+    ...(fromScratch
       ? {
-          result: "UNKNOWN" as const,
-          detail: `the image does not name its base image (${BASE_DIGEST}) and no provenance records one`,
+          result: "PASS" as const,
+          detail:
+            "no base image: built from scratch, every package pinned in the signed provenance",
         }
-      : !config.approvedBaseImages?.length
+      : !base
         ? {
             result: "UNKNOWN" as const,
-            detail: `base ${base}; no approved base images are configured (approvedBaseImages in ${join(ctx.home, "config.json")})`,
+            detail: `the image does not name its base image (${BASE_DIGEST}) and no provenance records one`,
           }
-        : config.approvedBaseImages.includes(base)
-          ? { result: "PASS" as const, detail: `base ${base} is on the approved list` }
-          : { result: "FAIL" as const, detail: `base ${base} is not on the approved list` }),
-    evidence: base ? [base] : [],
+        : !config.approvedBaseImages?.length
+          ? {
+              result: "UNKNOWN" as const,
+              detail: `base ${base}; no approved base images are configured (approvedBaseImages in ${join(ctx.home, "config.json")})`,
+            }
+          : config.approvedBaseImages.includes(base)
+            ? { result: "PASS" as const, detail: `base ${base} is on the approved list` }
+            : { result: "FAIL" as const, detail: `base ${base} is not on the approved list` }),
+    evidence: fromScratch ? ev(prov) : base ? [base] : [],
   });
 
   // signatures
-  checks.push({
-    id: "image-signature",
-    title: "Image signature valid",
-    result: "UNKNOWN",
-    detail: "no image signature is recorded (cleanimg build signs the images it builds)",
-    evidence: [],
-  });
+  checks.push(await imageSignatureCheck(ctx, digest));
   const recorded = chain.links.filter((l) => l.state !== "not-recorded");
   const badSig = recorded.filter(
     (l) =>
@@ -309,6 +317,50 @@ export async function complianceStatus(ctx: AppContext, ref: string): Promise<Co
   };
 }
 
+async function imageSignatureCheck(ctx: AppContext, image: Digest): Promise<ComplianceCheck> {
+  const title = "Image signature valid";
+  const sigs = await ctx.evidence().find({ subject: image, kind: IMAGE_SIGNATURE_KIND });
+  const last = sigs[sigs.length - 1];
+  if (!last) {
+    return {
+      id: "image-signature",
+      title,
+      result: "UNKNOWN",
+      detail: "no image signature is recorded (cleanimg build signs the images it builds)",
+      evidence: [],
+    };
+  }
+  try {
+    const { log } = await identities(ctx);
+    const v = verifyEvidenceBundle(
+      (await ctx.evidence().getBlob(last.evidence)).bytes,
+      await trustedKeys(ctx),
+      log,
+    );
+    if (
+      v.statement.predicateType !== IMAGE_SIGNATURE_PREDICATE ||
+      !v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === image)
+    ) {
+      throw new Error("the signature is not an image signature for this digest");
+    }
+    return {
+      id: "image-signature",
+      title,
+      result: "PASS",
+      detail: `signed by ${v.keyids.join(", ")}, transparency log index ${v.logIndex}`,
+      evidence: [last.evidence],
+    };
+  } catch (e) {
+    return {
+      id: "image-signature",
+      title,
+      result: "FAIL",
+      detail: (e as Error).message,
+      evidence: [last.evidence],
+    };
+  }
+}
+
 /** One row of the fleet table (the design's columns), from the store's index. */
 export interface FleetRow {
   readonly image: string;
@@ -335,6 +387,9 @@ export async function fleetStatus(ctx: AppContext): Promise<FleetRow[]> {
     byImage.set(l.subject, m);
   }
   const names = await imageNames(ctx);
+  const signed = new Set(
+    (await ctx.evidence().find({ kind: IMAGE_SIGNATURE_KIND })).map((l) => l.subject),
+  );
   const rows: FleetRow[] = [];
   for (const [digest, m] of byImage) {
     const sbom = m.get("sbom");
@@ -349,15 +404,15 @@ export async function fleetStatus(ctx: AppContext): Promise<FleetRow[]> {
     const colon = name.lastIndexOf(":");
     const at = (l: (typeof links)[number] | undefined): string => l?.annotations["created"] ?? "";
     const stale = (scan && sbom && at(scan) < at(sbom)) || (vex && scan && at(vex) < at(scan));
-    const ready = prov && sbom && scan && vex && !stale;
+    const ready = prov && sbom && scan && vex && !stale && signed.has(digest);
     rows.push({
       image: colon > 0 && !name.slice(colon).includes("/") ? name.slice(0, colon) : name,
       digest,
       version: colon > 0 && !name.slice(colon).includes("/") ? name.slice(colon + 1) : "-",
-      slsa: prov ? "recorded" : "L0",
+      slsa: prov ? `L${prov.annotations["slsaBuildLevel"] ?? "?"}` : "L0",
       sbom: sbom ? "signed" : "missing",
       vex: vex ? (stale ? "stale" : "complete") : scan ? "missing" : "no scan",
-      signature: sbom || scan || vex ? "evidence signed" : "none",
+      signature: signed.has(digest) ? "signed" : "unsigned image",
       ready: ready ? "ready" : "NOT READY",
     });
   }

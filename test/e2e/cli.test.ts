@@ -77,6 +77,16 @@ describe("cleanimg-init command line", () => {
     expect(cli(["--help"]).stdout).toContain("Exit codes:");
   });
 
+  it("asks for a build spec when --build finds none", () => {
+    const r = cli(
+      ["--build", "--image", "myapp:1.0.0", "--spec", "/nonexistent/cleanimg.yaml"],
+      env(),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot read the build spec \/nonexistent\/cleanimg.yaml/);
+    expect(r.stderr).toMatch(/docs\/build.md/);
+  });
+
   it("answers the design's status and audit forms on an empty store without claiming anything", () => {
     const fleet = cli(["--compliance-status"], env());
     expect(fleet.code, fleet.stderr).toBe(0);
@@ -88,7 +98,6 @@ describe("cleanimg-init command line", () => {
 
   it("runs the design's command forms and says they are not available yet (exit 4)", () => {
     const forms = [
-      ["--build", "--image", "myapp:1.0.0"],
       ["--compliance", "fedramp", "--image", "myapp:1.0.0", "--output", "compliance-report.json"],
     ];
     for (const f of forms) {

@@ -1,0 +1,423 @@
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { lstat, readdir, readFile, readlink } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
+import { type Digest, sha256 } from "../core/digest.js";
+import { ToolError } from "../core/errors.js";
+import {
+  encodeTarHeader,
+  LayoutDestination,
+  MediaType,
+  readTar,
+  TAR_END,
+  type TarEntryInput,
+  tarPadding,
+} from "../oci/index.js";
+import type { BuildSpec } from "./spec.js";
+
+const run = promisify(execFile);
+
+/**
+ * Assembles an image from verified .deb files and build-context files, deterministically:
+ * entries sorted by path, times clamped to the build epoch, owner names dropped, one gzip
+ * setting, JSON written in a fixed key order. The same inputs give the same digest on any day.
+ * Packages are recorded the distroless way (/var/lib/dpkg/status.d/NAME and NAME.md5sums) so
+ * that scanners see them.
+ */
+
+export interface LockedPackage {
+  readonly name: string;
+  readonly version: string;
+  readonly architecture: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly filename: string;
+  readonly source?: string;
+}
+
+/** One entry of the image's filesystem, as the reproducibility diff compares them. */
+export interface FileRecord {
+  readonly path: string;
+  readonly type: string;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly mtime: number;
+  readonly size: number;
+  readonly sha256?: string;
+  readonly linkname?: string;
+  /** Which input put it there (a package name, or "files"). */
+  readonly from: string;
+}
+
+export interface AssembledImage {
+  readonly manifestDigest: Digest;
+  readonly manifest: Uint8Array;
+  readonly configDigest: Digest;
+  readonly layers: readonly {
+    readonly digest: Digest;
+    readonly diffId: Digest;
+    readonly size: number;
+  }[];
+  readonly files: readonly FileRecord[];
+}
+
+interface Item {
+  readonly e: TarEntryInput;
+  readonly body?: Uint8Array;
+  readonly from: string;
+}
+
+async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield b;
+}
+
+/** A normalised path inside the image, without a leading "./" or "/" ("" for the root). */
+function norm(name: string): string {
+  return name
+    .replace(/^\.?\/+/, "")
+    .replace(/^\.$/, "")
+    .replace(/\/+$/, "");
+}
+
+async function debItems(path: string, pkg: LockedPackage, epoch: number): Promise<Item[]> {
+  const opts = { encoding: "buffer" as const, maxBuffer: 4 * 1024 ** 3 };
+  const data = (await run("dpkg-deb", ["--fsys-tarfile", path], opts)).stdout;
+  const items: Item[] = [];
+  await readTar(once(new Uint8Array(data)), {
+    what: `${pkg.name}_${pkg.version}.deb`,
+    onEntry: (e) => {
+      const p = norm(e.name);
+      if (p === "") {
+        return undefined;
+      }
+      const chunks: Uint8Array[] = [];
+      const base = {
+        name: e.type === "dir" ? `${p}/` : p,
+        type: e.type,
+        mode: e.mode & 0o7777,
+        uid: e.uid,
+        gid: e.gid,
+        mtime: Math.min(e.mtime, epoch),
+        ...(e.type === "symlink" ? { linkname: e.linkname } : {}),
+        ...(e.type === "hardlink" ? { linkname: norm(e.linkname) } : {}),
+      };
+      if (e.type !== "file") {
+        items.push({ e: base, from: pkg.name });
+        return undefined;
+      }
+      return {
+        write: (c) => {
+          chunks.push(new Uint8Array(c));
+        },
+        close: () => {
+          items.push({ e: base, body: Buffer.concat(chunks), from: pkg.name });
+        },
+      };
+    },
+  });
+  // the dpkg record, distroless layout: the control stanza and the md5sums
+  const control = (await run("dpkg-deb", ["-f", path], { encoding: "utf8" })).stdout.trimEnd();
+  const stanza = control
+    .split("\n")
+    .flatMap((l) => (l.startsWith("Package:") ? [l, "Status: install ok installed"] : [l]))
+    .join("\n");
+  const fixed = { type: "file" as const, mode: 0o644, uid: 0, gid: 0, mtime: epoch };
+  items.push({
+    e: { ...fixed, name: `var/lib/dpkg/status.d/${pkg.name}` },
+    body: new TextEncoder().encode(`${stanza}\n`),
+    from: pkg.name,
+  });
+  const md5 = await run("dpkg-deb", ["-I", path, "md5sums"], { encoding: "utf8" }).then(
+    (r) => r.stdout,
+    () => "",
+  );
+  if (md5) {
+    items.push({
+      e: { ...fixed, name: `var/lib/dpkg/status.d/${pkg.name}.md5sums` },
+      body: new TextEncoder().encode(md5),
+      from: pkg.name,
+    });
+  }
+  return items;
+}
+
+async function contextItems(spec: BuildSpec, contextDir: string, epoch: number): Promise<Item[]> {
+  const items: Item[] = [];
+  for (const f of spec.files) {
+    const src = join(contextDir, f.src);
+    const st = await lstat(src).catch(() => {
+      throw new ToolError(
+        "CORE_INVALID_ARGUMENT",
+        `files: ${f.src} does not exist in the build context ${contextDir}`,
+      );
+    });
+    const add = async (abs: string, dst: string): Promise<void> => {
+      const s = await lstat(abs);
+      const common = { uid: f.uid, gid: f.gid, mtime: epoch };
+      if (s.isDirectory()) {
+        items.push({
+          e: { ...common, name: `${norm(dst)}/`, type: "dir", mode: f.mode ?? 0o755 },
+          from: "files",
+        });
+        for (const n of (await readdir(abs)).sort()) {
+          await add(join(abs, n), `${dst.replace(/\/$/, "")}/${n}`);
+        }
+      } else if (s.isSymbolicLink()) {
+        items.push({
+          e: {
+            ...common,
+            name: norm(dst),
+            type: "symlink",
+            mode: 0o777,
+            linkname: await readlink(abs),
+          },
+          from: "files",
+        });
+      } else if (s.isFile()) {
+        items.push({
+          e: {
+            ...common,
+            name: norm(dst),
+            type: "file",
+            mode: f.mode ?? (s.mode & 0o111 ? 0o755 : 0o644),
+          },
+          body: new Uint8Array(await readFile(abs)),
+          from: "files",
+        });
+      } else {
+        throw new ToolError(
+          "CORE_INVALID_ARGUMENT",
+          `files: ${abs} is not a file, directory or symlink`,
+        );
+      }
+    };
+    await add(
+      src,
+      st.isDirectory() || !f.dst.endsWith("/") ? f.dst : `${f.dst}${f.src.split("/").pop()}`,
+    );
+  }
+  return items;
+}
+
+/** Merges items into one sorted layer, adding missing parent directories. */
+function mergeLayer(items: readonly Item[], epoch: number): Item[] {
+  const byPath = new Map<string, Item>();
+  for (const it of items) {
+    const p = norm(it.e.name);
+    const had = byPath.get(p);
+    if (had && had.e.type !== "dir" && it.e.type !== "dir") {
+      const same =
+        had.e.type === it.e.type &&
+        had.e.linkname === it.e.linkname &&
+        Buffer.compare(Buffer.from(had.body ?? []), Buffer.from(it.body ?? [])) === 0;
+      if (!same && had.from !== "files" && it.from !== "files") {
+        throw new ToolError(
+          "CORE_INVALID_ARGUMENT",
+          `/${p} is shipped by both ${had.from} and ${it.from} with different contents`,
+          { hint: "dpkg would refuse this pair too; drop one of the packages" },
+        );
+      }
+    }
+    if (had?.e.type !== "dir" || it.e.type !== "dir") {
+      byPath.set(p, it);
+    }
+  }
+  for (const p of [...byPath.keys()]) {
+    const parts = p.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const d = parts.slice(0, i).join("/");
+      if (!byPath.has(d)) {
+        byPath.set(d, {
+          e: { name: `${d}/`, type: "dir", mode: 0o755, uid: 0, gid: 0, mtime: epoch },
+          from: "parent",
+        });
+      }
+    }
+  }
+  return [...byPath.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, it]) => it);
+}
+
+function tarOf(items: readonly Item[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const it of items) {
+    const size = it.e.type === "file" ? (it.body?.length ?? 0) : 0;
+    parts.push(encodeTarHeader({ ...it.e, size, uname: "", gname: "" }));
+    if (size > 0 && it.body) {
+      parts.push(it.body, tarPadding(size));
+    }
+  }
+  parts.push(TAR_END);
+  return Buffer.concat(parts);
+}
+
+const records = (items: readonly Item[]): FileRecord[] =>
+  items.map((it) => ({
+    path: `/${norm(it.e.name)}`,
+    type: it.e.type,
+    mode: it.e.mode ?? 0,
+    uid: it.e.uid ?? 0,
+    gid: it.e.gid ?? 0,
+    mtime: it.e.mtime ?? 0,
+    size: it.body?.length ?? 0,
+    ...(it.body ? { sha256: createHash("sha256").update(it.body).digest("hex") } : {}),
+    ...(it.e.linkname !== undefined ? { linkname: it.e.linkname } : {}),
+    from: it.from,
+  }));
+
+/**
+ * Builds the image into an OCI layout directory (tagged `refName`).
+ * @throws ToolError CORE_DIGEST_MISMATCH when a .deb is not the one the lock names
+ */
+export async function assembleImage(o: {
+  readonly spec: BuildSpec;
+  readonly contextDir: string;
+  readonly debs: readonly { readonly pkg: LockedPackage; readonly path: string }[];
+  /** SOURCE_DATE_EPOCH, seconds. */
+  readonly epoch: number;
+  readonly outDir: string;
+  readonly refName: string;
+}): Promise<AssembledImage> {
+  const { spec, epoch } = o;
+  for (const d of o.debs) {
+    const bytes = await readFile(d.path);
+    const got = createHash("sha256").update(bytes).digest("hex");
+    if (got !== d.pkg.sha256 || bytes.length !== d.pkg.size) {
+      throw new ToolError(
+        "CORE_DIGEST_MISMATCH",
+        `${d.path} is not ${d.pkg.name} ${d.pkg.version} as the lock file pins it (sha256 ${d.pkg.sha256}, got ${got})`,
+        { hint: "the cached .deb was altered; delete it to download it again. Nothing was built" },
+      );
+    }
+  }
+  const layerSets: { items: Item[]; createdBy: string }[] = [];
+  if (o.debs.length > 0) {
+    const all: Item[] = [];
+    for (const d of o.debs) {
+      all.push(...(await debItems(d.path, d.pkg, epoch)));
+    }
+    layerSets.push({
+      items: mergeLayer(all, epoch),
+      createdBy: `cleanimg build: ${o.debs.length} Debian packages from ${spec.archive.suite}`,
+    });
+  }
+  if (spec.files.length > 0) {
+    layerSets.push({
+      items: mergeLayer(await contextItems(spec, o.contextDir, epoch), epoch),
+      createdBy: `cleanimg build: ${spec.files.length} entries from the build context`,
+    });
+  }
+  const created = new Date(epoch * 1000).toISOString().replace(/\.000Z$/, "Z");
+  const dest = new LayoutDestination(o.outDir, { refName: o.refName });
+  const layers: AssembledImage["layers"][number][] = [];
+  const files: FileRecord[] = [];
+  try {
+    for (const set of layerSets) {
+      const tar = tarOf(set.items);
+      const gz = gzipSync(tar, { level: 6 });
+      const digest = sha256(gz);
+      await dest.putBlob({ mediaType: MediaType.OciLayerGzip, digest, size: gz.length }, once(gz));
+      layers.push({ digest, diffId: sha256(tar), size: gz.length });
+      files.push(...records(set.items));
+    }
+    const cfg: Record<string, unknown> = {};
+    if (spec.user) {
+      cfg["User"] = spec.user;
+    }
+    if (spec.env.length) {
+      cfg["Env"] = spec.env;
+    }
+    if (spec.entrypoint) {
+      cfg["Entrypoint"] = spec.entrypoint;
+    }
+    if (spec.cmd) {
+      cfg["Cmd"] = spec.cmd;
+    }
+    if (spec.workdir) {
+      cfg["WorkingDir"] = spec.workdir;
+    }
+    if (spec.ports.length) {
+      cfg["ExposedPorts"] = Object.fromEntries(spec.ports.map((p) => [p, {}]));
+    }
+    if (Object.keys(spec.labels).length) {
+      cfg["Labels"] = spec.labels;
+    }
+    const config = new TextEncoder().encode(
+      JSON.stringify({
+        created,
+        architecture: spec.architecture,
+        os: "linux",
+        config: cfg,
+        rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
+        history: layerSets.map((s) => ({ created, created_by: s.createdBy })),
+      }),
+    );
+    const configDigest = sha256(config);
+    await dest.putBlob(
+      { mediaType: MediaType.OciConfig, digest: configDigest, size: config.length },
+      once(config),
+    );
+    const manifest = new TextEncoder().encode(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: { mediaType: MediaType.OciConfig, digest: configDigest, size: config.length },
+        layers: layers.map((l) => ({
+          mediaType: MediaType.OciLayerGzip,
+          digest: l.digest,
+          size: l.size,
+        })),
+        annotations: { "org.opencontainers.image.created": created, ...spec.annotations },
+      }),
+    );
+    const manifestDigest = sha256(manifest);
+    await dest.putManifest(
+      { mediaType: MediaType.OciManifest, digest: manifestDigest, size: manifest.length },
+      manifest,
+      true,
+    );
+    await dest.commit();
+    return { manifestDigest, manifest, configDigest, layers, files };
+  } finally {
+    await dest.close();
+  }
+}
+
+/** What differs between two builds' filesystems (empty when they match). */
+export function diffFiles(a: readonly FileRecord[], b: readonly FileRecord[]): string[] {
+  const key = (r: FileRecord): string =>
+    JSON.stringify([
+      r.type,
+      r.mode,
+      r.uid,
+      r.gid,
+      r.mtime,
+      r.size,
+      r.sha256 ?? "",
+      r.linkname ?? "",
+    ]);
+  const ma = new Map(a.map((r) => [r.path, r]));
+  const mb = new Map(b.map((r) => [r.path, r]));
+  const out: string[] = [];
+  for (const [p, r] of ma) {
+    const s = mb.get(p);
+    if (!s) {
+      out.push(`${p}: only in the first build (from ${r.from})`);
+    } else if (key(r) !== key(s)) {
+      const fields = (
+        ["type", "mode", "uid", "gid", "mtime", "size", "sha256", "linkname"] as const
+      ).filter((f) => r[f] !== s[f]);
+      out.push(
+        `${p}: ${fields.map((f) => `${f} ${String(r[f])} vs ${String(s[f])}`).join(", ")} (from ${r.from})`,
+      );
+    }
+  }
+  for (const [p, s] of mb) {
+    if (!ma.has(p)) {
+      out.push(`${p}: only in the second build (from ${s.from})`);
+    }
+  }
+  return out;
+}

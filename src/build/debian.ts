@@ -1,0 +1,407 @@
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { ToolError } from "../core/errors.js";
+import { debComparator } from "../versions/index.js";
+import type { BuildSpec, SpecPackage } from "./spec.js";
+
+/**
+ * The Debian archive as a build reads it: the InRelease file verified with gpgv against the
+ * archive keyring (only the signed text is parsed), the Packages indexes checked against the
+ * SHA256 list of that signed text, and dependencies resolved from them. Everything fetched is
+ * cached by content; with `offline`, nothing is fetched.
+ */
+
+export interface DebPackage {
+  readonly name: string;
+  readonly version: string;
+  readonly architecture: string;
+  readonly filename: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly source?: string;
+  readonly depends: string;
+  readonly preDepends: string;
+  readonly provides: string;
+}
+
+export interface ArchiveIndex {
+  readonly uri: string;
+  readonly suite: string;
+  readonly architecture: string;
+  /** sha256 of the InRelease file, and the Release's own Date and Version. */
+  readonly release: { readonly sha256: string; readonly date: string; readonly version: string };
+  readonly packages: ReadonlyMap<string, readonly DebPackage[]>;
+  readonly providers: ReadonlyMap<string, readonly DebPackage[]>;
+}
+
+const sha256hex = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
+
+async function fetchBytes(url: string): Promise<Uint8Array> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new ToolError("CORE_INVALID_ARGUMENT", `cannot fetch ${url}: ${(e as Error).message}`, {
+      hint: "check the network, or build --offline with a complete lock file and cache",
+    });
+  }
+  if (!res.ok) {
+    throw new ToolError("CORE_INVALID_ARGUMENT", `cannot fetch ${url}: HTTP ${res.status}`);
+  }
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+/** Runs gpgv on a clearsigned file; returns the signed text only. */
+function gpgvVerify(keyring: string, signed: Uint8Array, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = execFile(
+      "gpgv",
+      ["--keyring", keyring, "--output", "-", "-"],
+      { encoding: "buffer", maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(
+            new ToolError(
+              "ATTEST_SIGNATURE_INVALID",
+              `${what}: the signature does not verify with ${keyring}: ${stderr.toString().trim().split("\n").pop()}`,
+              {
+                hint: "the index may have been tampered with, or the keyring is not the archive's; nothing was built",
+              },
+            ),
+          );
+        } else {
+          resolve(stdout.toString("utf8"));
+        }
+      },
+    );
+    p.stdin?.end(Buffer.from(signed));
+  });
+}
+
+/** Parses deb822 stanzas (only the fields asked for), calling `each` per stanza. */
+export function parseStanzas(
+  text: string,
+  each: (fields: Map<string, string>) => void,
+  wanted?: ReadonlySet<string>,
+): void {
+  let cur = new Map<string, string>();
+  let last: string | undefined;
+  for (const line of text.split("\n")) {
+    if (line === "") {
+      if (cur.size > 0) {
+        each(cur);
+      }
+      cur = new Map();
+      last = undefined;
+    } else if (line[0] === " " || line[0] === "\t") {
+      if (last !== undefined) {
+        cur.set(last, `${cur.get(last)}\n${line}`);
+      }
+    } else {
+      const i = line.indexOf(":");
+      const k = line.slice(0, i);
+      if (!wanted || wanted.has(k)) {
+        cur.set(k, line.slice(i + 1).trim());
+        last = k;
+      } else {
+        last = undefined;
+      }
+    }
+  }
+  if (cur.size > 0) {
+    each(cur);
+  }
+}
+
+const PKG_FIELDS = new Set([
+  "Package",
+  "Version",
+  "Architecture",
+  "Filename",
+  "Size",
+  "SHA256",
+  "Source",
+  "Depends",
+  "Pre-Depends",
+  "Provides",
+]);
+
+/**
+ * Fetches (or reads from the cache) and verifies the archive index for a spec.
+ * @throws ToolError ATTEST_SIGNATURE_INVALID when InRelease does not verify;
+ *   CORE_DIGEST_MISMATCH when a Packages file is not the one the signed Release lists
+ */
+export async function loadArchiveIndex(
+  spec: BuildSpec,
+  cacheDir: string,
+  opts: { offline?: boolean } = {},
+): Promise<ArchiveIndex> {
+  const { uri, suite, components, keyring } = spec.archive;
+  const arch = spec.architecture;
+  if (!existsSync(keyring)) {
+    throw new ToolError("CORE_INVALID_ARGUMENT", `the archive keyring ${keyring} does not exist`, {
+      hint: "install debian-archive-keyring (apt-get install debian-archive-keyring)",
+    });
+  }
+  const dir = join(
+    cacheDir,
+    "index",
+    sha256hex(new TextEncoder().encode(`${uri} ${suite}`)).slice(0, 16),
+  );
+  await mkdir(dir, { recursive: true });
+  const inReleasePath = join(dir, "InRelease");
+  let inRelease: Uint8Array;
+  if (opts.offline) {
+    if (!existsSync(inReleasePath)) {
+      throw new ToolError(
+        "CORE_INVALID_ARGUMENT",
+        `offline, and no cached index of ${uri} ${suite}: the packages cannot be resolved`,
+        { hint: "resolve once online (writing the lock file), or give a complete lock file" },
+      );
+    }
+    inRelease = new Uint8Array(await readFile(inReleasePath));
+  } else {
+    inRelease = await fetchBytes(`${uri}/dists/${suite}/InRelease`);
+  }
+  const text = await gpgvVerify(keyring, inRelease, `${uri}/dists/${suite}/InRelease`);
+  if (!opts.offline) {
+    await writeAtomic(inReleasePath, inRelease);
+  }
+  const release = new Map<string, string>();
+  parseStanzas(text, (f) => {
+    for (const [k, v] of f) {
+      release.set(k, v);
+    }
+  });
+  const hashes = new Map<string, { sha256: string; size: number }>();
+  for (const l of (release.get("SHA256") ?? "").split("\n")) {
+    const m = /^\s*([0-9a-f]{64})\s+(\d+)\s+(\S+)$/.exec(l);
+    if (m) {
+      hashes.set(m[3] as string, { sha256: m[1] as string, size: Number(m[2]) });
+    }
+  }
+  const byHash = release.get("Acquire-By-Hash") === "yes";
+  const packages = new Map<string, DebPackage[]>();
+  const providers = new Map<string, DebPackage[]>();
+  for (const comp of components) {
+    const path = `${comp}/binary-${arch}/Packages.gz`;
+    const want = hashes.get(path);
+    if (!want) {
+      throw new ToolError(
+        "CORE_INVALID_ARGUMENT",
+        `${uri} ${suite} has no ${path} in its signed Release`,
+        { hint: "check archive.components and architecture in the spec" },
+      );
+    }
+    const cached = join(dir, want.sha256);
+    let gz: Uint8Array;
+    if (existsSync(cached)) {
+      gz = new Uint8Array(await readFile(cached));
+    } else if (opts.offline) {
+      throw new ToolError(
+        "CORE_INVALID_ARGUMENT",
+        `offline, and ${path} of ${suite} is not cached`,
+      );
+    } else {
+      gz = await fetchBytes(
+        byHash
+          ? `${uri}/dists/${suite}/${comp}/binary-${arch}/by-hash/SHA256/${want.sha256}`
+          : `${uri}/dists/${suite}/${path}`,
+      );
+    }
+    if (sha256hex(gz) !== want.sha256 || gz.length !== want.size) {
+      throw new ToolError(
+        "CORE_DIGEST_MISMATCH",
+        `${path} of ${uri} ${suite} is not the file the signed Release lists (sha256 ${want.sha256})`,
+        { hint: "the index was altered in transit or in the cache; nothing was built" },
+      );
+    }
+    if (!existsSync(cached)) {
+      await writeAtomic(cached, gz);
+    }
+    parseStanzas(
+      gunzipSync(gz).toString("utf8"),
+      (f) => {
+        const p: DebPackage = {
+          name: f.get("Package") ?? "",
+          version: f.get("Version") ?? "",
+          architecture: f.get("Architecture") ?? "",
+          filename: f.get("Filename") ?? "",
+          size: Number(f.get("Size") ?? 0),
+          sha256: f.get("SHA256") ?? "",
+          ...(f.get("Source") ? { source: f.get("Source") as string } : {}),
+          depends: f.get("Depends") ?? "",
+          preDepends: f.get("Pre-Depends") ?? "",
+          provides: f.get("Provides") ?? "",
+        };
+        const list = packages.get(p.name) ?? [];
+        list.push(p);
+        packages.set(p.name, list);
+        for (const v of p.provides.split(",")) {
+          const name = v.trim().split(/[\s(]/)[0];
+          if (name) {
+            const pl = providers.get(name) ?? [];
+            pl.push(p);
+            providers.set(name, pl);
+          }
+        }
+      },
+      PKG_FIELDS,
+    );
+  }
+  return {
+    uri,
+    suite,
+    architecture: arch,
+    release: {
+      sha256: sha256hex(inRelease),
+      date: release.get("Date") ?? "",
+      version: release.get("Version") ?? "",
+    },
+    packages,
+    providers,
+  };
+}
+
+interface Relation {
+  readonly name: string;
+  readonly op?: string;
+  readonly version?: string;
+}
+
+/** Parses a Depends value into groups of alternatives. */
+export function parseRelations(value: string): Relation[][] {
+  return value
+    .split(",")
+    .map((g) => g.trim())
+    .filter(Boolean)
+    .map((g) =>
+      g.split("|").map((alt) => {
+        const m =
+          /^\s*([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9-]+)?\s*(?:\(\s*(<<|<=|=|>=|>>)\s*([^)\s]+)\s*\))?\s*(?:\[.*\])?\s*(?:<.*>)?\s*$/.exec(
+            alt,
+          );
+        if (!m) {
+          throw new ToolError("CORE_INVALID_ARGUMENT", `cannot read the relation "${alt.trim()}"`);
+        }
+        return { name: m[1] as string, ...(m[2] ? { op: m[2], version: m[3] as string } : {}) };
+      }),
+    );
+}
+
+function satisfies(version: string, r: Relation): boolean {
+  if (!r.op || !r.version) {
+    return true;
+  }
+  const c = debComparator.compare(version, r.version);
+  switch (r.op) {
+    case "<<":
+      return c < 0;
+    case "<=":
+      return c <= 0;
+    case "=":
+      return c === 0;
+    case ">=":
+      return c >= 0;
+    default:
+      return c > 0;
+  }
+}
+
+/**
+ * Resolves the requested packages and their Depends/Pre-Depends closure (first satisfiable
+ * alternative, preferring what is already chosen; virtual packages through Provides).
+ * Recommends are not installed, as in distroless and apko.
+ * @throws ToolError CORE_INVALID_ARGUMENT naming what cannot be satisfied and what needs it
+ */
+export function resolvePackages(
+  index: ArchiveIndex,
+  requested: readonly SpecPackage[],
+): DebPackage[] {
+  const chosen = new Map<string, DebPackage>();
+  const where = `${index.suite} (${index.uri}, ${index.architecture})`;
+  const best = (name: string, r?: Relation): DebPackage | undefined =>
+    [...(index.packages.get(name) ?? [])]
+      .filter((p) => !r || satisfies(p.version, r))
+      .sort((a, b) => debComparator.compare(b.version, a.version))[0];
+  const queue: { pkg: DebPackage; by: string }[] = [];
+  const choose = (p: DebPackage, by: string): void => {
+    const have = chosen.get(p.name);
+    if (have) {
+      if (have.version !== p.version) {
+        throw new ToolError(
+          "CORE_INVALID_ARGUMENT",
+          `${p.name} is needed at ${p.version} by ${by} and at ${have.version} by another package`,
+        );
+      }
+      return;
+    }
+    chosen.set(p.name, p);
+    queue.push({ pkg: p, by });
+  };
+  for (const r of requested) {
+    const p = r.version
+      ? index.packages.get(r.name)?.find((x) => x.version === r.version)
+      : best(r.name);
+    if (!p) {
+      const avail = (index.packages.get(r.name) ?? []).map((x) => x.version);
+      throw new ToolError(
+        "CORE_INVALID_ARGUMENT",
+        `package ${r.name}${r.version ? ` ${r.version}` : ""} is not in ${where}${avail.length ? ` (it has ${avail.join(", ")})` : ""}`,
+        { hint: "check the name and version (apt-cache policy NAME shows what the archive has)" },
+      );
+    }
+    choose(p, "the spec");
+  }
+  while (queue.length > 0) {
+    const { pkg } = queue.shift() as { pkg: DebPackage; by: string };
+    const by = `${pkg.name} ${pkg.version}`;
+    for (const group of [...parseRelations(pkg.preDepends), ...parseRelations(pkg.depends)]) {
+      const done = group.some((r) => {
+        const c = chosen.get(r.name);
+        if (c && satisfies(c.version, r)) {
+          return true;
+        }
+        return (
+          !r.op &&
+          [...chosen.values()].some((p) =>
+            p.provides.split(",").some((v) => v.trim().split(/[\s(]/)[0] === r.name),
+          )
+        );
+      });
+      if (done) {
+        continue;
+      }
+      let picked: DebPackage | undefined;
+      for (const r of group) {
+        picked =
+          best(r.name, r) ??
+          (!r.op
+            ? [...(index.providers.get(r.name) ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1))[0]
+            : undefined);
+        if (picked) {
+          break;
+        }
+      }
+      if (!picked) {
+        throw new ToolError(
+          "CORE_INVALID_ARGUMENT",
+          `${by} needs ${group.map((r) => `${r.name}${r.op ? ` (${r.op} ${r.version})` : ""}`).join(" | ")}, which ${where} cannot satisfy`,
+          { hint: "add a suitable package to the spec, or use a suite that has it" },
+        );
+      }
+      choose(picked, by);
+    }
+  }
+  return [...chosen.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
