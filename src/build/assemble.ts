@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { lstat, readdir, readFile, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { gzipSync } from "node:zlib";
+import { gzip as gzipCb } from "node:zlib";
 import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import {
@@ -294,10 +294,19 @@ export async function assembleImage(o: {
   }
   const layerSets: { items: Item[]; createdBy: string }[] = [];
   if (o.debs.length > 0) {
-    const all: Item[] = [];
-    for (const d of o.debs) {
-      all.push(...(await debItems(d.path, d.pkg, epoch)));
-    }
+    // read the packages a few at a time (dpkg-deb runs in its own process); merge in lock order
+    const read: Item[][] = new Array(o.debs.length);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(4, o.debs.length) }, async () => {
+        while (next < o.debs.length) {
+          const i = next++;
+          const d = o.debs[i] as (typeof o.debs)[number];
+          read[i] = await debItems(d.path, d.pkg, epoch);
+        }
+      }),
+    );
+    const all = read.flat();
     layerSets.push({
       items: mergeLayer(all, epoch),
       createdBy: `cleanimg build: ${o.debs.length} Debian packages from ${spec.archive.suite}`,
@@ -316,7 +325,7 @@ export async function assembleImage(o: {
   try {
     for (const set of layerSets) {
       const tar = tarOf(set.items);
-      const gz = gzipSync(tar, { level: 6 });
+      const gz = await gzipMembers(tar);
       const digest = sha256(gz);
       await dest.putBlob({ mediaType: MediaType.OciLayerGzip, digest, size: gz.length }, once(gz));
       layers.push({ digest, diffId: sha256(tar), size: gz.length });
@@ -383,6 +392,25 @@ export async function assembleImage(o: {
   } finally {
     await dest.close();
   }
+}
+
+const GZIP_MEMBER = 4 * 1024 * 1024;
+const gzip = promisify(gzipCb);
+
+/**
+ * Gzip in fixed 4 MiB members compressed in parallel (zlib's thread pool) and concatenated: a
+ * valid multi-member gzip stream that every layer reader accepts, and the same bytes for the
+ * same input whatever the machine's core count.
+ */
+async function gzipMembers(data: Uint8Array): Promise<Uint8Array> {
+  const parts: Promise<Buffer>[] = [];
+  for (let off = 0; off < data.length || off === 0; off += GZIP_MEMBER) {
+    parts.push(gzip(data.subarray(off, off + GZIP_MEMBER), { level: 6 }));
+    if (data.length === 0) {
+      break;
+    }
+  }
+  return Buffer.concat(await Promise.all(parts));
 }
 
 /** What differs between two builds' filesystems (empty when they match). */

@@ -175,8 +175,16 @@ export async function writeBlobFile(
     for await (const chunk of verifyStream(data, { digest: desc.digest, size: desc.size, what })) {
       if (!out.write(chunk)) {
         await new Promise<void>((resolve, reject) => {
-          out.once("drain", resolve);
-          out.once("error", reject);
+          const onDrain = (): void => {
+            out.off("error", onError);
+            resolve();
+          };
+          const onError = (e: Error): void => {
+            out.off("drain", onDrain);
+            reject(e);
+          };
+          out.once("drain", onDrain);
+          out.once("error", onError);
         });
       }
     }

@@ -69,7 +69,9 @@ function ctxFor(
 }
 
 async function provenanceOf(ctx: AppContext, r: BuildResult) {
-  const link = (await ctx.evidence().find({ subject: r.image.digest, kind: "provenance" })).pop();
+  const link = [
+    ...(await ctx.evidence().find({ subject: r.image.digest, kind: "provenance" })),
+  ].pop();
   const bundle = JSON.parse(
     Buffer.from((await ctx.evidence().getBlob(link?.evidence as never)).bytes).toString(),
   );
