@@ -8,6 +8,8 @@ import {
   catalogInterest,
   catalogSniffers,
   checkNtiaMinimumElements,
+  ELF_DYNAMIC_SNIFFER,
+  executionClosure,
   type NtiaIssue,
   type RuntimeContext,
   readSbom,
@@ -90,7 +92,7 @@ export async function generateSbom(
       const fs = await ImageFilesystem.open(img, {
         ...(opts.limits ? { limits: opts.limits } : {}),
         collect: { match: catalogInterest(), maxFileBytes: 64 * 1024 * 1024 },
-        sniff: catalogSniffers(),
+        sniff: [...catalogSniffers(), ELF_DYNAMIC_SNIFFER],
         ...(opts.layerCache === false || opts.record === false
           ? {}
           : {
@@ -98,6 +100,7 @@ export async function generateSbom(
               cacheKey: catalogCacheKey([
                 "reader 1",
                 ...CATALOGERS.map((c) => `${c.id}@${c.version}`),
+                `${ELF_DYNAMIC_SNIFFER.id}@1`,
                 "maxFileBytes 67108864",
                 JSON.stringify(opts.limits ?? {}),
               ]),
@@ -116,7 +119,10 @@ export async function generateSbom(
         },
         { created, tool: TOOL },
       );
-      sbom = { ...catalogued, runtime: runtimeContext(img.config.config ?? {}, fs) };
+      sbom = {
+        ...catalogued,
+        runtime: runtimeContext(img.config.config ?? {}, fs, img.config.architecture),
+      };
     } finally {
       await src.close();
     }
@@ -188,6 +194,7 @@ const PACKAGE_MANAGERS = [
 function runtimeContext(
   config: Readonly<Record<string, unknown>>,
   fs: ImageFilesystem,
+  architecture?: string,
 ): RuntimeContext {
   const strings = (v: unknown): string[] =>
     Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
@@ -206,5 +213,11 @@ function runtimeContext(
     exposedPorts: ports && typeof ports === "object" ? Object.keys(ports).sort() : [],
     shells: SHELLS.filter(exists),
     packageManagers: PACKAGE_MANAGERS.filter(exists),
+    closure: executionClosure(fs, {
+      entrypoint: strings(config["Entrypoint"]),
+      cmd: strings(config["Cmd"]),
+      env: strings(config["Env"]),
+      ...(architecture ? { architecture } : {}),
+    }),
   };
 }

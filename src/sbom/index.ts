@@ -11,6 +11,15 @@ export { type GoModFile, parseGoMod } from "./catalogers/go-mod.js";
 export { type GoBuildInfo, parseGoBuildInfo, parseModInfo } from "./catalogers/golang.js";
 export { parseOsRelease } from "./catalogers/os-release.js";
 export { normalizePypiName, parseCoreMetadata } from "./catalogers/python.js";
+export {
+  type ClosureFilesystem,
+  ELF_DYNAMIC_SNIFFER,
+  type ElfDynamic,
+  ESCAPE_SYMBOLS,
+  type ExecutionClosure,
+  executionClosure,
+  parseElfDynamic,
+} from "./elf.js";
 export { imagePurl } from "./formats/common.js";
 export {
   CYCLONEDX_1_5,

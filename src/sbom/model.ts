@@ -1,5 +1,6 @@
 import type { Digest } from "../core/digest.js";
 import type { Issue } from "../core/issues.js";
+import type { ExecutionClosure } from "./elf.js";
 
 /** Where a package's evidence was found. */
 export interface Location {
@@ -128,4 +129,6 @@ export interface RuntimeContext {
   readonly shells: readonly string[];
   /** Package managers present in the final filesystem. */
   readonly packageManagers: readonly string[];
+  /** What the entrypoint's process loads (ELF interpreter and DT_NEEDED closure). */
+  readonly closure?: ExecutionClosure;
 }

@@ -100,11 +100,20 @@ export interface Sniffer {
   match(node: FileNode): boolean;
   /** Cuts a capture down to what its reader needs, so only that is kept (default: all of it). */
   trim?(captured: Uint8Array): Uint8Array;
+  /** The magic counts only at the start of the file (file-format signatures). */
+  readonly anchored?: boolean;
 }
 
 /** A sink that scans for a sniffer's magic across chunk boundaries and captures what follows. */
-export function sniffSink(sn: Sniffer, done: (captured: Uint8Array) => void): TarBodySink {
+export function sniffSink(
+  sn: Sniffer,
+  done: (captured: Uint8Array) => void,
+  /** The file's size: the capture buffer is never larger. */
+  sizeHint?: number,
+): TarBodySink {
   const magic = Buffer.from(sn.magic);
+  let offset = 0;
+  let gaveUp = false;
   const need = magic.length + (sn.lookahead ?? 0);
   let tail = Buffer.alloc(0);
   let out: Buffer | undefined;
@@ -124,7 +133,37 @@ export function sniffSink(sn: Sniffer, done: (captured: Uint8Array) => void): Ta
         take(b);
         return;
       }
+      if (gaveUp) {
+        return;
+      }
+      const start = offset - tail.length; // file offset of hay[0]
+      offset += b.length;
       const hay = tail.length ? Buffer.concat([tail, b]) : b;
+      const capture = (i: number): Buffer =>
+        // only the filled part is ever read, so the buffer need not be zeroed
+        Buffer.allocUnsafe(
+          Math.max(
+            0,
+            Math.min(sn.capture, sizeHint === undefined ? sn.capture : sizeHint - (start + i)),
+          ),
+        );
+      if (sn.anchored) {
+        if (hay.length < need) {
+          tail = Buffer.from(hay);
+          return;
+        }
+        if (
+          !hay.subarray(0, magic.length).equals(magic) ||
+          (sn.accept && !sn.accept(hay.subarray(0, need)))
+        ) {
+          gaveUp = true; // a file-format signature counts only at the start
+          tail = Buffer.alloc(0);
+          return;
+        }
+        out = capture(0);
+        take(hay);
+        return;
+      }
       let from = 0;
       for (;;) {
         const i = hay.indexOf(magic, from);
@@ -138,7 +177,7 @@ export function sniffSink(sn: Sniffer, done: (captured: Uint8Array) => void): Ta
         }
         // A literal copy of the magic (code that reads build info embeds it) is not the blob.
         if (!sn.accept || sn.accept(hay.subarray(i, i + need))) {
-          out = Buffer.alloc(sn.capture);
+          out = capture(i);
           take(hay.subarray(i));
           return;
         }
@@ -301,7 +340,11 @@ export class ImageFilesystem {
           ? sniffers
               .filter((x) => x.match(node))
               .map((sn) =>
-                sniffSink(sn, (b) => sniffed.set(`${node.layer}:${node.seq}:${sn.id}`, b)),
+                sniffSink(
+                  sn,
+                  (b) => sniffed.set(`${node.layer}:${node.seq}:${sn.id}`, b),
+                  node.size,
+                ),
               )
           : [];
       if (sinks.length <= 1) {

@@ -16,7 +16,10 @@ export interface AnalyzeOptions {
 
 /** What one analysis concluded for one finding; undefined when it proves nothing. */
 interface Conclusion {
-  readonly justification: "component_not_present" | "vulnerable_code_not_present";
+  readonly justification:
+    | "component_not_present"
+    | "vulnerable_code_not_present"
+    | "vulnerable_code_not_in_execute_path";
   readonly impact: string;
   readonly evidence: Omit<VexEvidence, "image" | "dbSnapshot" | "scan">;
 }
@@ -185,11 +188,74 @@ export const goSymbolsAbsent: Analysis = (f, p, _sbom, records) => {
   };
 };
 
+const SHARED_OBJECT = /\.so(\.[0-9.]+)?$/;
+const PROGRAM_DIR = /^\/(usr\/)?(local\/)?s?bin\//;
+/** Modules that glibc or PAM load on their own, without the program asking (NSS, gconv, PAM). */
+const SELF_LOADED = /(^|\/)(libnss_|libnsl\.|gconv\/|security\/pam_|libpam)/;
+const base = (path: string): string => path.slice(path.lastIndexOf("/") + 1);
+
+/**
+ * vulnerable_code_not_in_execute_path for a library package: the image's entrypoint is an ELF
+ * program whose whole load closure (ELF interpreter and DT_NEEDED libraries, transitively, as
+ * ld.so finds them) was read, no object in it imports dlopen or a call that starts other programs
+ * (exec*, system, popen, posix_spawn), and none of the package's shared objects is in it. Packages
+ * that ship programs, NSS/gconv/PAM modules, or no shared object at all are not judged; a script
+ * entrypoint, an unread object or a missing library gives no verdict.
+ */
+export const notInExecutePath: Analysis = (_f, p, sbom) => {
+  const c = sbom.runtime?.closure;
+  if (!c || c.status !== "complete" || !c.program || !["deb", "rpm", "apk"].includes(p.type)) {
+    return undefined;
+  }
+  const libs = p.files.filter((x) => SHARED_OBJECT.test(x.path));
+  if (
+    libs.length === 0 ||
+    p.files.some((x) => PROGRAM_DIR.test(x.path) || SELF_LOADED.test(x.path)) ||
+    c.objects.some((o) => o.imports.length > 0)
+  ) {
+    return undefined;
+  }
+  // compared by path and by file name, so that a merged /usr or a moved file cannot hide a match
+  const loadedPaths = new Set(c.objects.map((o) => o.path));
+  const loadedNames = new Set(c.objects.map((o) => base(o.path)));
+  if (p.files.some((x) => loadedPaths.has(x.path) || loadedNames.has(base(x.path)))) {
+    return undefined;
+  }
+  const shells = sbom.runtime?.shells ?? [];
+  const layers = sbom.subject.kind === "image" ? sbom.subject.layers : [];
+  return {
+    justification: "vulnerable_code_not_in_execute_path",
+    impact: `The image starts ${c.program}; the dynamic loader loads ${c.objects.length} objects for it (${c.objects.map((o) => o.path).join(", ")}), none of them from ${p.name} (${libs.length} shared objects: ${libs
+      .slice(0, 5)
+      .map((x) => x.path)
+      .join(
+        ", ",
+      )}${libs.length > 5 ? ", …" : ""}), and none of them imports dlopen or a call that starts other programs, so ${p.name}'s code is not in the entrypoint's execute path. Limits: this covers the entrypoint's process only; a different command at run time, docker exec${shells.length ? ` or the shell in the image (${shells.join(", ")})` : ""}, LD_PRELOAD or LD_LIBRARY_PATH, and modules glibc loads on its own (NSS, gconv) are outside it.`,
+    evidence: {
+      analysis: "not-in-execute-path@1",
+      files: [
+        ...c.objects.map((o) => ({
+          path: o.path,
+          ...(layers[o.layer] ? { layer: layers[o.layer] as Digest } : {}),
+          observed:
+            "loaded for the entrypoint (ELF interpreter and DT_NEEDED closure); imports no dlopen, exec, system, popen or posix_spawn",
+        })),
+        ...libs.slice(0, MAX_EVIDENCE_FILES).map((x) => ({
+          path: x.path,
+          observed: `owned by ${p.name}; not in the closure`,
+        })),
+      ],
+      found: `${c.program}: ${c.objects.length} objects loaded, none of the ${libs.length} shared objects of ${p.name}`,
+    },
+  };
+};
+
 /** The analyses, in the order they are tried; the first that proves something decides. */
 export const ANALYSES: readonly Analysis[] = [
   componentNotPresent,
   kernelHeadersOnly,
   goSymbolsAbsent,
+  notInExecutePath,
 ];
 
 /** How the image runs, as one sentence: context for a reader, never part of a verdict. */

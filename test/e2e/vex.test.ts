@@ -28,46 +28,12 @@ import type { Finding } from "../../src/vuln/index.js";
 import { buildImageLayout, type LayerFile } from "../support/build-image.js";
 import { debDataTar, fetchDebs } from "../support/debs.js";
 import { buildGoModuleBinary, goToolchain } from "../support/go-fixture.js";
+import { retargetedAdvisories } from "../support/retarget.js";
 import { csafValidator, cycloneDxValidator, openVexValidator } from "../support/schemas.js";
 import { tempDir } from "../support/tmp.js";
 
 const VULNDB = resolve(import.meta.dirname, "../../../shared/corpus/vulndb");
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
-
-/**
- * The corpus's Debian data ends in 2023-04 at bullseye, and the archive serves only current point
- * releases, so no real Debian 12 package matches it. The advisories are therefore real DSA records
- * (their ids, CVEs and summaries) re-targeted at Debian 12 with a fixed version above the one
- * installed; the packages, their files and every analysis are real.
- */
-function retargetedAdvisories(): string {
-  const wanted: Record<string, string> = { "DSA-2669-1": "6.1.9999-1", "DSA-740-1": "1:9.9.9-1" };
-  const lines = gunzipSync(readFileSync(join(VULNDB, "debian-dsa-osv.jsonl.gz")))
-    .toString("utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map(
-      (l) =>
-        JSON.parse(l) as {
-          id: string;
-          affected: { package: { ecosystem: string; name: string } }[];
-        },
-    )
-    .filter((r) => r.id in wanted)
-    .map((r) => ({
-      ...r,
-      affected: [
-        {
-          package: { ecosystem: "Debian:12", name: r.affected[0]?.package.name },
-          ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: wanted[r.id] }] }],
-        },
-      ],
-    }));
-  expect(lines.map((r) => r.id).sort()).toEqual(["DSA-2669-1", "DSA-740-1"]);
-  const file = join(tempDir(), "retargeted.jsonl");
-  writeFileSync(file, lines.map((l) => JSON.stringify(l)).join("\n"));
-  return file;
-}
 
 /** Whiteouts for every regular file and symlink a .deb installs under a directory prefix. */
 function whiteoutsOf(deb: string, under: RegExp): LayerFile[] {
