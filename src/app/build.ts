@@ -17,9 +17,18 @@ import {
 } from "../build/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError, UsageError } from "../core/errors.js";
-import { formatImageRef, parseImageRef, writeFileAtomic } from "../oci/index.js";
+import {
+  formatImageRef,
+  openSource,
+  parseImageLocation,
+  parseImageRef,
+  type ResolvedImage,
+  resolveImage,
+  writeFileAtomic,
+} from "../oci/index.js";
 import { renderSbom } from "../sbom/index.js";
 import { type RecordedLink, recordChainLink } from "./chain.js";
+import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { copyImageBetween } from "./images.js";
 import { generateSbom, TOOL } from "./sbom.js";
@@ -31,6 +40,7 @@ export const SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1";
 export const BUILD_TYPE = "https://cleanimg.dev/build/debian-image/v1";
 export const BUILDER_ID = "https://cleanimg.dev/builder/local/v1";
 export const REPRODUCIBLE_PREDICATE = "https://cleanimg.dev/attestation/reproducible/v1";
+export const BASE_IMAGE_PREDICATE = "https://cleanimg.dev/attestation/base-image/v1";
 export const IMAGE_SIGNATURE_PREDICATE = "https://sigstore.dev/cosign/sign/v1";
 export const IMAGE_SIGNATURE_KIND = "image-signature";
 export const LOCK_MEDIA_TYPE = "application/vnd.cleanimg.build-lock.v1+json";
@@ -194,12 +204,30 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
     );
   }
   const ref = formatImageRef(parseImageRef(name));
+  // the base image, pinned by digest, and the Debian packages it already has
+  let base: { name: string; image: ResolvedImage; close(): Promise<void> } | undefined;
+  let installed: { name: string; version: string }[] = [];
   if (spec.base !== "scratch") {
-    throw new ToolError(
-      "CORE_NOT_IMPLEMENTED",
-      `base images other than scratch are not supported by this version (${spec.base})`,
-      { hint: "build FROM scratch and list the Debian packages the image needs" },
-    );
+    const pinned = spec.base.slice(spec.base.lastIndexOf("@") + 1);
+    const src = await openSource(parseImageLocation(spec.base), ctx);
+    const image = await resolveImage(src, {
+      platform: { os: "linux", architecture: spec.architecture },
+    }).catch(async (e) => {
+      await src.close();
+      throw e;
+    });
+    base = { name: spec.base, image, close: () => src.close() };
+    if (image.descriptor.digest !== pinned && image.indexDescriptor?.digest !== pinned) {
+      await src.close();
+      throw new ToolError(
+        "CORE_DIGEST_MISMATCH",
+        `the base image ${spec.base} resolved to ${image.descriptor.digest}, not the pinned digest`,
+        { hint: "pin the manifest (or index) digest the base really has" },
+      );
+    }
+    installed = (await generateSbom(ctx, spec.base, { record: false })).sbom.packages
+      .filter((p) => p.type === "deb")
+      .map((p) => ({ name: p.name, version: p.version }));
   }
   const source = await gitSource(contextDir);
   const envEpoch = ctx.env["SOURCE_DATE_EPOCH"];
@@ -230,7 +258,7 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
       `resolving ${spec.packages.length} packages from ${spec.archive.uri} ${spec.archive.suite}${opts.offline ? " (offline: from the cached, verified index)" : ""}`,
     );
     const index = await loadArchiveIndex(spec, cacheDir(ctx), { offline: opts.offline === true });
-    const pkgs = resolvePackages(index, spec.packages);
+    const pkgs = resolvePackages(index, spec.packages, installed);
     lock = {
       lockVersion: 1,
       resolutionKey: key,
@@ -268,6 +296,7 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
     await mkdtemp(join(tmpdir(), "cleanimg-build-b-")),
   ];
   try {
+    const baseOpt = base ? { base: { name: base.name, image: base.image } } : {};
     const first = await assembleImage({
       spec,
       contextDir,
@@ -275,6 +304,7 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
       epoch,
       outDir: roots[0] as string,
       refName: "build",
+      ...baseOpt,
     });
     say(`assembled ${first.manifestDigest}`);
     const second = await assembleImage({
@@ -284,6 +314,7 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
       epoch,
       outDir: roots[1] as string,
       refName: "build",
+      ...baseOpt,
     });
     say(`rebuilt in a fresh root: ${second.manifestDigest}`);
     if (first.manifestDigest !== second.manifestDigest) {
@@ -362,6 +393,9 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
                 },
               ]
             : []),
+          ...(base
+            ? [{ uri: `oci://${base.name}`, digest: { sha256: hex(base.image.descriptor.digest) } }]
+            : []),
           {
             uri: `${lock.archive.uri}/dists/${lock.archive.suite}/InRelease`,
             digest: { sha256: hex(lock.archive.inRelease) },
@@ -418,6 +452,22 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
     });
     produced.push({ what: "SLSA provenance v1 (signed)", digest: provDigest });
 
+    // the base image: which one, and whether the configuration approves it
+    if (base) {
+      const approvedList = (await loadConfig(ctx)).approvedBaseImages;
+      const baseAtt = await signStatement(
+        ctx,
+        statement([{ name: ref, digest: image.digest }], BASE_IMAGE_PREDICATE, {
+          base: { name: base.name, digest: base.image.descriptor.digest },
+          approved: approvedList ? approvedList.includes(base.image.descriptor.digest) : null,
+          approvedBaseImages: approvedList ?? null,
+        }),
+      );
+      const d = await store.putBlob(baseAtt.bytes, "application/vnd.dev.sigstore.bundle.v0.3+json");
+      await store.link(image.digest, d, "base-image");
+      produced.push({ what: "base-image attestation (signed, logged)", digest: d });
+    }
+
     // the image signature (a DSSE statement of cosign's signing predicate), signed and logged
     const sig = await signStatement(
       ctx,
@@ -467,5 +517,6 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
     };
   } finally {
     await Promise.all(roots.map((r) => rm(r, { recursive: true, force: true })));
+    await base?.close();
   }
 }

@@ -42,6 +42,7 @@ export {
   type Stage,
   verifyChain,
 } from "./chain.js";
+export { type CleanimgConfig, loadConfig } from "./config.js";
 export {
   type AppContext,
   type AppContextOptions,
@@ -90,13 +91,11 @@ export {
 } from "./signing.js";
 export {
   type CheckResult,
-  type CleanimgConfig,
   type ComplianceCheck,
   type ComplianceStatus,
   complianceStatus,
   type FleetRow,
   fleetStatus,
-  loadConfig,
 } from "./status.js";
 export { compareBatchLine, compareVersionStrings } from "./versions.js";
 export { addVexDecision, VEX_DECISION_KIND, type VexDecision } from "./vex.js";

@@ -10,6 +10,7 @@ import {
   encodeTarHeader,
   LayoutDestination,
   MediaType,
+  type ResolvedImage,
   readTar,
   TAR_END,
   type TarEntryInput,
@@ -279,6 +280,8 @@ export async function assembleImage(o: {
   readonly epoch: number;
   readonly outDir: string;
   readonly refName: string;
+  /** The base image (pinned); its layers come first and its configuration is the starting point. */
+  readonly base?: { readonly name: string; readonly image: ResolvedImage };
 }): Promise<AssembledImage> {
   const { spec, epoch } = o;
   for (const d of o.debs) {
@@ -322,7 +325,23 @@ export async function assembleImage(o: {
   const dest = new LayoutDestination(o.outDir, { refName: o.refName });
   const layers: AssembledImage["layers"][number][] = [];
   const files: FileRecord[] = [];
+  const baseImg = o.base?.image;
+  const baseLayers = (baseImg?.layers ?? []).map((l) => ({
+    // the same bytes under the OCI name of their media type
+    mediaType:
+      l.descriptor.mediaType === MediaType.DockerLayerGzip
+        ? MediaType.OciLayerGzip
+        : l.descriptor.mediaType,
+    digest: l.descriptor.digest,
+    size: l.descriptor.size,
+  }));
   try {
+    for (const [i, l] of (baseImg?.layers ?? []).entries()) {
+      await dest.putBlob(
+        baseLayers[i] as never,
+        (baseImg as ResolvedImage).source.openBlob(l.descriptor),
+      );
+    }
     for (const set of layerSets) {
       const tar = tarOf(set.items);
       const gz = await gzipMembers(tar);
@@ -331,11 +350,34 @@ export async function assembleImage(o: {
       layers.push({ digest, diffId: sha256(tar), size: gz.length });
       files.push(...records(set.items));
     }
+    const bc = (baseImg?.config.config ?? {}) as Record<string, unknown>;
     const cfg: Record<string, unknown> = {};
+    for (const k of [
+      "User",
+      "Env",
+      "Entrypoint",
+      "Cmd",
+      "WorkingDir",
+      "ExposedPorts",
+      "Labels",
+      "StopSignal",
+    ]) {
+      if (bc[k] !== undefined) {
+        cfg[k] = bc[k];
+      }
+    }
+    if (spec.env.length && Array.isArray(bc["Env"])) {
+      // the spec's variables replace the base's of the same name
+      const names = new Set(spec.env.map((e) => e.slice(0, e.indexOf("="))));
+      cfg["Env"] = [
+        ...(bc["Env"] as string[]).filter((e) => !names.has(e.slice(0, e.indexOf("=")))),
+        ...spec.env,
+      ];
+    }
     if (spec.user) {
       cfg["User"] = spec.user;
     }
-    if (spec.env.length) {
+    if (spec.env.length && !Array.isArray(bc["Env"])) {
       cfg["Env"] = spec.env;
     }
     if (spec.entrypoint) {
@@ -348,10 +390,16 @@ export async function assembleImage(o: {
       cfg["WorkingDir"] = spec.workdir;
     }
     if (spec.ports.length) {
-      cfg["ExposedPorts"] = Object.fromEntries(spec.ports.map((p) => [p, {}]));
+      cfg["ExposedPorts"] = {
+        ...((bc["ExposedPorts"] as Record<string, unknown> | undefined) ?? {}),
+        ...Object.fromEntries(spec.ports.map((p) => [p, {}])),
+      };
     }
     if (Object.keys(spec.labels).length) {
-      cfg["Labels"] = spec.labels;
+      cfg["Labels"] = {
+        ...((bc["Labels"] as Record<string, string> | undefined) ?? {}),
+        ...spec.labels,
+      };
     }
     const config = new TextEncoder().encode(
       JSON.stringify({
@@ -359,8 +407,17 @@ export async function assembleImage(o: {
         architecture: spec.architecture,
         os: "linux",
         config: cfg,
-        rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
-        history: layerSets.map((s) => ({ created, created_by: s.createdBy })),
+        rootfs: {
+          type: "layers",
+          diff_ids: [
+            ...(baseImg?.layers ?? []).map((l) => l.diffId),
+            ...layers.map((l) => l.diffId),
+          ],
+        },
+        history: [
+          ...(baseImg?.config.history ?? []),
+          ...layerSets.map((s) => ({ created, created_by: s.createdBy })),
+        ],
       }),
     );
     const configDigest = sha256(config);
@@ -373,12 +430,24 @@ export async function assembleImage(o: {
         schemaVersion: 2,
         mediaType: MediaType.OciManifest,
         config: { mediaType: MediaType.OciConfig, digest: configDigest, size: config.length },
-        layers: layers.map((l) => ({
-          mediaType: MediaType.OciLayerGzip,
-          digest: l.digest,
-          size: l.size,
-        })),
-        annotations: { "org.opencontainers.image.created": created, ...spec.annotations },
+        layers: [
+          ...baseLayers,
+          ...layers.map((l) => ({
+            mediaType: MediaType.OciLayerGzip,
+            digest: l.digest,
+            size: l.size,
+          })),
+        ],
+        annotations: {
+          "org.opencontainers.image.created": created,
+          ...(o.base && baseImg
+            ? {
+                "org.opencontainers.image.base.digest": baseImg.descriptor.digest,
+                "org.opencontainers.image.base.name": o.base.name,
+              }
+            : {}),
+          ...spec.annotations,
+        },
       }),
     );
     const manifestDigest = sha256(manifest);

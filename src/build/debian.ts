@@ -327,8 +327,25 @@ function satisfies(version: string, r: Relation): boolean {
 export function resolvePackages(
   index: ArchiveIndex,
   requested: readonly SpecPackage[],
+  /** Packages the base image already has: they satisfy dependencies and are not installed again. */
+  installed: readonly { readonly name: string; readonly version: string }[] = [],
 ): DebPackage[] {
   const chosen = new Map<string, DebPackage>();
+  const preinstalled = new Set<string>();
+  for (const i of installed) {
+    preinstalled.add(i.name);
+    chosen.set(i.name, {
+      name: i.name,
+      version: i.version,
+      architecture: "",
+      filename: "",
+      size: 0,
+      sha256: "",
+      depends: "",
+      preDepends: "",
+      provides: "",
+    });
+  }
   const where = `${index.suite} (${index.uri}, ${index.architecture})`;
   const best = (name: string, r?: Relation): DebPackage | undefined =>
     [...(index.packages.get(name) ?? [])]
@@ -350,6 +367,10 @@ export function resolvePackages(
     queue.push({ pkg: p, by });
   };
   for (const r of requested) {
+    const base = chosen.get(r.name);
+    if (base && preinstalled.has(r.name) && (!r.version || r.version === base.version)) {
+      continue; // the base image has it
+    }
     const p = r.version
       ? index.packages.get(r.name)?.find((x) => x.version === r.version)
       : best(r.name);
@@ -403,5 +424,7 @@ export function resolvePackages(
       choose(picked, by);
     }
   }
-  return [...chosen.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...chosen.values()]
+    .filter((p) => !preinstalled.has(p.name))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

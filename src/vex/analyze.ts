@@ -204,7 +204,7 @@ const base = (path: string): string => path.slice(path.lastIndexOf("/") + 1);
  */
 export const notInExecutePath: Analysis = (_f, p, sbom) => {
   const c = sbom.runtime?.closure;
-  if (!c || c.status !== "complete" || !c.program || !["deb", "rpm", "apk"].includes(p.type)) {
+  if (c?.status !== "complete" || !c.program || !["deb", "rpm", "apk"].includes(p.type)) {
     return undefined;
   }
   const libs = p.files.filter((x) => SHARED_OBJECT.test(x.path));

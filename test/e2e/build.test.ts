@@ -274,6 +274,80 @@ describe("build", () => {
     );
   });
 
+  it("builds on a base image pinned by digest: its layers first, its packages not installed again", async () => {
+    const c = tempDir("cleanimg-build-base-");
+    writeFileSync(
+      join(c, "cleanimg.yaml"),
+      `image: hello-tz:1.0.0\nbase: hello:1.0.0@${first.image.digest}\npackages: [tzdata, libc6]\nenv: [TZ=UTC]\n`,
+    );
+    const r = await buildImage(ctx, { spec: join(c, "cleanimg.yaml") });
+    const lock = JSON.parse(readFileSync(join(c, "cleanimg.lock"), "utf8"));
+    // libc6 is in the base: only tzdata and what it needs beyond the base
+    expect(lock.packages.map((p: { name: string }) => p.name)).toEqual(["debconf", "tzdata"]);
+    const layout = join(ctx.home, "images");
+    const info = JSON.parse(
+      execFileSync(
+        "skopeo",
+        ["inspect", "--config", `oci:${layout}:docker.io/library/hello-tz:1.0.0`],
+        { encoding: "utf8" },
+      ),
+    );
+    expect(info.rootfs.diff_ids).toHaveLength(3); // base packages, base files, new packages
+    expect(info.config.Entrypoint).toEqual(["/usr/bin/hello"]); // inherited
+    expect(info.config.Env).toEqual(["LANG=C.UTF-8", "TZ=UTC"]);
+    const raw = JSON.parse(
+      execFileSync(
+        "skopeo",
+        ["inspect", "--raw", `oci:${layout}:docker.io/library/hello-tz:1.0.0`],
+        { encoding: "utf8" },
+      ),
+    );
+    expect(raw.annotations["org.opencontainers.image.base.digest"]).toBe(first.image.digest);
+    const bundle = join(tempDir("cleanimg-umoci-"), "b");
+    execFileSync(
+      "umoci",
+      ["unpack", "--rootless", "--image", `${layout}:docker.io/library/hello-tz:1.0.0`, bundle],
+      { stdio: "pipe" },
+    );
+    expect(
+      execFileSync(
+        "unshare",
+        ["--map-root-user", "chroot", join(bundle, "rootfs"), "/usr/bin/hello"],
+        { encoding: "utf8" },
+      ),
+    ).toBe("Hello, world!\n");
+    expect(existsSync(join(bundle, "rootfs", "usr/share/zoneinfo/UTC"))).toBe(true);
+    const prov = await provenanceOf(ctx, r);
+    expect(prov.buildDefinition.resolvedDependencies).toContainEqual({
+      uri: `oci://hello:1.0.0@${first.image.digest}`,
+      digest: { sha256: first.image.digest.slice(7) },
+    });
+    // the base-image check: unknown with no approved list, then pass or fail against the list
+    const check = async () =>
+      (await complianceStatus(ctx, "hello-tz:1.0.0")).checks.find((k) => k.id === "base-image");
+    expect((await check())?.result).toBe("UNKNOWN");
+    writeFileSync(
+      join(ctx.home, "config.json"),
+      JSON.stringify({ approvedBaseImages: [first.image.digest] }),
+    );
+    expect((await check())?.result).toBe("PASS");
+    writeFileSync(
+      join(ctx.home, "config.json"),
+      JSON.stringify({ approvedBaseImages: [`sha256:${"0".repeat(64)}`] }),
+    );
+    expect((await check())?.result).toBe("FAIL");
+    rmSync(join(ctx.home, "config.json"));
+  }, 120_000);
+
+  it("refuses a base whose pinned digest is not what the reference resolves to", async () => {
+    const c = tempDir("cleanimg-build-base-");
+    writeFileSync(
+      join(c, "cleanimg.yaml"),
+      `image: x:1\nbase: hello:1.0.0@sha256:${"1".repeat(64)}\npackages: [tzdata]\n`,
+    );
+    await expect(buildImage(ctx, { spec: join(c, "cleanimg.yaml") })).rejects.toThrow();
+  });
+
   it("stops on a .deb in the cache that is not the one the lock pins, and tags nothing", async () => {
     const cache = tempDir("cleanimg-build-cache-");
     cpSync(join(CACHE, "debs"), join(cache, "debs"), { recursive: true });

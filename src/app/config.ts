@@ -1,0 +1,47 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { isDigest } from "../core/digest.js";
+import { ToolError } from "../core/errors.js";
+import type { AppContext } from "./context.js";
+
+/** The configuration file `$CLEANIMG_HOME/config.json` (all fields optional). */
+export interface CleanimgConfig {
+  /** Manifest digests of approved base images. */
+  readonly approvedBaseImages?: readonly string[];
+  /** The SLSA Build level (v1.0) the check list requires (default 1). */
+  readonly requiredSlsaBuildLevel?: number;
+}
+
+/** Reads `$CLEANIMG_HOME/config.json`. @throws ToolError CORE_INVALID_ARGUMENT when malformed */
+export async function loadConfig(ctx: AppContext): Promise<CleanimgConfig> {
+  const p = join(ctx.home, "config.json");
+  if (!existsSync(p)) {
+    return {};
+  }
+  let c: CleanimgConfig;
+  try {
+    c = JSON.parse(await readFile(p, "utf8")) as CleanimgConfig;
+  } catch (e) {
+    throw new ToolError(
+      "CORE_INVALID_ARGUMENT",
+      `${p} is not valid JSON: ${(e as Error).message}`,
+      {
+        hint: 'e.g. {"approvedBaseImages": ["sha256:…"]}',
+      },
+    );
+  }
+  if (
+    c.approvedBaseImages !== undefined &&
+    (!Array.isArray(c.approvedBaseImages) || !c.approvedBaseImages.every(isDigest))
+  ) {
+    throw new ToolError(
+      "CORE_INVALID_ARGUMENT",
+      `${p}: approvedBaseImages must be a list of digests`,
+      {
+        hint: 'e.g. {"approvedBaseImages": ["sha256:…"]}',
+      },
+    );
+  }
+  return c;
+}
