@@ -110,6 +110,7 @@ export async function recordChainLink(
     created,
     image: l.image.name,
     ...(l.inputs?.["slsaBuildLevel"] ? { slsaBuildLevel: l.inputs["slsaBuildLevel"] } : {}),
+    ...(l.inputs?.["unassessed"] ? { unassessed: l.inputs["unassessed"] } : {}),
   });
   await recordAuditEvent(ctx, {
     action: l.stage === "provenance" ? "build" : l.stage,

@@ -92,7 +92,11 @@ export async function scan(
             stage: "scan",
             evidence: { digest: d, mediaType: SCAN_MEDIA_TYPE },
             previous: [s.link],
-            inputs: { dbSnapshot: m.snapshot, findings: String(m.findings.length) },
+            inputs: {
+              dbSnapshot: m.snapshot,
+              findings: String(m.findings.length),
+              unassessed: String(m.unassessed.reduce((n, u) => n + u.packages, 0)),
+            },
             tool,
           }),
         );

@@ -361,14 +361,23 @@ export async function fleetStatus(ctx: AppContext): Promise<FleetRow[]> {
     const colon = name.lastIndexOf(":");
     const at = (l: (typeof links)[number] | undefined): string => l?.annotations["created"] ?? "";
     const stale = (scan && sbom && at(scan) < at(sbom)) || (vex && scan && at(vex) < at(scan));
-    const ready = prov && sbom && scan && vex && !stale && signed.has(digest);
+    const partial = Number(scan?.annotations["unassessed"] ?? 0) > 0;
+    const ready = prov && sbom && scan && vex && !stale && !partial && signed.has(digest);
     rows.push({
       image: colon > 0 && !name.slice(colon).includes("/") ? name.slice(0, colon) : name,
       digest,
       version: colon > 0 && !name.slice(colon).includes("/") ? name.slice(colon + 1) : "-",
       slsa: prov ? `L${prov.annotations["slsaBuildLevel"] ?? "?"}` : "L0",
       sbom: sbom ? "signed" : "missing",
-      vex: vex ? (stale ? "stale" : "complete") : scan ? "missing" : "no scan",
+      vex: vex
+        ? stale
+          ? "stale"
+          : partial
+            ? "partial"
+            : "complete"
+        : scan
+          ? "missing"
+          : "no scan",
       signature: signed.has(digest) ? "signed" : "unsigned image",
       ready: ready ? "ready" : "NOT READY",
     });

@@ -1,11 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   type AppContext,
   auditEvents,
+  buildImage,
   complianceStatus,
   createAppContext,
   fleetStatus,
@@ -24,13 +25,12 @@ import {
 } from "../../src/app/index.js";
 import { CHAIN_LINK_PREDICATE, statement } from "../../src/attest/index.js";
 import { type Digest, digestHex, sha256 } from "../../src/core/digest.js";
-import { buildImageLayout } from "../support/build-image.js";
-import { fetchDebs } from "../support/debs.js";
 import { tempDir } from "../support/tmp.js";
 
 const VULNDB = resolve(import.meta.dirname, "../../../shared/corpus/vulndb");
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
-const LINKS: Stage[] = ["sbom", "scan", "vex"];
+const LINKS: Stage[] = ["provenance", "sbom", "scan", "vex"];
+const BUILD_CACHE = resolve(import.meta.dirname, "../../.cache/build-cache");
 
 /**
  * The evidence chain of a real image (Debian packages, a pip-installed library with known
@@ -45,37 +45,32 @@ describe("evidence chain", () => {
 
   beforeAll(async () => {
     base = tempDir("cleanimg-chain-");
-    const debs = fetchDebs(["base-files", "python3-requests"]);
-    const layout = join(tempDir(), "img");
-    const built = await buildImageLayout({
-      dir: layout,
-      tag: "chain",
-      layers: [
-        { kind: "debs", debs },
-        {
-          kind: "files",
-          files: [
-            {
-              name: "usr/local/lib/python3.11/dist-packages/requests-2.28.1.dist-info/",
-              type: "dir",
-            },
-            {
-              name: "usr/local/lib/python3.11/dist-packages/requests-2.28.1.dist-info/METADATA",
-              type: "file",
-              body: "Metadata-Version: 2.1\nName: requests\nVersion: 2.28.1\n",
-            },
-          ],
-        },
-      ],
+    // built by cleanimg (so the chain starts with provenance), twice, then scanned twice: every
+    // link has an older valid generation
+    const context = tempDir("cleanimg-chain-ctx-");
+    const info = join(context, "site", "requests-2.28.1.dist-info");
+    mkdirSync(info, { recursive: true });
+    writeFileSync(
+      join(info, "METADATA"),
+      "Metadata-Version: 2.1\nName: requests\nVersion: 2.28.1\n",
+    );
+    writeFileSync(
+      join(context, "cleanimg.yaml"),
+      "image: chain:1.0.0\npackages: [base-files]\nfiles:\n  - src: site/\n    dst: /usr/local/lib/python3.11/dist-packages/\n",
+    );
+    const ctx = createAppContext({
+      home: base,
+      env: { CLEANIMG_CACHE: BUILD_CACHE, SOURCE_DATE_EPOCH: "1700000000" },
     });
-    image = built.manifestDigest as Digest;
-    ref = `oci:${layout}:chain`;
-    const ctx = createAppContext({ home: base, env: {} });
     await importVulnData(ctx, [join(VULNDB, "pypi-osv.jsonl.gz")]);
+    const built = await buildImage(ctx, { spec: join(context, "cleanimg.yaml") });
+    await buildImage(ctx, { spec: join(context, "cleanimg.yaml") });
+    image = built.image.digest;
+    ref = "chain:1.0.0";
     await scan(ctx, ref, { created: new Date(0) });
     await scan(ctx, ref, { created: new Date(0) });
     await ctx.close();
-  }, 120_000);
+  }, 300_000);
 
   /** A copy of the baseline store, damaged by `tamper`, and its chain report. */
   async function afterTamper(
@@ -111,7 +106,7 @@ describe("evidence chain", () => {
     const r = await afterTamper(() => {});
     expect(r.intact).toBe(true);
     expect(state(r)).toEqual({
-      provenance: "not-recorded",
+      provenance: "valid",
       sbom: "valid",
       scan: "valid",
       vex: "valid",
@@ -203,7 +198,9 @@ describe("evidence chain", () => {
 
     it("a validly signed link whose reference names a link that never existed is detected", async () => {
       const r = await afterTamper(async (ctx) => {
-        const before = STAGES[STAGES.indexOf(stage) - 1] as Stage;
+        const before = (
+          stage === "provenance" ? "sbom" : STAGES[STAGES.indexOf(stage) - 1]
+        ) as Stage;
         await recordChainLink(ctx, {
           image: { name: "chain", digest: image },
           stage,
@@ -280,11 +277,11 @@ describe("evidence chain", () => {
     const ctx = createAppContext({ home, env: {} });
     const first = await verifyTransparencyLog(ctx);
     expect(first.problems).toEqual([]);
-    expect(first.size).toBe(6); // two scans, three links each
+    expect(first.size).toBe(16); // two builds (five signatures each), two scans (three links each)
     await generateSbom(ctx, ref, { created: new Date(0) });
     const later = await verifyTransparencyLog(ctx, first.checkpoint);
-    expect(later.size).toBe(7);
-    expect(later.consistentWith).toEqual({ size: 6, ok: true });
+    expect(later.size).toBe(17);
+    expect(later.consistentWith).toEqual({ size: 16, ok: true });
     // an earlier checkpoint for a different history does not prove consistency
     const forged = (first.checkpoint as string).replace(
       /\n[A-Za-z0-9+/=]{44}\n/,
@@ -293,7 +290,7 @@ describe("evidence chain", () => {
     expect((await verifyTransparencyLog(ctx, forged)).consistentWith?.ok).toBe(false);
     // an altered entry is located
     const { bodies } = await readTransparencyLog(ctx);
-    expect(bodies).toHaveLength(7);
+    expect(bodies).toHaveLength(17);
     await ctx.close();
     const db = new Database(join(home, "evidence", "index.db"));
     const row = db
@@ -320,6 +317,10 @@ describe("evidence chain", () => {
       const events = await auditEvents(ctx);
       expect(events.map((e) => e.action)).toEqual([
         "db-import",
+        "build",
+        "sbom",
+        "build",
+        "sbom",
         "sbom",
         "scan",
         "vex",
@@ -401,16 +402,16 @@ describe("evidence chain", () => {
       const ctx = createAppContext({ home: copy(), env: {} });
       const s = await complianceStatus(ctx, ref);
       const by = Object.fromEntries(s.checks.map((c) => [c.id, c]));
-      expect(by["slsa-build-level"]?.result).toBe("FAIL");
-      expect(by["slsa-build-level"]?.detail).toMatch(/Build L0/);
+      expect(by["slsa-build-level"]?.result).toBe("PASS");
+      expect(by["slsa-build-level"]?.detail).toMatch(/^Build L1: signed provenance/);
+      expect(by["base-image"]?.result).toBe("PASS");
+      expect(by["image-signature"]?.result).toBe("PASS");
       expect(by["sbom"]?.result).toBe("PASS");
       expect(by["sbom"]?.detail).toMatch(/SPDX 3.0.1/);
       // the Debian packages have no Debian 12 data in this database: not PASS
       expect(by["vex-coverage"]?.result).toBe("UNKNOWN");
       expect(by["vex-coverage"]?.detail).toMatch(/could not be assessed.*Debian:12/);
       expect(by["critical-vulnerabilities"]?.result).not.toBe("PASS");
-      expect(by["base-image"]?.result).toBe("UNKNOWN");
-      expect(by["image-signature"]?.result).toBe("UNKNOWN");
       expect(by["evidence-signatures"]?.result).toBe("PASS");
       expect(by["chain"]?.result).toBe("PASS");
       expect(s.compliant).toBe(false);
@@ -444,9 +445,11 @@ describe("evidence chain", () => {
       expect(rows).toEqual([
         expect.objectContaining({
           digest: image,
-          slsa: "L0",
+          slsa: "L1",
           sbom: "signed",
-          vex: "complete",
+          // base-files could not be assessed (no Debian 12 data): not "complete", not ready
+          vex: "partial",
+          signature: "signed",
           ready: "NOT READY",
         }),
       ]);
@@ -463,7 +466,7 @@ describe("evidence chain", () => {
       const status = cli("--compliance-status", "--image", ref);
       expect(status.status).toBe(1);
       expect(status.stdout).toMatch(/PASS +SBOM present and signed \(SPDX 3.0.1\)/);
-      expect(status.stdout).toMatch(/FAIL +SLSA Build level \(SLSA v1.0\): Build L0/);
+      expect(status.stdout).toMatch(/PASS +SLSA Build level \(SLSA v1.0\): Build L1/);
       expect(status.stdout).not.toMatch(/Level 4/);
       const json = JSON.parse(cli("--compliance-status", "--image", ref, "--json").stdout);
       expect(json.checks).toHaveLength(9);
@@ -472,21 +475,21 @@ describe("evidence chain", () => {
       expect(verify.stdout).toMatch(/chain intact/);
       const trail = cli("--audit-trail", "--from=2020-01-01", "--to=2099-12-31");
       expect(trail.status).toBe(0);
-      expect(trail.stdout).toMatch(/7 events; log verified intact/);
+      expect(trail.stdout).toMatch(/11 events; log verified intact/);
       expect(trail.stdout).toMatch(/0 builds without provenance/);
       expect(trail.stdout).toMatch(/0 vulnerability assessment gaps \(1 images assessed\)/);
       expect(cli("--audit-trail", "--from=2099-01-01", "--to=2099-12-31").stdout).toMatch(
         /: 0 events/,
       );
-      expect(cli("audit", "verify").stdout).toMatch(/audit log intact: 7 events/);
+      expect(cli("audit", "verify").stdout).toMatch(/audit log intact: 11 events/);
       const cp = cli("tlog", "checkpoint");
-      expect(cp.stdout).toMatch(/^cleanimg.local\/log\/[0-9a-f]{16}\n6\n/);
+      expect(cp.stdout).toMatch(/^cleanimg.local\/log\/[0-9a-f]{16}\n16\n/);
       writeFileSync(join(home, "cp.txt"), cp.stdout);
       const fleet = cli("--compliance-status", "--all");
       expect(fleet.stdout).toMatch(/IMAGE +VERSION +SLSA +SBOM +VEX +SIGNATURE +READINESS/);
       const tv = cli("tlog", "verify", "--checkpoint", join(home, "cp.txt"));
       expect(tv.status).toBe(0);
-      expect(tv.stdout).toMatch(/consistent with the checkpoint of size 6/);
+      expect(tv.stdout).toMatch(/consistent with the checkpoint of size 16/);
     });
   });
 });
