@@ -85,6 +85,8 @@ export async function recordChainLink(
     readonly inputs?: Readonly<Record<string, string>>;
     readonly tool: string;
     readonly created?: string;
+    /** Extra details for the audit event (a policy decision's outcome, …). */
+    readonly details?: Readonly<Record<string, string>>;
   },
 ): Promise<RecordedLink> {
   const created = l.created ?? new Date().toISOString();
@@ -117,7 +119,7 @@ export async function recordChainLink(
     subject: l.image.digest,
     subjectName: l.image.name,
     evidence: { attestation, envelope, document: l.evidence.digest },
-    details: { stage: l.stage },
+    details: { ...l.details, stage: l.stage },
     time: created,
   });
   return { stage: l.stage, attestation, envelope, evidence: l.evidence.digest, created };

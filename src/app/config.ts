@@ -11,6 +11,8 @@ export interface CleanimgConfig {
   readonly approvedBaseImages?: readonly string[];
   /** The SLSA Build level (v1.0) the check list requires (default 1). */
   readonly requiredSlsaBuildLevel?: number;
+  /** Parameters for policies (`params` in CEL rules), over the policy's own defaults. */
+  readonly policyParams?: Readonly<Record<string, unknown>>;
 }
 
 /** Reads `$CLEANIMG_HOME/config.json`. @throws ToolError CORE_INVALID_ARGUMENT when malformed */

@@ -1,5 +1,6 @@
 export { keySigner, loadPrivateKey, loadPublicKey } from "../attest/index.js";
 export { parsePlatform, writeFileAtomic } from "../oci/index.js";
+export { evaluatePolicy, type PolicyDecision } from "../policy/index.js";
 export {
   renderVex,
   VEX_FORMATS,
@@ -66,6 +67,13 @@ export {
   tagLocalImage,
 } from "./images.js";
 export { parseKeyType, verifyBundleFile, writeKeyPair } from "./keys.js";
+export {
+  evaluateImagePolicy,
+  loadPolicy,
+  POLICY_DECISION_MEDIA_TYPE,
+  type PolicyEvaluation,
+  policyInput,
+} from "./policy.js";
 export { generateSbom, parseSbomFormat, type SbomOptions, type SbomResult, TOOL } from "./sbom.js";
 export {
   findingsAtOrAbove,

@@ -12,6 +12,8 @@ import {
   complianceStatus,
   copyImageBetween,
   createAppContext,
+  evaluateImagePolicy,
+  evaluatePolicy,
   exportImage,
   exportVulnDb,
   fileRecord,
@@ -24,12 +26,15 @@ import {
   listEvidence,
   listImageFiles,
   listLocalImages,
+  loadPolicy,
   loadPrivateKey,
   loadPublicKey,
+  type PolicyDecision,
   parseKeyType,
   parsePlatform,
   parseSbomFormat,
   parseSeverity,
+  policyInput,
   removeLocalImage,
   renderCycloneDxVulnerabilities,
   renderSarif,
@@ -870,6 +875,109 @@ export async function run(
           ...r.produced.map((p) => `  ${p.what}: ${p.digest}`),
         ].join("\n"),
       );
+    });
+
+  // --- policy --------------------------------------------------------------------------------------
+  const policyCmd = program.command("policy").description("policies as code (CEL; Rego with OPA)");
+  const showDecision = (d: PolicyDecision): string[] =>
+    d.rules.map((r) =>
+      r.result === "pass"
+        ? `  PASS  ${r.name}`
+        : `  ${r.result.toUpperCase()}  ${r.name}: requires ${r.message}${r.error ? ` (error: ${r.error})` : ""}${Object.entries(
+            r.observed ?? {},
+          )
+            .map(([k, v]) => `\n        looked at ${k} = ${JSON.stringify(v)}`)
+            .join("")}`,
+    );
+  policyCmd
+    .command("eval")
+    .description(
+      "evaluate a policy against an image's verified evidence; the decision joins its chain",
+    )
+    .argument("[image]", "image location")
+    .option("--image <ref>", "image to evaluate")
+    .option(
+      "--policy <file>",
+      "a CEL policy (YAML/JSON) or a Rego file (needs opa); default: the built-in policy",
+    )
+    .option("--query <q>", "Rego query whose value is the decision", "data.deployment.allow")
+    .action(
+      async (
+        arg: string | undefined,
+        o: { image?: string; policy?: string; query: string },
+        cmd: Command,
+      ) => {
+        const ref = o.image ?? arg;
+        if (!ref) {
+          throw new UsageError("CLI_USAGE", "which image? give IMAGE or --image REF");
+        }
+        const r = await evaluateImagePolicy(context(cmd), ref, {
+          ...(o.policy ? { policy: o.policy } : {}),
+          regoQuery: o.query,
+        });
+        out.result(r, () =>
+          [
+            `policy ${r.policy.name} (${r.policy.engine}, ${r.policy.digest}) on ${ref} ${r.image.digest}: ${r.decision.allow ? "ALLOW" : "DENY"}`,
+            ...showDecision(r.decision),
+            ...(r.link ? [`decision recorded as the policy link ${r.link.attestation}`] : []),
+          ].join("\n"),
+        );
+        if (!r.decision.allow) {
+          exitCode = ExitCode.Failed;
+        }
+      },
+    );
+  policyCmd
+    .command("input")
+    .description("print the policy input document of an image (what rules can rely on)")
+    .argument("[image]", "image location")
+    .option("--image <ref>", "image")
+    .action(async (arg: string | undefined, o: { image?: string }, cmd: Command) => {
+      const ref = o.image ?? arg;
+      if (!ref) {
+        throw new UsageError("CLI_USAGE", "which image? give IMAGE or --image REF");
+      }
+      const r = await policyInput(context(cmd), ref);
+      process.stdout.write(`${JSON.stringify(r.input, null, 2)}\n`);
+    });
+  policyCmd
+    .command("test")
+    .description(
+      "run a policy's unit tests: fixtures of {input, params?, expect: {allow, failing?}}",
+    )
+    .option("--policy <file>", "the CEL policy under test (default: the built-in policy)")
+    .argument("<fixtures...>", "fixture JSON files")
+    .action(async (fixtures: string[], o: { policy?: string }) => {
+      const { policy } = await loadPolicy(o.policy);
+      const results: { fixture: string; ok: boolean; allow: boolean; failing: string[] }[] = [];
+      for (const f of fixtures) {
+        const fx = JSON.parse(await readFile(f, "utf8")) as {
+          input: Record<string, unknown>;
+          params?: Record<string, unknown>;
+          expect: { allow: boolean; failing?: string[] };
+        };
+        const d = evaluatePolicy(policy, fx.input, fx.params ?? {});
+        const failing = d.rules
+          .filter((r) => r.result !== "pass")
+          .map((r) => r.name)
+          .sort();
+        const ok =
+          d.allow === fx.expect.allow &&
+          (fx.expect.failing === undefined ||
+            JSON.stringify(failing) === JSON.stringify([...fx.expect.failing].sort()));
+        results.push({ fixture: f, ok, allow: d.allow, failing });
+      }
+      out.result(results, () =>
+        results
+          .map(
+            (r) =>
+              `${r.ok ? "ok  " : "FAIL"} ${r.fixture}: ${r.allow ? "allow" : `deny (${r.failing.join(", ")})`}`,
+          )
+          .join("\n"),
+      );
+      if (results.some((r) => !r.ok)) {
+        exitCode = ExitCode.Failed;
+      }
     });
 
   // --- the chain: verify, compliance status, fleet, audit trail, transparency log -------------------

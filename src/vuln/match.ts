@@ -135,6 +135,9 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
           message: `no distribution release known: ${p.name} not matched`,
           subject: p.purl,
         });
+        // not assessed, and said so: an image without /etc/os-release is not "clean"
+        const key = `${p.type} (no distribution release known: no /etc/os-release)`;
+        unassessed.set(key, (unassessed.get(key) ?? 0) + 1);
         continue;
       }
       ecosystem = distro;

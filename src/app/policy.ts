@@ -1,0 +1,314 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { verifyEvidenceBundle } from "../attest/index.js";
+import { type Digest, sha256 } from "../core/digest.js";
+import { ToolError, UsageError } from "../core/errors.js";
+import {
+  DEFAULT_POLICY,
+  evaluatePolicy,
+  type Policy,
+  type PolicyDecision,
+  parsePolicy,
+} from "../policy/index.js";
+import type { VexStatement } from "../vex/index.js";
+import type { Finding } from "../vuln/index.js";
+import { BUILDER_ID, IMAGE_SIGNATURE_KIND, IMAGE_SIGNATURE_PREDICATE } from "./build.js";
+import { type LinkReport, type RecordedLink, recordChainLink, verifyChain } from "./chain.js";
+import { loadConfig } from "./config.js";
+import type { AppContext } from "./context.js";
+import { inspectImage } from "./images.js";
+import { TOOL } from "./sbom.js";
+import { identities, trustedKeys } from "./signing.js";
+
+const run = promisify(execFile);
+
+export const POLICY_DECISION_MEDIA_TYPE = "application/vnd.cleanimg.policy-decision.v1+json";
+
+/**
+ * The policy input document of an image (documented in docs/policy.md), assembled from its
+ * verified evidence chain: what a rule can rely on is only what verified evidence shows.
+ */
+export async function policyInput(
+  ctx: AppContext,
+  ref: string,
+): Promise<{ input: Record<string, unknown>; digest: Digest; links: readonly LinkReport[] }> {
+  const img = await inspectImage(ctx, ref, { record: false });
+  const digest = img.manifest.digest;
+  const chain = await verifyChain(ctx, digest);
+  const store = ctx.evidence();
+  const link = (s: LinkReport["stage"]): LinkReport =>
+    chain.links.find((l) => l.stage === s) as LinkReport;
+  const ok = (l: LinkReport): boolean => l.state === "valid";
+  const json = async <T>(d: Digest | undefined): Promise<T | undefined> =>
+    d ? (JSON.parse(new TextDecoder().decode((await store.getBlob(d)).bytes)) as T) : undefined;
+
+  const prov = link("provenance");
+  const sbom = link("sbom");
+  const scan = link("scan");
+  const vex = link("vex");
+  const scanDoc = ok(scan)
+    ? await json<{ findings: Finding[]; unassessed?: { packages: number }[] }>(scan.evidence)
+    : undefined;
+  const vexDoc = ok(vex) ? await json<{ statements: VexStatement[] }>(vex.evidence) : undefined;
+  const statements = vexDoc?.statements ?? [];
+  const statusOf = new Map(
+    statements.map((s) => [`${s.vulnerability}\n${s.subcomponent.purl}`, s]),
+  );
+  const vulnerabilities = (scanDoc?.findings ?? []).map((f) => {
+    const s = statusOf.get(`${f.id}\n${f.package.purl}`);
+    return {
+      id: f.id,
+      package: f.package.name,
+      version: f.package.version,
+      purl: f.package.purl,
+      severity: f.rating?.severity ?? "UNKNOWN",
+      status: s?.status ?? "unassessed",
+      ...(s?.justification ? { justification: s.justification } : {}),
+    };
+  });
+  const unassessed = (scanDoc?.unassessed ?? []).reduce((n, u) => n + u.packages, 0);
+  const count = (st: string): number => vulnerabilities.filter((v) => v.status === st).length;
+
+  // the image signature, verified
+  let signature: Record<string, unknown> = { present: false, valid: false, signer: "" };
+  const sigs = await store.find({ subject: digest, kind: IMAGE_SIGNATURE_KIND });
+  const sig = sigs[sigs.length - 1];
+  if (sig) {
+    try {
+      const { log } = await identities(ctx);
+      const v = verifyEvidenceBundle(
+        (await store.getBlob(sig.evidence)).bytes,
+        await trustedKeys(ctx),
+        log,
+      );
+      const about = v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === digest);
+      signature = {
+        present: true,
+        valid: about && v.statement.predicateType === IMAGE_SIGNATURE_PREDICATE,
+        signer: v.keyids[0] ?? "",
+        digest: sig.evidence,
+      };
+    } catch (e) {
+      signature = {
+        present: true,
+        valid: false,
+        signer: "",
+        error: (e as Error).message,
+        digest: sig.evidence,
+      };
+    }
+  }
+  const pin = prov.predicate?.inputs ?? {};
+  const { signing } = await identities(ctx);
+  const baseDigest = img.annotations?.["org.opencontainers.image.base.digest"];
+  const approved = (await loadConfig(ctx)).approvedBaseImages;
+  const input = {
+    image: {
+      name: ref,
+      digest,
+      provenance: {
+        present: prov.state !== "not-recorded",
+        verified: ok(prov),
+        level: ok(prov) ? Number(pin["slsaBuildLevel"] ?? 0) : 0,
+        slsaVersion: "v1.0",
+        builder: pin["builder"] ?? "",
+        ...(prov.evidence ? { digest: prov.evidence } : {}),
+      },
+      sbom: {
+        present: sbom.state !== "not-recorded",
+        verified: ok(sbom),
+        format:
+          sbom.predicate?.inputs["format"] === "spdx-3"
+            ? "spdx-3.0.1"
+            : (sbom.predicate?.inputs["format"] ?? ""),
+        packages: Number(sbom.predicate?.inputs["packages"] ?? 0),
+        ...(sbom.evidence ? { digest: sbom.evidence } : {}),
+      },
+      vulnerabilities,
+      vex: {
+        present: vex.state !== "not-recorded",
+        verified: ok(vex) && ok(scan),
+        complete:
+          ok(vex) &&
+          ok(scan) &&
+          vulnerabilities.every((v) => v.status !== "unassessed") &&
+          unassessed === 0,
+        unassessedPackages: unassessed,
+        statements: statements.length,
+        affected: count("affected"),
+        not_affected: count("not_affected"),
+        fixed: count("fixed"),
+        under_investigation: count("under_investigation"),
+        ...(vex.evidence ? { digest: vex.evidence } : {}),
+      },
+      signature,
+      build: {
+        present: ok(prov),
+        tool: ok(prov) && pin["builder"] === BUILDER_ID ? "cleanimg" : "",
+        reproducible: ok(prov) && Boolean(pin["reproducible"]),
+        hermetic: ok(prov) && Boolean(pin["reproducible"]),
+        isolated: ok(prov) && Boolean(pin["reproducible"]),
+      },
+      base: {
+        name:
+          img.annotations?.["org.opencontainers.image.base.name"] ??
+          (pin["base"] === "scratch" ? "scratch" : ""),
+        digest: baseDigest ?? "",
+        approved:
+          pin["base"] === "scratch"
+            ? true
+            : baseDigest && approved
+              ? approved.includes(baseDigest)
+              : null,
+      },
+      chain: {
+        intact: chain.intact,
+        ...(chain.firstBroken ? { firstBroken: chain.firstBroken } : {}),
+      },
+    },
+    trust: { signingKey: signing.keyid },
+  };
+  return { input, digest, links: chain.links };
+}
+
+export interface PolicyEvaluation {
+  readonly image: { readonly reference: string; readonly digest: Digest };
+  readonly policy: {
+    readonly name: string;
+    readonly digest: Digest;
+    readonly engine: "cel" | "rego";
+  };
+  readonly decision: PolicyDecision;
+  readonly link?: RecordedLink;
+}
+
+/** Loads a policy file (CEL in YAML/JSON), or the default policy. */
+export async function loadPolicy(path?: string): Promise<{ policy: Policy; bytes: Uint8Array }> {
+  if (!path) {
+    return {
+      policy: DEFAULT_POLICY,
+      bytes: new TextEncoder().encode(JSON.stringify(DEFAULT_POLICY)),
+    };
+  }
+  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
+    throw new UsageError("CLI_USAGE", `cannot read the policy ${path}: ${e.code ?? e.message}`);
+  });
+  return { policy: parsePolicy(bytes.toString("utf8"), path), bytes: new Uint8Array(bytes) };
+}
+
+/** Evaluates a Rego policy with OPA (`opa` on PATH); the decision is `data.<package>.allow`. */
+async function evaluateRego(path: string, input: unknown, query: string): Promise<PolicyDecision> {
+  const dir = await mkdtemp(join(tmpdir(), "cleanimg-opa-"));
+  try {
+    await writeFile(join(dir, "input.json"), JSON.stringify(input));
+    const out = await run("opa", [
+      "eval",
+      "--format",
+      "json",
+      "-d",
+      path,
+      "-i",
+      join(dir, "input.json"),
+      query,
+    ]).catch((e: NodeJS.ErrnoException & { stderr?: string }) => {
+      if (e.code === "ENOENT") {
+        throw new ToolError(
+          "CORE_INVALID_ARGUMENT",
+          `${path} is a Rego policy, and OPA is not installed`,
+          {
+            hint: "install the opa executable (openpolicyagent.org) on PATH, or write the policy in CEL (docs/policy.md)",
+          },
+        );
+      }
+      throw new ToolError("CORE_INVALID_ARGUMENT", `opa eval failed: ${e.stderr ?? e.message}`);
+    });
+    const r = JSON.parse(out.stdout) as { result?: { expressions?: { value?: unknown }[] }[] };
+    const allow = r.result?.[0]?.expressions?.[0]?.value === true;
+    return {
+      policy: path,
+      allow,
+      rules: [{ name: query, result: allow ? "pass" : "fail", message: `${query} must be true` }],
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Evaluates a policy against an image's verified evidence and records the decision as the
+ * chain's policy link (signed, logged, audited), naming every link it read.
+ */
+export async function evaluateImagePolicy(
+  ctx: AppContext,
+  ref: string,
+  opts: { policy?: string; regoQuery?: string; record?: boolean } = {},
+): Promise<PolicyEvaluation> {
+  const { input, digest, links } = await policyInput(ctx, ref);
+  const config = await loadConfig(ctx);
+  let decision: PolicyDecision;
+  let policyBytes: Uint8Array;
+  let name: string;
+  let engine: "cel" | "rego";
+  if (opts.policy?.endsWith(".rego")) {
+    policyBytes = new Uint8Array(await readFile(opts.policy));
+    decision = await evaluateRego(opts.policy, input, opts.regoQuery ?? "data.deployment.allow");
+    name = opts.policy;
+    engine = "rego";
+  } else {
+    const { policy, bytes } = await loadPolicy(opts.policy);
+    policyBytes = bytes;
+    decision = evaluatePolicy(policy, input, config.policyParams ?? {});
+    name = policy.name;
+    engine = "cel";
+  }
+  const policyDigest = sha256(policyBytes);
+  let link: RecordedLink | undefined;
+  if (opts.record !== false) {
+    const store = ctx.evidence();
+    const doc = await store.putBlob(
+      new TextEncoder().encode(
+        JSON.stringify({
+          mediaType: POLICY_DECISION_MEDIA_TYPE,
+          policy: { name, digest: policyDigest, engine },
+          input,
+          decision,
+        }),
+      ),
+      POLICY_DECISION_MEDIA_TYPE,
+    );
+    await store.putBlob(
+      policyBytes,
+      engine === "rego" ? "application/vnd.opa.rego" : "application/yaml",
+    );
+    const read = links
+      .filter(
+        (l) =>
+          l.state === "valid" && l.envelope && l.stage !== "policy" && l.stage !== "deployment",
+      )
+      .map((l) => ({
+        stage: l.stage,
+        attestation: l.attestation as Digest,
+        envelope: l.envelope as Digest,
+        evidence: l.evidence as Digest,
+        created: l.created ?? "",
+      }));
+    link = await recordChainLink(ctx, {
+      image: { name: ref, digest },
+      stage: "policy",
+      evidence: { digest: doc, mediaType: POLICY_DECISION_MEDIA_TYPE },
+      previous: read,
+      inputs: { policy: policyDigest, decision: decision.allow ? "allow" : "deny" },
+      tool: `${TOOL.name} ${TOOL.version}`,
+      details: { decision: decision.allow ? "allow" : "deny", policy: name },
+    });
+  }
+  return {
+    image: { reference: ref, digest },
+    policy: { name, digest: policyDigest, engine },
+    decision,
+    ...(link ? { link } : {}),
+  };
+}

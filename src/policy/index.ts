@@ -1,0 +1,9 @@
+export {
+  DEFAULT_POLICY,
+  evaluatePolicy,
+  type Policy,
+  type PolicyDecision,
+  type PolicyRule,
+  parsePolicy,
+  type RuleResult,
+} from "./policy.js";
