@@ -17,6 +17,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   vex: ["core", "sbom", "vuln"],
   build: ["core", "oci", "versions"],
   policy: ["core"],
+  report: ["core"],
   app: [
     "core",
     "oci",

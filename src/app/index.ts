@@ -2,6 +2,12 @@ export { keySigner, loadPrivateKey, loadPublicKey } from "../attest/index.js";
 export { parsePlatform, writeFileAtomic } from "../oci/index.js";
 export { evaluatePolicy, type PolicyDecision } from "../policy/index.js";
 export {
+  controlLabel,
+  REPORT_FRAMEWORKS,
+  renderOscalAssessmentResults,
+  renderReportMarkdown,
+} from "../report/index.js";
+export {
   renderVex,
   VEX_FORMATS,
   type VexFormat,
@@ -74,6 +80,7 @@ export {
   type PolicyEvaluation,
   policyInput,
 } from "./policy.js";
+export { complianceReport, evidenceSummary, REPORT_MEDIA_TYPE } from "./report.js";
 export { generateSbom, parseSbomFormat, type SbomOptions, type SbomResult, TOOL } from "./sbom.js";
 export {
   findingsAtOrAbove,

@@ -9,6 +9,7 @@ import {
   buildImage,
   compareBatchLine,
   compareVersionStrings,
+  complianceReport,
   complianceStatus,
   copyImageBetween,
   createAppContext,
@@ -35,8 +36,11 @@ import {
   parseSbomFormat,
   parseSeverity,
   policyInput,
+  REPORT_FRAMEWORKS,
   removeLocalImage,
   renderCycloneDxVulnerabilities,
+  renderOscalAssessmentResults,
+  renderReportMarkdown,
   renderSarif,
   renderVex,
   scan,
@@ -980,6 +984,46 @@ export async function run(
       }
     });
 
+  // --- compliance reports ------------------------------------------------------------------------
+  program
+    .command("report")
+    .description(
+      "compliance report of an image for a framework (--compliance fedramp --image REF --output FILE)",
+    )
+    .argument("<framework>", `framework: ${REPORT_FRAMEWORKS.join(", ")} (fedramp = fedramp-high)`)
+    .option("--image <ref>", "image to report on")
+    .option("-o, --output <file>", "write the report to a file (default: standard output)")
+    .option("--format <format>", "json | oscal-ar | md", "json")
+    .action(
+      async (
+        framework: string,
+        o: { image?: string; output?: string; format: string },
+        cmd: Command,
+      ) => {
+        if (!o.image) {
+          throw new UsageError("CLI_USAGE", "which image? give --image REF");
+        }
+        if (!["json", "oscal-ar", "md"].includes(o.format)) {
+          throw new UsageError("CLI_USAGE", `unknown report format "${o.format}"`, {
+            hint: "json, oscal-ar or md (html and oscal-poam are not available in this version)",
+          });
+        }
+        const { report } = await complianceReport(context(cmd), o.image, framework);
+        const text =
+          o.format === "oscal-ar"
+            ? renderOscalAssessmentResults(report, `${TOOL.name} ${TOOL.version}`)
+            : o.format === "md"
+              ? renderReportMarkdown(report)
+              : `${JSON.stringify(report, null, 2)}\n`;
+        if (o.output) {
+          await writeFileAtomic(o.output, text);
+          out.info(`${report.summary.text}\nwrote ${o.format} to ${o.output}`);
+        } else {
+          process.stdout.write(text);
+        }
+      },
+    );
+
   // --- the chain: verify, compliance status, fleet, audit trail, transparency log -------------------
   program
     .command("verify")
@@ -1195,26 +1239,6 @@ export async function run(
         () => v.checkpoint?.trimEnd() ?? "",
       );
     });
-
-  // --- design commands not available yet ------------------------------------------------------------
-  const notYet = (name: string, designForm: string, what: string): void => {
-    program
-      .command(name)
-      .description(`${what} (${designForm}); not available in this version`)
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .helpOption("-h, --help")
-      .action(() => {
-        throw new UsageError(
-          "CLI_NOT_AVAILABLE",
-          `${name} (${designForm}) is not available yet in cleanimg ${VERSION}`,
-          {
-            hint: "see the README for what this version does",
-          },
-        );
-      });
-  };
-  notYet("report", "--compliance FRAMEWORK", "compliance report mapped to a control framework");
 
   try {
     await program.parseAsync(args, { from: "user" });

@@ -118,3 +118,14 @@ export function csafValidator(): Validate {
   }
   return wrap(ajv.compile(load("csaf/csaf_json_schema.json")));
 }
+
+/** OSCAL 1.2.1 model validator (draft-07; OSCAL's regex patterns use Unicode property escapes). */
+export function oscalValidator(model: "assessment-results" | "poam"): Validate {
+  const Ajv = ((AjvDraft07 as unknown as { default?: unknown }).default ?? AjvDraft07) as new (
+    o: object,
+  ) => { compile(s: object): ((d: unknown) => boolean) & { errors?: unknown } };
+  const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: true });
+  addFormats(ajv);
+  addLooseFormats(ajv);
+  return wrap(ajv.compile(load(`oscal/1.2.1/oscal_${model}_schema.json`)));
+}

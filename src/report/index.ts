@@ -1,0 +1,17 @@
+export {
+  buildReport,
+  type ComplianceReport,
+  type ControlResult,
+  type ControlStatus,
+  controlLabel,
+  type EvidenceItem,
+  type EvidenceSummary,
+  type EvidenceType,
+  MAPPINGS,
+  type Mapping,
+  parseFramework,
+  REPORT_FRAMEWORKS,
+  type RiskItem,
+  renderOscalAssessmentResults,
+  renderReportMarkdown,
+} from "./report.js";

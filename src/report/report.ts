@@ -1,0 +1,421 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { UsageError } from "../core/errors.js";
+
+/**
+ * Compliance reports: every control of a baseline with a status that the evidence supports, and
+ * nothing more. "satisfied (scoped)" only where the image's verified evidence covers every
+ * technical objective of the control for this image (the scope is printed); "partial" where it
+ * supports the control; every other control "requires organizational evidence". The mapping is
+ * data (MAPPINGS, documented in docs/compliance.md), from ../shared/research/compliance-mapping.md.
+ */
+
+/** Kinds of evidence a control can rest on. */
+export type EvidenceType =
+  | "PROV"
+  | "SBOM"
+  | "SCAN"
+  | "VEX"
+  | "SIG"
+  | "TLOG"
+  | "POL"
+  | "ADM"
+  | "ITL"
+  | "REPRO";
+
+export interface Mapping {
+  readonly control: string;
+  readonly requires: readonly EvidenceType[];
+  /** When the evidence covers every technical objective for this image (else partial). */
+  readonly satisfiedIf?: (e: EvidenceSummary) => boolean;
+  readonly scope?: string;
+}
+
+const vexComplete = (e: EvidenceSummary): boolean => e.vex.complete;
+const always = (): boolean => true;
+
+export const MAPPINGS: readonly Mapping[] = [
+  {
+    control: "si-7.6",
+    requires: ["SIG", "TLOG"],
+    satisfiedIf: always,
+    scope: "this image: signed, the signature in the transparency log",
+  },
+  {
+    control: "sa-10.1",
+    requires: ["SIG", "TLOG", "PROV"],
+    satisfiedIf: always,
+    scope: "this image: verification material (signature, provenance, log proofs) recorded",
+  },
+  {
+    control: "au-9.3",
+    requires: ["SIG", "TLOG"],
+    satisfiedIf: always,
+    scope: "cleanimg's own evidence records",
+  },
+  {
+    control: "sa-15.7",
+    requires: ["SCAN", "VEX"],
+    satisfiedIf: vexComplete,
+    scope: "this image: every finding has an exploitability (VEX) status",
+  },
+  ...(
+    [
+      ["cm-2", ["PROV", "SBOM"]],
+      ["cm-2.2", ["SBOM", "PROV"]],
+      ["cm-2.3", ["SBOM", "PROV", "SIG"]],
+      ["cm-3", ["PROV", "POL", "ADM"]],
+      ["cm-3.1", ["ADM", "POL"]],
+      ["cm-4.2", ["POL"]],
+      ["cm-5", ["PROV", "SIG"]],
+      ["cm-6", ["POL"]],
+      ["cm-7", ["SBOM", "POL"]],
+      ["cm-7.5", ["POL", "SIG", "ADM"]],
+      ["cm-8", ["SBOM"]],
+      ["cm-8.1", ["ADM", "SBOM"]],
+      ["cm-8.2", ["SBOM"]],
+      ["cm-8.3", ["ADM", "SIG"]],
+      ["cm-8.4", ["SBOM"]],
+      ["cm-10", ["SBOM"]],
+      ["cm-14", ["SIG", "POL", "ADM"]],
+      ["ra-3.1", ["SBOM", "SCAN"]],
+      ["ra-5", ["SCAN"]],
+      ["ra-5.2", ["SCAN"]],
+      ["ra-5.3", ["SCAN", "ADM"]],
+      ["ra-5.5", ["SCAN"]],
+      ["ra-7", ["VEX"]],
+      ["si-2", ["SCAN"]],
+      ["si-2.2", ["SCAN", "ADM"]],
+      ["si-2.3", ["SCAN", "ADM"]],
+      ["si-5", ["SCAN"]],
+      ["si-7", ["SIG", "PROV"]],
+      ["si-7.1", ["SIG", "POL", "ADM"]],
+      ["si-7.15", ["SIG", "POL", "ADM"]],
+      ["sa-10", ["PROV", "SIG"]],
+      ["sa-11", ["ITL"]],
+      ["sa-11.2", ["SCAN", "VEX"]],
+      ["sa-15", ["PROV"]],
+      ["sa-22", ["SBOM"]],
+      ["sr-3", ["SIG", "PROV", "POL"]],
+      ["sr-4", ["PROV", "SBOM"]],
+      ["sr-4.1", ["SBOM"]],
+      ["sr-4.2", ["TLOG", "ADM", "PROV"]],
+      ["sr-4.3", ["SIG", "PROV", "TLOG", "ADM"]],
+      ["sr-4.4", ["PROV", "SBOM"]],
+      ["sr-5", ["POL"]],
+      ["sr-6", ["SBOM"]],
+      ["sr-9", ["SIG", "TLOG"]],
+      ["sr-10", ["SCAN", "SIG"]],
+      ["sr-11", ["SIG", "PROV", "POL"]],
+      ["au-2", ["ADM"]],
+      ["au-9", ["TLOG"]],
+      ["au-10", ["SIG", "TLOG"]],
+      ["au-12", ["ADM"]],
+      ["sc-13", ["SIG"]],
+      ["ia-9", ["SIG"]],
+    ] as const
+  ).map(([control, requires]) => ({ control, requires })),
+];
+
+export interface EvidenceItem {
+  readonly present: boolean;
+  /** Digests of the verified evidence (attestations, documents). */
+  readonly digests: readonly string[];
+  readonly logIndex?: number;
+  readonly detail?: string;
+}
+
+export interface RiskItem {
+  readonly id: string;
+  readonly package: string;
+  readonly version: string;
+  readonly severity: string;
+  readonly status: string;
+  readonly justification?: string;
+  readonly firstDetected: string;
+}
+
+/** What an image's verified evidence shows (assembled by `app`). */
+export interface EvidenceSummary {
+  readonly image: { readonly reference: string; readonly digest: string };
+  readonly evidence: Readonly<Record<EvidenceType, EvidenceItem>>;
+  readonly vex: { readonly complete: boolean };
+  /** Every finding of the current scan with its VEX status and first detection. */
+  readonly risks: readonly RiskItem[];
+  readonly dbSnapshot?: string;
+}
+
+export type ControlStatus = "satisfied (scoped)" | "partial" | "requires organizational evidence";
+
+export interface ControlResult {
+  readonly id: string;
+  readonly title: string;
+  readonly family: string;
+  readonly status: ControlStatus;
+  readonly evidence: readonly {
+    readonly type: EvidenceType;
+    readonly digests: readonly string[];
+  }[];
+  readonly note: string;
+}
+
+export interface ComplianceReport {
+  readonly reportVersion: 1;
+  readonly framework: { readonly id: string; readonly name: string; readonly controls: number };
+  readonly image: { readonly reference: string; readonly digest: string };
+  readonly generated: string;
+  readonly summary: {
+    readonly satisfiedScoped: number;
+    readonly partial: number;
+    readonly organizational: number;
+    readonly text: string;
+  };
+  readonly controls: readonly ControlResult[];
+  readonly riskAssessment: readonly RiskItem[];
+  readonly remediation: readonly (RiskItem & { readonly dueBy: string; readonly days: number })[];
+  readonly dbSnapshot?: string;
+}
+
+const FRAMEWORKS: Readonly<Record<string, { baseline: string; name: string }>> = {
+  "fedramp-high": { baseline: "FedRAMP-HIGH", name: "FedRAMP Rev5 High" },
+  "fedramp-moderate": { baseline: "FedRAMP-MODERATE", name: "FedRAMP Rev5 Moderate" },
+  "fedramp-low": { baseline: "FedRAMP-LOW", name: "FedRAMP Rev5 Low" },
+  "nist-800-53": { baseline: "NIST-HIGH", name: "NIST SP 800-53 Rev5 (800-53B High baseline)" },
+  "nist-800-53-moderate": {
+    baseline: "NIST-MODERATE",
+    name: "NIST SP 800-53 Rev5 (800-53B Moderate baseline)",
+  },
+  "nist-800-53-low": { baseline: "NIST-LOW", name: "NIST SP 800-53 Rev5 (800-53B Low baseline)" },
+};
+export const REPORT_FRAMEWORKS = Object.keys(FRAMEWORKS);
+
+interface ControlRow {
+  id: string;
+  title: string;
+  family: string;
+  baselines: string[];
+}
+let controlData: ControlRow[] | undefined;
+function controls(): ControlRow[] {
+  controlData ??= (
+    JSON.parse(
+      readFileSync(
+        fileURLToPath(new URL("../../data/nist-800-53-rev5-baselines.json", import.meta.url)),
+        "utf8",
+      ),
+    ) as { controls: ControlRow[] }
+  ).controls;
+  return controlData;
+}
+
+/** Parses a framework name; `fedramp` alone (the design's form) is FedRAMP High. @throws UsageError */
+export function parseFramework(s: string): string {
+  const id = s === "fedramp" ? "fedramp-high" : s;
+  if (!FRAMEWORKS[id]) {
+    throw new UsageError("CLI_USAGE", `no report for framework "${s}" in this version`, {
+      hint: `one of ${REPORT_FRAMEWORKS.join(", ")} (fedramp = fedramp-high)`,
+    });
+  }
+  return id;
+}
+
+/** Displays an OSCAL control id as the catalog writes it (ac-2.1 -> AC-2(1)). */
+export function controlLabel(id: string): string {
+  const [base, enh] = id.split(".");
+  return `${(base ?? "").toUpperCase()}${enh ? `(${enh})` : ""}`;
+}
+
+const DAYS: Readonly<Record<string, number>> = { CRITICAL: 30, HIGH: 30, MEDIUM: 90, LOW: 180 };
+
+/** Builds the report of one image against one framework's baseline. */
+export function buildReport(
+  framework: string,
+  e: EvidenceSummary,
+  generated: string,
+): ComplianceReport {
+  const fw = FRAMEWORKS[framework] as { baseline: string; name: string };
+  const rows = controls().filter((c) => c.baselines.includes(fw.baseline));
+  const mapped = new Map(MAPPINGS.map((m) => [m.control, m]));
+  const results = rows.map((c): ControlResult => {
+    const m = mapped.get(c.id);
+    const base = { id: c.id, title: c.title, family: c.family };
+    if (!m) {
+      return {
+        ...base,
+        status: "requires organizational evidence",
+        evidence: [],
+        note: "no automated evidence maps to this control",
+      };
+    }
+    const have = m.requires.filter((t) => e.evidence[t].present);
+    const missing = m.requires.filter((t) => !e.evidence[t].present);
+    const cited = have.map((t) => ({ type: t, digests: e.evidence[t].digests }));
+    if (have.length === 0) {
+      return {
+        ...base,
+        status: "requires organizational evidence",
+        evidence: [],
+        note: `automated evidence would need ${m.requires.join(", ")}; none is recorded for this image`,
+      };
+    }
+    if (missing.length === 0 && m.satisfiedIf?.(e)) {
+      return {
+        ...base,
+        status: "satisfied (scoped)",
+        evidence: cited,
+        note: `scope: ${m.scope ?? "this image"}`,
+      };
+    }
+    return {
+      ...base,
+      status: "partial",
+      evidence: cited,
+      note: `${missing.length ? `missing automated evidence: ${missing.join(", ")}; ` : ""}organizational evidence is needed for the rest of the control`,
+    };
+  });
+  const count = (s: ControlStatus): number => results.filter((r) => r.status === s).length;
+  const satisfiedScoped = count("satisfied (scoped)");
+  const partial = count("partial");
+  const organizational = count("requires organizational evidence");
+  const remediation = e.risks
+    .filter((r) => r.status === "affected" || r.status === "under_investigation")
+    .map((r) => {
+      const days = DAYS[r.severity] ?? 30;
+      return {
+        ...r,
+        days,
+        dueBy: new Date(Date.parse(r.firstDetected) + days * 86_400_000).toISOString(),
+      };
+    })
+    .sort((a, b) => (a.dueBy < b.dueBy ? -1 : a.dueBy > b.dueBy ? 1 : 0));
+  return {
+    reportVersion: 1,
+    framework: { id: framework, name: fw.name, controls: rows.length },
+    image: e.image,
+    generated,
+    summary: {
+      satisfiedScoped,
+      partial,
+      organizational,
+      text: `${fw.name}, ${rows.length} controls: ${satisfiedScoped + partial} with automated evidence (${satisfiedScoped} satisfied within the stated scope, ${partial} partial); ${organizational} require organizational evidence. Not a compliance determination: an assessor decides.`,
+    },
+    controls: results,
+    riskAssessment: e.risks,
+    remediation,
+    ...(e.dbSnapshot ? { dbSnapshot: e.dbSnapshot } : {}),
+  };
+}
+
+/** A deterministic UUID (v5-shaped) from a name, so reports of the same inputs are identical. */
+function uuidOf(name: string): string {
+  const h = createHash("sha256").update(name).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((Number.parseInt(h.slice(16, 17), 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** OSCAL 1.1.2 assessment results: one result, an observation per evidence type, a finding per mapped control. */
+export function renderOscalAssessmentResults(r: ComplianceReport, tool: string): string {
+  const key = `${r.image.digest} ${r.framework.id} ${r.generated}`;
+  const types = [...new Set(r.controls.flatMap((c) => c.evidence.map((x) => x.type)))].sort();
+  const obsUuid = (t: string): string => uuidOf(`${key} observation ${t}`);
+  const observations = types.map((t) => {
+    const digests = [
+      ...new Set(
+        r.controls.flatMap((c) => c.evidence.filter((x) => x.type === t).flatMap((x) => x.digests)),
+      ),
+    ];
+    return {
+      uuid: obsUuid(t),
+      title: `${t} evidence for ${r.image.reference}`,
+      description: `Verified ${t} evidence of image ${r.image.digest}, recorded and signed by ${tool}.`,
+      methods: ["TEST"],
+      types: ["control-objective"],
+      collected: r.generated,
+      "relevant-evidence": digests.map((d) => ({
+        href: `#${d}`,
+        description: `evidence ${d} (content-addressed)`,
+      })),
+    };
+  });
+  const findings = r.controls
+    .filter((c) => c.status !== "requires organizational evidence")
+    .map((c) => ({
+      uuid: uuidOf(`${key} finding ${c.id}`),
+      title: `${controlLabel(c.id)} ${c.title}: ${c.status}`,
+      description: c.note,
+      target: {
+        type: "objective-id",
+        "target-id": `${c.id}_obj`,
+        status: {
+          state: c.status === "satisfied (scoped)" ? "satisfied" : "not-satisfied",
+          ...(c.status === "partial" ? { reason: "other" } : {}),
+        },
+        ...(c.status === "partial"
+          ? { remarks: "partial: automated evidence supports part of the control" }
+          : {}),
+      },
+      "related-observations": c.evidence.map((x) => ({ "observation-uuid": obsUuid(x.type) })),
+    }));
+  const doc = {
+    "assessment-results": {
+      uuid: uuidOf(`${key} assessment-results`),
+      metadata: {
+        title: `${r.framework.name}: automated evidence for ${r.image.reference}`,
+        "last-modified": r.generated,
+        version: "1",
+        "oscal-version": "1.1.2",
+        remarks: r.summary.text,
+      },
+      "import-ap": { href: "#no-assessment-plan" },
+      results: [
+        {
+          uuid: uuidOf(`${key} result`),
+          title: `Automated supply-chain evidence, ${r.image.reference} (${r.image.digest})`,
+          description: r.summary.text,
+          start: r.generated,
+          "reviewed-controls": {
+            "control-selections": [
+              { "include-controls": r.controls.map((c) => ({ "control-id": c.id })) },
+            ],
+          },
+          ...(observations.length ? { observations } : {}),
+          ...(findings.length ? { findings } : {}),
+        },
+      ],
+    },
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** Markdown for people. */
+export function renderReportMarkdown(r: ComplianceReport): string {
+  const lines = [
+    `# ${r.framework.name}: ${r.image.reference}`,
+    "",
+    `Image \`${r.image.digest}\`, generated ${r.generated}.`,
+    "",
+    r.summary.text,
+    "",
+    "| Control | Title | Status | Evidence |",
+    "| --- | --- | --- | --- |",
+    ...r.controls
+      .filter((c) => c.status !== "requires organizational evidence")
+      .map(
+        (c) =>
+          `| ${controlLabel(c.id)} | ${c.title} | ${c.status} | ${c.evidence.map((x) => `${x.type} ${x.digests.map((d) => `\`${d.slice(0, 19)}…\``).join(" ")}`).join("; ")} |`,
+      ),
+    "",
+    `${r.summary.organizational} further controls require organizational evidence.`,
+    "",
+    "## Remediation timeline (FedRAMP: critical and high 30 days, moderate 90, low 180)",
+    "",
+    ...(r.remediation.length
+      ? r.remediation.map(
+          (x) =>
+            `- ${x.id} in ${x.package} ${x.version} (${x.severity}, ${x.status}): first detected ${x.firstDetected}, due ${x.dueBy}`,
+        )
+      : ["- nothing open"]),
+    "",
+  ];
+  return lines.join("\n");
+}

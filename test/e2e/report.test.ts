@@ -1,0 +1,180 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  type AppContext,
+  buildImage,
+  complianceReport,
+  createAppContext,
+  evaluateImagePolicy,
+  identities,
+  importVulnData,
+  renderOscalAssessmentResults,
+  renderReportMarkdown,
+  scan,
+  trustedKeys,
+} from "../../src/app/index.js";
+import { verifyEvidenceBundle } from "../../src/attest/index.js";
+import type { Digest } from "../../src/core/digest.js";
+import { oscalValidator, SCHEMAS } from "../support/schemas.js";
+import { tempDir } from "../support/tmp.js";
+
+const VULNDB = resolve(import.meta.dirname, "../../../shared/corpus/vulndb");
+const CACHE = resolve(import.meta.dirname, "../../.cache/build-cache");
+const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
+
+/** Compliance reports of images built, scanned and judged for real. */
+describe("compliance reports", () => {
+  let home: string;
+  let ctx: AppContext;
+
+  const spec = (name: string, files: Record<string, string>): string => {
+    const dir = tempDir("cleanimg-report-ctx-");
+    for (const [p, body] of Object.entries(files)) {
+      mkdirSync(join(dir, "ctx", p, ".."), { recursive: true });
+      writeFileSync(join(dir, "ctx", p), body);
+    }
+    writeFileSync(
+      join(dir, "cleanimg.yaml"),
+      `image: ${name}\nfiles:\n  - src: ctx/\n    dst: /\n`,
+    );
+    return join(dir, "cleanimg.yaml");
+  };
+
+  beforeAll(async () => {
+    home = tempDir("cleanimg-report-");
+    ctx = createAppContext({
+      home,
+      env: { CLEANIMG_CACHE: CACHE, SOURCE_DATE_EPOCH: "1700000000" },
+    });
+    await importVulnData(ctx, [join(VULNDB, "pypi-osv.jsonl.gz")]);
+    await buildImage(ctx, { spec: spec("static:1.0.0", { "app/config.txt": "static\n" }) });
+    await scan(ctx, "static:1.0.0");
+    await evaluateImagePolicy(ctx, "static:1.0.0");
+    await buildImage(ctx, {
+      spec: spec("pyapp:1.0.0", {
+        "usr/local/lib/python3.11/dist-packages/requests-2.28.1.dist-info/METADATA":
+          "Metadata-Version: 2.1\nName: requests\nVersion: 2.28.1\n",
+      }),
+    });
+    await scan(ctx, "pyapp:1.0.0");
+  }, 300_000);
+
+  it("lists every control of FedRAMP Rev5 High (410, not the retired rev4 421) with a status", async () => {
+    const { report } = await complianceReport(ctx, "static:1.0.0", "fedramp");
+    expect(report.framework).toEqual({
+      id: "fedramp-high",
+      name: "FedRAMP Rev5 High",
+      controls: 410,
+    });
+    expect(report.controls).toHaveLength(410);
+    const { satisfiedScoped, partial, organizational } = report.summary;
+    expect(satisfiedScoped + partial + organizational).toBe(410);
+    expect(satisfiedScoped).toBeGreaterThan(0);
+    expect(organizational).toBeGreaterThan(300);
+    expect(report.summary.text).toMatch(/Not a compliance determination/);
+    const by = Object.fromEntries(report.controls.map((c) => [c.id, c]));
+    expect(by["ac-2"]?.status).toBe("requires organizational evidence");
+    expect(by["cm-8"]?.status).toBe("partial");
+    expect(by["au-9.3"]?.status).toBe("satisfied (scoped)"); // cleanimg's own records: signed, logged
+    expect(by["au-9.3"]?.note).toMatch(/^scope: /);
+    expect(by["sa-15.7"]).toBeUndefined(); // not in the FedRAMP baselines: never counted toward them
+    expect(by["cm-14"]?.note).toMatch(/missing automated evidence: ADM/); // no admission records yet
+  });
+
+  it("cites, for every satisfied or partial control, evidence that exists and verifies", async () => {
+    const { report } = await complianceReport(ctx, "static:1.0.0", "fedramp-high");
+    const keys = await trustedKeys(ctx);
+    const { log } = await identities(ctx);
+    const store = ctx.evidence();
+    let checked = 0;
+    for (const c of report.controls.filter(
+      (x) => x.status !== "requires organizational evidence",
+    )) {
+      expect(c.evidence.length, c.id).toBeGreaterThan(0);
+      for (const e of c.evidence) {
+        for (const d of e.digests) {
+          const blob = await store.getBlob(d as Digest); // re-hashed on read
+          if (blob.mediaType === "application/vnd.dev.sigstore.bundle.v0.3+json") {
+            verifyEvidenceBundle(blob.bytes, keys, log);
+          }
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
+
+  it("writes OSCAL assessment results valid against the OSCAL 1.2.1 schema", async () => {
+    const validate = oscalValidator("assessment-results");
+    for (const ref of ["static:1.0.0", "pyapp:1.0.0"]) {
+      for (const fw of ["fedramp-high", "fedramp-moderate", "fedramp-low", "nist-800-53"]) {
+        const { report } = await complianceReport(ctx, ref, fw);
+        const doc = JSON.parse(renderOscalAssessmentResults(report, "cleanimg test"));
+        expect(validate(doc), `${ref} ${fw}`).toEqual([]);
+        const r = doc["assessment-results"].results[0];
+        expect(r["reviewed-controls"]["control-selections"][0]["include-controls"]).toHaveLength(
+          report.framework.controls,
+        );
+        const satisfied = r.findings.filter(
+          (f: { target: { status: { state: string } } }) => f.target.status.state === "satisfied",
+        );
+        expect(satisfied.length).toBe(report.summary.satisfiedScoped);
+      }
+    }
+    expect(SCHEMAS).toBeTruthy();
+  });
+
+  it("carries the VEX risk assessment and FedRAMP remediation deadlines from first detection", async () => {
+    const { report } = await complianceReport(ctx, "pyapp:1.0.0", "fedramp-high");
+    expect(report.riskAssessment.length).toBeGreaterThan(0);
+    expect(report.remediation.length).toBeGreaterThan(0);
+    for (const r of report.remediation) {
+      const days = { CRITICAL: 30, HIGH: 30, MEDIUM: 90, LOW: 180 }[r.severity] ?? 30;
+      expect(r.days).toBe(days);
+      expect(Date.parse(r.dueBy) - Date.parse(r.firstDetected)).toBe(days * 86_400_000);
+    }
+    expect(report.remediation.map((r) => r.id)).toContain("PYSEC-2023-74");
+    expect(renderReportMarkdown(report)).toMatch(/PYSEC-2023-74 in requests 2.28.1/);
+  });
+
+  it("runs the design's command as written: --compliance fedramp --image … --output compliance-report.json", () => {
+    const dir = tempDir();
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        MAIN,
+        "--compliance",
+        "fedramp",
+        "--image",
+        "static:1.0.0",
+        "--output",
+        join(dir, "compliance-report.json"),
+      ],
+      { encoding: "utf8", env: { ...process.env, CLEANIMG_HOME: home } },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, "compliance-report.json"), "utf8"));
+    expect(report.framework.controls).toBe(410);
+    expect(r.stderr).toMatch(/FedRAMP Rev5 High, 410 controls/);
+    const oscal = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        MAIN,
+        "report",
+        "fedramp-moderate",
+        "--image",
+        "static:1.0.0",
+        "--format",
+        "oscal-ar",
+      ],
+      { encoding: "utf8", env: { ...process.env, CLEANIMG_HOME: home } },
+    );
+    expect(oscalValidator("assessment-results")(JSON.parse(oscal.stdout))).toEqual([]);
+  });
+});
