@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { verifyEvidenceBundle } from "../attest/index.js";
 import type { Digest } from "../core/digest.js";
+import { buildReport, controlLabel } from "../report/index.js";
 import type { VexStatement } from "../vex/index.js";
 import type { Finding } from "../vuln/index.js";
 import { IMAGE_SIGNATURE_KIND, IMAGE_SIGNATURE_PREDICATE } from "./build.js";
@@ -8,6 +9,7 @@ import { ATTESTATION_KIND, type ChainReport, type LinkReport, verifyChain } from
 import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { inspectImage } from "./images.js";
+import { evidenceSummary } from "./report.js";
 import { findingsAtOrAbove } from "./scan.js";
 import { identities, trustedKeys } from "./signing.js";
 
@@ -258,12 +260,30 @@ export async function complianceStatus(ctx: AppContext, ref: string): Promise<Co
     evidence: ev(...recorded),
   });
 
+  // FedRAMP ready: every SI-2 control of the Rev5 High baseline satisfied by the evidence
+  const report = buildReport(
+    "fedramp-high",
+    await evidenceSummary(ctx, ref),
+    new Date().toISOString(),
+  );
+  const si2 = report.controls.filter((c) => c.id === "si-2" || c.id.startsWith("si-2."));
+  const unsatisfied = si2.filter((c) => c.status !== "satisfied (scoped)");
   checks.push({
     id: "fedramp-ready",
-    title: "FedRAMP ready (SI-2 and related controls)",
-    result: "UNKNOWN",
-    detail: "mapping evidence to FedRAMP controls is not available in this version",
-    evidence: [],
+    title: "FedRAMP ready (SI-2 controls, Rev5 High)",
+    result:
+      unsatisfied.length === 0
+        ? "PASS"
+        : si2.some((c) => c.status === "partial")
+          ? "UNKNOWN"
+          : "FAIL",
+    detail: si2
+      .map((c) => `${controlLabel(c.id)} ${c.status}`)
+      .join("; ")
+      .concat(
+        unsatisfied.length ? " (see cleanimg-init --compliance fedramp for what is missing)" : "",
+      ),
+    evidence: [...new Set(si2.flatMap((c) => c.evidence.flatMap((e) => e.digests)))],
   });
 
   return {
