@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 #   python3-packaging  the independent PEP 440 reading of the scan tests;  zip, unzip: archives
 #   rpm              rpmbuild and rpm make the sqlite rpmdb the rpm cataloger is tested on
 #   gpgv, debian-archive-keyring  verify the archive's InRelease in builds (also needed at run time)
-PKGS=(docker-registry skopeo umoci apache2-utils zstd openssl util-linux dpkg python3-packaging zip unzip rpm binutils gpgv debian-archive-keyring)
+#   chromium         renders the HTML compliance report headless
+PKGS=(docker-registry skopeo umoci apache2-utils zstd openssl util-linux dpkg python3-packaging zip unzip rpm binutils gpgv debian-archive-keyring chromium)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=()

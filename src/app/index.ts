@@ -5,6 +5,8 @@ export {
   controlLabel,
   REPORT_FRAMEWORKS,
   renderOscalAssessmentResults,
+  renderOscalPoam,
+  renderReportHtml,
   renderReportMarkdown,
 } from "../report/index.js";
 export {

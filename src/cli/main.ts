@@ -40,6 +40,8 @@ import {
   removeLocalImage,
   renderCycloneDxVulnerabilities,
   renderOscalAssessmentResults,
+  renderOscalPoam,
+  renderReportHtml,
   renderReportMarkdown,
   renderSarif,
   renderVex,
@@ -993,7 +995,7 @@ export async function run(
     .argument("<framework>", `framework: ${REPORT_FRAMEWORKS.join(", ")} (fedramp = fedramp-high)`)
     .option("--image <ref>", "image to report on")
     .option("-o, --output <file>", "write the report to a file (default: standard output)")
-    .option("--format <format>", "json | oscal-ar | md", "json")
+    .option("--format <format>", "json | oscal-ar | oscal-poam | html | md", "json")
     .action(
       async (
         framework: string,
@@ -1003,18 +1005,22 @@ export async function run(
         if (!o.image) {
           throw new UsageError("CLI_USAGE", "which image? give --image REF");
         }
-        if (!["json", "oscal-ar", "md"].includes(o.format)) {
+        if (!["json", "oscal-ar", "oscal-poam", "html", "md"].includes(o.format)) {
           throw new UsageError("CLI_USAGE", `unknown report format "${o.format}"`, {
-            hint: "json, oscal-ar or md (html and oscal-poam are not available in this version)",
+            hint: "json, oscal-ar, oscal-poam, html or md",
           });
         }
         const { report } = await complianceReport(context(cmd), o.image, framework);
         const text =
           o.format === "oscal-ar"
             ? renderOscalAssessmentResults(report, `${TOOL.name} ${TOOL.version}`)
-            : o.format === "md"
-              ? renderReportMarkdown(report)
-              : `${JSON.stringify(report, null, 2)}\n`;
+            : o.format === "oscal-poam"
+              ? renderOscalPoam(report, `${TOOL.name} ${TOOL.version}`)
+              : o.format === "html"
+                ? renderReportHtml(report)
+                : o.format === "md"
+                  ? renderReportMarkdown(report)
+                  : `${JSON.stringify(report, null, 2)}\n`;
         if (o.output) {
           await writeFileAtomic(o.output, text);
           out.info(`${report.summary.text}\nwrote ${o.format} to ${o.output}`);

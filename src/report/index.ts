@@ -13,5 +13,7 @@ export {
   REPORT_FRAMEWORKS,
   type RiskItem,
   renderOscalAssessmentResults,
+  renderOscalPoam,
+  renderReportHtml,
   renderReportMarkdown,
 } from "./report.js";

@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -11,6 +11,8 @@ import {
   identities,
   importVulnData,
   renderOscalAssessmentResults,
+  renderOscalPoam,
+  renderReportHtml,
   renderReportMarkdown,
   scan,
   trustedKeys,
@@ -176,5 +178,61 @@ describe("compliance reports", () => {
       { encoding: "utf8", env: { ...process.env, CLEANIMG_HOME: home } },
     );
     expect(oscalValidator("assessment-results")(JSON.parse(oscal.stdout))).toEqual([]);
+  });
+
+  it("writes an OSCAL plan of action and milestones valid against the OSCAL 1.2.1 schema", async () => {
+    const validate = oscalValidator("poam");
+    for (const ref of ["static:1.0.0", "pyapp:1.0.0"]) {
+      const { report } = await complianceReport(ctx, ref, "fedramp-high");
+      const doc = JSON.parse(renderOscalPoam(report, "cleanimg test"));
+      expect(validate(doc), ref).toEqual([]);
+      const poam = doc["plan-of-action-and-milestones"];
+      if (ref === "pyapp:1.0.0") {
+        expect(poam["poam-items"]).toHaveLength(report.remediation.length);
+        expect(poam.risks.map((r: { deadline: string }) => r.deadline)).toEqual(
+          report.remediation.map((x) => x.dueBy),
+        );
+      } else {
+        expect(poam["poam-items"][0].title).toBe("No open findings");
+      }
+    }
+  });
+
+  it("writes one self-contained HTML page that headless Chromium renders", async () => {
+    const { report } = await complianceReport(ctx, "pyapp:1.0.0", "fedramp-high");
+    const html = renderReportHtml(report);
+    expect(html).not.toMatch(/<(script|link)\b|src="http/); // nothing fetched: readable offline
+    const dir = tempDir("cleanimg-html-");
+    writeFileSync(join(dir, "report.html"), html);
+    const chromium = [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      `--user-data-dir=${join(dir, "profile")}`,
+    ];
+    const dom = execFileSync(
+      "chromium",
+      [...chromium, "--dump-dom", `file://${join(dir, "report.html")}`],
+      {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      },
+    );
+    expect(dom).toContain("FedRAMP Rev5 High, 410 controls");
+    expect(dom).toContain("PYSEC-2023-74");
+    execFileSync(
+      "chromium",
+      [
+        ...chromium,
+        "--window-size=1280,1000",
+        `--screenshot=${join(dir, "shot.png")}`,
+        `file://${join(dir, "report.html")}`,
+      ],
+      { stdio: "ignore" },
+    );
+    const png = readFileSync(join(dir, "shot.png"));
+    expect(png.subarray(0, 8).toString("hex")).toBe("89504e470d0a1a0a");
+    expect(statSync(join(dir, "shot.png")).size).toBeGreaterThan(20_000);
   });
 });
