@@ -30,6 +30,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     "attest",
     "build",
     "policy",
+    "report",
   ],
   cli: ["core", "app"],
   "": [
@@ -44,6 +45,8 @@ const ALLOWED: Record<string, readonly string[]> = {
     "vex",
     "attest",
     "build",
+    "policy",
+    "report",
   ],
 };
 

@@ -38,6 +38,7 @@ export {
   REPRODUCIBLE_PREDICATE,
   SLSA_PROVENANCE_V1,
 } from "./build.js";
+export { importCatalog, resolveFramework } from "./catalog.js";
 export {
   ATTESTATION_KIND,
   type ChainLinkPredicate,

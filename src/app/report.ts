@@ -5,9 +5,9 @@ import {
   type EvidenceItem,
   type EvidenceSummary,
   type EvidenceType,
-  parseFramework,
   type RiskItem,
 } from "../report/index.js";
+import { resolveFramework } from "./catalog.js";
 import type { LinkReport } from "./chain.js";
 import type { AppContext } from "./context.js";
 import { policyInput } from "./policy.js";
@@ -109,14 +109,14 @@ export async function complianceReport(
   framework: string,
   opts: { now?: () => Date } = {},
 ): Promise<{ report: ComplianceReport; evidence?: Digest }> {
-  const id = parseFramework(framework);
+  const fw = await resolveFramework(ctx, framework);
   const summary = await evidenceSummary(ctx, ref);
-  const report = buildReport(id, summary, (opts.now ?? (() => new Date()))().toISOString());
+  const report = buildReport(fw, summary, (opts.now ?? (() => new Date()))().toISOString());
   const store = ctx.evidence();
   const d = await store.putBlob(
     new TextEncoder().encode(JSON.stringify(report)),
     REPORT_MEDIA_TYPE,
   );
-  await store.link(summary.image.digest as Digest, d, "compliance-report", { framework: id });
+  await store.link(summary.image.digest as Digest, d, "compliance-report", { framework: fw.id });
   return { report, evidence: d };
 }

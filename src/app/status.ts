@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { verifyEvidenceBundle } from "../attest/index.js";
 import type { Digest } from "../core/digest.js";
-import { buildReport, controlLabel } from "../report/index.js";
+import { buildReport, builtinFramework, controlLabel } from "../report/index.js";
 import type { VexStatement } from "../vex/index.js";
 import type { Finding } from "../vuln/index.js";
 import { IMAGE_SIGNATURE_KIND, IMAGE_SIGNATURE_PREDICATE } from "./build.js";
@@ -262,7 +262,7 @@ export async function complianceStatus(ctx: AppContext, ref: string): Promise<Co
 
   // FedRAMP ready: every SI-2 control of the Rev5 High baseline satisfied by the evidence
   const report = buildReport(
-    "fedramp-high",
+    builtinFramework("fedramp-high"),
     await evidenceSummary(ctx, ref),
     new Date().toISOString(),
   );

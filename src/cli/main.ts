@@ -21,6 +21,7 @@ import {
   findingsAtOrAbove,
   fleetStatus,
   generateSbom,
+  importCatalog,
   importVulnData,
   inspectImage,
   keySigner,
@@ -992,7 +993,10 @@ export async function run(
     .description(
       "compliance report of an image for a framework (--compliance fedramp --image REF --output FILE)",
     )
-    .argument("<framework>", `framework: ${REPORT_FRAMEWORKS.join(", ")} (fedramp = fedramp-high)`)
+    .argument(
+      "<framework>",
+      `framework: ${REPORT_FRAMEWORKS.join(", ")} (fedramp = fedramp-high), or an imported catalog`,
+    )
     .option("--image <ref>", "image to report on")
     .option("-o, --output <file>", "write the report to a file (default: standard output)")
     .option("--format <format>", "json | oscal-ar | oscal-poam | html | md", "json")
@@ -1029,6 +1033,21 @@ export async function run(
         }
       },
     );
+
+  const catalogCmd = program.command("catalog").description("control catalogs for reports");
+  catalogCmd
+    .command("import")
+    .description("import an OSCAL catalog or profile (JSON) to report against it by name")
+    .argument("<file>", "OSCAL catalog or profile, JSON")
+    .option("--name <name>", "the name reports use (default: from the file name)")
+    .action(async (file: string, o: { name?: string }, cmd: Command) => {
+      const c = await importCatalog(context(cmd), file, o.name);
+      out.result(
+        { id: c.id, name: c.name, controls: c.controls.length, path: c.path },
+        () =>
+          `imported ${c.controls.length} controls of "${c.name}" as ${c.id}: cleanimg-init report ${c.id} --image REF`,
+      );
+    });
 
   // --- the chain: verify, compliance status, fleet, audit trail, transparency log -------------------
   program

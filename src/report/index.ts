@@ -1,5 +1,6 @@
 export {
   buildReport,
+  builtinFramework,
   type ComplianceReport,
   type ControlResult,
   type ControlStatus,
@@ -7,8 +8,10 @@ export {
   type EvidenceItem,
   type EvidenceSummary,
   type EvidenceType,
+  type Framework,
   MAPPINGS,
   type Mapping,
+  nistControlTitle,
   parseFramework,
   REPORT_FRAMEWORKS,
   type RiskItem,

@@ -114,8 +114,39 @@ export const MAPPINGS: readonly Mapping[] = [
       ["au-12", ["ADM"]],
       ["sc-13", ["SIG"]],
       ["ia-9", ["SIG"]],
+      // NIST SSDF SP 800-218 v1.1 (practices)
+      ["po.3", ["PROV", "SBOM", "SCAN", "POL"]],
+      ["po.5", ["PROV"]],
+      ["ps.3", ["SBOM", "PROV", "SIG"]],
+      ["pw.4", ["SCAN", "SIG"]],
+      ["rv.1", ["SCAN"]],
+      ["rv.2", ["VEX", "SCAN"]],
+      // EU CRA Annex I
+      ["i-2a", ["SCAN", "VEX"]],
+      ["i-2f", ["SIG", "PROV"]],
+      ["ii-1", ["SBOM", "SCAN"]],
+      ["ii-7", ["SIG", "TLOG"]],
+      // ISO/IEC 27001:2022 Annex A
+      ["a.8.8", ["SCAN", "VEX"]],
+      ["a.8.19", ["ADM", "POL", "SIG"]],
+      ["a.8.32", ["PROV", "POL", "ADM"]],
+      ["a.8.25", ["PROV", "ITL"]],
+      ["a.8.29", ["SCAN", "ITL"]],
+      ["a.5.9", ["SBOM", "ADM"]],
+      ["a.5.21", ["SBOM", "PROV"]],
+      // SOC 2 common criteria
+      ["cc6.8", ["ADM", "POL", "SIG"]],
+      ["cc7.1", ["SCAN", "SBOM"]],
+      ["cc8.1", ["PROV", "POL", "ADM"]],
     ] as const
   ).map(([control, requires]) => ({ control, requires })),
+  {
+    control: "ps.2",
+    requires: ["SIG", "TLOG"],
+    satisfiedIf: always,
+    scope:
+      "this release: signed, the signature in the transparency log, the verification key published with it",
+  },
 ];
 
 export interface EvidenceItem {
@@ -162,7 +193,12 @@ export interface ControlResult {
 
 export interface ComplianceReport {
   readonly reportVersion: 1;
-  readonly framework: { readonly id: string; readonly name: string; readonly controls: number };
+  readonly framework: {
+    readonly id: string;
+    readonly name: string;
+    readonly controls: number;
+    readonly source: string;
+  };
   readonly image: { readonly reference: string; readonly digest: string };
   readonly generated: string;
   readonly summary: {
@@ -177,7 +213,7 @@ export interface ComplianceReport {
   readonly dbSnapshot?: string;
 }
 
-const FRAMEWORKS: Readonly<Record<string, { baseline: string; name: string }>> = {
+const BASELINES: Readonly<Record<string, { baseline: string; name: string }>> = {
   "fedramp-high": { baseline: "FedRAMP-HIGH", name: "FedRAMP Rev5 High" },
   "fedramp-moderate": { baseline: "FedRAMP-MODERATE", name: "FedRAMP Rev5 Moderate" },
   "fedramp-low": { baseline: "FedRAMP-LOW", name: "FedRAMP Rev5 Low" },
@@ -188,7 +224,21 @@ const FRAMEWORKS: Readonly<Record<string, { baseline: string; name: string }>> =
   },
   "nist-800-53-low": { baseline: "NIST-LOW", name: "NIST SP 800-53 Rev5 (800-53B Low baseline)" },
 };
-export const REPORT_FRAMEWORKS = Object.keys(FRAMEWORKS);
+const OTHERS = ["ssdf", "eu-cra", "iso27001", "soc2"];
+export const REPORT_FRAMEWORKS = [...Object.keys(BASELINES), ...OTHERS];
+
+/** A framework: its controls, from the shipped data or an imported OSCAL catalog. */
+export interface Framework {
+  readonly id: string;
+  readonly name: string;
+  readonly controls: readonly {
+    readonly id: string;
+    readonly title: string;
+    readonly family: string;
+  }[];
+  /** Where the control list comes from. */
+  readonly source: string;
+}
 
 interface ControlRow {
   id: string;
@@ -196,46 +246,77 @@ interface ControlRow {
   family: string;
   baselines: string[];
 }
+const dataFile = (name: string): string =>
+  fileURLToPath(new URL(`../../data/${name}`, import.meta.url));
 let controlData: ControlRow[] | undefined;
 function controls(): ControlRow[] {
   controlData ??= (
-    JSON.parse(
-      readFileSync(
-        fileURLToPath(new URL("../../data/nist-800-53-rev5-baselines.json", import.meta.url)),
-        "utf8",
-      ),
-    ) as { controls: ControlRow[] }
+    JSON.parse(readFileSync(dataFile("nist-800-53-rev5-baselines.json"), "utf8")) as {
+      controls: ControlRow[];
+    }
   ).controls;
   return controlData;
 }
 
-/** Parses a framework name; `fedramp` alone (the design's form) is FedRAMP High. @throws UsageError */
-export function parseFramework(s: string): string {
-  const id = s === "fedramp" ? "fedramp-high" : s;
-  if (!FRAMEWORKS[id]) {
-    throw new UsageError("CLI_USAGE", `no report for framework "${s}" in this version`, {
-      hint: `one of ${REPORT_FRAMEWORKS.join(", ")} (fedramp = fedramp-high)`,
-    });
-  }
-  return id;
+/** Titles of NIST SP 800-53 rev5 controls in any baseline (for profiles imported by id). */
+export function nistControlTitle(id: string): { title: string; family: string } | undefined {
+  const c = controls().find((x) => x.id === id);
+  return c ? { title: c.title, family: c.family } : undefined;
 }
 
-/** Displays an OSCAL control id as the catalog writes it (ac-2.1 -> AC-2(1)). */
+/** A shipped framework by id. @throws UsageError when there is none */
+export function builtinFramework(id: string): Framework {
+  const b = BASELINES[id];
+  if (b) {
+    return {
+      id,
+      name: b.name,
+      controls: controls().filter((c) => c.baselines.includes(b.baseline)),
+      source: "NIST/FedRAMP OSCAL baselines (data/nist-800-53-rev5-baselines.json)",
+    };
+  }
+  if (OTHERS.includes(id)) {
+    const f = (
+      JSON.parse(readFileSync(dataFile("frameworks.json"), "utf8")) as {
+        frameworks: Record<string, { name: string; controls: Framework["controls"] }>;
+      }
+    ).frameworks[id];
+    if (f) {
+      return { id, name: f.name, controls: f.controls, source: "data/frameworks.json" };
+    }
+  }
+  throw new UsageError("CLI_USAGE", `no report for framework "${id}" in this version`, {
+    hint: `one of ${REPORT_FRAMEWORKS.join(", ")} (fedramp = fedramp-high), or a catalog imported with cleanimg-init catalog import`,
+  });
+}
+
+/** Parses a framework name; `fedramp` alone (the design's form) is FedRAMP High. */
+export function parseFramework(s: string): string {
+  return s === "fedramp" ? "fedramp-high" : s;
+}
+
+/** Displays a control id as its framework writes it (ac-2.1 -> AC-2(1), i-2a -> I.2(a)). */
 export function controlLabel(id: string): string {
-  const [base, enh] = id.split(".");
-  return `${(base ?? "").toUpperCase()}${enh ? `(${enh})` : ""}`;
+  if (/^[a-z]{2}-\d+(\.\d+)?$/.test(id)) {
+    const [base, enh] = id.split(".");
+    return `${(base ?? "").toUpperCase()}${enh ? `(${enh})` : ""}`;
+  }
+  const cra = /^(i|ii)-(\d+)([a-z])?$/.exec(id);
+  if (cra) {
+    return `${(cra[1] as string).toUpperCase()}.${cra[2]}${cra[3] ? `(${cra[3]})` : ""}`;
+  }
+  return id.toUpperCase();
 }
 
 const DAYS: Readonly<Record<string, number>> = { CRITICAL: 30, HIGH: 30, MEDIUM: 90, LOW: 180 };
 
 /** Builds the report of one image against one framework's baseline. */
 export function buildReport(
-  framework: string,
+  fw: Framework,
   e: EvidenceSummary,
   generated: string,
 ): ComplianceReport {
-  const fw = FRAMEWORKS[framework] as { baseline: string; name: string };
-  const rows = controls().filter((c) => c.baselines.includes(fw.baseline));
+  const rows = fw.controls;
   const mapped = new Map(MAPPINGS.map((m) => [m.control, m]));
   const results = rows.map((c): ControlResult => {
     const m = mapped.get(c.id);
@@ -291,7 +372,7 @@ export function buildReport(
     .sort((a, b) => (a.dueBy < b.dueBy ? -1 : a.dueBy > b.dueBy ? 1 : 0));
   return {
     reportVersion: 1,
-    framework: { id: framework, name: fw.name, controls: rows.length },
+    framework: { id: fw.id, name: fw.name, controls: rows.length, source: fw.source },
     image: e.image,
     generated,
     summary: {
