@@ -9,6 +9,7 @@ import {
   buildImage,
   complianceStatus,
   createAppContext,
+  evaluateImagePolicy,
   fleetStatus,
   generateSbom,
   importVulnData,
@@ -29,7 +30,7 @@ import { tempDir } from "../support/tmp.js";
 
 const VULNDB = resolve(import.meta.dirname, "../../../shared/corpus/vulndb");
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
-const LINKS: Stage[] = ["provenance", "sbom", "scan", "vex"];
+const LINKS: Stage[] = ["provenance", "sbom", "scan", "vex", "policy"];
 const BUILD_CACHE = resolve(import.meta.dirname, "../../.cache/build-cache");
 
 /**
@@ -69,6 +70,8 @@ describe("evidence chain", () => {
     ref = "chain:1.0.0";
     await scan(ctx, ref, { created: new Date(0) });
     await scan(ctx, ref, { created: new Date(0) });
+    await evaluateImagePolicy(ctx, ref);
+    await evaluateImagePolicy(ctx, ref);
     await ctx.close();
   }, 300_000);
 
@@ -110,7 +113,7 @@ describe("evidence chain", () => {
       sbom: "valid",
       scan: "valid",
       vex: "valid",
-      policy: "not-recorded",
+      policy: "valid",
       deployment: "not-recorded",
     });
     const scanLink = r.links.find((l) => l.stage === "scan");
@@ -266,7 +269,7 @@ describe("evidence chain", () => {
       await generateSbom(ctx, ref, { created: new Date(0) });
     });
     expect(r.intact).toBe(true);
-    expect(state(r)).toMatchObject({ sbom: "valid", scan: "stale", vex: "stale" });
+    expect(state(r)).toMatchObject({ sbom: "valid", scan: "stale", vex: "stale", policy: "stale" });
     expect(r.links.find((l) => l.stage === "scan")?.reason).toMatch(/re-made/);
   });
 
@@ -277,11 +280,11 @@ describe("evidence chain", () => {
     const ctx = createAppContext({ home, env: {} });
     const first = await verifyTransparencyLog(ctx);
     expect(first.problems).toEqual([]);
-    expect(first.size).toBe(16); // two builds (five signatures each), two scans (three links each)
+    expect(first.size).toBe(18); // two builds (five signatures each), two scans (three links each), two policy decisions
     await generateSbom(ctx, ref, { created: new Date(0) });
     const later = await verifyTransparencyLog(ctx, first.checkpoint);
-    expect(later.size).toBe(17);
-    expect(later.consistentWith).toEqual({ size: 16, ok: true });
+    expect(later.size).toBe(19);
+    expect(later.consistentWith).toEqual({ size: 18, ok: true });
     // an earlier checkpoint for a different history does not prove consistency
     const forged = (first.checkpoint as string).replace(
       /\n[A-Za-z0-9+/=]{44}\n/,
@@ -290,7 +293,7 @@ describe("evidence chain", () => {
     expect((await verifyTransparencyLog(ctx, forged)).consistentWith?.ok).toBe(false);
     // an altered entry is located
     const { bodies } = await readTransparencyLog(ctx);
-    expect(bodies).toHaveLength(17);
+    expect(bodies).toHaveLength(19);
     await ctx.close();
     const db = new Database(join(home, "evidence", "index.db"));
     const row = db
@@ -327,6 +330,8 @@ describe("evidence chain", () => {
         "sbom",
         "scan",
         "vex",
+        "policy",
+        "policy",
       ]);
       expect(events[0]?.evidence["dbSnapshot"]).toMatch(/^sha256:/);
       expect(events[1]?.subject).toBe(image);
@@ -475,21 +480,21 @@ describe("evidence chain", () => {
       expect(verify.stdout).toMatch(/chain intact/);
       const trail = cli("--audit-trail", "--from=2020-01-01", "--to=2099-12-31");
       expect(trail.status).toBe(0);
-      expect(trail.stdout).toMatch(/11 events; log verified intact/);
+      expect(trail.stdout).toMatch(/13 events; log verified intact/);
       expect(trail.stdout).toMatch(/0 builds without provenance/);
       expect(trail.stdout).toMatch(/0 vulnerability assessment gaps \(1 images assessed\)/);
       expect(cli("--audit-trail", "--from=2099-01-01", "--to=2099-12-31").stdout).toMatch(
         /: 0 events/,
       );
-      expect(cli("audit", "verify").stdout).toMatch(/audit log intact: 11 events/);
+      expect(cli("audit", "verify").stdout).toMatch(/audit log intact: 13 events/);
       const cp = cli("tlog", "checkpoint");
-      expect(cp.stdout).toMatch(/^cleanimg.local\/log\/[0-9a-f]{16}\n16\n/);
+      expect(cp.stdout).toMatch(/^cleanimg.local\/log\/[0-9a-f]{16}\n18\n/);
       writeFileSync(join(home, "cp.txt"), cp.stdout);
       const fleet = cli("--compliance-status", "--all");
       expect(fleet.stdout).toMatch(/IMAGE +VERSION +SLSA +SBOM +VEX +SIGNATURE +READINESS/);
       const tv = cli("tlog", "verify", "--checkpoint", join(home, "cp.txt"));
       expect(tv.status).toBe(0);
-      expect(tv.stdout).toMatch(/consistent with the checkpoint of size 16/);
+      expect(tv.stdout).toMatch(/consistent with the checkpoint of size 18/);
     });
   });
 });
