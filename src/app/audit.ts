@@ -271,7 +271,9 @@ export async function auditSummary(
       provenancesGenerated: builds.filter((e) => e.evidence["attestation"]).length,
       buildsWithoutProvenance: builds.filter((e) => !e.evidence["attestation"]).length,
       deployments: deployments.length,
-      deployedWithoutApproval: deployments.filter((e) => !approved.has(e.subject)).length,
+      deployedWithoutApproval: deployments.filter(
+        (e) => e.details["approved"] !== "true" && !approved.has(e.subject),
+      ).length,
       imagesAssessed: [...last.values()].filter((m) => m.vex).length,
       assessmentGaps: gaps,
       counts,

@@ -60,6 +60,7 @@ export {
   type ProgressFn,
   resolveHome,
 } from "./context.js";
+export { DEPLOYMENT_MEDIA_TYPE, recordDeployment } from "./deploy.js";
 export {
   copyImageBetween,
   exportImage,

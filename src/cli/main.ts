@@ -38,6 +38,7 @@ import {
   parseSeverity,
   policyInput,
   REPORT_FRAMEWORKS,
+  recordDeployment,
   removeLocalImage,
   renderCycloneDxVulnerabilities,
   renderOscalAssessmentResults,
@@ -1048,6 +1049,41 @@ export async function run(
           `imported ${c.controls.length} controls of "${c.name}" as ${c.id}: cleanimg-init report ${c.id} --image REF`,
       );
     });
+
+  const deployCmd = program
+    .command("deploy")
+    .description("deployment records (the chain's last link)");
+  deployCmd
+    .command("record")
+    .description("record a deployment of an image that a current policy decision allows")
+    .argument("[image]", "image location")
+    .option("--image <ref>", "image deployed")
+    .requiredOption("--environment <name>", "where it was deployed (cluster, namespace, stage)")
+    .option(
+      "--force",
+      "record it even without an allowing decision (reported as deployed without approval)",
+    )
+    .action(
+      async (
+        arg: string | undefined,
+        o: { image?: string; environment: string; force?: boolean },
+        cmd: Command,
+      ) => {
+        const ref = o.image ?? arg;
+        if (!ref) {
+          throw new UsageError("CLI_USAGE", "which image? give IMAGE or --image REF");
+        }
+        const r = await recordDeployment(context(cmd), ref, {
+          environment: o.environment,
+          ...(o.force ? { force: true } : {}),
+        });
+        out.result(
+          r,
+          () =>
+            `recorded the deployment of ${ref} to ${o.environment}: ${r.approved ? "approved" : "WITHOUT APPROVAL"} (${r.reason}); link ${r.link.attestation}`,
+        );
+      },
+    );
 
   // --- the chain: verify, compliance status, fleet, audit trail, transparency log -------------------
   program

@@ -16,6 +16,7 @@ import {
   latestLink,
   readTransparencyLog,
   recordChainLink,
+  recordDeployment,
   STAGES,
   type Stage,
   scan,
@@ -30,7 +31,7 @@ import { tempDir } from "../support/tmp.js";
 
 const VULNDB = resolve(import.meta.dirname, "../../../shared/corpus/vulndb");
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
-const LINKS: Stage[] = ["provenance", "sbom", "scan", "vex", "policy"];
+const LINKS: Stage[] = ["provenance", "sbom", "scan", "vex", "policy", "deployment"];
 const BUILD_CACHE = resolve(import.meta.dirname, "../../.cache/build-cache");
 
 /**
@@ -72,6 +73,9 @@ describe("evidence chain", () => {
     await scan(ctx, ref, { created: new Date(0) });
     await evaluateImagePolicy(ctx, ref);
     await evaluateImagePolicy(ctx, ref);
+    // base-files cannot be assessed (no Debian 12 data): the decision denies; recorded anyway
+    await recordDeployment(ctx, ref, { environment: "test", force: true });
+    await recordDeployment(ctx, ref, { environment: "test", force: true });
     await ctx.close();
   }, 300_000);
 
@@ -114,7 +118,7 @@ describe("evidence chain", () => {
       scan: "valid",
       vex: "valid",
       policy: "valid",
-      deployment: "not-recorded",
+      deployment: "valid",
     });
     const scanLink = r.links.find((l) => l.stage === "scan");
     expect(scanLink?.signers).toHaveLength(1);
@@ -269,7 +273,13 @@ describe("evidence chain", () => {
       await generateSbom(ctx, ref, { created: new Date(0) });
     });
     expect(r.intact).toBe(true);
-    expect(state(r)).toMatchObject({ sbom: "valid", scan: "stale", vex: "stale", policy: "stale" });
+    expect(state(r)).toMatchObject({
+      sbom: "valid",
+      scan: "stale",
+      vex: "stale",
+      policy: "stale",
+      deployment: "stale",
+    });
     expect(r.links.find((l) => l.stage === "scan")?.reason).toMatch(/re-made/);
   });
 
@@ -280,11 +290,11 @@ describe("evidence chain", () => {
     const ctx = createAppContext({ home, env: {} });
     const first = await verifyTransparencyLog(ctx);
     expect(first.problems).toEqual([]);
-    expect(first.size).toBe(18); // two builds (five signatures each), two scans (three links each), two policy decisions
+    expect(first.size).toBe(20); // two builds (five signatures each), two scans (three links each), two decisions, two deployments
     await generateSbom(ctx, ref, { created: new Date(0) });
     const later = await verifyTransparencyLog(ctx, first.checkpoint);
-    expect(later.size).toBe(19);
-    expect(later.consistentWith).toEqual({ size: 18, ok: true });
+    expect(later.size).toBe(21);
+    expect(later.consistentWith).toEqual({ size: 20, ok: true });
     // an earlier checkpoint for a different history does not prove consistency
     const forged = (first.checkpoint as string).replace(
       /\n[A-Za-z0-9+/=]{44}\n/,
@@ -293,7 +303,7 @@ describe("evidence chain", () => {
     expect((await verifyTransparencyLog(ctx, forged)).consistentWith?.ok).toBe(false);
     // an altered entry is located
     const { bodies } = await readTransparencyLog(ctx);
-    expect(bodies).toHaveLength(19);
+    expect(bodies).toHaveLength(21);
     await ctx.close();
     const db = new Database(join(home, "evidence", "index.db"));
     const row = db
@@ -332,6 +342,8 @@ describe("evidence chain", () => {
         "vex",
         "policy",
         "policy",
+        "deployment",
+        "deployment",
       ]);
       expect(events[0]?.evidence["dbSnapshot"]).toMatch(/^sha256:/);
       expect(events[1]?.subject).toBe(image);
@@ -480,21 +492,21 @@ describe("evidence chain", () => {
       expect(verify.stdout).toMatch(/chain intact/);
       const trail = cli("--audit-trail", "--from=2020-01-01", "--to=2099-12-31");
       expect(trail.status).toBe(0);
-      expect(trail.stdout).toMatch(/13 events; log verified intact/);
+      expect(trail.stdout).toMatch(/15 events; log verified intact/);
       expect(trail.stdout).toMatch(/0 builds without provenance/);
       expect(trail.stdout).toMatch(/0 vulnerability assessment gaps \(1 images assessed\)/);
       expect(cli("--audit-trail", "--from=2099-01-01", "--to=2099-12-31").stdout).toMatch(
         /: 0 events/,
       );
-      expect(cli("audit", "verify").stdout).toMatch(/audit log intact: 13 events/);
+      expect(cli("audit", "verify").stdout).toMatch(/audit log intact: 15 events/);
       const cp = cli("tlog", "checkpoint");
-      expect(cp.stdout).toMatch(/^cleanimg.local\/log\/[0-9a-f]{16}\n18\n/);
+      expect(cp.stdout).toMatch(/^cleanimg.local\/log\/[0-9a-f]{16}\n20\n/);
       writeFileSync(join(home, "cp.txt"), cp.stdout);
       const fleet = cli("--compliance-status", "--all");
       expect(fleet.stdout).toMatch(/IMAGE +VERSION +SLSA +SBOM +VEX +SIGNATURE +READINESS/);
       const tv = cli("tlog", "verify", "--checkpoint", join(home, "cp.txt"));
       expect(tv.status).toBe(0);
-      expect(tv.stdout).toMatch(/consistent with the checkpoint of size 18/);
+      expect(tv.stdout).toMatch(/consistent with the checkpoint of size 20/);
     });
   });
 });

@@ -5,11 +5,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   type AppContext,
   auditEvents,
+  auditSummary,
   buildImage,
   createAppContext,
   evaluateImagePolicy,
   importVulnData,
   policyInput,
+  recordDeployment,
   scan,
   verifyChain,
 } from "../../src/app/index.js";
@@ -101,6 +103,35 @@ describe("policy evaluation on real evidence", () => {
       complete: false,
       unassessedPackages: 4,
     });
+  });
+
+  it("records deployments as the chain's last link; refuses a denied image unless forced, and the audit trail reports it", async () => {
+    const ok = await recordDeployment(ctx, "static:1.0.0", { environment: "prod/payments" });
+    expect(ok.approved).toBe(true);
+    const chain = await verifyChain(ctx, (await policyInput(ctx, "static:1.0.0")).digest);
+    expect(chain.intact).toBe(true);
+    expect(chain.links.map((l) => l.state)).toEqual([
+      "valid",
+      "valid",
+      "valid",
+      "valid",
+      "valid",
+      "valid",
+    ]);
+    expect(
+      chain.links.find((l) => l.stage === "deployment")?.predicate?.previous.map((p) => p.stage),
+    ).toEqual(["policy"]);
+    await expect(
+      recordDeployment(ctx, "hello:1.0.0", { environment: "prod/payments" }),
+    ).rejects.toThrow(/may not be deployed: the policy decision denies it/);
+    const forced = await recordDeployment(ctx, "hello:1.0.0", {
+      environment: "prod/payments",
+      force: true,
+    });
+    expect(forced.approved).toBe(false);
+    const { summary } = await auditSummary(ctx);
+    expect(summary.deployments).toBe(2);
+    expect(summary.deployedWithoutApproval).toBe(1);
   });
 
   it("a re-scan makes the recorded decision stale", async () => {
