@@ -26,7 +26,8 @@ export type AuditAction =
   | "db-import"
   | "build"
   | "policy"
-  | "deployment";
+  | "deployment"
+  | "key-generate";
 
 export interface AuditEvent {
   readonly seq: number;

@@ -38,6 +38,7 @@ import {
   parseSeverity,
   policyInput,
   REPORT_FRAMEWORKS,
+  recordAuditEvent,
   recordDeployment,
   removeLocalImage,
   renderCycloneDxVulnerabilities,
@@ -718,20 +719,27 @@ export async function run(
     .option("--type <type>", "ecdsa-p256 | ed25519", "ecdsa-p256")
     .option("--output-key-prefix <prefix>", "file name prefix", "cleanimg")
     .option("--unencrypted", "write the private key without a passphrase")
-    .action(async (o: { type: string; outputKeyPrefix: string; unencrypted?: boolean }) => {
-      const passphrase = env["CLEANIMG_PASSWORD"];
-      if (!passphrase && !o.unencrypted) {
-        throw new UsageError("CLI_USAGE", "no passphrase for the private key", {
-          hint: "set CLEANIMG_PASSWORD, or pass --unencrypted to write it in the clear",
+    .action(
+      async (o: { type: string; outputKeyPrefix: string; unencrypted?: boolean }, cmd: Command) => {
+        const passphrase = env["CLEANIMG_PASSWORD"];
+        if (!passphrase && !o.unencrypted) {
+          throw new UsageError("CLI_USAGE", "no passphrase for the private key", {
+            hint: "set CLEANIMG_PASSWORD, or pass --unencrypted to write it in the clear",
+          });
+        }
+        const r = await writeKeyPair(
+          o.outputKeyPrefix,
+          parseKeyType(o.type),
+          o.unencrypted ? undefined : passphrase,
+        );
+        await recordAuditEvent(context(cmd), {
+          action: "key-generate",
+          evidence: {},
+          details: { keyid: r.keyid, type: o.type, publicKey: r.publicKey },
         });
-      }
-      const r = await writeKeyPair(
-        o.outputKeyPrefix,
-        parseKeyType(o.type),
-        o.unencrypted ? undefined : passphrase,
-      );
-      out.result(r, () => `wrote ${r.privateKey} and ${r.publicKey} (key id ${r.keyid})`);
-    });
+        out.result(r, () => `wrote ${r.privateKey} and ${r.publicKey} (key id ${r.keyid})`);
+      },
+    );
   const bundleCmd = program.command("bundle").description("Sigstore bundles");
   bundleCmd
     .command("verify")

@@ -211,15 +211,30 @@ describe("cleanimg-init command line", () => {
 
   it("generates encrypted keys without overwriting, and verifies Sigstore bundles with exit 0 or 1", () => {
     const dir = tempDir();
-    expect(cli(["key", "generate", "--output-key-prefix", join(dir, "k")]).code).toBe(2); // no passphrase
+    expect(
+      cli(["key", "generate", "--output-key-prefix", join(dir, "k")], {
+        CLEANIMG_HOME: join(dir, "home"),
+      }).code,
+    ).toBe(2); // no passphrase
     const gen = cli(
       ["key", "generate", "--type", "ed25519", "--output-key-prefix", join(dir, "k"), "--json"],
-      { CLEANIMG_PASSWORD: "pw" },
+      { CLEANIMG_PASSWORD: "pw", CLEANIMG_HOME: join(dir, "home") },
     );
     expect(gen.code).toBe(0);
+    // the audit trail records the new key
+    const trail = JSON.parse(
+      cli(["audit", "--details", "--json"], { CLEANIMG_HOME: join(dir, "home") }).stdout,
+    );
+    expect(
+      trail.events.map((e: { action: string; details: { keyid: string } }) => [
+        e.action,
+        e.details.keyid,
+      ]),
+    ).toEqual([["key-generate", JSON.parse(gen.stdout).keyid]]);
     expect(readFileSync(join(dir, "k.key"), "utf8")).toContain("ENCRYPTED PRIVATE KEY");
     const again = cli(["key", "generate", "--output-key-prefix", join(dir, "k")], {
       CLEANIMG_PASSWORD: "pw",
+      CLEANIMG_HOME: join(dir, "home"),
     });
     expect(again.code).toBe(2);
     expect(again.stderr).toContain("it exists");
