@@ -200,19 +200,22 @@ export async function auditEvents(
 export async function imageAuditEvents(ctx: AppContext, image: Digest): Promise<AuditEvent[]> {
   const store = ctx.evidence();
   const out: AuditEvent[] = [];
-  for (const l of await store.find({ subject: image, kind: AUDIT_EVENT_KIND })) {
-    try {
-      const blob = await store.getBlob(l.evidence);
-      const ev = (JSON.parse(new TextDecoder().decode(blob.bytes)) as StoredAuditEntry).event;
-      // only events that are the log's own entry at their position count
-      const [inLog] = await store.entries(AUDIT_LOG, ev.seq, ev.seq + 1);
-      if (inLog && Buffer.from(inLog).equals(Buffer.from(blob.bytes))) {
-        out.push(ev);
+  const links = await store.find({ subject: image, kind: AUDIT_EVENT_KIND });
+  await Promise.all(
+    links.map(async (l) => {
+      try {
+        const blob = await store.getBlob(l.evidence);
+        const ev = (JSON.parse(new TextDecoder().decode(blob.bytes)) as StoredAuditEntry).event;
+        // only events that are the log's own entry at their position count
+        const [inLog] = await store.entries(AUDIT_LOG, ev.seq, ev.seq + 1);
+        if (inLog && Buffer.from(inLog).equals(Buffer.from(blob.bytes))) {
+          out.push(ev);
+        }
+      } catch {
+        // an altered index entry: the full audit verification reports the log itself
       }
-    } catch {
-      // an altered index entry: the full audit verification reports the log itself
-    }
-  }
+    }),
+  );
   return out.sort((a, b) => a.seq - b.seq);
 }
 

@@ -168,102 +168,105 @@ export async function verifyChain(ctx: AppContext, image: Digest): Promise<Chain
   const eventsOf = (s: Stage): AuditEvent[] => events.filter((e) => e.details["stage"] === s);
   const reports = new Map<Stage, LinkReport>();
 
-  for (const stage of STAGES) {
-    const mine = rows.filter((r) => r.stage === stage);
-    const current = mine[mine.length - 1];
-    const recorded = eventsOf(stage);
-    const last = recorded[recorded.length - 1];
-    if (!current) {
-      reports.set(
+  // every stage at once: the reads overlap
+  await Promise.all(
+    STAGES.map(async (stage) => {
+      const mine = rows.filter((r) => r.stage === stage);
+      const current = mine[mine.length - 1];
+      const recorded = eventsOf(stage);
+      const last = recorded[recorded.length - 1];
+      if (!current) {
+        reports.set(
+          stage,
+          last
+            ? {
+                stage,
+                state: "broken",
+                reason: `deleted: audit event #${last.seq} recorded the ${stage} attestation ${last.evidence["attestation"]}, which is not in the store`,
+              }
+            : { stage, state: "not-recorded" },
+        );
+        return;
+      }
+      const base = {
         stage,
-        last
-          ? {
-              stage,
-              state: "broken",
-              reason: `deleted: audit event #${last.seq} recorded the ${stage} attestation ${last.evidence["attestation"]}, which is not in the store`,
-            }
-          : { stage, state: "not-recorded" },
-      );
-      continue;
-    }
-    const base = {
-      stage,
-      attestation: current.attestation,
-      envelope: current.envelope,
-      evidence: current.evidence,
-    };
-    const broken = (reason: string): void => {
-      reports.set(stage, { ...base, state: "broken", reason });
-    };
-    let bytes: Uint8Array;
-    try {
-      bytes = (await store.getBlob(current.attestation)).bytes;
-    } catch (e) {
-      broken(
-        isToolError(e) && e.code === "STORE_DIGEST_MISMATCH"
-          ? "the attestation's bytes were altered"
-          : `the attestation cannot be read: ${(e as Error).message}`,
-      );
-      continue;
-    }
-    let verified: ReturnType<typeof verifyEvidenceBundle>;
-    try {
-      verified = verifyEvidenceBundle(bytes, keys, log);
-    } catch (e) {
-      broken((e as Error).message);
-      continue;
-    }
-    const st = verified.statement;
-    const p = st.predicate as ChainLinkPredicate;
-    if (st.predicateType !== CHAIN_LINK_PREDICATE || p?.stage !== stage) {
-      broken(`the attestation is not a ${stage} chain link`);
-      continue;
-    }
-    if (!st.subject.some((s) => `sha256:${s.digest["sha256"]}` === image)) {
-      broken("the attestation is about another image");
-      continue;
-    }
-    if (
-      sha256(
-        new TextEncoder().encode(
-          JSON.stringify(JSON.parse(new TextDecoder().decode(bytes)).dsseEnvelope),
-        ),
-      ) !== current.envelope ||
-      p.evidence?.digest !== current.evidence
-    ) {
-      broken("the store's index of this attestation does not match its content");
-      continue;
-    }
-    if (!last || last.evidence["envelope"] !== current.envelope) {
-      const older = recorded.find((e) => e.evidence["envelope"] === current.envelope);
-      broken(
-        !last
-          ? "the audit trail never recorded this link: it was added behind cleanimg's back"
-          : older
-            ? `replaced by an older attestation (audit event #${older.seq}); the newest recorded is event #${last.seq}, ${last.evidence["attestation"]}`
-            : `not the attestation the audit trail recorded (event #${last.seq}, ${last.evidence["attestation"]})`,
-      );
-      continue;
-    }
-    try {
-      await store.getBlob(p.evidence.digest);
-    } catch (e) {
-      broken(
-        isToolError(e) && e.code === "STORE_DIGEST_MISMATCH"
-          ? `its evidence document ${p.evidence.digest} was altered`
-          : `its evidence document ${p.evidence.digest} is missing`,
-      );
-      continue;
-    }
-    reports.set(stage, {
-      ...base,
-      state: "valid",
-      signers: verified.keyids,
-      created: p.created,
-      logIndex: verified.logIndex,
-      predicate: p,
-    });
-  }
+        attestation: current.attestation,
+        envelope: current.envelope,
+        evidence: current.evidence,
+      };
+      const broken = (reason: string): void => {
+        reports.set(stage, { ...base, state: "broken", reason });
+      };
+      let bytes: Uint8Array;
+      try {
+        bytes = (await store.getBlob(current.attestation)).bytes;
+      } catch (e) {
+        broken(
+          isToolError(e) && e.code === "STORE_DIGEST_MISMATCH"
+            ? "the attestation's bytes were altered"
+            : `the attestation cannot be read: ${(e as Error).message}`,
+        );
+        return;
+      }
+      let verified: ReturnType<typeof verifyEvidenceBundle>;
+      try {
+        verified = verifyEvidenceBundle(bytes, keys, log);
+      } catch (e) {
+        broken((e as Error).message);
+        return;
+      }
+      const st = verified.statement;
+      const p = st.predicate as ChainLinkPredicate;
+      if (st.predicateType !== CHAIN_LINK_PREDICATE || p?.stage !== stage) {
+        broken(`the attestation is not a ${stage} chain link`);
+        return;
+      }
+      if (!st.subject.some((s) => `sha256:${s.digest["sha256"]}` === image)) {
+        broken("the attestation is about another image");
+        return;
+      }
+      if (
+        sha256(
+          new TextEncoder().encode(
+            JSON.stringify(JSON.parse(new TextDecoder().decode(bytes)).dsseEnvelope),
+          ),
+        ) !== current.envelope ||
+        p.evidence?.digest !== current.evidence
+      ) {
+        broken("the store's index of this attestation does not match its content");
+        return;
+      }
+      if (!last || last.evidence["envelope"] !== current.envelope) {
+        const older = recorded.find((e) => e.evidence["envelope"] === current.envelope);
+        broken(
+          !last
+            ? "the audit trail never recorded this link: it was added behind cleanimg's back"
+            : older
+              ? `replaced by an older attestation (audit event #${older.seq}); the newest recorded is event #${last.seq}, ${last.evidence["attestation"]}`
+              : `not the attestation the audit trail recorded (event #${last.seq}, ${last.evidence["attestation"]})`,
+        );
+        return;
+      }
+      try {
+        await store.getBlob(p.evidence.digest);
+      } catch (e) {
+        broken(
+          isToolError(e) && e.code === "STORE_DIGEST_MISMATCH"
+            ? `its evidence document ${p.evidence.digest} was altered`
+            : `its evidence document ${p.evidence.digest} is missing`,
+        );
+        return;
+      }
+      reports.set(stage, {
+        ...base,
+        state: "valid",
+        signers: verified.keyids,
+        created: p.created,
+        logIndex: verified.logIndex,
+        predicate: p,
+      });
+    }),
+  );
 
   // references between links
   for (const stage of STAGES) {
