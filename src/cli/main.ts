@@ -779,6 +779,70 @@ export async function run(
       },
     );
 
+  // the client command-line protocol of sigstore-conformance
+  const sigstoreCmd = program
+    .command("sigstore")
+    .description("Sigstore client commands in the sigstore-conformance protocol");
+  sigstoreCmd
+    .command("verify-bundle")
+    .description(
+      "verify-bundle --bundle FILE (--certificate-identity ID --certificate-oidc-issuer URL | --key FILE) [--trusted-root FILE] ARTIFACT",
+    )
+    .argument("<artifact>", "the signed file (a sha256:DIGEST is not supported: give the file)")
+    .requiredOption("--bundle <file>", "the Sigstore bundle")
+    .option("--certificate-identity <san>", "required signer identity")
+    .option("--certificate-oidc-issuer <url>", "required identity issuer")
+    .option("--key <file>", "PEM public key of a key-signed bundle")
+    .option(
+      "--trusted-root <file>",
+      "trusted_root.json (default: $CLEANIMG_HOME/sigstore/trusted_root.json)",
+    )
+    .option("--staging", "use the staging instance's trusted root (needs --trusted-root offline)")
+    .action(
+      async (
+        artifact: string,
+        o: {
+          bundle: string;
+          certificateIdentity?: string;
+          certificateOidcIssuer?: string;
+          key?: string;
+          trustedRoot?: string;
+          staging?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        if (/^sha256:[0-9a-f]{64}$/.test(artifact)) {
+          throw new UsageError(
+            "CLI_USAGE",
+            "verifying by digest alone is not supported: give the artifact file",
+          );
+        }
+        const root = o.trustedRoot ?? `${context(cmd).home}/sigstore/trusted_root.json`;
+        const r = await verifyBundleFile(o.bundle, {
+          trustedRoot: root,
+          artifact,
+          ...(o.certificateIdentity ? { identity: o.certificateIdentity } : {}),
+          ...(o.certificateOidcIssuer ? { issuer: o.certificateOidcIssuer } : {}),
+          ...(o.key ? { key: o.key } : {}),
+        });
+        out.result({ verified: true, keyKind: r.keyKind }, () => "Operation succeeded!");
+      },
+    );
+  sigstoreCmd
+    .command("sign-bundle")
+    .description("keyless signing through Fulcio and Rekor (not available offline in this version)")
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(() => {
+      throw new UsageError(
+        "CLI_NOT_AVAILABLE",
+        "sign-bundle (keyless signing through Fulcio and Rekor) is not available in this version",
+        {
+          hint: "cleanimg signs its evidence with keys (see docs/attestations.md); keyless signing is planned",
+        },
+      );
+    });
+
   // --- version ---------------------------------------------------------------------------------
   const version = program.command("version").description("version semantics of package ecosystems");
   version

@@ -209,6 +209,79 @@ describe("cleanimg-init command line", () => {
     ]);
   });
 
+  it("speaks the sigstore-conformance client protocol: sigstore verify-bundle", () => {
+    const conf = resolve(
+      import.meta.dirname,
+      "../../../shared/corpus/attestations/sigstore-conformance/bundle-verify",
+    );
+    const root = resolve(
+      import.meta.dirname,
+      "../../../shared/corpus/attestations/sigstore-trust/trusted_root.public-good.json",
+    );
+    const identity =
+      "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+    const issuer = "https://token.actions.githubusercontent.com";
+    const verify = (c: string, extra: string[]) =>
+      cli(
+        [
+          "sigstore",
+          "verify-bundle",
+          "--bundle",
+          join(conf, c, "bundle.sigstore.json"),
+          "--trusted-root",
+          root,
+          ...extra,
+          join(conf, "a.txt"),
+        ],
+        env(),
+      );
+    const ok = verify("happy-path-v0.3", [
+      "--certificate-identity",
+      identity,
+      "--certificate-oidc-issuer",
+      issuer,
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/Operation succeeded!/);
+    expect(
+      verify("happy-path-v0.3", [
+        "--certificate-identity",
+        "https://example.com/other",
+        "--certificate-oidc-issuer",
+        issuer,
+      ]).code,
+    ).toBe(1);
+    expect(
+      verify("signature-mismatch_fail", [
+        "--certificate-identity",
+        identity,
+        "--certificate-oidc-issuer",
+        issuer,
+      ]).code,
+    ).toBe(1);
+    const managed = cli(
+      [
+        "sigstore",
+        "verify-bundle",
+        "--bundle",
+        join(conf, "managed-key-happy-path", "bundle.sigstore.json"),
+        "--key",
+        join(conf, "managed-key-happy-path", "key.pub"),
+        "--trusted-root",
+        root,
+        join(conf, "a.txt"),
+      ],
+      env(),
+    );
+    expect(managed.code, managed.stderr).toBe(0);
+    expect(
+      cli(
+        ["sigstore", "sign-bundle", "--identity-token", "x", "--bundle", "b.json", "a.txt"],
+        env(),
+      ).code,
+    ).toBe(4);
+  });
+
   it("generates encrypted keys without overwriting, and verifies Sigstore bundles with exit 0 or 1", () => {
     const dir = tempDir();
     expect(
