@@ -27,7 +27,8 @@ export type AuditAction =
   | "build"
   | "policy"
   | "deployment"
-  | "key-generate";
+  | "key-generate"
+  | "evidence-import";
 
 export interface AuditEvent {
   readonly seq: number;

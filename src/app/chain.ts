@@ -4,7 +4,7 @@ import { isToolError } from "../core/errors.js";
 import type { EvidenceLink } from "../store/index.js";
 import { type AuditEvent, imageAuditEvents, recordAuditEvent } from "./audit.js";
 import type { AppContext } from "./context.js";
-import { BUNDLE_MEDIA_TYPE, identities, signStatement, trustedKeys } from "./signing.js";
+import { BUNDLE_MEDIA_TYPE, signStatement, trustedKeys, trustedLogs } from "./signing.js";
 
 /**
  * The evidence chain: source -> provenance -> SBOM -> scan -> VEX -> policy -> deployment. Each
@@ -160,7 +160,7 @@ export interface ChainReport {
 export async function verifyChain(ctx: AppContext, image: Digest): Promise<ChainReport> {
   const store = ctx.evidence();
   const keys = await trustedKeys(ctx);
-  const { log } = await identities(ctx);
+  const logs = await trustedLogs(ctx);
   const rows = (await store.find({ subject: image, kind: ATTESTATION_KIND }))
     .map(toRecorded)
     .filter((r): r is RecordedLink => r !== undefined);
@@ -210,7 +210,7 @@ export async function verifyChain(ctx: AppContext, image: Digest): Promise<Chain
       }
       let verified: ReturnType<typeof verifyEvidenceBundle>;
       try {
-        verified = verifyEvidenceBundle(bytes, keys, log);
+        verified = verifyEvidenceBundle(bytes, keys, logs);
       } catch (e) {
         broken((e as Error).message);
         return;

@@ -61,6 +61,7 @@ export {
   resolveHome,
 } from "./context.js";
 export { DEPLOYMENT_MEDIA_TYPE, recordDeployment } from "./deploy.js";
+export { pullEvidence, pushEvidence } from "./distribute.js";
 export {
   copyImageBetween,
   exportImage,
@@ -106,6 +107,7 @@ export {
   TLOG,
   type TransparencyLogVerification,
   trustedKeys,
+  trustedLogs,
   verifyTransparencyLog,
 } from "./signing.js";
 export {

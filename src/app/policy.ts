@@ -21,7 +21,7 @@ import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { inspectImage } from "./images.js";
 import { TOOL } from "./sbom.js";
-import { identities, trustedKeys } from "./signing.js";
+import { identities, trustedKeys, trustedLogs } from "./signing.js";
 
 const run = promisify(execFile);
 
@@ -78,11 +78,10 @@ export async function policyInput(
   const sig = sigs[sigs.length - 1];
   if (sig) {
     try {
-      const { log } = await identities(ctx);
       const v = verifyEvidenceBundle(
         (await store.getBlob(sig.evidence)).bytes,
         await trustedKeys(ctx),
-        log,
+        await trustedLogs(ctx),
       );
       const about = v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === digest);
       signature = {

@@ -25,6 +25,7 @@ import {
   type Statement,
   signCheckpoint,
   signEnvelope,
+  type TrustedLog,
   verifyCheckpointNote,
   verifyConsistency,
 } from "../attest/index.js";
@@ -145,6 +146,22 @@ async function keyFile(dir: string, name: string): Promise<string> {
     }
   }
   return readFile(path, "utf8");
+}
+
+/** Transparency logs whose checkpoints verification accepts: ours and keys/trusted-logs/*.pub. */
+export async function trustedLogs(ctx: AppContext): Promise<TrustedLog[]> {
+  const { log } = await identities(ctx);
+  const logs: TrustedLog[] = [{ publicKey: log.publicKey, origin: log.origin }];
+  const dir = join(ctx.home, "keys", "trusted-logs");
+  if (existsSync(dir)) {
+    for (const f of readdirSync(dir)
+      .filter((n) => n.endsWith(".pub"))
+      .sort()) {
+      const publicKey = loadPublicKey(await readFile(join(dir, f), "utf8"));
+      logs.push({ publicKey, origin: `cleanimg.local/log/${keyIdOf(publicKey).slice(0, 16)}` });
+    }
+  }
+  return logs;
 }
 
 /** Public keys whose signatures verification accepts. */

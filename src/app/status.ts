@@ -11,7 +11,7 @@ import type { AppContext } from "./context.js";
 import { inspectImage } from "./images.js";
 import { evidenceSummary } from "./report.js";
 import { findingsAtOrAbove } from "./scan.js";
-import { identities, trustedKeys } from "./signing.js";
+import { trustedKeys, trustedLogs } from "./signing.js";
 
 /**
  * "Is this image compliant?": the design's check list, each line PASS, FAIL or UNKNOWN with the
@@ -308,11 +308,10 @@ async function imageSignatureCheck(ctx: AppContext, image: Digest): Promise<Comp
     };
   }
   try {
-    const { log } = await identities(ctx);
     const v = verifyEvidenceBundle(
       (await ctx.evidence().getBlob(last.evidence)).bytes,
       await trustedKeys(ctx),
-      log,
+      await trustedLogs(ctx),
     );
     if (
       v.statement.predicateType !== IMAGE_SIGNATURE_PREDICATE ||

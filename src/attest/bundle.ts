@@ -41,10 +41,15 @@ export interface VerifiedEvidenceBundle {
  * @throws AttestError ATTEST_SIGNATURE_INVALID (signature) or ATTEST_VERIFY_FAILED (the rest),
  *   with a message naming what broke
  */
+export interface TrustedLog {
+  readonly publicKey: KeyObject;
+  readonly origin: string;
+}
+
 export function verifyEvidenceBundle(
   bytes: Uint8Array,
   keys: readonly KeyObject[],
-  log: { readonly publicKey: KeyObject; readonly origin: string },
+  logs: TrustedLog | readonly TrustedLog[],
 ): VerifiedEvidenceBundle {
   let bundle: EvidenceBundle;
   try {
@@ -93,6 +98,19 @@ export function verifyEvidenceBundle(
     throw new AttestError(
       "ATTEST_VERIFY_FAILED",
       "transparency log: the logged entry is for another envelope than this one",
+    );
+  }
+  const logId = (k: KeyObject): string =>
+    createHash("sha256")
+      .update(k.export({ type: "spki", format: "der" }))
+      .digest("base64");
+  const candidates = Array.isArray(logs) ? (logs as readonly TrustedLog[]) : [logs as TrustedLog];
+  const log = candidates.find((l) => logId(l.publicKey) === entry.logId?.keyId);
+  if (!log) {
+    throw new AttestError(
+      "ATTEST_VERIFY_FAILED",
+      `transparency log: the entry is in a log this store does not trust (log id ${entry.logId?.keyId})`,
+      { hint: "add that log's public key to $CLEANIMG_HOME/keys/trusted-logs/" },
     );
   }
   const verified = verifyLoggedEntry(body, entry.inclusionProof, log.publicKey, log.origin);

@@ -1,6 +1,7 @@
 export {
   BUNDLE_MEDIA_TYPE,
   type EvidenceBundle,
+  type TrustedLog,
   type VerifiedEvidenceBundle,
   verifyEvidenceBundle,
 } from "./bundle.js";

@@ -37,6 +37,8 @@ import {
   parseSbomFormat,
   parseSeverity,
   policyInput,
+  pullEvidence,
+  pushEvidence,
   REPORT_FRAMEWORKS,
   recordAuditEvent,
   recordDeployment,
@@ -897,6 +899,38 @@ export async function run(
 
   // --- evidence ----------------------------------------------------------------------------------
   const evidence = program.command("evidence").description("query the evidence store");
+  evidence
+    .command("push")
+    .description(
+      "push an image's signed evidence to its registry as OCI 1.1 referrers (tag fallback too)",
+    )
+    .argument("<image>", "registry reference: docker://HOST/REPO:TAG or HOST/REPO@DIGEST")
+    .action(async (ref: string, _o: unknown, cmd: Command) => {
+      const r = await pushEvidence(context(cmd), ref);
+      out.result(
+        r,
+        () =>
+          `pushed ${r.pushed} signed evidence artifacts for ${r.image} (via ${[...new Set(r.via)].join(", ")})`,
+      );
+    });
+  evidence
+    .command("pull")
+    .description(
+      "pull an image's evidence from its registry, verifying each piece before keeping it",
+    )
+    .argument("<image>", "registry reference: docker://HOST/REPO:TAG or HOST/REPO@DIGEST")
+    .action(async (ref: string, _o: unknown, cmd: Command) => {
+      const r = await pullEvidence(context(cmd), ref);
+      out.result(r, () =>
+        [
+          `imported ${r.imported} verified evidence artifacts for ${r.image}`,
+          ...r.rejected.map((x) => `  rejected ${x.digest}: ${x.reason}`),
+        ].join("\n"),
+      );
+      if (r.rejected.length > 0) {
+        exitCode = ExitCode.Failed;
+      }
+    });
   evidence
     .command("ls")
     .description("list evidence links, optionally for one subject digest, kind or time range")

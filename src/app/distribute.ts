@@ -1,0 +1,244 @@
+import { CHAIN_LINK_PREDICATE, verifyEvidenceBundle } from "../attest/index.js";
+import { type Digest, sha256 } from "../core/digest.js";
+import { ToolError } from "../core/errors.js";
+import { type Descriptor, MediaType, parseImageLocation, RegistryClient } from "../oci/index.js";
+import { recordAuditEvent } from "./audit.js";
+import { ATTESTATION_KIND, type ChainLinkPredicate } from "./chain.js";
+import type { AppContext } from "./context.js";
+import { BUNDLE_MEDIA_TYPE, trustedKeys, trustedLogs } from "./signing.js";
+
+/**
+ * Evidence in OCI registries: every signed piece of an image's evidence pushed as an OCI 1.1
+ * referrer of the image (artifactType = the Sigstore bundle media type, as cosign's new bundle
+ * format does; the bundle and the document it signs as layers), through the referrers API or the
+ * tag-schema fallback; and pulled back into any store, verified before it is kept and recorded
+ * in the audit trail as imported.
+ */
+
+const SIGNED_KINDS = ["image-signature", "provenance", "base-image", "reproducibility"];
+const EMPTY = new TextEncoder().encode("{}");
+const EMPTY_DESC: Descriptor = {
+  mediaType: MediaType.OciEmpty,
+  digest: sha256(EMPTY),
+  size: EMPTY.length,
+};
+
+async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield b;
+}
+
+function clientFor(ctx: AppContext, ref: string): RegistryClient {
+  const loc = parseImageLocation(ref);
+  if (loc.kind !== "registry" && !(loc.kind === "bare" && loc.ref.domain)) {
+    throw new ToolError("CORE_INVALID_ARGUMENT", `${ref} is not a registry reference`, {
+      hint: "give docker://HOST/REPO:TAG or HOST/REPO@DIGEST",
+    });
+  }
+  return new RegistryClient(loc.ref, {
+    ...(ctx.insecure ? { insecure: true } : {}),
+    ...(ctx.credentials ? { credentials: ctx.credentials } : {}),
+  });
+}
+
+async function subjectOf(client: RegistryClient): Promise<Descriptor> {
+  const { descriptor } = await client.getManifest(client.ref.digest ?? client.ref.tag ?? "latest");
+  return { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size };
+}
+
+/** Pushes the image's current signed evidence to the registry the image is in. */
+export async function pushEvidence(
+  ctx: AppContext,
+  ref: string,
+): Promise<{ image: Digest; pushed: number; via: readonly string[] }> {
+  const client = clientFor(ctx, ref);
+  const subject = await subjectOf(client);
+  const store = ctx.evidence();
+  const attestations = await store.find({ subject: subject.digest, kind: ATTESTATION_KIND });
+  const latest = new Map<string, (typeof attestations)[number]>();
+  for (const l of attestations) {
+    latest.set(`stage ${l.annotations["stage"]}`, l);
+  }
+  for (const kind of SIGNED_KINDS) {
+    const ls = await store.find({ subject: subject.digest, kind });
+    const last = ls[ls.length - 1];
+    if (last) {
+      latest.set(kind, last);
+    }
+  }
+  if (latest.size === 0) {
+    throw new ToolError(
+      "CORE_INVALID_ARGUMENT",
+      `no signed evidence of ${subject.digest} in this store`,
+      {
+        hint: "build, sbom or scan the image first (the registry copy must have the same digest)",
+      },
+    );
+  }
+  if (!(await client.hasBlob(EMPTY_DESC))) {
+    await client.putBlob(EMPTY_DESC, once(EMPTY));
+  }
+  const via: string[] = [];
+  for (const [key, l] of latest) {
+    const bundle = await store.getBlob(l.evidence);
+    const layers: Descriptor[] = [
+      { mediaType: BUNDLE_MEDIA_TYPE, digest: bundle.digest, size: bundle.bytes.length },
+    ];
+    const blobs = [bundle];
+    const doc = l.annotations["evidence"];
+    if (l.kind === ATTESTATION_KIND && doc) {
+      const d = await store.getBlob(doc as Digest);
+      layers.push({ mediaType: d.mediaType, digest: d.digest, size: d.bytes.length });
+      blobs.push(d);
+    }
+    for (const b of blobs) {
+      const desc = { mediaType: b.mediaType, digest: b.digest, size: b.bytes.length };
+      if (!(await client.hasBlob(desc))) {
+        await client.putBlob(desc, once(b.bytes));
+      }
+    }
+    const env = JSON.parse(new TextDecoder().decode(bundle.bytes)).dsseEnvelope as {
+      payload: string;
+    };
+    const predicateType = (
+      JSON.parse(Buffer.from(env.payload, "base64").toString("utf8")) as { predicateType: string }
+    ).predicateType;
+    const manifest = new TextEncoder().encode(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        artifactType: BUNDLE_MEDIA_TYPE,
+        config: EMPTY_DESC,
+        layers,
+        subject,
+        annotations: {
+          "dev.sigstore.bundle.content": "dsse-envelope",
+          "dev.sigstore.bundle.predicateType": predicateType,
+          "dev.cleanimg.kind": key.startsWith("stage ") ? ATTESTATION_KIND : key,
+          "org.opencontainers.image.created": l.createdAt,
+        },
+      }),
+    );
+    const r = await client.putReferrer(
+      { mediaType: MediaType.OciManifest, digest: sha256(manifest), size: manifest.length },
+      manifest,
+    );
+    via.push(r.via);
+  }
+  return { image: subject.digest, pushed: latest.size, via };
+}
+
+/**
+ * Pulls an image's evidence from its registry into this store: each bundle is verified (trusted
+ * key, trusted log, about this image) before anything is kept; chain links are recorded in the
+ * audit trail as imported, so that verification knows them.
+ */
+export async function pullEvidence(
+  ctx: AppContext,
+  ref: string,
+): Promise<{
+  image: Digest;
+  imported: number;
+  rejected: readonly { readonly digest: string; readonly reason: string }[];
+}> {
+  const client = clientFor(ctx, ref);
+  const subject = await subjectOf(client);
+  const { index } = await client.referrers(subject.digest, BUNDLE_MEDIA_TYPE);
+  const keys = await trustedKeys(ctx);
+  const logs = await trustedLogs(ctx);
+  const store = ctx.evidence();
+  const known = new Set(
+    (await store.find({ subject: subject.digest })).map((l) => `${l.kind} ${l.evidence}`),
+  );
+  const rejected: { digest: string; reason: string }[] = [];
+  const accepted: {
+    kind: string;
+    bundle: Uint8Array;
+    doc?: { bytes: Uint8Array; mediaType: string };
+    predicate: unknown;
+    predicateType: string;
+  }[] = [];
+  for (const m of index.manifests) {
+    try {
+      const { bytes } = await client.getManifest(m.digest);
+      const man = JSON.parse(new TextDecoder().decode(bytes)) as {
+        layers: Descriptor[];
+        annotations?: Record<string, string>;
+      };
+      const read = async (d: Descriptor): Promise<Uint8Array> => {
+        const parts: Uint8Array[] = [];
+        for await (const c of client.blob(d)) {
+          parts.push(c);
+        }
+        return Buffer.concat(parts);
+      };
+      // layer 0 is the bundle, layer 1 (when present) the document it signs
+      const [bundleDesc, docDesc] = man.layers;
+      if (bundleDesc?.mediaType !== BUNDLE_MEDIA_TYPE) {
+        throw new Error("the first layer is not a Sigstore bundle");
+      }
+      const bundle = await read(bundleDesc);
+      const v = verifyEvidenceBundle(bundle, keys, logs);
+      if (!v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === subject.digest)) {
+        throw new Error("the bundle is about another image");
+      }
+      const kind = man.annotations?.["dev.cleanimg.kind"] ?? ATTESTATION_KIND;
+      accepted.push({
+        kind,
+        bundle,
+        ...(docDesc ? { doc: { bytes: await read(docDesc), mediaType: docDesc.mediaType } } : {}),
+        predicate: v.statement.predicate,
+        predicateType: v.statement.predicateType,
+      });
+    } catch (e) {
+      rejected.push({ digest: m.digest, reason: (e as Error).message });
+    }
+  }
+  // chain links in the order they were made, so that the newest stays the current one
+  const created = (a: (typeof accepted)[number]): string =>
+    a.predicateType === CHAIN_LINK_PREDICATE
+      ? ((a.predicate as ChainLinkPredicate).created ?? "")
+      : "";
+  accepted.sort((a, b) => (created(a) < created(b) ? -1 : created(a) > created(b) ? 1 : 0));
+  let imported = 0;
+  for (const a of accepted) {
+    const bundleDigest = await store.putBlob(a.bundle, BUNDLE_MEDIA_TYPE);
+    if (a.doc) {
+      await store.putBlob(a.doc.bytes, a.doc.mediaType);
+    }
+    if (known.has(`${a.kind} ${bundleDigest}`)) {
+      continue;
+    }
+    if (a.predicateType === CHAIN_LINK_PREDICATE) {
+      const p = a.predicate as ChainLinkPredicate;
+      if (!a.doc || sha256(a.doc.bytes) !== p.evidence.digest) {
+        rejected.push({
+          digest: bundleDigest,
+          reason: "the evidence document is missing or is not the one the link signs",
+        });
+        continue;
+      }
+      const env = JSON.parse(new TextDecoder().decode(a.bundle)).dsseEnvelope;
+      const envelope = sha256(new TextEncoder().encode(JSON.stringify(env)));
+      await store.link(subject.digest, bundleDigest, ATTESTATION_KIND, {
+        stage: p.stage,
+        envelope,
+        evidence: p.evidence.digest,
+        created: p.created,
+        image: ref,
+        ...(p.inputs["slsaBuildLevel"] ? { slsaBuildLevel: p.inputs["slsaBuildLevel"] } : {}),
+        ...(p.inputs["unassessed"] ? { unassessed: p.inputs["unassessed"] } : {}),
+      });
+      await recordAuditEvent(ctx, {
+        action: "evidence-import",
+        subject: subject.digest,
+        subjectName: ref,
+        evidence: { attestation: bundleDigest, envelope, document: p.evidence.digest },
+        details: { stage: p.stage, source: ref },
+      });
+    } else {
+      await store.link(subject.digest, bundleDigest, a.kind);
+    }
+    imported++;
+  }
+  return { image: subject.digest, imported, rejected };
+}
