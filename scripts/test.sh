@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 #   rpm              rpmbuild and rpm make the sqlite rpmdb the rpm cataloger is tested on
 #   gpgv, debian-archive-keyring  verify the archive's InRelease in builds (also needed at run time)
 #   chromium         renders the HTML compliance report headless
-PKGS=(docker-registry skopeo umoci apache2-utils zstd openssl util-linux dpkg python3-packaging zip unzip rpm binutils gpgv debian-archive-keyring chromium)
+#   postgresql       the PostgreSQL evidence store's contract and concurrency tests (started below)
+PKGS=(docker-registry skopeo umoci apache2-utils zstd openssl util-linux dpkg python3-packaging zip unzip rpm binutils gpgv debian-archive-keyring chromium postgresql)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=()
@@ -34,6 +35,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing Debian packages: ${missing[*]}"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# PostgreSQL: start the cluster if it is down, and give the user running the tests a superuser
+# role (the tests connect over the unix socket and make a database per store)
+as_postgres() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$1"; else sudo -u postgres sh -c "$1"; fi; }
+if ! pg_lsclusters -h | grep -q " online "; then
+  echo "== starting PostgreSQL"
+  $SUDO pg_ctlcluster $(pg_lsclusters -h | awk 'NR==1{print $1, $2}') start || true
+fi
+for _ in $(seq 60); do pg_isready -q && break; sleep 1; done
+pg_isready
+me=$(id -un)
+as_postgres "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='$me'\"" | grep -q 1 || as_postgres "createuser -s $me"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "== npm ci"

@@ -7,7 +7,7 @@ import {
   LocalImageStore,
   type OpenContext,
 } from "../oci/index.js";
-import { type EvidenceStore, SqliteEvidenceStore } from "../store/index.js";
+import { type EvidenceStore, PostgresEvidenceStore, SqliteEvidenceStore } from "../store/index.js";
 
 /** Progress reports for long work; the CLI shows them on a terminal. */
 export type ProgressFn = (message: string) => void;
@@ -29,6 +29,8 @@ export interface AppContextOptions {
   readonly home?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly insecure?: boolean;
+  /** The evidence store: a postgres:// URL (default: $CLEANIMG_STORE, else the embedded SQLite store). */
+  readonly store?: string;
   readonly credentials?: CredentialLookup;
   readonly progress?: ProgressFn;
 }
@@ -52,6 +54,10 @@ export function createAppContext(opts: AppContextOptions = {}): AppContext {
     progress: opts.progress ?? (() => {}),
     env: opts.env ?? {},
     evidence() {
+      const url = opts.store ?? opts.env?.["CLEANIMG_STORE"];
+      if (!store && url && /^postgres(ql)?:\/\//.test(url)) {
+        store = new PostgresEvidenceStore(url);
+      }
       store ??= SqliteEvidenceStore.open(join(home, "evidence"));
       return store;
     },

@@ -77,6 +77,7 @@ interface GlobalOptions {
   quiet?: boolean;
   home?: string;
   insecure?: boolean;
+  store?: string;
 }
 
 const VERSION = "0.1.0";
@@ -129,6 +130,7 @@ export async function run(
       env,
       ...(g.home ? { home: g.home } : {}),
       ...(g.insecure ? { insecure: true } : {}),
+      ...(g.store ? { store: g.store } : {}),
       progress: (m) => out.progress(m),
     });
     return ctx;
@@ -144,6 +146,10 @@ export async function run(
     .option("--debug", "show stack traces for errors")
     .option("--home <dir>", "cleanimg home (default $CLEANIMG_HOME or ~/.cleanimg)")
     .option("--insecure", "allow plain HTTP to loopback registries")
+    .option(
+      "--store <url>",
+      "evidence store: postgres://… (default $CLEANIMG_STORE, else the embedded SQLite store)",
+    )
     .addHelpText("after", EXIT_HELP)
     .showHelpAfterError(false)
     .exitOverride()

@@ -12,4 +12,5 @@ export {
   type StoredBlob,
 } from "./evidence-store.js";
 export { MemoryEvidenceStore } from "./memory/memory-store.js";
+export { PostgresEvidenceStore, type PostgresStoreOptions } from "./postgres/pg-store.js";
 export { SqliteEvidenceStore, type SqliteStoreOptions } from "./sqlite/sqlite-store.js";
