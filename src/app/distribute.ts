@@ -242,3 +242,28 @@ export async function pullEvidence(
   }
   return { image: subject.digest, imported, rejected };
 }
+
+/**
+ * When this store holds no evidence of an image that lives in a registry, pulls it from there
+ * (verified as `pullEvidence` does). Returns what was imported, or undefined when nothing was
+ * needed or the image is not in a registry.
+ */
+export async function discoverEvidence(
+  ctx: AppContext,
+  ref: string,
+  digest: Digest,
+): Promise<{ imported: number; rejected: number } | undefined> {
+  const loc = parseImageLocation(ref);
+  const remote = loc.kind === "registry" || (loc.kind === "bare" && loc.explicitRegistry);
+  if (
+    !remote ||
+    (await ctx.evidence().find({ subject: digest, kind: ATTESTATION_KIND, limit: 1 })).length > 0
+  ) {
+    return undefined;
+  }
+  if (loc.kind === "bare" && (await ctx.local.find(loc.ref))) {
+    return undefined; // the local image store has it: its evidence is local too
+  }
+  const r = await pullEvidence(ctx, ref);
+  return { imported: r.imported, rejected: r.rejected.length };
+}

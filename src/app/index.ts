@@ -61,7 +61,7 @@ export {
   resolveHome,
 } from "./context.js";
 export { DEPLOYMENT_MEDIA_TYPE, recordDeployment } from "./deploy.js";
-export { pullEvidence, pushEvidence } from "./distribute.js";
+export { discoverEvidence, pullEvidence, pushEvidence } from "./distribute.js";
 export {
   copyImageBetween,
   exportImage,

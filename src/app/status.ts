@@ -8,6 +8,7 @@ import { IMAGE_SIGNATURE_KIND, IMAGE_SIGNATURE_PREDICATE } from "./build.js";
 import { ATTESTATION_KIND, type ChainReport, type LinkReport, verifyChain } from "./chain.js";
 import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
+import { discoverEvidence } from "./distribute.js";
 import { inspectImage } from "./images.js";
 import { evidenceSummary } from "./report.js";
 import { findingsAtOrAbove } from "./scan.js";
@@ -53,6 +54,8 @@ const BASE_DIGEST = "org.opencontainers.image.base.digest";
 export async function complianceStatus(ctx: AppContext, ref: string): Promise<ComplianceStatus> {
   const img = await inspectImage(ctx, ref, { record: false });
   const digest = img.manifest.digest;
+  // an image in a registry, and nothing of it here: its evidence is discovered there
+  await discoverEvidence(ctx, ref, digest);
   const chain = await verifyChain(ctx, digest);
   const config = await loadConfig(ctx);
   const link = (s: LinkReport["stage"]): LinkReport =>

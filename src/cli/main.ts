@@ -13,6 +13,7 @@ import {
   complianceStatus,
   copyImageBetween,
   createAppContext,
+  discoverEvidence,
   evaluateImagePolicy,
   evaluatePolicy,
   exportImage,
@@ -1212,6 +1213,12 @@ export async function run(
       }
       const c = context(cmd);
       const img = await inspectImage(c, ref, { record: false });
+      const found = await discoverEvidence(c, ref, img.manifest.digest);
+      if (found) {
+        out.info(
+          `pulled ${found.imported} verified evidence artifacts from the registry (${found.rejected} rejected)`,
+        );
+      }
       const r = await verifyChain(c, img.manifest.digest);
       out.result(r, () =>
         [

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +21,7 @@ import { tempDir } from "../support/tmp.js";
 
 const VULNDB = resolve(import.meta.dirname, "../../../shared/corpus/vulndb");
 const CACHE = resolve(import.meta.dirname, "../../.cache/build-cache");
+const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
 
 /**
  * Evidence distributed through the CNCF distribution registry (Debian docker-registry, 2.8: no
@@ -134,5 +136,28 @@ describe("evidence in an OCI registry", () => {
       (await verifyChain(b, digest as never)).links.every((l) => l.state === "not-recorded"),
     ).toBe(true);
     await b.close();
+  });
+
+  it("verify and --compliance-status discover the evidence in the registry when the store has none", () => {
+    const b = trustingStore();
+    const home = b.home;
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ["--import", "tsx", MAIN, "--insecure", ...args], {
+        encoding: "utf8",
+        env: { ...process.env, CLEANIMG_HOME: home },
+      });
+    const byDigest = `${registry.host}/team/dist@${digest}`;
+    const v = cli("verify", "--image", byDigest);
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stderr).toMatch(/pulled 8 verified evidence artifacts from the registry/);
+    expect(v.stdout).toMatch(/chain intact/);
+    const s = cli("--compliance-status", "--image", ref, "--json");
+    const checks = Object.fromEntries(
+      (JSON.parse(s.stdout).checks as { id: string; result: string }[]).map((c) => [
+        c.id,
+        c.result,
+      ]),
+    );
+    expect(checks).toMatchObject({ sbom: "PASS", "image-signature": "PASS", chain: "PASS" });
   });
 });
