@@ -15,67 +15,14 @@ import { createPublicKey, verify } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
-import {
-  type AppContext,
-  createAppContext,
-  fleetStatus,
-  type RecordedLink,
-  recordChainLink,
-  type Stage,
-  verifyChain,
-} from "../src/app/index.js";
-import { type Digest, digestHex, sha256 } from "../src/core/digest.js";
+import { createAppContext, fleetStatus, verifyChain } from "../src/app/index.js";
+import { type Digest, digestHex } from "../src/core/digest.js";
+import { generateChains, imageOf } from "./support/chains.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const N = Number(process.env["BENCH_IMAGES"] ?? 10_000);
 const SAMPLE = Math.min(500, N);
 const HOME = join(ROOT, ".cache", `bench-chain6-${N}`);
-
-const imageOf = (i: number) => ({
-  name: `registry.example/team${i % 40}/app${i}:1.${i % 9}.${i % 13}`,
-  digest: sha256(`bench image ${i}`),
-});
-
-async function generate(ctx: AppContext): Promise<void> {
-  const store = ctx.evidence();
-  const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
-  const t0 = performance.now();
-  for (let i = 0; i < N; i++) {
-    const image = imageOf(i);
-    const doc = async (o: unknown, mt = "application/json") => store.putBlob(enc(o), mt);
-    const link = (stage: Stage, evidence: Digest, previous: RecordedLink[], inputs = {}) =>
-      recordChainLink(ctx, {
-        image,
-        stage,
-        evidence: { digest: evidence, mediaType: "application/json" },
-        previous,
-        inputs,
-        tool: "bench",
-      });
-    const prov = await link("provenance", await doc({ slsa: image.digest }), [], {
-      slsaBuildLevel: "1",
-    });
-    const sbom = await link(
-      "sbom",
-      await doc({ spdxVersion: "3.0.1", image: image.digest }),
-      [prov],
-      { format: "spdx-3" },
-    );
-    const scan = await link("scan", await doc({ image: image.digest, findings: [] }), [sbom], {
-      dbSnapshot: sha256("db"),
-    });
-    const vex = await link("vex", await doc({ scan: scan.envelope, statements: [] }), [scan]);
-    const pol = await link("policy", await doc({ decision: "allow" }), [prov, sbom, scan, vex], {
-      decision: "allow",
-    });
-    await link("deployment", await doc({ environment: "prod" }), [pol], { environment: "prod" });
-    if ((i + 1) % 1000 === 0) {
-      process.stderr.write(
-        `  generated ${i + 1}/${N} (${((performance.now() - t0) / (i + 1)).toFixed(1)} ms/image)\n`,
-      );
-    }
-  }
-}
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -90,7 +37,7 @@ async function main(): Promise<void> {
     ctx = createAppContext({ home: HOME, env: {} });
     process.stderr.write(`generating the chains of ${N} images in ${HOME}\n`);
     const t = performance.now();
-    await generate(ctx);
+    await generateChains(ctx, N);
     process.stderr.write(`generated in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
   }
   // warm-up (page cache, statement cache)
