@@ -241,7 +241,7 @@ export class PostgresEvidenceStore implements EvidenceStore {
       // one appender per log at a time: the chain of entries stays linear
       await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`cleanimg-log:${log}`]);
       const r = await c.query<{ n: string }>(
-        "SELECT COUNT(*) AS n FROM log_entries WHERE log = $1",
+        "SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM log_entries WHERE log = $1",
         [log],
       );
       const n = Number(r.rows[0]?.n ?? 0);
@@ -278,7 +278,7 @@ export class PostgresEvidenceStore implements EvidenceStore {
   async size(log: string): Promise<number> {
     await this.#ready;
     const r = await this.#pool.query<{ n: string }>(
-      "SELECT COUNT(*) AS n FROM log_entries WHERE log = $1",
+      "SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM log_entries WHERE log = $1",
       [log],
     );
     return Number(r.rows[0]?.n ?? 0);
