@@ -151,3 +151,27 @@ export function assertValidLinkInput(subject: Digest, evidence: Digest, kind: st
 export function sortedAnnotations(o: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
+
+/** A links-joined-with-blobs row, as the SQL stores select it. */
+export interface LinkRow {
+  subject: string;
+  evidence: string;
+  kind: string;
+  created_at: string;
+  annotations: string;
+  media_type: string;
+  size: string | number;
+}
+
+/** The link a row describes. */
+export function linkFromRow(r: LinkRow): EvidenceLink {
+  return {
+    subject: r.subject as Digest,
+    evidence: r.evidence as Digest,
+    kind: r.kind,
+    mediaType: r.media_type,
+    size: Number(r.size),
+    createdAt: r.created_at,
+    annotations: JSON.parse(r.annotations) as Record<string, string>,
+  };
+}

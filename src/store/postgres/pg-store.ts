@@ -8,6 +8,8 @@ import {
   type EvidenceLink,
   type EvidenceQuery,
   type EvidenceStore,
+  type LinkRow,
+  linkFromRow,
   type StoredBlob,
   sortedAnnotations,
 } from "../evidence-store.js";
@@ -39,16 +41,6 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (log, idx)
    );`,
 ];
-
-interface LinkRow {
-  subject: string;
-  evidence: string;
-  kind: string;
-  created_at: string;
-  annotations: string;
-  media_type: string;
-  size: string | number;
-}
 
 export interface PostgresStoreOptions {
   readonly now?: () => Date;
@@ -195,7 +187,7 @@ export class PostgresEvidenceStore implements EvidenceStore {
        WHERE l.subject = $1 AND l.evidence = $2 AND l.kind = $3`,
       [subject, evidence, kind],
     );
-    return toLink(r.rows[0] as LinkRow);
+    return linkFromRow(r.rows[0] as LinkRow);
   }
 
   async find(q: EvidenceQuery): Promise<readonly EvidenceLink[]> {
@@ -229,7 +221,7 @@ export class PostgresEvidenceStore implements EvidenceStore {
       args.push(q.limit);
       sql += ` LIMIT $${args.length}`;
     }
-    return (await this.#pool.query<LinkRow>(sql, args)).rows.map(toLink);
+    return (await this.#pool.query<LinkRow>(sql, args)).rows.map(linkFromRow);
   }
 
   async append(log: string, index: number, entry: Uint8Array): Promise<void> {
@@ -297,18 +289,6 @@ export class PostgresEvidenceStore implements EvidenceStore {
     await this.#ready.catch(() => {});
     await this.#pool.end();
   }
-}
-
-function toLink(r: LinkRow): EvidenceLink {
-  return {
-    subject: r.subject as Digest,
-    evidence: r.evidence as Digest,
-    kind: r.kind,
-    mediaType: r.media_type,
-    size: Number(r.size),
-    createdAt: r.created_at,
-    annotations: JSON.parse(r.annotations) as Record<string, string>,
-  };
 }
 
 /** A URL without its password, for messages. */

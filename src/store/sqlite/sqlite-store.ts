@@ -12,6 +12,8 @@ import {
   type EvidenceLink,
   type EvidenceQuery,
   type EvidenceStore,
+  type LinkRow,
+  linkFromRow,
   type StoredBlob,
   sortedAnnotations,
 } from "../evidence-store.js";
@@ -42,16 +44,6 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (log, idx)
    ) WITHOUT ROWID;`,
 ];
-
-interface LinkRow {
-  subject: string;
-  evidence: string;
-  kind: string;
-  created_at: string;
-  annotations: string;
-  media_type: string;
-  size: number;
-}
 
 export interface SqliteStoreOptions {
   /** Clock for createdAt (tests inject one). */
@@ -236,7 +228,7 @@ export class SqliteEvidenceStore implements EvidenceStore {
         )
         .get(subject, evidence, kind) as LinkRow;
     });
-    return toLink(tx());
+    return linkFromRow(tx());
   }
 
   async find(q: EvidenceQuery): Promise<readonly EvidenceLink[]> {
@@ -269,7 +261,7 @@ export class SqliteEvidenceStore implements EvidenceStore {
     if (q.limit) {
       args.push(q.limit);
     }
-    return (this.#db.prepare(sql).all(...args) as LinkRow[]).map(toLink);
+    return (this.#db.prepare(sql).all(...args) as LinkRow[]).map(linkFromRow);
   }
 
   async append(log: string, index: number, entry: Uint8Array): Promise<void> {
@@ -312,16 +304,4 @@ export class SqliteEvidenceStore implements EvidenceStore {
   async close(): Promise<void> {
     this.#db.close();
   }
-}
-
-function toLink(r: LinkRow): EvidenceLink {
-  return {
-    subject: r.subject as Digest,
-    evidence: r.evidence as Digest,
-    kind: r.kind,
-    mediaType: r.media_type,
-    size: r.size,
-    createdAt: r.created_at,
-    annotations: JSON.parse(r.annotations) as Record<string, string>,
-  };
 }
