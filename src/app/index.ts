@@ -85,6 +85,7 @@ export {
   type PolicyEvaluation,
   policyInput,
 } from "./policy.js";
+export { type ProvenanceVerification, verifyProvenanceFile } from "./provenance.js";
 export { complianceReport, evidenceSummary, REPORT_MEDIA_TYPE } from "./report.js";
 export { generateSbom, parseSbomFormat, type SbomOptions, type SbomResult, TOOL } from "./sbom.js";
 export {

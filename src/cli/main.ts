@@ -61,6 +61,7 @@ import {
   verifyAuditTrail,
   verifyBundleFile,
   verifyChain,
+  verifyProvenanceFile,
   verifyTransparencyLog,
   vulnDbStatus,
   writeFileAtomic,
@@ -784,6 +785,36 @@ export async function run(
           shown,
           () =>
             `verified: ${r.keyKind === "public-key" ? "signed with the given key" : `signed by ${r.identity?.subjectAlternativeName ?? "?"} (issuer ${r.identity?.issuer ?? "?"})`}`,
+        );
+      },
+    );
+
+  program
+    .command("verify-provenance")
+    .description(
+      "verify SLSA provenance of an artifact, in the manner of slsa-verifier (exit 1 when it does not verify)",
+    )
+    .argument("<artifact>", "the artifact the provenance is about")
+    .requiredOption("--provenance-path <file>", "Sigstore bundle(s), one JSON per line")
+    .requiredOption(
+      "--source-uri <uri>",
+      "the source repository expected, e.g. github.com/org/repo",
+    )
+    .option("--builder-id <id>", "the builder trusted to have built it (its workflow identity)")
+    .requiredOption("--trusted-root <file>", "Sigstore trusted_root.json")
+    .action(
+      async (
+        artifact: string,
+        o: { provenancePath: string; sourceUri: string; builderId?: string; trustedRoot: string },
+      ) => {
+        const r = await verifyProvenanceFile(artifact, o.provenancePath, {
+          sourceUri: o.sourceUri,
+          ...(o.builderId ? { builderId: o.builderId } : {}),
+          trustedRoot: o.trustedRoot,
+        });
+        out.result(
+          r,
+          () => `PASSED: ${artifact} (${r.artifact}) was built by ${r.builder} from ${r.source}`,
         );
       },
     );
