@@ -175,3 +175,35 @@ export function linkFromRow(r: LinkRow): EvidenceLink {
     annotations: JSON.parse(r.annotations) as Record<string, string>,
   };
 }
+
+/**
+ * The SELECT of `find` for the SQL stores, with its arguments; `param(n)` writes the n-th
+ * placeholder (`?` for SQLite, `$n` for PostgreSQL).
+ */
+export function findLinksSql(
+  q: EvidenceQuery,
+  param: (n: number) => string,
+): { sql: string; args: (string | number)[] } {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  const add = (cond: string, v: string | number | undefined): void => {
+    if (v) {
+      args.push(v);
+      where.push(`${cond} ${param(args.length)}`);
+    }
+  };
+  add("l.subject =", q.subject);
+  add("l.evidence =", q.evidence);
+  add("l.kind =", q.kind);
+  add("l.created_at >=", q.since);
+  add("l.created_at <", q.until);
+  let sql = `SELECT l.subject, l.evidence, l.kind, l.created_at, l.annotations, b.media_type, b.size
+    FROM links l JOIN blobs b ON b.digest = l.evidence
+    ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    ORDER BY l.created_at, l.id`;
+  if (q.limit) {
+    args.push(q.limit);
+    sql += ` LIMIT ${param(args.length)}`;
+  }
+  return { sql, args };
+}

@@ -8,6 +8,7 @@ import {
   type EvidenceLink,
   type EvidenceQuery,
   type EvidenceStore,
+  findLinksSql,
   type LinkRow,
   linkFromRow,
   type StoredBlob,
@@ -192,35 +193,7 @@ export class PostgresEvidenceStore implements EvidenceStore {
 
   async find(q: EvidenceQuery): Promise<readonly EvidenceLink[]> {
     await this.#ready;
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    const add = (sql: string, v: string | number): void => {
-      args.push(v);
-      where.push(sql.replace("?", `$${args.length}`));
-    };
-    if (q.subject) {
-      add("l.subject = ?", q.subject);
-    }
-    if (q.evidence) {
-      add("l.evidence = ?", q.evidence);
-    }
-    if (q.kind) {
-      add("l.kind = ?", q.kind);
-    }
-    if (q.since) {
-      add("l.created_at >= ?", q.since);
-    }
-    if (q.until) {
-      add("l.created_at < ?", q.until);
-    }
-    let sql = `SELECT l.subject, l.evidence, l.kind, l.created_at, l.annotations, b.media_type, b.size
-      FROM links l JOIN blobs b ON b.digest = l.evidence
-      ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY l.created_at, l.id`;
-    if (q.limit) {
-      args.push(q.limit);
-      sql += ` LIMIT $${args.length}`;
-    }
+    const { sql, args } = findLinksSql(q, (n) => `$${n}`);
     return (await this.#pool.query<LinkRow>(sql, args)).rows.map(linkFromRow);
   }
 

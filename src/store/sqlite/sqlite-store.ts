@@ -12,6 +12,7 @@ import {
   type EvidenceLink,
   type EvidenceQuery,
   type EvidenceStore,
+  findLinksSql,
   type LinkRow,
   linkFromRow,
   type StoredBlob,
@@ -232,35 +233,7 @@ export class SqliteEvidenceStore implements EvidenceStore {
   }
 
   async find(q: EvidenceQuery): Promise<readonly EvidenceLink[]> {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.subject) {
-      where.push("l.subject = ?");
-      args.push(q.subject);
-    }
-    if (q.evidence) {
-      where.push("l.evidence = ?");
-      args.push(q.evidence);
-    }
-    if (q.kind) {
-      where.push("l.kind = ?");
-      args.push(q.kind);
-    }
-    if (q.since) {
-      where.push("l.created_at >= ?");
-      args.push(q.since);
-    }
-    if (q.until) {
-      where.push("l.created_at < ?");
-      args.push(q.until);
-    }
-    const sql = `SELECT l.subject, l.evidence, l.kind, l.created_at, l.annotations, b.media_type, b.size
-      FROM links l JOIN blobs b ON b.digest = l.evidence
-      ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY l.created_at, l.id ${q.limit ? "LIMIT ?" : ""}`;
-    if (q.limit) {
-      args.push(q.limit);
-    }
+    const { sql, args } = findLinksSql(q, () => "?");
     return (this.#db.prepare(sql).all(...args) as LinkRow[]).map(linkFromRow);
   }
 
