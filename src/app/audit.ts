@@ -1,7 +1,7 @@
 import { hostname, userInfo } from "node:os";
 import { verifySignature } from "../attest/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
-import { appendToLog } from "../store/index.js";
+import { appendToLog, type LinkInput } from "../store/index.js";
 import type { AppContext } from "./context.js";
 import { identities, trustedKeys } from "./signing.js";
 
@@ -75,10 +75,13 @@ export async function recordAuditEvent(
     details?: Readonly<Record<string, string>>;
     time?: string;
   },
+  /** Links that exist exactly when this event does (the evidence link the event records). */
+  links: readonly LinkInput[] = [],
 ): Promise<AuditEvent> {
   const { signing } = await identities(ctx);
+  const store = ctx.evidence();
   let made: AuditEvent | undefined;
-  const { entry } = await appendToLog(ctx.evidence(), AUDIT_LOG, async (seq, previous) => {
+  await appendToLog(store, AUDIT_LOG, async (seq, previous) => {
     const event: AuditEvent = {
       seq,
       time: e.time ?? new Date().toISOString(),
@@ -94,19 +97,30 @@ export async function recordAuditEvent(
     made = event;
     const sig = await signing.signer.sign(new TextEncoder().encode(JSON.stringify(event)));
     const stored: StoredAuditEntry = { event, sig: Buffer.from(sig).toString("base64") };
-    return new TextEncoder().encode(JSON.stringify(stored));
-  });
-  const event = made as AuditEvent;
-  if (event.subject) {
-    const store = ctx.evidence();
+    const entry = new TextEncoder().encode(JSON.stringify(stored));
+    if (!event.subject) {
+      return { entry, links };
+    }
+    // the per-image index of the event, made in the same transaction as the event
     const d = await store.putBlob(entry, AUDIT_EVENT_MEDIA_TYPE);
-    await store.link(event.subject, d, AUDIT_EVENT_KIND, {
-      seq: String(event.seq),
-      action: event.action,
-      ...(event.details["stage"] ? { stage: event.details["stage"] } : {}),
-    });
-  }
-  return event;
+    return {
+      entry,
+      links: [
+        ...links,
+        {
+          subject: event.subject,
+          evidence: d,
+          kind: AUDIT_EVENT_KIND,
+          annotations: {
+            seq: String(event.seq),
+            action: event.action,
+            ...(event.details["stage"] ? { stage: event.details["stage"] } : {}),
+          },
+        },
+      ],
+    };
+  });
+  return made as AuditEvent;
 }
 
 /** A problem found in the audit log, located by sequence number. */

@@ -60,6 +60,26 @@ const toRecorded = (l: EvidenceLink): RecordedLink | undefined => {
     : undefined;
 };
 
+/** The store's index entry of a chain link (what `find` filters and `toRecorded` reads). */
+export function linkAnnotations(a: {
+  stage: Stage;
+  envelope: Digest;
+  evidence: Digest;
+  created: string;
+  image: string;
+  inputs: Readonly<Record<string, string>>;
+}): Record<string, string> {
+  return {
+    stage: a.stage,
+    envelope: a.envelope,
+    evidence: a.evidence,
+    created: a.created,
+    image: a.image,
+    ...(a.inputs["slsaBuildLevel"] ? { slsaBuildLevel: a.inputs["slsaBuildLevel"] } : {}),
+    ...(a.inputs["unassessed"] ? { unassessed: a.inputs["unassessed"] } : {}),
+  };
+}
+
 /** The newest recorded link of a stage for an image, as the store indexes it (not verified). */
 export async function latestLink(
   ctx: AppContext,
@@ -105,23 +125,33 @@ export async function recordChainLink(
   const envelope = sha256(new TextEncoder().encode(JSON.stringify(signed.bundle.dsseEnvelope)));
   const store = ctx.evidence();
   const attestation = await store.putBlob(signed.bytes, BUNDLE_MEDIA_TYPE);
-  await store.link(l.image.digest, attestation, ATTESTATION_KIND, {
-    stage: l.stage,
-    envelope,
-    evidence: l.evidence.digest,
-    created,
-    image: l.image.name,
-    ...(l.inputs?.["slsaBuildLevel"] ? { slsaBuildLevel: l.inputs["slsaBuildLevel"] } : {}),
-    ...(l.inputs?.["unassessed"] ? { unassessed: l.inputs["unassessed"] } : {}),
-  });
-  await recordAuditEvent(ctx, {
-    action: l.stage === "provenance" ? "build" : l.stage,
-    subject: l.image.digest,
-    subjectName: l.image.name,
-    evidence: { attestation, envelope, document: l.evidence.digest },
-    details: { ...l.details, stage: l.stage },
-    time: created,
-  });
+  // the link and the audit event that records it are made together or not at all
+  await recordAuditEvent(
+    ctx,
+    {
+      action: l.stage === "provenance" ? "build" : l.stage,
+      subject: l.image.digest,
+      subjectName: l.image.name,
+      evidence: { attestation, envelope, document: l.evidence.digest },
+      details: { ...l.details, stage: l.stage },
+      time: created,
+    },
+    [
+      {
+        subject: l.image.digest,
+        evidence: attestation,
+        kind: ATTESTATION_KIND,
+        annotations: linkAnnotations({
+          stage: l.stage,
+          envelope,
+          evidence: l.evidence.digest,
+          created,
+          image: l.image.name,
+          inputs: l.inputs ?? {},
+        }),
+      },
+    ],
+  );
   return { stage: l.stage, attestation, envelope, evidence: l.evidence.digest, created };
 }
 

@@ -3,7 +3,7 @@ import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import { type Descriptor, MediaType, parseImageLocation, RegistryClient } from "../oci/index.js";
 import { recordAuditEvent } from "./audit.js";
-import { ATTESTATION_KIND, type ChainLinkPredicate } from "./chain.js";
+import { ATTESTATION_KIND, type ChainLinkPredicate, linkAnnotations } from "./chain.js";
 import type { AppContext } from "./context.js";
 import { BUNDLE_MEDIA_TYPE, trustedKeys, trustedLogs } from "./signing.js";
 
@@ -219,22 +219,31 @@ export async function pullEvidence(
       }
       const env = JSON.parse(new TextDecoder().decode(a.bundle)).dsseEnvelope;
       const envelope = sha256(new TextEncoder().encode(JSON.stringify(env)));
-      await store.link(subject.digest, bundleDigest, ATTESTATION_KIND, {
-        stage: p.stage,
-        envelope,
-        evidence: p.evidence.digest,
-        created: p.created,
-        image: ref,
-        ...(p.inputs["slsaBuildLevel"] ? { slsaBuildLevel: p.inputs["slsaBuildLevel"] } : {}),
-        ...(p.inputs["unassessed"] ? { unassessed: p.inputs["unassessed"] } : {}),
-      });
-      await recordAuditEvent(ctx, {
-        action: "evidence-import",
-        subject: subject.digest,
-        subjectName: ref,
-        evidence: { attestation: bundleDigest, envelope, document: p.evidence.digest },
-        details: { stage: p.stage, source: ref },
-      });
+      await recordAuditEvent(
+        ctx,
+        {
+          action: "evidence-import",
+          subject: subject.digest,
+          subjectName: ref,
+          evidence: { attestation: bundleDigest, envelope, document: p.evidence.digest },
+          details: { stage: p.stage, source: ref },
+        },
+        [
+          {
+            subject: subject.digest,
+            evidence: bundleDigest,
+            kind: ATTESTATION_KIND,
+            annotations: linkAnnotations({
+              stage: p.stage,
+              envelope,
+              evidence: p.evidence.digest,
+              created: p.created,
+              image: ref,
+              inputs: p.inputs,
+            }),
+          },
+        ],
+      );
     } else {
       await store.link(subject.digest, bundleDigest, a.kind);
     }

@@ -188,6 +188,42 @@ export function describeEvidenceStoreContract(
       await s.close();
     });
 
+    it("makes an entry's links with it, or none of them when the append fails", async () => {
+      const s = await factory.create(clock().now);
+      const d = await s.putBlob(enc.encode("attestation"), "application/json");
+      const e = await s.putBlob(enc.encode("event"), "application/json");
+      const links = [
+        { subject: subjectA, evidence: d, kind: "attestation", annotations: { stage: "sbom" } },
+        { subject: subjectA, evidence: e, kind: "audit-event" },
+      ];
+      await s.append("audit", 0, enc.encode("e0"));
+      // a stale index: neither the entry nor its links
+      await expectStoreError(
+        s.append("audit", 0, enc.encode("late"), links),
+        "STORE_CONFLICT",
+        expect,
+      );
+      expect(await s.find({ subject: subjectA })).toHaveLength(0);
+      // a link to a blob that is not stored: nothing at all
+      const missing = `sha256:${"e".repeat(64)}` as Digest;
+      await expectStoreError(
+        s.append("audit", 1, enc.encode("e1"), [
+          ...links,
+          { subject: subjectA, evidence: missing, kind: "x" },
+        ]),
+        "STORE_NOT_FOUND",
+        expect,
+      );
+      expect(await s.find({ subject: subjectA })).toHaveLength(0);
+      expect(await s.size("audit")).toBe(1);
+      await s.append("audit", 1, enc.encode("e1"), links);
+      const made = await s.find({ subject: subjectA });
+      expect(made.map((l) => l.kind)).toEqual(["attestation", "audit-event"]);
+      expect(made[0]?.annotations).toEqual({ stage: "sbom" });
+      expect(await s.size("audit")).toBe(2);
+      await s.close();
+    });
+
     it("lets concurrent appenders chain to the tail without losing or forking entries", async () => {
       const s = await factory.create(clock().now);
       const writers = Array.from({ length: 8 }, (_, w) =>

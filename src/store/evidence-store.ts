@@ -16,6 +16,14 @@ export interface EvidenceLink {
   readonly annotations: Readonly<Record<string, string>>;
 }
 
+/** A link to make together with a log entry (see `append`). */
+export interface LinkInput {
+  readonly subject: Digest;
+  readonly evidence: Digest;
+  readonly kind: string;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
 export interface EvidenceQuery {
   readonly subject?: Digest;
   readonly evidence?: Digest;
@@ -63,9 +71,16 @@ export interface EvidenceStore {
    * position `index`, which must be the log's current size: a writer reads the tail, builds
    * the entry that chains to it, and appends; if another writer appended first, the append
    * fails and the writer rebuilds (see appendToLog). Entries are never changed or removed.
+   * `links` are made in the same transaction as the entry: all of them and the entry, or none
+   * (an audit event and the evidence link it records are never seen one without the other).
    * @throws StoreError STORE_CONFLICT when `index` is no longer the log's size
    */
-  append(log: string, index: number, entry: Uint8Array): Promise<void>;
+  append(
+    log: string,
+    index: number,
+    entry: Uint8Array,
+    links?: readonly LinkInput[],
+  ): Promise<void>;
   /** Entries [from, to) of a log, in order (to defaults to the end). */
   entries(log: string, from: number, to?: number): Promise<Uint8Array[]>;
   /** How many entries the log holds. */
@@ -81,15 +96,19 @@ export interface EvidenceStore {
 export async function appendToLog(
   store: EvidenceStore,
   log: string,
-  build: (index: number, previous: Uint8Array | undefined) => Promise<Uint8Array>,
+  build: (
+    index: number,
+    previous: Uint8Array | undefined,
+  ) => Promise<Uint8Array | { entry: Uint8Array; links: readonly LinkInput[] }>,
   attempts = 100,
 ): Promise<{ index: number; entry: Uint8Array }> {
   for (let i = 0; ; i++) {
     const index = await store.size(log);
     const previous = index > 0 ? (await store.entries(log, index - 1, index))[0] : undefined;
-    const entry = await build(index, previous);
+    const built = await build(index, previous);
+    const { entry, links } = built instanceof Uint8Array ? { entry: built, links: [] } : built;
     try {
-      await store.append(log, index, entry);
+      await store.append(log, index, entry, links);
       return { index, entry };
     } catch (e) {
       if (!(e instanceof StoreError && e.code === "STORE_CONFLICT") || i + 1 >= attempts) {

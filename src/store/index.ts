@@ -8,6 +8,7 @@ export {
   type EvidenceLink,
   type EvidenceQuery,
   type EvidenceStore,
+  type LinkInput,
   putEvidence,
   type StoredBlob,
 } from "./evidence-store.js";

@@ -7,6 +7,7 @@ import {
   type EvidenceLink,
   type EvidenceQuery,
   type EvidenceStore,
+  type LinkInput,
   type StoredBlob,
   sortedAnnotations,
 } from "../evidence-store.js";
@@ -48,6 +49,15 @@ export class MemoryEvidenceStore implements EvidenceStore {
     kind: string,
     annotations: Readonly<Record<string, string>> = {},
   ): Promise<EvidenceLink> {
+    return this.#link(subject, evidence, kind, annotations);
+  }
+
+  #link(
+    subject: Digest,
+    evidence: Digest,
+    kind: string,
+    annotations: Readonly<Record<string, string>> = {},
+  ): EvidenceLink {
     assertValidLinkInput(subject, evidence, kind);
     const b = this.#blobs.get(evidence);
     if (!b) {
@@ -90,7 +100,12 @@ export class MemoryEvidenceStore implements EvidenceStore {
     return q.limit ? hits.slice(0, q.limit) : hits;
   }
 
-  async append(log: string, index: number, entry: Uint8Array): Promise<void> {
+  async append(
+    log: string,
+    index: number,
+    entry: Uint8Array,
+    links: readonly LinkInput[] = [],
+  ): Promise<void> {
     assertValidLogInput(log, index);
     const l = this.#logs.get(log) ?? [];
     if (index !== l.length) {
@@ -98,6 +113,19 @@ export class MemoryEvidenceStore implements EvidenceStore {
         "STORE_CONFLICT",
         `log ${log} has ${l.length} entries; cannot append at ${index}`,
       );
+    }
+    // checked before anything changes: all or nothing
+    for (const k of links) {
+      assertValidLinkInput(k.subject, k.evidence, k.kind);
+      if (!this.#blobs.has(k.evidence)) {
+        throw new StoreError(
+          "STORE_NOT_FOUND",
+          `cannot link ${k.evidence}: the blob is not stored`,
+        );
+      }
+    }
+    for (const k of links) {
+      this.#link(k.subject, k.evidence, k.kind, k.annotations);
     }
     l.push(new Uint8Array(entry));
     this.#logs.set(log, l);

@@ -9,6 +9,7 @@ import {
   type EvidenceQuery,
   type EvidenceStore,
   findLinksSql,
+  type LinkInput,
   type LinkRow,
   linkFromRow,
   type StoredBlob,
@@ -165,23 +166,7 @@ export class PostgresEvidenceStore implements EvidenceStore {
   ): Promise<EvidenceLink> {
     assertValidLinkInput(subject, evidence, kind);
     await this.#ready;
-    try {
-      await this.#pool.query(
-        "INSERT INTO links (subject, evidence, kind, created_at, annotations) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subject, evidence, kind) DO NOTHING",
-        [
-          subject,
-          evidence,
-          kind,
-          this.#now().toISOString(),
-          JSON.stringify(sortedAnnotations(annotations)),
-        ],
-      );
-    } catch (e) {
-      if ((e as { code?: string }).code === "23503") {
-        throw new StoreError("STORE_NOT_FOUND", `cannot link ${evidence}: the blob is not stored`);
-      }
-      throw e;
-    }
+    await this.#insertLink(this.#pool, { subject, evidence, kind, annotations });
     const r = await this.#pool.query<LinkRow>(
       `SELECT l.subject, l.evidence, l.kind, l.created_at, l.annotations, b.media_type, b.size
        FROM links l JOIN blobs b ON b.digest = l.evidence
@@ -191,14 +176,46 @@ export class PostgresEvidenceStore implements EvidenceStore {
     return linkFromRow(r.rows[0] as LinkRow);
   }
 
+  /** Inserts a link through a pool or inside a client's transaction. */
+  async #insertLink(db: pg.Pool | pg.PoolClient, k: LinkInput): Promise<void> {
+    try {
+      await db.query(
+        "INSERT INTO links (subject, evidence, kind, created_at, annotations) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subject, evidence, kind) DO NOTHING",
+        [
+          k.subject,
+          k.evidence,
+          k.kind,
+          this.#now().toISOString(),
+          JSON.stringify(sortedAnnotations(k.annotations ?? {})),
+        ],
+      );
+    } catch (e) {
+      if ((e as { code?: string }).code === "23503") {
+        throw new StoreError(
+          "STORE_NOT_FOUND",
+          `cannot link ${k.evidence}: the blob is not stored`,
+        );
+      }
+      throw e;
+    }
+  }
+
   async find(q: EvidenceQuery): Promise<readonly EvidenceLink[]> {
     await this.#ready;
     const { sql, args } = findLinksSql(q, (n) => `$${n}`);
     return (await this.#pool.query<LinkRow>(sql, args)).rows.map(linkFromRow);
   }
 
-  async append(log: string, index: number, entry: Uint8Array): Promise<void> {
+  async append(
+    log: string,
+    index: number,
+    entry: Uint8Array,
+    links: readonly LinkInput[] = [],
+  ): Promise<void> {
     assertValidLogInput(log, index);
+    for (const k of links) {
+      assertValidLinkInput(k.subject, k.evidence, k.kind);
+    }
     await this.#ready;
     const c = await this.#pool.connect();
     try {
@@ -216,6 +233,9 @@ export class PostgresEvidenceStore implements EvidenceStore {
           "STORE_CONFLICT",
           `log ${log} has ${n} entries; cannot append at ${index}`,
         );
+      }
+      for (const k of links) {
+        await this.#insertLink(c, k);
       }
       await c.query("INSERT INTO log_entries (log, idx, entry) VALUES ($1, $2, $3)", [
         log,

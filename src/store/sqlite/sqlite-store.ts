@@ -13,6 +13,7 @@ import {
   type EvidenceQuery,
   type EvidenceStore,
   findLinksSql,
+  type LinkInput,
   type LinkRow,
   linkFromRow,
   type StoredBlob,
@@ -206,21 +207,7 @@ export class SqliteEvidenceStore implements EvidenceStore {
   ): Promise<EvidenceLink> {
     assertValidLinkInput(subject, evidence, kind);
     const tx = this.#db.transaction(() => {
-      const blob = this.#db.prepare("SELECT 1 FROM blobs WHERE digest = ?").get(evidence);
-      if (!blob) {
-        throw new StoreError("STORE_NOT_FOUND", `cannot link ${evidence}: the blob is not stored`);
-      }
-      this.#db
-        .prepare(
-          "INSERT OR IGNORE INTO links (subject, evidence, kind, created_at, annotations) VALUES (?, ?, ?, ?, ?)",
-        )
-        .run(
-          subject,
-          evidence,
-          kind,
-          this.#now().toISOString(),
-          JSON.stringify(sortedAnnotations(annotations)),
-        );
+      this.#insertLink({ subject, evidence, kind, annotations });
       return this.#db
         .prepare(
           `SELECT l.subject, l.evidence, l.kind, l.created_at, l.annotations, b.media_type, b.size
@@ -237,8 +224,35 @@ export class SqliteEvidenceStore implements EvidenceStore {
     return (this.#db.prepare(sql).all(...args) as LinkRow[]).map(linkFromRow);
   }
 
-  async append(log: string, index: number, entry: Uint8Array): Promise<void> {
+  /** Inserts a link inside the caller's transaction. */
+  #insertLink(k: LinkInput): void {
+    const blob = this.#db.prepare("SELECT 1 FROM blobs WHERE digest = ?").get(k.evidence);
+    if (!blob) {
+      throw new StoreError("STORE_NOT_FOUND", `cannot link ${k.evidence}: the blob is not stored`);
+    }
+    this.#db
+      .prepare(
+        "INSERT OR IGNORE INTO links (subject, evidence, kind, created_at, annotations) VALUES (?, ?, ?, ?, ?)",
+      )
+      .run(
+        k.subject,
+        k.evidence,
+        k.kind,
+        this.#now().toISOString(),
+        JSON.stringify(sortedAnnotations(k.annotations ?? {})),
+      );
+  }
+
+  async append(
+    log: string,
+    index: number,
+    entry: Uint8Array,
+    links: readonly LinkInput[] = [],
+  ): Promise<void> {
     assertValidLogInput(log, index);
+    for (const k of links) {
+      assertValidLinkInput(k.subject, k.evidence, k.kind);
+    }
     // IMMEDIATE: the size check and the insert are one step for every writing process
     this.#db
       .transaction(() => {
@@ -248,6 +262,9 @@ export class SqliteEvidenceStore implements EvidenceStore {
             "STORE_CONFLICT",
             `log ${log} has ${n} entries; cannot append at ${index}`,
           );
+        }
+        for (const k of links) {
+          this.#insertLink(k);
         }
         this.#db
           .prepare("INSERT INTO log_entries (log, idx, entry) VALUES (?, ?, ?)")
