@@ -74,6 +74,8 @@ export async function recordAuditEvent(
   e: Omit<AuditEvent, "seq" | "time" | "actor" | "prev" | "keyid" | "details"> & {
     details?: Readonly<Record<string, string>>;
     time?: string;
+    /** Who acted, when not this process's user (a server names the API token). */
+    actor?: string;
   },
   /** Links that exist exactly when this event does (the evidence link the event records). */
   links: readonly LinkInput[] = [],
@@ -85,7 +87,7 @@ export async function recordAuditEvent(
     const event: AuditEvent = {
       seq,
       time: e.time ?? new Date().toISOString(),
-      actor: actor(ctx.env),
+      actor: e.actor ?? actor(ctx.env),
       action: e.action,
       ...(e.subject ? { subject: e.subject } : {}),
       ...(e.subjectName ? { subjectName: e.subjectName } : {}),
