@@ -32,7 +32,8 @@ const ALLOWED: Record<string, readonly string[]> = {
     "policy",
     "report",
   ],
-  cli: ["core", "app"],
+  server: ["core", "app"],
+  cli: ["core", "app", "server"],
   "": [
     "core",
     "app",

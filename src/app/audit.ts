@@ -28,7 +28,10 @@ export type AuditAction =
   | "policy"
   | "deployment"
   | "key-generate"
-  | "evidence-import";
+  | "evidence-import"
+  | "token-create"
+  | "token-revoke"
+  | "admission";
 
 export interface AuditEvent {
   readonly seq: number;

@@ -107,6 +107,8 @@ export async function recordChainLink(
     readonly created?: string;
     /** Extra details for the audit event (a policy decision's outcome, …). */
     readonly details?: Readonly<Record<string, string>>;
+    /** Who acted, for the audit event (default: this process's user). */
+    readonly actor?: string;
   },
 ): Promise<RecordedLink> {
   const created = l.created ?? new Date().toISOString();
@@ -135,6 +137,7 @@ export async function recordChainLink(
       evidence: { attestation, envelope, document: l.evidence.digest },
       details: { ...l.details, stage: l.stage },
       time: created,
+      ...(l.actor ? { actor: l.actor } : {}),
     },
     [
       {

@@ -13,6 +13,17 @@ export interface CleanimgConfig {
   readonly requiredSlsaBuildLevel?: number;
   /** Parameters for policies (`params` in CEL rules), over the policy's own defaults. */
   readonly policyParams?: Readonly<Record<string, unknown>>;
+  /** The admission webhook of `serve` (docs/server.md). */
+  readonly admission?: AdmissionSettings;
+}
+
+export interface AdmissionSettings {
+  /** Namespaces whose requests are allowed without checks (answered with a warning). */
+  readonly exemptNamespaces?: readonly string[];
+  /** A CEL (or Rego) policy file; the default policy otherwise. */
+  readonly policy?: string;
+  /** How long a verdict is kept at most (seconds; default 300). */
+  readonly cacheSeconds?: number;
 }
 
 /** Reads `$CLEANIMG_HOME/config.json`. @throws ToolError CORE_INVALID_ARGUMENT when malformed */

@@ -2,6 +2,7 @@ import { CHAIN_LINK_PREDICATE, verifyEvidenceBundle } from "../attest/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import { type Descriptor, MediaType, parseImageLocation, RegistryClient } from "../oci/index.js";
+import type { EvidenceLink } from "../store/index.js";
 import { recordAuditEvent } from "./audit.js";
 import {
   BASE_IMAGE_PREDICATE,
@@ -51,6 +52,73 @@ async function subjectOf(client: RegistryClient): Promise<Descriptor> {
   return { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size };
 }
 
+/** The image's current signed evidence: the newest link of each stage and of each signed kind. */
+async function currentEvidence(ctx: AppContext, image: Digest): Promise<Map<string, EvidenceLink>> {
+  const store = ctx.evidence();
+  const latest = new Map<string, EvidenceLink>();
+  for (const l of await store.find({ subject: image, kind: ATTESTATION_KIND })) {
+    latest.set(`stage ${l.annotations["stage"]}`, l);
+  }
+  for (const kind of SIGNED_KINDS) {
+    const ls = await store.find({ subject: image, kind });
+    const last = ls[ls.length - 1];
+    if (last) {
+      latest.set(kind, last);
+    }
+  }
+  return latest;
+}
+
+/** The portable form of an image's evidence: what `evidence export` writes and the server takes. */
+export interface EvidenceExport {
+  readonly image: { readonly name: string; readonly digest: Digest };
+  readonly items: readonly {
+    /** The Sigstore bundle (JSON). */
+    readonly bundle: unknown;
+    /** The document a chain link signs, base64. */
+    readonly document?: { readonly mediaType: string; readonly content: string };
+    readonly kind: string;
+  }[];
+}
+
+/** The image's current signed evidence, portable (see EvidenceExport). */
+export async function exportEvidence(
+  ctx: AppContext,
+  image: { readonly name: string; readonly digest: Digest },
+): Promise<EvidenceExport> {
+  const store = ctx.evidence();
+  const items: EvidenceExport["items"][number][] = [];
+  for (const l of (await currentEvidence(ctx, image.digest)).values()) {
+    const bundle = await store.getBlob(l.evidence);
+    const doc = l.kind === ATTESTATION_KIND ? l.annotations["evidence"] : undefined;
+    const d = doc ? await store.getBlob(doc as Digest) : undefined;
+    items.push({
+      bundle: JSON.parse(new TextDecoder().decode(bundle.bytes)),
+      ...(d
+        ? { document: { mediaType: d.mediaType, content: Buffer.from(d.bytes).toString("base64") } }
+        : {}),
+      kind: l.kind,
+    });
+  }
+  return { image, items };
+}
+
+/** The items of a portable export, as `importEvidence` takes them. */
+export function itemsOf(e: Pick<EvidenceExport, "items">): EvidenceItem[] {
+  return e.items.map((i) => ({
+    bundle: new TextEncoder().encode(JSON.stringify(i.bundle)),
+    ...(i.document
+      ? {
+          document: {
+            bytes: new Uint8Array(Buffer.from(i.document.content, "base64")),
+            mediaType: i.document.mediaType,
+          },
+        }
+      : {}),
+    ...(i.kind ? { kind: i.kind } : {}),
+  }));
+}
+
 /** Pushes the image's current signed evidence to the registry the image is in. */
 export async function pushEvidence(
   ctx: AppContext,
@@ -59,18 +127,7 @@ export async function pushEvidence(
   const client = clientFor(ctx, ref);
   const subject = await subjectOf(client);
   const store = ctx.evidence();
-  const attestations = await store.find({ subject: subject.digest, kind: ATTESTATION_KIND });
-  const latest = new Map<string, (typeof attestations)[number]>();
-  for (const l of attestations) {
-    latest.set(`stage ${l.annotations["stage"]}`, l);
-  }
-  for (const kind of SIGNED_KINDS) {
-    const ls = await store.find({ subject: subject.digest, kind });
-    const last = ls[ls.length - 1];
-    if (last) {
-      latest.set(kind, last);
-    }
-  }
+  const latest = await currentEvidence(ctx, subject.digest);
   if (latest.size === 0) {
     throw new ToolError(
       "CORE_INVALID_ARGUMENT",

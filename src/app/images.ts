@@ -1,4 +1,4 @@
-import type { Digest } from "../core/digest.js";
+import { type Digest, isDigest } from "../core/digest.js";
 import type { Issue } from "../core/issues.js";
 import type { Limits } from "../core/limits.js";
 import {
@@ -274,4 +274,46 @@ export async function listEvidence(
   q: { subject?: Digest; kind?: string; since?: string; until?: string },
 ): Promise<readonly EvidenceLink[]> {
   return ctx.evidence().find(q);
+}
+
+/** An image as the evidence sees it: its digest and, when known, its manifest's annotations. */
+export interface ImageSubject {
+  readonly reference: string;
+  readonly digest: Digest;
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Whether the manifest could be read (from the image, or as evidence in the store). */
+  readonly manifestKnown: boolean;
+}
+
+/**
+ * Resolves an image reference to its subject. A bare digest (`sha256:…`) is resolved from the
+ * evidence store alone, never by reading an image: its manifest is known only when recorded as
+ * evidence. Anything else is read as `inspectImage` does.
+ */
+export async function resolveSubject(ctx: AppContext, ref: string): Promise<ImageSubject> {
+  if (!isDigest(ref)) {
+    const img = await inspectImage(ctx, ref, { record: false });
+    return {
+      reference: ref,
+      digest: img.manifest.digest,
+      ...(img.annotations ? { annotations: img.annotations } : {}),
+      manifestKnown: true,
+    };
+  }
+  const store = ctx.evidence();
+  const [m] = await store.find({ subject: ref, kind: "image-manifest", limit: 1 });
+  if (!m) {
+    return { reference: ref, digest: ref, manifestKnown: false };
+  }
+  const manifest = JSON.parse(
+    new TextDecoder().decode((await store.getBlob(m.evidence)).bytes),
+  ) as {
+    annotations?: Record<string, string>;
+  };
+  return {
+    reference: ref,
+    digest: ref,
+    ...(manifest.annotations ? { annotations: manifest.annotations } : {}),
+    manifestKnown: true,
+  };
 }

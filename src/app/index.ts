@@ -17,6 +17,15 @@ export {
 } from "../vex/index.js";
 export { renderCycloneDxVulnerabilities, renderSarif } from "../vuln/index.js";
 export {
+  ADMISSION_KINDS,
+  AdmissionController,
+  type AdmissionReviewResponse,
+  admissionSettings,
+  type ImageVerdict,
+  pinnedDigest,
+  workloadImages,
+} from "./admission.js";
+export {
   AUDIT_LOG,
   type AuditEvent,
   type AuditSummary,
@@ -61,7 +70,17 @@ export {
   resolveHome,
 } from "./context.js";
 export { DEPLOYMENT_MEDIA_TYPE, recordDeployment } from "./deploy.js";
-export { discoverEvidence, pullEvidence, pushEvidence } from "./distribute.js";
+export {
+  discoverEvidence,
+  type EvidenceExport,
+  type EvidenceItem,
+  exportEvidence,
+  type ImportResult,
+  importEvidence,
+  itemsOf,
+  pullEvidence,
+  pushEvidence,
+} from "./distribute.js";
 export {
   copyImageBetween,
   exportImage,
@@ -75,6 +94,7 @@ export {
   listImageFiles,
   listLocalImages,
   removeLocalImage,
+  resolveSubject,
   tagLocalImage,
 } from "./images.js";
 export { parseKeyType, verifyBundleFile, writeKeyPair } from "./keys.js";
@@ -119,6 +139,16 @@ export {
   type FleetRow,
   fleetStatus,
 } from "./status.js";
+export {
+  createToken,
+  listTokens,
+  ROLES,
+  type Role,
+  revokeToken,
+  roleAllows,
+  TokenAuthority,
+  type TokenRecord,
+} from "./tokens.js";
 export { compareBatchLine, compareVersionStrings } from "./versions.js";
 export { addVexDecision, VEX_DECISION_KIND, type VexDecision } from "./vex.js";
 export {

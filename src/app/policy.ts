@@ -19,7 +19,7 @@ import { BUILDER_ID, IMAGE_SIGNATURE_KIND, IMAGE_SIGNATURE_PREDICATE } from "./b
 import { type LinkReport, type RecordedLink, recordChainLink, verifyChain } from "./chain.js";
 import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
-import { inspectImage } from "./images.js";
+import { resolveSubject } from "./images.js";
 import { TOOL } from "./sbom.js";
 import { identities, trustedKeys, trustedLogs } from "./signing.js";
 
@@ -34,9 +34,11 @@ export const POLICY_DECISION_MEDIA_TYPE = "application/vnd.cleanimg.policy-decis
 export async function policyInput(
   ctx: AppContext,
   ref: string,
+  /** The name to give the image (default: `ref`), e.g. a pod's image when `ref` is a digest. */
+  name = ref,
 ): Promise<{ input: Record<string, unknown>; digest: Digest; links: readonly LinkReport[] }> {
-  const img = await inspectImage(ctx, ref, { record: false });
-  const digest = img.manifest.digest;
+  const img = await resolveSubject(ctx, ref);
+  const digest = img.digest;
   const chain = await verifyChain(ctx, digest);
   const store = ctx.evidence();
   const link = (s: LinkReport["stage"]): LinkReport =>
@@ -106,7 +108,7 @@ export async function policyInput(
   const approved = (await loadConfig(ctx)).approvedBaseImages;
   const input = {
     image: {
-      name: ref,
+      name,
       digest,
       provenance: {
         present: prov.state !== "not-recorded",
@@ -243,9 +245,18 @@ async function evaluateRego(path: string, input: unknown, query: string): Promis
 export async function evaluateImagePolicy(
   ctx: AppContext,
   ref: string,
-  opts: { policy?: string; regoQuery?: string; record?: boolean } = {},
+  opts: {
+    policy?: string;
+    regoQuery?: string;
+    record?: boolean;
+    /** The image's name for the record (default: `ref`). */
+    name?: string;
+    /** Who asked, for the audit trail (default: this process's user). */
+    actor?: string;
+  } = {},
 ): Promise<PolicyEvaluation> {
-  const { input, digest, links } = await policyInput(ctx, ref);
+  const name0 = opts.name ?? ref;
+  const { input, digest, links } = await policyInput(ctx, ref, name0);
   const config = await loadConfig(ctx);
   let decision: PolicyDecision;
   let policyBytes: Uint8Array;
@@ -295,13 +306,14 @@ export async function evaluateImagePolicy(
         created: l.created ?? "",
       }));
     link = await recordChainLink(ctx, {
-      image: { name: ref, digest },
+      image: { name: name0, digest },
       stage: "policy",
       evidence: { digest: doc, mediaType: POLICY_DECISION_MEDIA_TYPE },
       previous: read,
       inputs: { policy: policyDigest, decision: decision.allow ? "allow" : "deny" },
       tool: `${TOOL.name} ${TOOL.version}`,
       details: { decision: decision.allow ? "allow" : "deny", policy: name },
+      ...(opts.actor ? { actor: opts.actor } : {}),
     });
   }
   return {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { verifyEvidenceBundle } from "../attest/index.js";
-import type { Digest } from "../core/digest.js";
+import { type Digest, isDigest } from "../core/digest.js";
 import { buildReport, builtinFramework, controlLabel } from "../report/index.js";
 import type { VexStatement } from "../vex/index.js";
 import type { Finding } from "../vuln/index.js";
@@ -9,7 +9,7 @@ import { ATTESTATION_KIND, type ChainReport, type LinkReport, verifyChain } from
 import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { discoverEvidence } from "./distribute.js";
-import { inspectImage } from "./images.js";
+import { resolveSubject } from "./images.js";
 import { evidenceSummary } from "./report.js";
 import { findingsAtOrAbove } from "./scan.js";
 import { trustedKeys, trustedLogs } from "./signing.js";
@@ -52,10 +52,12 @@ const BASE_DIGEST = "org.opencontainers.image.base.digest";
 
 /** Computes the check list for an image. */
 export async function complianceStatus(ctx: AppContext, ref: string): Promise<ComplianceStatus> {
-  const img = await inspectImage(ctx, ref, { record: false });
-  const digest = img.manifest.digest;
+  const img = await resolveSubject(ctx, ref);
+  const digest = img.digest;
   // an image in a registry, and nothing of it here: its evidence is discovered there
-  await discoverEvidence(ctx, ref, digest);
+  if (!isDigest(ref)) {
+    await discoverEvidence(ctx, ref, digest);
+  }
   const chain = await verifyChain(ctx, digest);
   const config = await loadConfig(ctx);
   const link = (s: LinkReport["stage"]): LinkReport =>
@@ -209,7 +211,9 @@ export async function complianceStatus(ctx: AppContext, ref: string): Promise<Co
       : !base
         ? {
             result: "UNKNOWN" as const,
-            detail: `the image does not name its base image (${BASE_DIGEST}) and no provenance records one`,
+            detail: img.manifestKnown
+              ? `the image does not name its base image (${BASE_DIGEST}) and no provenance records one`
+              : "the image's manifest is not available here (only its digest), so its base image cannot be read; give the image reference",
           }
         : !config.approvedBaseImages?.length
           ? {

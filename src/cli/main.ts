@@ -13,9 +13,12 @@ import {
   complianceStatus,
   copyImageBetween,
   createAppContext,
+  createToken,
   discoverEvidence,
+  type EvidenceExport,
   evaluateImagePolicy,
   evaluatePolicy,
+  exportEvidence,
   exportImage,
   exportVulnDb,
   fileRecord,
@@ -23,12 +26,15 @@ import {
   fleetStatus,
   generateSbom,
   importCatalog,
+  importEvidence,
   importVulnData,
   inspectImage,
+  itemsOf,
   keySigner,
   listEvidence,
   listImageFiles,
   listLocalImages,
+  listTokens,
   loadPolicy,
   loadPrivateKey,
   loadPublicKey,
@@ -51,6 +57,8 @@ import {
   renderReportMarkdown,
   renderSarif,
   renderVex,
+  resolveSubject,
+  revokeToken,
   scan,
   TOOL,
   tagLocalImage,
@@ -67,8 +75,9 @@ import {
   writeFileAtomic,
   writeKeyPair,
 } from "../app/index.js";
-import { parseDigest } from "../core/digest.js";
+import { isDigest as isDigestString, parseDigest } from "../core/digest.js";
 import { isToolError, UsageError } from "../core/errors.js";
+import { startServer } from "../server/index.js";
 import { rewriteDesignForm } from "./design-forms.js";
 import { ExitCode, exitCodeFor } from "./exit-codes.js";
 import { createOutput, type Output } from "./output.js";
@@ -970,6 +979,69 @@ export async function run(
       }
     });
   evidence
+    .command("export")
+    .description(
+      "write an image's current signed evidence to one JSON file (for `evidence import`, an air-gapped transfer, or POST /v1/images/{digest}/evidence)",
+    )
+    .argument("<image>", "image location, or a manifest digest (sha256:…) with evidence here")
+    .requiredOption("-o, --output <file>", "the file to write")
+    .action(async (ref: string, o: { output: string }, cmd: Command) => {
+      const c = context(cmd);
+      const subject = await resolveSubject(c, ref);
+      const e = await exportEvidence(c, { name: ref, digest: subject.digest });
+      if (e.items.length === 0) {
+        throw new UsageError("CLI_USAGE", `no signed evidence of ${subject.digest} in this store`, {
+          hint: "build, sbom or scan the image first",
+        });
+      }
+      await writeFileAtomic(o.output, new TextEncoder().encode(`${JSON.stringify(e, null, 2)}\n`));
+      out.result(
+        { image: e.image, items: e.items.length, output: o.output },
+        () => `wrote ${e.items.length} signed evidence items of ${subject.digest} to ${o.output}`,
+      );
+    });
+  evidence
+    .command("import")
+    .description(
+      "import evidence written by `evidence export`, verifying each piece before keeping it",
+    )
+    .argument("<file>", "the exported JSON file")
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      const raw = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+        throw new UsageError("CLI_USAGE", `cannot read ${file}: ${e.code ?? e.message}`);
+      });
+      let e: EvidenceExport;
+      try {
+        e = JSON.parse(raw) as EvidenceExport;
+        if (!isDigestString(e.image?.digest) || !Array.isArray(e.items)) {
+          throw new Error("it has no image.digest or no items");
+        }
+      } catch (err) {
+        throw new UsageError(
+          "CLI_USAGE",
+          `${file} is not an evidence export: ${(err as Error).message}`,
+          {
+            hint: "write one with cleanimg-init evidence export IMAGE -o FILE",
+          },
+        );
+      }
+      const r = await importEvidence(
+        context(cmd),
+        { digest: e.image.digest, name: e.image.name ?? e.image.digest },
+        itemsOf(e),
+        { source: file },
+      );
+      out.result(r, () =>
+        [
+          `imported ${r.imported} verified evidence artifacts for ${r.image}`,
+          ...r.rejected.map((x) => `  rejected ${x.digest}: ${x.reason}`),
+        ].join("\n"),
+      );
+      if (r.rejected.length > 0) {
+        exitCode = ExitCode.Failed;
+      }
+    });
+  evidence
     .command("ls")
     .description("list evidence links, optionally for one subject digest, kind or time range")
     .option("--subject <digest>", "subject digest (e.g. an image manifest digest)")
@@ -996,6 +1068,85 @@ export async function run(
         );
       },
     );
+
+  // --- server and its tokens ----------------------------------------------------------------------
+  program
+    .command("serve")
+    .description(
+      "serve the evidence API, the Kubernetes admission webhook and metrics over this store (docs/server.md)",
+    )
+    .option("--listen <host:port>", "address to listen on", "127.0.0.1:8080")
+    .option("--tls-cert <file>", "PEM certificate (with --tls-key: serve HTTPS)")
+    .option("--tls-key <file>", "PEM private key")
+    .option("--rate-limit <n>", "requests per second per token", "1000")
+    .action(
+      async (
+        o: { listen: string; tlsCert?: string; tlsKey?: string; rateLimit: string },
+        cmd: Command,
+      ) => {
+        if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) {
+          throw new UsageError("CLI_USAGE", "--tls-cert and --tls-key go together");
+        }
+        const rate = Number(o.rateLimit);
+        if (!(rate > 0)) {
+          throw new UsageError("CLI_USAGE", `--rate-limit ${o.rateLimit} is not a positive number`);
+        }
+        const c = context(cmd);
+        const srv = await startServer(c, {
+          listen: o.listen,
+          rateLimit: rate,
+          ...(o.tlsCert && o.tlsKey ? { tlsCert: o.tlsCert, tlsKey: o.tlsKey } : {}),
+        });
+        out.progress(`serving on ${srv.url} (GET ${srv.url}/openapi.json)`);
+        process.stdout.write(`${JSON.stringify({ listening: srv.url })}\n`);
+        await new Promise<void>((resolve) => {
+          const stop = (): void => {
+            srv.close().then(resolve, resolve);
+          };
+          process.once("SIGTERM", stop);
+          process.once("SIGINT", stop);
+        });
+      },
+    );
+  const tokenCmd = program.command("token").description("API tokens of the server");
+  tokenCmd
+    .command("create")
+    .description("make a token; its secret is printed once and stored only as a hash")
+    .requiredOption("--role <role>", "reader, writer or admin")
+    .option("--name <name>", "what the token is for", "token")
+    .option("--expires <date>", "expiry (ISO 8601)")
+    .action(async (o: { role: string; name: string; expires?: string }, cmd: Command) => {
+      const r = await createToken(context(cmd), {
+        name: o.name,
+        role: o.role,
+        ...(o.expires ? { expires: o.expires } : {}),
+      });
+      out.result(r, () => r.token);
+    });
+  tokenCmd
+    .command("list")
+    .description("every token, with its role and state (never a secret)")
+    .action(async (_o: unknown, cmd: Command) => {
+      const r = await listTokens(context(cmd));
+      out.result(r, () =>
+        r.length === 0
+          ? "no tokens"
+          : r
+              .map(
+                (t) =>
+                  `${t.id}  ${t.role.padEnd(6)}  ${t.name}  created ${t.created}${t.expires ? `  expires ${t.expires}` : ""}${t.revoked ? `  REVOKED ${t.revoked}` : ""}`,
+              )
+              .join("\n"),
+      );
+    });
+  tokenCmd
+    .command("revoke")
+    .description("revoke a token (every server sharing the store refuses it from its next request)")
+    .argument("<id>", "the token's id (token list)")
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      await revokeToken(context(cmd), id);
+      out.result({ revoked: id }, () => `revoked token ${id}`);
+    });
 
   // --- build ---------------------------------------------------------------------------------------
   program
