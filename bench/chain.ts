@@ -17,7 +17,7 @@ import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { createAppContext, fleetStatus, verifyChain } from "../src/app/index.js";
 import { type Digest, digestHex } from "../src/core/digest.js";
-import { generateChains, imageOf } from "./support/chains.js";
+import { generateChains, imageOf } from "../test/support/chains.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const N = Number(process.env["BENCH_IMAGES"] ?? 10_000);

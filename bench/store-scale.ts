@@ -9,7 +9,7 @@ import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
 import { type AppContext, auditSummary, createAppContext, fleetStatus } from "../src/app/index.js";
-import { generateChains } from "./support/chains.js";
+import { generateChains } from "../test/support/chains.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const N = Number(process.env["BENCH_IMAGES"] ?? 10_000);

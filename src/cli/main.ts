@@ -1005,42 +1005,47 @@ export async function run(
     .description(
       "import evidence written by `evidence export`, verifying each piece before keeping it",
     )
-    .argument("<file>", "the exported JSON file")
-    .action(async (file: string, _o: unknown, cmd: Command) => {
-      const raw = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
-        throw new UsageError("CLI_USAGE", `cannot read ${file}: ${e.code ?? e.message}`);
-      });
-      let e: EvidenceExport;
-      try {
-        e = JSON.parse(raw) as EvidenceExport;
-        if (!isDigestString(e.image?.digest) || !Array.isArray(e.items)) {
-          throw new Error("it has no image.digest or no items");
-        }
-      } catch (err) {
-        throw new UsageError(
-          "CLI_USAGE",
-          `${file} is not an evidence export: ${(err as Error).message}`,
-          {
-            hint: "write one with cleanimg-init evidence export IMAGE -o FILE",
-          },
-        );
-      }
-      const r = await importEvidence(
-        context(cmd),
-        { digest: e.image.digest, name: e.image.name ?? e.image.digest },
-        itemsOf(e),
-        { source: file },
-      );
-      out.result(r, () =>
-        [
-          `imported ${r.imported} verified evidence artifacts for ${r.image}`,
-          ...r.rejected.map((x) => `  rejected ${x.digest}: ${x.reason}`),
-        ].join("\n"),
-      );
-      if (r.rejected.length > 0) {
-        exitCode = ExitCode.Failed;
+    .argument("<files...>", "exported JSON files")
+    .action(async (files: string[], _o: unknown, cmd: Command) => {
+      for (const file of files) {
+        await importOne(file, cmd);
       }
     });
+  const importOne = async (file: string, cmd: Command): Promise<void> => {
+    const raw = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+      throw new UsageError("CLI_USAGE", `cannot read ${file}: ${e.code ?? e.message}`);
+    });
+    let e: EvidenceExport;
+    try {
+      e = JSON.parse(raw) as EvidenceExport;
+      if (!isDigestString(e.image?.digest) || !Array.isArray(e.items)) {
+        throw new Error("it has no image.digest or no items");
+      }
+    } catch (err) {
+      throw new UsageError(
+        "CLI_USAGE",
+        `${file} is not an evidence export: ${(err as Error).message}`,
+        {
+          hint: "write one with cleanimg-init evidence export IMAGE -o FILE",
+        },
+      );
+    }
+    const r = await importEvidence(
+      context(cmd),
+      { digest: e.image.digest, name: e.image.name ?? e.image.digest },
+      itemsOf(e),
+      { source: file },
+    );
+    out.result(r, () =>
+      [
+        `imported ${r.imported} verified evidence artifacts for ${r.image}`,
+        ...r.rejected.map((x) => `  rejected ${x.digest}: ${x.reason}`),
+      ].join("\n"),
+    );
+    if (r.rejected.length > 0) {
+      exitCode = ExitCode.Failed;
+    }
+  };
   evidence
     .command("ls")
     .description("list evidence links, optionally for one subject digest, kind or time range")
