@@ -1,5 +1,5 @@
 import { type Digest, isDigest } from "../core/digest.js";
-import { AUDIT_LOG, type AuditEvent, recordAuditEvent } from "./audit.js";
+import { AuditWatcher, recordAuditEvent } from "./audit.js";
 import { type RecordedLink, recordChainLink, STAGES, verifyChain } from "./chain.js";
 import { type AdmissionSettings, loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
@@ -139,33 +139,21 @@ export class AdmissionController {
   readonly #cache = new Map<Digest, CachedVerdict>();
   readonly #pending = new Map<Digest, Promise<ImageVerdict>>();
   readonly #deniedRecorded = new Map<string, number>();
-  #auditSize = -1;
+  readonly #watcher: AuditWatcher;
   readonly stats: AdmissionStats = { hits: 0, misses: 0, invalidations: 0, allowed: 0, denied: 0 };
 
   constructor(
     private readonly ctx: AppContext,
     private readonly settings: AdmissionSettings = {},
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.#watcher = new AuditWatcher(ctx);
+  }
 
   /** Forgets the verdict of images whose evidence changed since the last look at the audit log. */
   async #invalidate(): Promise<void> {
-    const store = this.ctx.evidence();
-    const size = await store.size(AUDIT_LOG);
-    if (this.#auditSize < 0 || this.#cache.size === 0) {
-      this.#auditSize = size;
-      return;
-    }
-    if (size === this.#auditSize) {
-      return;
-    }
-    const fresh = await store.entries(AUDIT_LOG, this.#auditSize, size);
-    this.#auditSize = size;
-    for (const bytes of fresh) {
-      let ev: AuditEvent | undefined;
-      try {
-        ev = (JSON.parse(new TextDecoder().decode(bytes)) as { event: AuditEvent }).event;
-      } catch {
+    for (const ev of await this.#watcher.changes()) {
+      if (!ev) {
         this.#cache.clear(); // an unreadable entry: trust nothing cached
         this.stats.invalidations++;
         continue;

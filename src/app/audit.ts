@@ -305,3 +305,32 @@ export async function auditSummary(
     events,
   };
 }
+
+/**
+ * Watches the audit log for changes of evidence: each call returns the events appended since the
+ * previous one (the first call only takes the log's size). One size query when nothing changed;
+ * every process that shares the store sees every other's changes, since every change of
+ * evidence appends an event. `undefined` entries stand for unreadable events (trust nothing).
+ */
+export class AuditWatcher {
+  #size = -1;
+  constructor(private readonly ctx: AppContext) {}
+
+  async changes(): Promise<(AuditEvent | undefined)[]> {
+    const store = this.ctx.evidence();
+    const size = await store.size(AUDIT_LOG);
+    if (this.#size < 0 || size === this.#size) {
+      this.#size = size;
+      return [];
+    }
+    const fresh = await store.entries(AUDIT_LOG, this.#size, size);
+    this.#size = size;
+    return fresh.map((bytes) => {
+      try {
+        return (JSON.parse(new TextDecoder().decode(bytes)) as StoredAuditEntry).event;
+      } catch {
+        return undefined;
+      }
+    });
+  }
+}

@@ -132,12 +132,15 @@ export {
   verifyTransparencyLog,
 } from "./signing.js";
 export {
+  ChainCache,
   type CheckResult,
   type ComplianceCheck,
   type ComplianceStatus,
   complianceStatus,
   type FleetRow,
   fleetStatus,
+  type PostureDay,
+  postureOverTime,
 } from "./status.js";
 export {
   createToken,

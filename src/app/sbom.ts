@@ -110,7 +110,11 @@ export async function generateSbom(
         new ImageResolver(fs),
         {
           kind: "image",
-          name: ref.replace(/^[a-z-]+:(\/\/)?/, ""),
+          // the transport prefix only: "static:1.0.0" is a name and a tag, not a transport
+          name: ref.replace(
+            /^(?:docker|registry|oci|oci-archive|docker-archive|local):(?:\/\/)?/,
+            "",
+          ),
           manifestDigest: img.descriptor.digest,
           configDigest: img.manifest.config.digest,
           layers: img.layers.map((l) => l.diffId),

@@ -4,6 +4,7 @@ import { type Digest, isDigest } from "../core/digest.js";
 import { buildReport, builtinFramework, controlLabel } from "../report/index.js";
 import type { VexStatement } from "../vex/index.js";
 import type { Finding } from "../vuln/index.js";
+import { AuditWatcher, auditEvents } from "./audit.js";
 import { IMAGE_SIGNATURE_KIND, IMAGE_SIGNATURE_PREDICATE } from "./build.js";
 import { ATTESTATION_KIND, type ChainReport, type LinkReport, verifyChain } from "./chain.js";
 import { loadConfig } from "./config.js";
@@ -354,6 +355,8 @@ export interface FleetRow {
   readonly vex: string;
   readonly signature: string;
   readonly ready: string;
+  /** "intact", "broken at STAGE", or "not verified" (the index alone was read). */
+  readonly chain: string;
 }
 
 /**
@@ -361,7 +364,13 @@ export interface FleetRow {
  * recorded, with its signer): fast for thousands of images. It does not re-verify signatures:
  * `verify --image` and `--compliance-status` do, per image.
  */
-export async function fleetStatus(ctx: AppContext): Promise<FleetRow[]> {
+export async function fleetStatus(
+  ctx: AppContext,
+  opts: {
+    /** Verifies each image's chain (e.g. a ChainCache's): a broken chain is never ready. */
+    readonly verify?: (image: Digest) => Promise<ChainReport>;
+  } = {},
+): Promise<FleetRow[]> {
   const links = await ctx.evidence().find({ kind: ATTESTATION_KIND });
   const byImage = new Map<Digest, Map<string, (typeof links)[number]>>();
   for (const l of links) {
@@ -389,6 +398,7 @@ export async function fleetStatus(ctx: AppContext): Promise<FleetRow[]> {
     const stale = (scan && sbom && at(scan) < at(sbom)) || (vex && scan && at(vex) < at(scan));
     const partial = Number(scan?.annotations["unassessed"] ?? 0) > 0;
     const ready = prov && sbom && scan && vex && !stale && !partial && signed.has(digest);
+    const chain = opts.verify ? await opts.verify(digest) : undefined;
     rows.push({
       image: colon > 0 && !name.slice(colon).includes("/") ? name.slice(0, colon) : name,
       digest,
@@ -405,7 +415,8 @@ export async function fleetStatus(ctx: AppContext): Promise<FleetRow[]> {
           ? "missing"
           : "no scan",
       signature: signed.has(digest) ? "signed" : "unsigned image",
-      ready: ready ? "ready" : "NOT READY",
+      ready: ready && chain?.intact !== false ? "ready" : "NOT READY",
+      chain: !chain ? "not verified" : chain.intact ? "intact" : `broken at ${chain.firstBroken}`,
     });
   }
   return rows.sort((a, b) =>
@@ -421,4 +432,116 @@ async function imageNames(ctx: AppContext): Promise<Map<Digest, string>> {
     names.set(i.descriptor.digest, i.name);
   }
   return names;
+}
+
+/** One day of the fleet's posture, from the signed audit trail. */
+export interface PostureDay {
+  /** UTC date, YYYY-MM-DD. */
+  readonly date: string;
+  /** Policy decisions recorded that day, by outcome. */
+  readonly allowed: number;
+  readonly denied: number;
+  /** Admission requests denied that day (each workload and reason once per cache period). */
+  readonly admissionsDenied: number;
+  /** Chain links recorded or imported that day. */
+  readonly links: number;
+  /** Distinct images with evidence recorded that day. */
+  readonly images: number;
+}
+
+/**
+ * The fleet's posture per day over the last `days` days, counted from audit events (signed and
+ * hash-chained, so the history cannot be rewritten without `audit verify` saying so).
+ */
+export async function postureOverTime(
+  ctx: AppContext,
+  days: number,
+  now: Date = new Date(),
+): Promise<PostureDay[]> {
+  const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
+  const start = new Date(end.getTime() - days * 86_400_000);
+  const events = await auditEvents(ctx, start.toISOString(), end.toISOString());
+  const out = new Map<
+    string,
+    { allowed: number; denied: number; adm: number; links: number; images: Set<string> }
+  >();
+  for (let t = start.getTime(); t < end.getTime(); t += 86_400_000) {
+    out.set(new Date(t).toISOString().slice(0, 10), {
+      allowed: 0,
+      denied: 0,
+      adm: 0,
+      links: 0,
+      images: new Set(),
+    });
+  }
+  for (const e of events) {
+    const d = out.get(e.time.slice(0, 10));
+    if (!d) {
+      continue;
+    }
+    if (e.details["stage"]) {
+      d.links++;
+    }
+    if (e.subject) {
+      d.images.add(e.subject);
+    }
+    if (e.action === "policy") {
+      if (e.details["decision"] === "allow") {
+        d.allowed++;
+      } else {
+        d.denied++;
+      }
+    }
+    if (e.action === "admission" && e.details["allowed"] === "false") {
+      d.adm++;
+    }
+  }
+  return [...out].map(([date, d]) => ({
+    date,
+    allowed: d.allowed,
+    denied: d.denied,
+    admissionsDenied: d.adm,
+    links: d.links,
+    images: d.images.size,
+  }));
+}
+
+/**
+ * Verified chains per image, kept until that image's evidence changes (seen in the audit log by
+ * any process sharing the store) or `ttlMs` passes: a fleet view re-verifies only what changed.
+ */
+export class ChainCache {
+  readonly #cache = new Map<Digest, { report: ChainReport; at: number }>();
+  readonly #watcher: AuditWatcher;
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly ttlMs = 300_000,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#watcher = new AuditWatcher(ctx);
+  }
+
+  /** Drops what changed; call once per batch of lookups. */
+  async refresh(): Promise<void> {
+    for (const ev of await this.#watcher.changes()) {
+      if (!ev) {
+        this.#cache.clear();
+      } else if (ev.subject) {
+        this.#cache.delete(ev.subject);
+      }
+    }
+  }
+
+  async verify(image: Digest): Promise<ChainReport> {
+    const c = this.#cache.get(image);
+    if (c && this.now() - c.at < this.ttlMs) {
+      return c.report;
+    }
+    const report = await verifyChain(this.ctx, image);
+    if (this.#cache.size >= 50_000) {
+      this.#cache.delete(this.#cache.keys().next().value as Digest);
+    }
+    this.#cache.set(image, { report, at: this.now() });
+    return report;
+  }
 }

@@ -7,6 +7,7 @@ import {
   addVexDecision,
   auditSummary,
   buildImage,
+  ChainCache,
   compareBatchLine,
   compareVersionStrings,
   complianceReport,
@@ -1434,61 +1435,78 @@ export async function run(
     .argument("[image]", "image location")
     .option("--image <ref>", "image to check")
     .option("--all", "every image with evidence in the store")
-    .action(async (arg: string | undefined, o: { image?: string; all?: boolean }, cmd: Command) => {
-      const ref = o.image ?? arg;
-      const c = context(cmd);
-      if (o.all || !ref) {
-        const rows = await fleetStatus(c);
-        out.result(rows, () => {
-          const head = ["IMAGE", "VERSION", "SLSA", "SBOM", "VEX", "SIGNATURE", "READINESS"];
-          const cells = rows.map((r) => [
-            r.image,
-            r.version,
-            r.slsa,
-            r.sbom,
-            r.vex,
-            r.signature,
-            r.ready,
-          ]);
-          const w = head.map((h, i) =>
-            Math.max(h.length, ...cells.map((row) => (row[i] ?? "").length)),
-          );
-          const line = (row: string[]): string =>
-            row
-              .map((x, i) => x.padEnd(w[i] ?? 0))
-              .join("  ")
-              .trimEnd();
-          return rows.length === 0
-            ? "no images with evidence in the store"
-            : [
-                line(head),
-                ...cells.map(line),
-                "",
-                "from the store's index; verify one image with: cleanimg-init verify --image REF",
-              ].join("\n");
-        });
-        if (rows.some((r) => r.ready !== "ready")) {
+    .option(
+      "--verify",
+      "with --all: verify every image's chain too (a broken chain is never ready)",
+    )
+    .action(
+      async (
+        arg: string | undefined,
+        o: { image?: string; all?: boolean; verify?: boolean },
+        cmd: Command,
+      ) => {
+        const ref = o.image ?? arg;
+        const c = context(cmd);
+        if (o.all || !ref) {
+          const chains = new ChainCache(c);
+          const rows = await fleetStatus(c, o.verify ? { verify: (d) => chains.verify(d) } : {});
+          out.result(rows, () => {
+            const head = ["IMAGE", "VERSION", "SLSA", "SBOM", "VEX", "SIGNATURE", "READINESS"];
+            if (o.verify) {
+              head.push("CHAIN");
+            }
+            const cells = rows.map((r) => [
+              r.image,
+              r.version,
+              r.slsa,
+              r.sbom,
+              r.vex,
+              r.signature,
+              r.ready,
+              ...(o.verify ? [r.chain] : []),
+            ]);
+            const w = head.map((h, i) =>
+              Math.max(h.length, ...cells.map((row) => (row[i] ?? "").length)),
+            );
+            const line = (row: string[]): string =>
+              row
+                .map((x, i) => x.padEnd(w[i] ?? 0))
+                .join("  ")
+                .trimEnd();
+            return rows.length === 0
+              ? "no images with evidence in the store"
+              : [
+                  line(head),
+                  ...cells.map(line),
+                  "",
+                  o.verify
+                    ? "every chain verified (signatures, transparency log, references, audit trail)"
+                    : "from the store's index; --verify verifies every chain, verify --image REF one",
+                ].join("\n");
+          });
+          if (rows.some((r) => r.ready !== "ready")) {
+            exitCode = ExitCode.Failed;
+          }
+          return;
+        }
+        const s = await complianceStatus(c, ref);
+        out.result(s, () =>
+          [
+            `${ref} ${s.image.digest}`,
+            ...s.checks.map(
+              (k) =>
+                `  ${k.result.padEnd(7)} ${k.title}: ${k.detail}${k.evidence.length ? `\n          evidence: ${k.evidence.join(" ")}` : ""}`,
+            ),
+            s.compliant
+              ? "compliant: every check passes"
+              : "NOT compliant: see the FAIL and UNKNOWN lines",
+          ].join("\n"),
+        );
+        if (!s.compliant) {
           exitCode = ExitCode.Failed;
         }
-        return;
-      }
-      const s = await complianceStatus(c, ref);
-      out.result(s, () =>
-        [
-          `${ref} ${s.image.digest}`,
-          ...s.checks.map(
-            (k) =>
-              `  ${k.result.padEnd(7)} ${k.title}: ${k.detail}${k.evidence.length ? `\n          evidence: ${k.evidence.join(" ")}` : ""}`,
-          ),
-          s.compliant
-            ? "compliant: every check passes"
-            : "NOT compliant: see the FAIL and UNKNOWN lines",
-        ].join("\n"),
-      );
-      if (!s.compliant) {
-        exitCode = ExitCode.Failed;
-      }
-    });
+      },
+    );
 
   program
     .command("audit")

@@ -11,6 +11,7 @@ import {
   type AppContext,
   admissionSettings,
   auditEvents,
+  ChainCache,
   complianceReport,
   complianceStatus,
   createToken,
@@ -19,6 +20,8 @@ import {
   itemsOf,
   listEvidence,
   listTokens,
+  policyInput,
+  postureOverTime,
   type Role,
   recordAuditEvent,
   revokeToken,
@@ -30,6 +33,7 @@ import {
 } from "../app/index.js";
 import { type Digest, isDigest, sha256 } from "../core/digest.js";
 import { isToolError, ToolError } from "../core/errors.js";
+import { dashboardPage } from "./dashboard.js";
 import { Metrics } from "./metrics.js";
 import { RateLimiter } from "./rate-limit.js";
 import { type Schema, validate } from "./validate.js";
@@ -198,6 +202,7 @@ export function routes(
   metrics: Metrics,
   opts: ServerOptions,
 ): Route[] {
+  const chains = new ChainCache(ctx);
   return [
     {
       method: "GET",
@@ -226,6 +231,37 @@ export function routes(
     },
     {
       method: "GET",
+      path: "/",
+      access: "public",
+      summary:
+        "The fleet dashboard (a static page; it reads this API with the token entered in it)",
+      handle: async () => {
+        const page = dashboardPage();
+        return {
+          status: 200,
+          body: page.html,
+          contentType: "text/html; charset=utf-8",
+          headers: { "content-security-policy": page.csp, "referrer-policy": "no-referrer" },
+        };
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/posture",
+      access: "reader",
+      summary:
+        "The fleet's posture per day (policy decisions, admission denials, links recorded), from the audit trail",
+      query: [{ name: "days", description: "how many days back (1-366, default 30)" }],
+      handle: async (c) => {
+        const days = Number(c.query.get("days") ?? 30);
+        if (!Number.isInteger(days) || days < 1 || days > 366) {
+          return problem(400, "Bad days", "days must be an integer from 1 to 366");
+        }
+        return json(200, await postureOverTime(ctx, days));
+      },
+    },
+    {
+      method: "GET",
       path: "/metrics",
       access: "reader",
       summary: "Prometheus metrics (text exposition format 0.0.4)",
@@ -240,7 +276,20 @@ export function routes(
       path: "/v1/images",
       access: "reader",
       summary: "The fleet table: every image with evidence, in the design's columns",
-      handle: async () => json(200, { images: await fleetStatus(ctx) }),
+      query: [
+        {
+          name: "verify",
+          description:
+            "false: read the store's index only (fast; chain 'not verified'); default: verify every chain (cached until its evidence changes)",
+        },
+      ],
+      handle: async (c) => {
+        if (c.query.get("verify") === "false") {
+          return json(200, { images: await fleetStatus(ctx) });
+        }
+        await chains.refresh();
+        return json(200, { images: await fleetStatus(ctx, { verify: (d) => chains.verify(d) }) });
+      },
     },
     {
       method: "GET",
@@ -269,6 +318,24 @@ export function routes(
           }),
         }),
       query: [{ name: "kind", description: "only links of this kind" }],
+    },
+    {
+      method: "GET",
+      path: "/v1/images/{digest}/findings",
+      access: "reader",
+      summary:
+        "The image's vulnerability findings with their VEX status, from its verified scan and VEX links",
+      handle: async (c) => {
+        const { input, links } = await policyInput(ctx, digestParam(c));
+        const image = input["image"] as { vulnerabilities: unknown[] };
+        const ev = (s: string) => links.find((l) => l.stage === s && l.state === "valid")?.evidence;
+        return json(200, {
+          image: digestParam(c),
+          vulnerabilities: image.vulnerabilities,
+          ...(ev("scan") ? { scan: ev("scan") } : {}),
+          ...(ev("vex") ? { vex: ev("vex") } : {}),
+        });
+      },
     },
     {
       method: "POST",

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AppContext,
@@ -7,6 +8,7 @@ import {
   buildImage,
   createAppContext,
   createToken,
+  evaluateImagePolicy,
   exportEvidence,
   generateSbom,
   importVulnData,
@@ -97,9 +99,26 @@ describe("cleanimg server", () => {
       spec: spec("hello:1.0.0", "packages: [hello]\nentrypoint: [/usr/bin/hello]\n"),
     });
     await scan(ctx, "hello:1.0.0");
+    // a Python package with known vulnerabilities: findings for the dashboard
+    const py = tempDir("cleanimg-server-py-");
+    const info = join(py, "site", "requests-2.28.1.dist-info");
+    mkdirSync(info, { recursive: true });
+    writeFileSync(
+      join(info, "METADATA"),
+      "Metadata-Version: 2.1\nName: requests\nVersion: 2.28.1\n",
+    );
+    writeFileSync(
+      join(py, "cleanimg.yaml"),
+      "image: payments/api:1.4.2\nfiles:\n  - src: site/\n    dst: /usr/local/lib/python3.11/dist-packages/\n",
+    );
+    await buildImage(ctx, { spec: join(py, "cleanimg.yaml") });
+    await scan(ctx, "payments/api:1.4.2");
     for (const n of ["static", "broken", "hello"]) {
       digests[n] = (await inspectImage(ctx, `${n}:1.0.0`, { record: false })).manifest.digest;
     }
+    digests["payments"] = (
+      await inspectImage(ctx, "payments/api:1.4.2", { record: false })
+    ).manifest.digest;
     // break one chain: alter the bytes of its SBOM document
     const sbomLink = (await verifyChain(ctx, digests["broken"] as Digest)).links.find(
       (l) => l.stage === "sbom",
@@ -359,6 +378,112 @@ describe("cleanimg server", () => {
       } finally {
         await s2.close();
         await ctx2.close();
+      }
+    });
+  });
+
+  describe("dashboard", () => {
+    it("shows the fleet, an image's chain and findings, posture and the audit trail in headless Chromium", async () => {
+      // policy decisions today, for the posture chart
+      await evaluateImagePolicy(ctx, "static:1.0.0");
+      await evaluateImagePolicy(ctx, "payments/api:1.4.2");
+      await evaluateImagePolicy(ctx, "hello:1.0.0");
+      const browser = await chromium.launch({
+        executablePath: "/usr/bin/chromium",
+        args: ["--no-sandbox"],
+      });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+        const problems: string[] = [];
+        page.on("console", (m) => {
+          if (m.type() === "error") {
+            problems.push(m.text());
+          }
+        });
+        page.on("pageerror", (e) => problems.push(e.message));
+        const res = await page.goto(srv.url);
+        expect(res?.headers()["content-security-policy"]).toMatch(/script-src 'sha256-/);
+        // nothing is shown before a token is given
+        expect(await page.locator("#fleet tbody tr").count()).toBe(0);
+        await page.fill("#token", tokens["reader"] as string);
+        await page.click("#login button");
+        await page.waitForSelector("body.ready");
+        const rows = await page
+          .locator("#fleet tbody tr")
+          .evaluateAll((trs) =>
+            trs.map((tr) => [...tr.children].map((td) => td.textContent ?? "")),
+          );
+        const row = (name: string) => rows.find((r) => r[0] === name) ?? [];
+        expect(row("docker.io/library/static")).toEqual([
+          "docker.io/library/static",
+          "1.0.0",
+          "L1",
+          "✓ signed",
+          "✓ complete",
+          "✓ signed",
+          "intact",
+          "READY",
+        ]);
+        // the index alone would call it ready: the verified chain says otherwise
+        expect(row("docker.io/library/broken").slice(6)).toEqual(["broken at sbom", "NOT READY"]);
+        expect(row("docker.io/payments/api")[0]).toBe("docker.io/payments/api");
+        // the broken image's chain names its broken link
+        await page.click(`#fleet tbody tr[data-digest="${digests["broken"]}"]`);
+        await page.waitForSelector('#chain li[data-stage="sbom"].broken');
+        expect(await page.textContent("#chain-verdict")).toBe("chain broken at sbom");
+        expect(await page.textContent('#chain li[data-stage="sbom"] .reason')).toMatch(
+          /was altered/,
+        );
+        // an image with findings: each with its VEX status
+        await page.click(`#fleet tbody tr[data-digest="${digests["payments"]}"]`);
+        await page.waitForSelector('#chain li[data-stage="scan"].valid');
+        await page.waitForSelector("#findings tbody tr");
+        const findings = await page.locator("#findings tbody tr").allInnerTexts();
+        expect(findings.length).toBeGreaterThan(0);
+        expect(findings.every((f) => /requests 2\.28\.1/.test(f))).toBe(true);
+        expect(
+          findings.every((f) =>
+            /\t(affected|not_affected|fixed|under_investigation|unassessed)\t/.test(f),
+          ),
+        ).toBe(true);
+        expect(await page.textContent("#findings-evidence")).toMatch(/scan sha256:.*VEX sha256:/);
+        // posture: today's bars; audit search narrows by text
+        const bars = await page
+          .locator("#posture rect")
+          .evaluateAll((rs) => rs.map((r) => [r.getAttribute("class"), r.getAttribute("height")]));
+        expect(bars.filter(([c, h]) => c === "allow" && Number(h) > 0)).toHaveLength(1);
+        expect(bars.filter(([c, h]) => c === "deny" && Number(h) > 0)).toHaveLength(1);
+        await page.fill("#q", "token-create");
+        await page.click("#search button");
+        await expect
+          .poll(async () => {
+            const t = await page.locator("#audit tbody tr").allInnerTexts();
+            return t.length > 0 && t.every((x) => x.includes("token-create"));
+          })
+          .toBe(true);
+        expect(await page.locator("#audit tbody tr").count()).toBeGreaterThanOrEqual(4);
+        await page.fill("#q", "");
+        await page.click("#search button");
+        await expect.poll(() => page.locator("#audit tbody tr").count()).toBeGreaterThan(4);
+        await page.click(`#fleet tbody tr[data-digest="${digests["payments"]}"]`);
+        await page.waitForSelector("#findings tbody tr");
+        if (process.env["CLEANIMG_UPDATE_SCREENSHOTS"]) {
+          await page.screenshot({
+            path: resolve(import.meta.dirname, "../../docs/dashboard.png"),
+            fullPage: true,
+          });
+        }
+        expect(problems).toEqual([]);
+        // a wrong token: the page says so and shows nothing
+        const p2 = await browser.newPage();
+        await p2.goto(srv.url);
+        await p2.fill("#token", `cit_${"1".repeat(16)}_${"B".repeat(43)}`);
+        await p2.click("#login button");
+        await p2.waitForSelector("#status.bad");
+        expect(await p2.textContent("#status")).toBe("unknown token");
+        expect(await p2.locator("#fleet tbody tr").count()).toBe(0);
+      } finally {
+        await browser.close();
       }
     });
   });
