@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 #   gpgv, debian-archive-keyring  verify the archive's InRelease in builds (also needed at run time)
 #   chromium         renders the HTML compliance report headless
 #   postgresql       the PostgreSQL evidence store's contract and concurrency tests (started below)
-PKGS=(docker-registry skopeo umoci apache2-utils zstd openssl util-linux dpkg python3-packaging zip unzip rpm binutils gpgv debian-archive-keyring chromium postgresql)
+PKGS=(docker-registry skopeo umoci apache2-utils zstd openssl util-linux dpkg python3-packaging zip unzip rpm binutils gpgv debian-archive-keyring chromium postgresql in-toto)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=()

@@ -18,6 +18,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   build: ["core", "oci", "versions"],
   policy: ["core"],
   report: ["core"],
+  intoto: ["core", "attest"],
   app: [
     "core",
     "oci",
@@ -31,6 +32,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     "build",
     "policy",
     "report",
+    "intoto",
   ],
   server: ["core", "app"],
   cli: ["core", "app", "server"],

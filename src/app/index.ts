@@ -97,6 +97,14 @@ export {
   resolveSubject,
   tagLocalImage,
 } from "./images.js";
+export {
+  intotoRun,
+  intotoSign,
+  intotoVerify,
+  loadPublicKeys as loadInTotoPublicKeys,
+  loadSigner as loadInTotoSigner,
+  type RunOptions as InTotoRunOptions,
+} from "./intoto.js";
 export { parseKeyType, verifyBundleFile, writeKeyPair } from "./keys.js";
 export {
   evaluateImagePolicy,

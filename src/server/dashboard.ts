@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
  * Content-Security-Policy and nothing else runs.
  */
 
-const SCRIPT = String.raw`
+const SCRIPT = `
 const $ = (s) => document.querySelector(s);
 const el = (tag, attrs, ...kids) => {
   const e = document.createElement(tag);
