@@ -1,0 +1,503 @@
+import { spawnSync } from "node:child_process";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  canonicalJson,
+  type Link,
+  loadInTotoPublicKey,
+  parseMetadata,
+  type Rule,
+  verifyItemRules,
+  verifyLayout,
+} from "../../src/intoto/index.js";
+import { tempDir } from "../support/tmp.js";
+
+const CORPUS = resolve(import.meta.dirname, "../../../shared/corpus/attestations/in-toto");
+const GO = join(CORPUS, "golang-testdata");
+const PY = join(CORPUS, "python-demo", "demo_files");
+const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
+// Debian's in-toto (the reference implementation) and its securesystemslib
+const PYTHON = "/usr/bin/python3";
+
+// tsx by its own location: the commands run in other directories
+const TSX = import.meta.resolve("tsx");
+const cli = (cwd: string, args: string[]) =>
+  spawnSync(process.execPath, ["--import", TSX, MAIN, ...args], { cwd, encoding: "utf8" });
+const reference = (cwd: string, cmd: string, args: string[]) =>
+  spawnSync(cmd, args, { cwd, encoding: "utf8" });
+
+describe("in-toto metadata", () => {
+  it("encodes canonical JSON exactly as securesystemslib does", () => {
+    const values = fc.sample(
+      // integers JavaScript holds exactly (securesystemslib allows no floats)
+      fc
+        .jsonValue({ maxDepth: 3 })
+        .filter((v) => !/\d\.\d|\de[+-]?\d|\d{16,}/i.test(JSON.stringify(v))),
+      200,
+    );
+    const py = spawnSync(
+      PYTHON,
+      [
+        "-c",
+        "import sys,json\nfrom securesystemslib.formats import encode_canonical\nfor l in sys.stdin:\n  v=json.loads(l)\n  try: sys.stdout.buffer.write(encode_canonical(v).encode()+b'\\n')\n  except Exception: sys.stdout.buffer.write(b'ERROR\\n')",
+      ],
+      { input: values.map((v) => JSON.stringify(v)).join("\n"), encoding: "utf8" },
+    );
+    expect(py.status, py.stderr).toBe(0);
+    const theirs = py.stdout.split("\n").slice(0, values.length);
+    values.forEach((v, i) => {
+      let ours: string;
+      try {
+        ours = new TextDecoder().decode(canonicalJson(v));
+      } catch {
+        ours = "ERROR";
+      }
+      expect(ours, JSON.stringify(v)).toBe(theirs[i]);
+    });
+  });
+
+  it("computes securesystemslib key ids and verifies the reference's link signatures (RSA, Metablock)", () => {
+    const bob = loadInTotoPublicKey(readFileSync(join(PY, "bob.pub"), "utf8"));
+    const carl = loadInTotoPublicKey(readFileSync(join(PY, "carl.pub"), "utf8"));
+    expect(bob.keyid.slice(0, 8)).toBe("776a00e2");
+    expect(carl.keyid.slice(0, 8)).toBe("2f89b927");
+    const m = parseMetadata<Link>(readFileSync(join(PY, "write-code.776a00e2.link")), "link");
+    expect(m.signatures[0]?.keyid).toBe(bob.keyid);
+    const danny = JSON.parse(readFileSync(join(PY, "danny"), "utf8")) as { keyid: string };
+    expect(loadInTotoPublicKey(readFileSync(join(PY, "danny.pub"), "utf8")).keyid).toBe(
+      danny.keyid,
+    );
+  });
+});
+
+describe("artifact rules, against the reference implementation", () => {
+  const h = (x: string) => ({ sha256: x.repeat(64).slice(0, 64) });
+  const links: Record<
+    string,
+    { materials: Record<string, unknown>; products: Record<string, unknown> }
+  > = {
+    build: {
+      materials: { "src/a.c": h("a"), "src/b.c": h("b"), Makefile: h("d"), "old.txt": h("e") },
+      products: {
+        "src/a.c": h("a"),
+        "src/b.c": h("9"),
+        "out/app": h("c"),
+        Makefile: h("d"),
+        "new.txt": h("f"),
+      },
+    },
+    fetch: { materials: {}, products: { "a.c": h("a"), "b.c": h("b"), Makefile: h("d") } },
+  };
+  const cases: { kind: "materials" | "products"; rules: Rule[] }[] = [
+    {
+      kind: "materials",
+      rules: [
+        ["MATCH", "*", "IN", "src", "WITH", "PRODUCTS", "FROM", "fetch"],
+        ["ALLOW", "Makefile"],
+        ["DISALLOW", "*"],
+      ],
+    },
+    {
+      kind: "materials",
+      rules: [
+        ["MATCH", "*", "WITH", "PRODUCTS", "FROM", "fetch"],
+        ["DISALLOW", "*"],
+      ],
+    },
+    {
+      kind: "materials",
+      rules: [
+        ["MATCH", "src/*", "WITH", "PRODUCTS", "IN", "nowhere", "FROM", "fetch"],
+        ["DISALLOW", "src/*"],
+      ],
+    },
+    {
+      kind: "products",
+      rules: [
+        ["CREATE", "out/*"],
+        ["CREATE", "new.txt"],
+        ["MODIFY", "src/*"],
+        ["ALLOW", "src/a.c"],
+        ["ALLOW", "Makefile"],
+        ["DISALLOW", "*"],
+      ],
+    },
+    {
+      kind: "products",
+      rules: [
+        ["MODIFY", "*"],
+        ["DISALLOW", "src/b.c"],
+      ],
+    },
+    {
+      kind: "products",
+      rules: [
+        ["MODIFY", "src/a.c"],
+        ["DISALLOW", "src/a.c"],
+      ],
+    },
+    {
+      kind: "materials",
+      rules: [
+        ["DELETE", "*"],
+        ["DISALLOW", "old.txt"],
+      ],
+    },
+    {
+      kind: "materials",
+      rules: [
+        ["DELETE", "Makefile"],
+        ["DISALLOW", "Makefile"],
+      ],
+    },
+    {
+      kind: "products",
+      rules: [
+        ["REQUIRE", "out/app"],
+        ["REQUIRE", "Makefile"],
+      ],
+    },
+    { kind: "products", rules: [["REQUIRE", "missing"]] },
+    {
+      kind: "products",
+      rules: [
+        ["ALLOW", "*"],
+        ["REQUIRE", "out/app"],
+      ],
+    },
+    {
+      kind: "products",
+      rules: [
+        ["CREATE", "src/?.c"],
+        ["DISALLOW", "src/[ab].c"],
+      ],
+    },
+    {
+      kind: "materials",
+      rules: [
+        ["MATCH", "*.c", "IN", "src", "WITH", "PRODUCTS", "FROM", "absent"],
+        ["DISALLOW", "*"],
+      ],
+    },
+    {
+      kind: "products",
+      rules: [
+        ["ALLOW", "[!s]*"],
+        ["DISALLOW", "*"],
+      ],
+    },
+    {
+      kind: "products",
+      rules: [
+        ["ALLOW", "*/*"],
+        ["DISALLOW", "*"],
+      ],
+    },
+  ];
+
+  it("passes and fails each case as in_toto.verifylib.verify_item_rules does", () => {
+    const script = `
+import sys, json
+from in_toto.models.link import Link
+from in_toto.models.metadata import Metablock
+from in_toto.verifylib import verify_item_rules
+data = json.load(sys.stdin)
+links = {n: Metablock(signed=Link(name=n, materials=l["materials"], products=l["products"])) for n, l in data["links"].items()}
+out = []
+for c in data["cases"]:
+  try:
+    verify_item_rules("build", c["kind"], c["rules"], links)
+    out.append("pass")
+  except Exception as e:
+    out.append("fail")
+print(json.dumps(out))
+`;
+    const py = spawnSync(PYTHON, ["-c", script], {
+      input: JSON.stringify({ links, cases }),
+      encoding: "utf8",
+    });
+    expect(py.status, py.stderr).toBe(0);
+    const theirs = JSON.parse(py.stdout) as string[];
+    const map = new Map(
+      Object.entries(links).map(([n, l]) => [
+        n,
+        {
+          _type: "link",
+          name: n,
+          command: [],
+          byproducts: {},
+          environment: {},
+          ...l,
+        } as unknown as Link,
+      ]),
+    );
+    const ours = cases.map((c) => {
+      try {
+        verifyItemRules("build", c.kind, c.rules, map);
+        return "pass";
+      } catch {
+        return "fail";
+      }
+    });
+    expect(ours).toEqual(theirs);
+    // both outcomes occur
+    expect(new Set(ours)).toEqual(new Set(["pass", "fail"]));
+  });
+});
+
+describe("in-toto verify on in-toto-golang's signed layouts", () => {
+  const keys = [loadInTotoPublicKey(readFileSync(join(GO, "alice.pub"), "utf8"))];
+  const workDir = (): string => {
+    const d = tempDir("cleanimg-intoto-work-");
+    cpSync(join(GO, "foo.tar.gz"), join(d, "foo.tar.gz"));
+    return d;
+  };
+  const run = (layout: string, opts: { now?: Date; linkDir?: string; work?: string } = {}) =>
+    verifyLayout({
+      layout: readFileSync(join(GO, layout)),
+      layoutName: layout,
+      layoutKeys: keys,
+      linkDir: opts.linkDir ?? GO,
+      workDir: opts.work ?? workDir(),
+      ...(opts.now ? { now: opts.now } : {}),
+    });
+
+  it("passes the classic and the DSSE layout, reporting steps, inspection and final product", () => {
+    for (const layout of ["demo.layout", "demo.dsse.layout"]) {
+      const r = run(layout);
+      expect(r.failure, layout).toBeUndefined();
+      expect(r.passed).toBe(true);
+      expect(r.steps.map((s) => s.name)).toEqual(["write-code", "package"]);
+      expect(r.inspections).toEqual([{ name: "untar", returnValue: 0 }]);
+      expect(Object.keys(r.finalProducts ?? {})).toEqual(["foo.tar.gz"]);
+    }
+  });
+
+  it("names what fails: signature, expiry, missing or altered links, artifact rules", () => {
+    expect(run("super.layout").failure).toEqual({
+      where: "layout",
+      reason: `not signed by layout key ${keys[0]?.keyid}`,
+    });
+    expect(run("demo.layout", { now: new Date("2031-01-01") }).failure?.reason).toMatch(
+      /expired at 2030-/,
+    );
+    // no package link
+    const links = tempDir("cleanimg-intoto-links-");
+    cpSync(join(GO, "write-code.b7d643de.link"), join(links, "write-code.b7d643de.link"));
+    expect(run("demo.layout", { linkDir: links }).failure).toMatchObject({
+      where: "step package",
+      reason: expect.stringMatching(
+        /^0 validly signed links by authorized functionaries, 1 required/,
+      ),
+    });
+    // an altered link: its signature no longer holds
+    const link = JSON.parse(readFileSync(join(GO, "package.d3ffd108.link"), "utf8"));
+    link.signed.products["foo.tar.gz"].sha256 = "0".repeat(64);
+    writeFileSync(join(links, "package.d3ffd108.link"), JSON.stringify(link));
+    const altered = run("demo.layout", { linkDir: links });
+    expect(altered.failure?.where).toBe("step package");
+    expect(altered.warnings.join("\n")).toMatch(/not validly signed by functionary d3ffd108/);
+    // the product inspected is not the one packaged
+    const w = workDir();
+    rmSync(join(w, "foo.tar.gz"));
+    spawnSync("sh", ["-c", "echo 'print(1)' > foo.py && tar czf foo.tar.gz foo.py && rm foo.py"], {
+      cwd: w,
+    });
+    expect(run("demo.layout", { work: w }).failure).toEqual({
+      where: "inspection untar",
+      reason: 'untar materials: artifact foo.tar.gz disallowed by rule ["DISALLOW","foo.tar.gz"]',
+    });
+  });
+});
+
+describe("interoperability with the reference implementation (Debian in-toto)", () => {
+  /** The python demo's layout template, with an expiry and its inspection's tar on PATH. */
+  const prepare = (): string => {
+    const d = tempDir("cleanimg-intoto-py-");
+    for (const f of ["alice", "alice.pub", "bob", "carl"]) {
+      cpSync(join(PY, f), join(d, f));
+    }
+    const t = JSON.parse(readFileSync(join(PY, "demo.layout.template"), "utf8"));
+    t.signed.expires = "2030-01-01T00:00:00Z";
+    t.signed.inspect[0].run = ["tar", "xfz", "foo.tar.gz"];
+    // the owner closes every rule list, as the specification recommends: anything else fails
+    t.signed.steps[0].expected_products.push(["DISALLOW", "*"]);
+    t.signed.steps[1].expected_materials.push(["DISALLOW", "*"]);
+    t.signed.steps[1].expected_products.push(["DISALLOW", "*"]);
+    t.signed.inspect[0].expected_materials.push(["DISALLOW", "*"]);
+    t.signed.inspect[0].expected_products.push(["ALLOW", "foo.tar.gz"], ["DISALLOW", "*"]);
+    writeFileSync(join(d, "unsigned.layout"), JSON.stringify(t));
+    return d;
+  };
+
+  it("signs layouts the reference verifies, and verifies layouts the reference signs", () => {
+    const d = prepare();
+    let r = cli(d, ["intoto", "sign", "-f", "unsigned.layout", "-k", "alice", "-o", "ours.layout"]);
+    expect(r.status, r.stderr).toBe(0);
+    cpSync(join(d, "unsigned.layout"), join(d, "theirs.layout"));
+    r = reference(d, "in-toto-sign", ["-f", "theirs.layout", "-k", "alice"]);
+    expect(r.status, r.stderr).toBe(0);
+    for (const layout of ["ours.layout", "theirs.layout"]) {
+      // the reference's links and product
+      const w = tempDir("cleanimg-intoto-verify-");
+      for (const f of ["write-code.776a00e2.link", "package.2f89b927.link", "foo.tar.gz"]) {
+        cpSync(join(PY, f), join(w, f));
+      }
+      const theirs = reference(w, "in-toto-verify", [
+        "--layout",
+        join(d, layout),
+        "--layout-keys",
+        join(d, "alice.pub"),
+      ]);
+      expect(theirs.status, `${layout}: ${theirs.stderr}`).toBe(0);
+      rmSync(join(w, "foo.py"), { force: true });
+      const ours = cli(w, ["intoto", "verify", "-l", join(d, layout), "-k", join(d, "alice.pub")]);
+      expect(ours.status, `${layout}: ${ours.stdout}${ours.stderr}`).toBe(0);
+      expect(ours.stdout).toMatch(
+        /^PASSED: write-code, package; inspections untar; final products foo.tar.gz/m,
+      );
+    }
+    // verify-only mode, both ways
+    expect(
+      cli(d, ["intoto", "sign", "-f", "theirs.layout", "-k", "alice.pub", "--verify"]).status,
+    ).toBe(0);
+    expect(
+      reference(d, "in-toto-sign", ["-f", "ours.layout", "-k", "alice.pub", "--verify"]).status,
+    ).toBe(0);
+  });
+
+  it("records links with intoto run that the reference accepts, and accepts links made by in-toto-run", () => {
+    const d = prepare();
+    expect(
+      cli(d, ["intoto", "sign", "-f", "unsigned.layout", "-k", "alice", "-o", "root.layout"])
+        .status,
+    ).toBe(0);
+    for (const [who, makeLinks] of [
+      [
+        "ours",
+        (w: string) => [
+          cli(w, [
+            "intoto",
+            "run",
+            "-n",
+            "write-code",
+            "-k",
+            join(d, "bob"),
+            "-p",
+            "foo.py",
+            "--",
+            "sh",
+            "-c",
+            "echo 'print(42)' > foo.py",
+          ]),
+          cli(w, [
+            "intoto",
+            "run",
+            "-n",
+            "package",
+            "-k",
+            join(d, "carl"),
+            "-m",
+            "foo.py",
+            "-p",
+            "foo.tar.gz",
+            "--",
+            "tar",
+            "zcf",
+            "foo.tar.gz",
+            "foo.py",
+          ]),
+        ],
+      ],
+      [
+        "theirs",
+        (w: string) => [
+          reference(w, "in-toto-run", [
+            "-n",
+            "write-code",
+            "-k",
+            join(d, "bob"),
+            "-p",
+            "foo.py",
+            "--",
+            "sh",
+            "-c",
+            "echo 'print(42)' > foo.py",
+          ]),
+          reference(w, "in-toto-run", [
+            "-n",
+            "package",
+            "-k",
+            join(d, "carl"),
+            "-m",
+            "foo.py",
+            "-p",
+            "foo.tar.gz",
+            "--",
+            "tar",
+            "zcf",
+            "foo.tar.gz",
+            "foo.py",
+          ]),
+        ],
+      ],
+    ] as const) {
+      const w = tempDir(`cleanimg-intoto-${who}-`);
+      for (const r of makeLinks(w)) {
+        expect(r.status, `${who}: ${r.stderr}`).toBe(0);
+      }
+      expect(readFileSync(join(w, "write-code.776a00e2.link"), "utf8")).toContain(
+        '"return-value": 0',
+      );
+      // verified in a clean directory holding only the links and the product
+      for (const verifier of ["ours", "theirs"]) {
+        const v = tempDir("cleanimg-intoto-v-");
+        for (const f of ["write-code.776a00e2.link", "package.2f89b927.link", "foo.tar.gz"]) {
+          cpSync(join(w, f), join(v, f));
+        }
+        const r =
+          verifier === "ours"
+            ? cli(v, ["intoto", "verify", "-l", join(d, "root.layout"), "-k", join(d, "alice.pub")])
+            : reference(v, "in-toto-verify", [
+                "--layout",
+                join(d, "root.layout"),
+                "--layout-keys",
+                join(d, "alice.pub"),
+              ]);
+        expect(r.status, `links by ${who}, verified by ${verifier}: ${r.stdout}${r.stderr}`).toBe(
+          0,
+        );
+      }
+      // a product swapped after packaging fails both
+      const v = tempDir("cleanimg-intoto-swap-");
+      for (const f of ["write-code.776a00e2.link", "package.2f89b927.link"]) {
+        cpSync(join(w, f), join(v, f));
+      }
+      spawnSync(
+        "sh",
+        ["-c", "echo 'print(666)' > foo.py && tar zcf foo.tar.gz foo.py && rm foo.py"],
+        { cwd: v },
+      );
+      const ours = cli(v, [
+        "intoto",
+        "verify",
+        "-l",
+        join(d, "root.layout"),
+        "-k",
+        join(d, "alice.pub"),
+      ]);
+      expect(ours.status).toBe(1);
+      expect(ours.stdout).toMatch(/FAILED at inspection untar/);
+      rmSync(join(v, "foo.py"), { force: true });
+      const theirs = reference(v, "in-toto-verify", [
+        "--layout",
+        join(d, "root.layout"),
+        "--layout-keys",
+        join(d, "alice.pub"),
+      ]);
+      expect(theirs.status).not.toBe(0);
+    }
+  });
+});
