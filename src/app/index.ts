@@ -98,9 +98,11 @@ export {
   tagLocalImage,
 } from "./images.js";
 export {
+  createLayoutFile,
   intotoRun,
   intotoSign,
   intotoVerify,
+  layoutFromYaml,
   loadPublicKeys as loadInTotoPublicKeys,
   loadSigner as loadInTotoSigner,
   type RunOptions as InTotoRunOptions,

@@ -14,6 +14,7 @@ import {
   complianceStatus,
   copyImageBetween,
   createAppContext,
+  createLayoutFile,
   createToken,
   discoverEvidence,
   type EvidenceExport,
@@ -1190,6 +1191,37 @@ export async function run(
             });
         out.result(r, () =>
           r.verified ? `${o.file} is signed by ${r.verified.join(", ")}` : `wrote ${r.output}`,
+        );
+      },
+    );
+  intoto
+    .command("layout")
+    .description("layouts")
+    .command("create")
+    .description("make a layout from its YAML description, signed by the owner (docs/intoto.md)")
+    .requiredOption("-f, --file <yaml>", "the description")
+    .requiredOption("-k, --key <files...>", "the owners' private keys")
+    .requiredOption("-o, --output <file>", "the signed layout to write")
+    .option("--use-dsse", "write it as a DSSE envelope")
+    .option("--password <password>", "the keys' password")
+    .action(
+      async (o: {
+        file: string;
+        key: string[];
+        output: string;
+        useDsse?: boolean;
+        password?: string;
+      }) => {
+        const r = await createLayoutFile({
+          description: o.file,
+          signers: await Promise.all(o.key.map((k) => loadInTotoSigner(k, o.password))),
+          output: o.output,
+          ...(o.useDsse ? { useDsse: true } : {}),
+        });
+        out.result(
+          { output: r.output, expires: r.layout.expires, steps: r.layout.steps.map((s) => s.name) },
+          () =>
+            `wrote ${r.output}: steps ${r.layout.steps.map((s) => s.name).join(", ")}; expires ${r.layout.expires}`,
         );
       },
     );

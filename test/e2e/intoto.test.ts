@@ -500,4 +500,79 @@ describe("interoperability with the reference implementation (Debian in-toto)", 
       expect(theirs.status).not.toBe(0);
     }
   });
+
+  it("creates a layout from a readable YAML description that the reference verifies", () => {
+    const d = prepare();
+    for (const f of ["bob.pub", "carl.pub"]) {
+      cpSync(join(PY, f), join(d, f));
+    }
+    writeFileSync(
+      join(d, "layout.yaml"),
+      `expires: 30d
+readme: the demo supply chain
+keys:
+  bob: bob.pub
+  carl: carl.pub
+steps:
+  - name: write-code
+    functionaries: [bob]
+    products: [CREATE foo.py, DISALLOW *]
+  - name: package
+    functionaries: [carl]
+    expected_command: tar zcvf foo.tar.gz foo.py
+    materials: [MATCH foo.py WITH PRODUCTS FROM write-code, DISALLOW *]
+    products: [CREATE foo.tar.gz, ALLOW foo.py, DISALLOW *]
+inspect:
+  - name: untar
+    run: [tar, xfz, foo.tar.gz]
+    materials: [MATCH foo.tar.gz WITH PRODUCTS FROM package, DISALLOW *]
+    products: [MATCH foo.py WITH PRODUCTS FROM write-code, ALLOW foo.tar.gz, DISALLOW *]
+`,
+    );
+    const made = cli(d, [
+      "intoto",
+      "layout",
+      "create",
+      "-f",
+      "layout.yaml",
+      "-k",
+      "alice",
+      "-o",
+      "made.layout",
+    ]);
+    expect(made.status, made.stderr).toBe(0);
+    const w = tempDir("cleanimg-intoto-made-");
+    for (const f of ["write-code.776a00e2.link", "package.2f89b927.link", "foo.tar.gz"]) {
+      cpSync(join(PY, f), join(w, f));
+    }
+    const theirs = reference(w, "in-toto-verify", [
+      "--layout",
+      join(d, "made.layout"),
+      "--layout-keys",
+      join(d, "alice.pub"),
+    ]);
+    expect(theirs.status, theirs.stderr).toBe(0);
+    rmSync(join(w, "foo.py"), { force: true });
+    expect(
+      cli(w, ["intoto", "verify", "-l", join(d, "made.layout"), "-k", join(d, "alice.pub")]).status,
+    ).toBe(0);
+    // a wrong rule is named where it is
+    writeFileSync(
+      join(d, "bad.yaml"),
+      "expires: 30d\nkeys: {bob: bob.pub}\nsteps:\n  - name: a\n    functionaries: [bob]\n    products: [MATCH foo WITH NOTHING]\n",
+    );
+    const bad = cli(d, [
+      "intoto",
+      "layout",
+      "create",
+      "-f",
+      "bad.yaml",
+      "-k",
+      "alice",
+      "-o",
+      "bad.layout",
+    ]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/steps\[0\]\.products\[0\]: malformed rule/);
+  });
 });
