@@ -99,6 +99,8 @@ export {
 } from "./images.js";
 export {
   createLayoutFile,
+  intotoRecordStart,
+  intotoRecordStop,
   intotoRun,
   intotoSign,
   intotoVerify,

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ToolError } from "../core/errors.js";
@@ -327,4 +327,70 @@ export async function createLayoutFile(o: {
     signMetadata(layout, o.signers, o.useDsse ? "dsse" : "metablock"),
   );
   return { output: o.output, layout };
+}
+
+/**
+ * `intoto record start`: records the materials of a step whose commands run outside cleanimg,
+ * into a signed preliminary link `.NAME.KEYID8.link-unfinished` (as in-toto-record does).
+ */
+export async function intotoRecordStart(o: {
+  name: string;
+  signer: InTotoSigner;
+  materials?: readonly string[];
+  excludes?: readonly string[];
+  basePath?: string;
+  cwd: string;
+}): Promise<{ path: string }> {
+  const base = resolve(o.cwd, o.basePath ?? ".");
+  const link: Link = {
+    _type: "link",
+    name: o.name,
+    command: [],
+    materials: recordArtifacts(o.materials ?? [], base, o.excludes ?? DEFAULT_EXCLUDES),
+    products: {},
+    byproducts: {},
+    environment: {},
+  };
+  const path = join(o.cwd, `.${o.name}.${o.signer.key.keyid.slice(0, 8)}.link-unfinished`);
+  await writeFileAtomic(path, signMetadata(link, [o.signer], "metablock"));
+  return { path };
+}
+
+/**
+ * `intoto record stop`: adds the products to the preliminary link (whose signature must be the
+ * same key's), signs the finished link and removes the preliminary one.
+ */
+export async function intotoRecordStop(o: {
+  name: string;
+  signer: InTotoSigner;
+  products?: readonly string[];
+  excludes?: readonly string[];
+  basePath?: string;
+  metadataDirectory?: string;
+  useDsse?: boolean;
+  cwd: string;
+}): Promise<{ path: string; link: Link }> {
+  const prefix = o.signer.key.keyid.slice(0, 8);
+  const unfinished = join(o.cwd, `.${o.name}.${prefix}.link-unfinished`);
+  const bytes = await readFile(unfinished).catch(() => {
+    throw new ToolError("CORE_INVALID_ARGUMENT", `no preliminary link ${unfinished}`, {
+      hint: `run intoto record start -n ${o.name} with the same key first`,
+    });
+  });
+  const m = parseMetadata<Link>(new Uint8Array(bytes), unfinished);
+  if (!signedBy(m, o.signer.key)) {
+    throw new ToolError(
+      "ATTEST_SIGNATURE_INVALID",
+      `${unfinished} is not signed by this key: it was altered or started with another key`,
+    );
+  }
+  const base = resolve(o.cwd, o.basePath ?? ".");
+  const link: Link = {
+    ...m.signed,
+    products: recordArtifacts(o.products ?? [], base, o.excludes ?? DEFAULT_EXCLUDES),
+  };
+  const path = join(resolve(o.cwd, o.metadataDirectory ?? "."), `${o.name}.${prefix}.link`);
+  await writeFileAtomic(path, signMetadata(link, [o.signer], o.useDsse ? "dsse" : "metablock"));
+  await rm(unfinished, { force: true });
+  return { path, link };
 }

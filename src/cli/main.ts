@@ -31,6 +31,8 @@ import {
   importEvidence,
   importVulnData,
   inspectImage,
+  intotoRecordStart,
+  intotoRecordStop,
   intotoRun,
   intotoSign,
   intotoVerify,
@@ -1151,6 +1153,75 @@ export async function run(
           () =>
             `wrote ${r.path} (${Object.keys(r.link.materials).length} materials, ${Object.keys(r.link.products).length} products${rv !== undefined ? `, return value ${rv}` : ""})`,
         );
+      },
+    );
+  const record = intoto
+    .command("record")
+    .description("record a step whose commands run outside cleanimg (in-toto-record)");
+  record
+    .command("start")
+    .description("record the materials into a signed preliminary link")
+    .requiredOption("-n, --step-name <name>", "the step's name in the layout")
+    .requiredOption("-k, --key <file>", "the functionary's private key")
+    .option("-t, --key-type <type>", "accepted for compatibility (read from the key file)")
+    .option("-m, --materials <paths...>", "files or directories to record")
+    .option("--exclude <patterns...>", "fnmatch patterns not to record")
+    .option("--base-path <dir>", "record paths relative to this directory")
+    .option("--password <password>", "the key's password")
+    .action(
+      async (o: {
+        stepName: string;
+        key: string;
+        materials?: string[];
+        exclude?: string[];
+        basePath?: string;
+        password?: string;
+      }) => {
+        const r = await intotoRecordStart({
+          name: o.stepName,
+          signer: await loadInTotoSigner(o.key, o.password),
+          ...(o.materials ? { materials: o.materials } : {}),
+          ...(o.exclude ? { excludes: o.exclude } : {}),
+          ...(o.basePath ? { basePath: o.basePath } : {}),
+          cwd: process.cwd(),
+        });
+        out.result(r, () => `wrote ${r.path}`);
+      },
+    );
+  record
+    .command("stop")
+    .description("record the products and sign the finished link")
+    .requiredOption("-n, --step-name <name>", "the step's name in the layout")
+    .requiredOption("-k, --key <file>", "the functionary's private key (the one record start used)")
+    .option("-t, --key-type <type>", "accepted for compatibility (read from the key file)")
+    .option("-p, --products <paths...>", "files or directories to record")
+    .option("--exclude <patterns...>", "fnmatch patterns not to record")
+    .option("--base-path <dir>", "record paths relative to this directory")
+    .option("-d, --metadata-directory <dir>", "where to write the link (default: here)")
+    .option("--use-dsse", "write the link as a DSSE envelope")
+    .option("--password <password>", "the key's password")
+    .action(
+      async (o: {
+        stepName: string;
+        key: string;
+        products?: string[];
+        exclude?: string[];
+        basePath?: string;
+        metadataDirectory?: string;
+        useDsse?: boolean;
+        password?: string;
+      }) => {
+        const r = await intotoRecordStop({
+          name: o.stepName,
+          signer: await loadInTotoSigner(o.key, o.password),
+          ...(o.products ? { products: o.products } : {}),
+          ...(o.exclude ? { excludes: o.exclude } : {}),
+          ...(o.basePath ? { basePath: o.basePath } : {}),
+          ...(o.metadataDirectory ? { metadataDirectory: o.metadataDirectory } : {}),
+          ...(o.useDsse ? { useDsse: true } : {}),
+          cwd: process.cwd(),
+        });
+        out.result({ link: r.path }, () => `wrote ${r.path}`);
       },
     );
   intoto

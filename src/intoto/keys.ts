@@ -144,27 +144,44 @@ export function loadInTotoPublicKey(text: string): InTotoKey {
 export function loadInTotoSigner(text: string, passphrase?: string): InTotoSigner {
   const t = text.trim();
   if (t.startsWith("{")) {
-    const k = JSON.parse(t) as {
-      keytype: string;
-      scheme: string;
+    const k = JSON.parse(t) as Omit<InTotoKey, "keyid" | "keyval"> & {
       keyval: { public: string; private?: string };
     };
-    if (k.keytype !== "ed25519" || !k.keyval.private) {
+    if (!k.keyval?.private) {
+      throw new ToolError("ATTEST_KEY_INVALID", "the JSON key has no private part", {
+        hint: "give the private key file (in-toto-keygen writes NAME and NAME.pub)",
+      });
+    }
+    const meta = {
+      keytype: k.keytype,
+      scheme: k.scheme,
+      keyid_hash_algorithms: k.keyid_hash_algorithms ?? HASH_ALGORITHMS,
+      keyval: { public: k.keyval.public },
+    };
+    let privateKey: KeyObject;
+    try {
+      privateKey =
+        k.keytype === "ed25519"
+          ? createPrivateKey({
+              key: {
+                kty: "OKP",
+                crv: "Ed25519",
+                d: Buffer.from(k.keyval.private.slice(0, 64), "hex").toString("base64url"),
+                x: Buffer.from(k.keyval.public, "hex").toString("base64url"),
+              },
+              format: "jwk",
+            })
+          : createPrivateKey({
+              key: pemBlock(k.keyval.private),
+              ...(passphrase ? { passphrase } : {}),
+            });
+    } catch (e) {
       throw new ToolError(
         "ATTEST_KEY_INVALID",
-        "a JSON signing key must be an Ed25519 key with its private part",
+        `cannot read the JSON private key: ${(e as Error).message}`,
       );
     }
-    const privateKey = createPrivateKey({
-      key: {
-        kty: "OKP",
-        crv: "Ed25519",
-        d: Buffer.from(k.keyval.private.slice(0, 64), "hex").toString("base64url"),
-        x: Buffer.from(k.keyval.public, "hex").toString("base64url"),
-      },
-      format: "jwk",
-    });
-    return { key: withId(metadataOf(createPublicKey(privateKey))), privateKey };
+    return { key: withId(meta), privateKey };
   }
   let privateKey: KeyObject;
   try {

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -574,5 +574,97 @@ inspect:
     ]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/steps\[0\]\.products\[0\]: malformed rule/);
+  });
+
+  it("reads the keys in-toto-keygen writes and records steps with intoto record start/stop", () => {
+    const d = prepare();
+    for (const [name, type] of [
+      ["ed", "ed25519"],
+      ["ec", "ecdsa"],
+    ]) {
+      const r = reference(d, "in-toto-keygen", ["-t", type as string, name as string]);
+      expect(r.status, r.stderr).toBe(0);
+    }
+    writeFileSync(
+      join(d, "layout.yaml"),
+      `expires: 1d
+keys: {ed: ed.pub, ec: ec.pub}
+steps:
+  - name: write-code
+    functionaries: [ed]
+    products: [CREATE foo.py, DISALLOW *]
+  - name: package
+    functionaries: [ec]
+    materials: [MATCH foo.py WITH PRODUCTS FROM write-code, DISALLOW *]
+    products: [CREATE foo.tar.gz, ALLOW foo.py, DISALLOW *]
+`,
+    );
+    expect(
+      cli(d, [
+        "intoto",
+        "layout",
+        "create",
+        "-f",
+        "layout.yaml",
+        "-k",
+        "alice",
+        "-o",
+        "root.layout",
+      ]).status,
+    ).toBe(0);
+    const w = tempDir("cleanimg-intoto-record-");
+    let r = cli(w, ["intoto", "record", "start", "-n", "write-code", "-k", join(d, "ed")]);
+    expect(r.status, r.stderr).toBe(0);
+    writeFileSync(join(w, "foo.py"), "print(7)\n");
+    r = cli(w, [
+      "intoto",
+      "record",
+      "stop",
+      "-n",
+      "write-code",
+      "-k",
+      join(d, "ed"),
+      "-p",
+      "foo.py",
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    r = cli(w, [
+      "intoto",
+      "run",
+      "-n",
+      "package",
+      "-k",
+      join(d, "ec"),
+      "-m",
+      "foo.py",
+      "-p",
+      "foo.tar.gz",
+      "--",
+      "tar",
+      "zcf",
+      "foo.tar.gz",
+      "foo.py",
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const v = tempDir("cleanimg-intoto-record-v-");
+    for (const f of readdirSync(w).filter((f) => f.endsWith(".link"))) {
+      cpSync(join(w, f), join(v, f));
+    }
+    expect(readdirSync(w).some((f) => f.endsWith("link-unfinished"))).toBe(false);
+    const theirs = reference(v, "in-toto-verify", [
+      "--layout",
+      join(d, "root.layout"),
+      "--layout-keys",
+      join(d, "alice.pub"),
+    ]);
+    expect(theirs.status, theirs.stderr).toBe(0);
+    expect(
+      cli(v, ["intoto", "verify", "-l", join(d, "root.layout"), "-k", join(d, "alice.pub")]).status,
+    ).toBe(0);
+    // stop with another key than start: refused
+    cli(w, ["intoto", "record", "start", "-n", "x", "-k", join(d, "ed")]);
+    const other = cli(w, ["intoto", "record", "stop", "-n", "x", "-k", join(d, "ec")]);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/no preliminary link .*\.x\.[0-9a-f]{8}\.link-unfinished/);
   });
 });
