@@ -31,7 +31,7 @@ function runAction(dir: string, inputs: Record<string, string>, cwd: string) {
     for (const [k, v] of Object.entries(step.env ?? {})) {
       env[k] = v
         .replace(/\$\{\{ inputs\.([\w-]+) \}\}/g, (_m, n: string) => values(n))
-        .replace("${{ github.action_path }}", join(ROOT, dir));
+        .replace(/\$\{\{ github\.action_path \}\}/g, join(ROOT, dir));
     }
     results.push(
       spawnSync("bash", ["-c", step.run as string], {
