@@ -99,6 +99,7 @@ export {
 } from "./images.js";
 export {
   createLayoutFile,
+  INTOTO_VERIFICATION_KIND,
   intotoRecordStart,
   intotoRecordStop,
   intotoRun,
@@ -108,6 +109,8 @@ export {
   loadPublicKeys as loadInTotoPublicKeys,
   loadSigner as loadInTotoSigner,
   type RunOptions as InTotoRunOptions,
+  recordInTotoVerification,
+  VSA_PREDICATE,
 } from "./intoto.js";
 export { parseKeyType, verifyBundleFile, writeKeyPair } from "./keys.js";
 export {

@@ -2,6 +2,8 @@ import { spawnSync } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { statement } from "../attest/index.js";
+import { type Digest, digestHex, sha256 } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import {
   DEFAULT_EXCLUDES,
@@ -20,6 +22,11 @@ import {
   verifyLayout,
 } from "../intoto/index.js";
 import { writeFileAtomic } from "../oci/index.js";
+import { recordAuditEvent } from "./audit.js";
+import type { AppContext } from "./context.js";
+import { resolveSubject } from "./images.js";
+import { TOOL } from "./sbom.js";
+import { BUNDLE_MEDIA_TYPE, signStatement } from "./signing.js";
 
 /**
  * The in-toto use cases, with the reference implementation's command-line semantics:
@@ -393,4 +400,79 @@ export async function intotoRecordStop(o: {
   await writeFileAtomic(path, signMetadata(link, [o.signer], o.useDsse ? "dsse" : "metablock"));
   await rm(unfinished, { force: true });
   return { path, link };
+}
+
+export const VSA_PREDICATE = "https://slsa.dev/verification_summary/v1";
+export const INTOTO_VERIFICATION_KIND = "intoto-verification";
+
+/**
+ * Records an in-toto verification about an image as evidence: a SLSA Verification Summary
+ * (VSA v1) naming the layout and every link it rested on by digest, signed, logged, linked to
+ * the image and audited in one transaction. No SLSA level is claimed from it (verifiedLevels is
+ * empty): a layout's checks are not a SLSA track.
+ */
+export async function recordInTotoVerification(
+  ctx: AppContext,
+  ref: string,
+  v: {
+    readonly result: VerifyResult;
+    readonly layout: Uint8Array;
+    readonly layoutName: string;
+    readonly linkDir: string;
+  },
+): Promise<{ image: Digest; attestation: Digest }> {
+  const subject = await resolveSubject(ctx, ref);
+  const links: { uri: string; digest: { sha256: string } }[] = [];
+  for (const s of v.result.steps) {
+    for (const keyid of s.functionaries) {
+      const file = join(v.linkDir, `${s.name}.${keyid.slice(0, 8)}.link`);
+      const bytes = await readFile(file);
+      links.push({
+        uri: `${s.name}.${keyid.slice(0, 8)}.link`,
+        digest: { sha256: digestHex(sha256(bytes)) },
+      });
+    }
+  }
+  const predicate = {
+    verifier: { id: "https://cleanimg.dev/intoto-verify", version: { cleanimg: TOOL.version } },
+    timeVerified: new Date().toISOString(),
+    resourceUri: ref,
+    policy: { uri: v.layoutName, digest: { sha256: digestHex(sha256(v.layout)) } },
+    inputAttestations: links,
+    verificationResult: v.result.passed ? "PASSED" : "FAILED",
+    verifiedLevels: [],
+    ...(v.result.failure ? { failure: v.result.failure } : {}),
+  };
+  const signed = await signStatement(
+    ctx,
+    statement([{ name: ref, digest: subject.digest }], VSA_PREDICATE, predicate),
+  );
+  const store = ctx.evidence();
+  const attestation = await store.putBlob(signed.bytes, BUNDLE_MEDIA_TYPE);
+  await recordAuditEvent(
+    ctx,
+    {
+      action: "attest",
+      subject: subject.digest,
+      subjectName: ref,
+      evidence: { attestation },
+      details: {
+        kind: INTOTO_VERIFICATION_KIND,
+        result: predicate.verificationResult,
+        layout: `sha256:${predicate.policy.digest.sha256}`,
+      },
+    },
+    [
+      {
+        subject: subject.digest,
+        evidence: attestation,
+        kind: INTOTO_VERIFICATION_KIND,
+        annotations: {
+          result: predicate.verificationResult,
+          layout: `sha256:${predicate.policy.digest.sha256}`,
+        },
+      },
+    ],
+  );
+  return { image: subject.digest, attestation };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFile } from "node:fs/promises";
-import { basename } from "node:path";
+import { basename, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import {
   type AppContext,
@@ -58,6 +58,7 @@ import {
   REPORT_FRAMEWORKS,
   recordAuditEvent,
   recordDeployment,
+  recordInTotoVerification,
   removeLocalImage,
   renderCycloneDxVulnerabilities,
   renderOscalAssessmentResults,
@@ -1305,32 +1306,50 @@ export async function run(
       "the layout owners' public keys (every one must have signed it)",
     )
     .option("-d, --link-dir <dir>", "where the links are (default: here)")
-    .action(async (o: { layout: string; layoutKeys: string[]; linkDir?: string }) => {
-      const layout = await readFile(o.layout).catch((e: NodeJS.ErrnoException) => {
-        throw new UsageError(
-          "CLI_USAGE",
-          `cannot read the layout ${o.layout}: ${e.code ?? e.message}`,
+    .option(
+      "--image <ref>",
+      "record the result as a signed verification summary (SLSA VSA) in this image's evidence",
+    )
+    .action(
+      async (
+        o: { layout: string; layoutKeys: string[]; linkDir?: string; image?: string },
+        cmd: Command,
+      ) => {
+        const layout = await readFile(o.layout).catch((e: NodeJS.ErrnoException) => {
+          throw new UsageError(
+            "CLI_USAGE",
+            `cannot read the layout ${o.layout}: ${e.code ?? e.message}`,
+          );
+        });
+        const r = intotoVerify({
+          layout: new Uint8Array(layout),
+          layoutName: o.layout,
+          layoutKeys: await loadInTotoPublicKeys(o.layoutKeys),
+          ...(o.linkDir ? { linkDir: o.linkDir } : {}),
+          cwd: process.cwd(),
+        });
+        out.result(r, () =>
+          [
+            ...r.warnings.map((w) => `warning: ${w}`),
+            r.passed
+              ? `PASSED: ${r.steps.map((s) => s.name).join(", ")}${r.inspections.length ? `; inspections ${r.inspections.map((i) => i.name).join(", ")}` : ""}${r.finalProducts ? `; final products ${Object.keys(r.finalProducts).join(", ")}` : ""}`
+              : `FAILED at ${r.failure?.where}: ${r.failure?.reason}`,
+          ].join("\n"),
         );
-      });
-      const r = intotoVerify({
-        layout: new Uint8Array(layout),
-        layoutName: o.layout,
-        layoutKeys: await loadInTotoPublicKeys(o.layoutKeys),
-        ...(o.linkDir ? { linkDir: o.linkDir } : {}),
-        cwd: process.cwd(),
-      });
-      out.result(r, () =>
-        [
-          ...r.warnings.map((w) => `warning: ${w}`),
-          r.passed
-            ? `PASSED: ${r.steps.map((s) => s.name).join(", ")}${r.inspections.length ? `; inspections ${r.inspections.map((i) => i.name).join(", ")}` : ""}${r.finalProducts ? `; final products ${Object.keys(r.finalProducts).join(", ")}` : ""}`
-            : `FAILED at ${r.failure?.where}: ${r.failure?.reason}`,
-        ].join("\n"),
-      );
-      if (!r.passed) {
-        exitCode = ExitCode.Failed;
-      }
-    });
+        if (o.image) {
+          const rec = await recordInTotoVerification(context(cmd), o.image, {
+            result: r,
+            layout: new Uint8Array(layout),
+            layoutName: o.layout,
+            linkDir: resolve(o.linkDir ?? "."),
+          });
+          out.progress(`recorded the verification summary ${rec.attestation} for ${rec.image}`);
+        }
+        if (!r.passed) {
+          exitCode = ExitCode.Failed;
+        }
+      },
+    );
 
   // --- server and its tokens ----------------------------------------------------------------------
   program

@@ -4,6 +4,18 @@ import { join, resolve } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  buildImage,
+  createAppContext,
+  INTOTO_VERIFICATION_KIND,
+  inspectImage,
+  trustedKeys,
+  trustedLogs,
+  VSA_PREDICATE,
+  verifyAuditTrail,
+} from "../../src/app/index.js";
+import { verifyEvidenceBundle } from "../../src/attest/index.js";
+import { type Digest, sha256 } from "../../src/core/digest.js";
+import {
   canonicalJson,
   type Link,
   loadInTotoPublicKey,
@@ -666,5 +678,71 @@ steps:
     const other = cli(w, ["intoto", "record", "stop", "-n", "x", "-k", join(d, "ec")]);
     expect(other.status).toBe(2);
     expect(other.stderr).toMatch(/no preliminary link .*\.x\.[0-9a-f]{8}\.link-unfinished/);
+  });
+
+  it("records a verification as a signed SLSA verification summary in the image's evidence", async () => {
+    const d = prepare();
+    expect(
+      cli(d, ["intoto", "sign", "-f", "unsigned.layout", "-k", "alice", "-o", "root.layout"])
+        .status,
+    ).toBe(0);
+    const home = tempDir("cleanimg-intoto-home-");
+    const ctx = createAppContext({ home, env: { SOURCE_DATE_EPOCH: "1700000000" } });
+    writeFileSync(
+      join(d, "cleanimg.yaml"),
+      "image: demo/app:1.0.0\nfiles:\n  - src: root.layout\n    dst: /etc/root.layout\n",
+    );
+    await buildImage(ctx, { spec: join(d, "cleanimg.yaml") });
+    const image = (await inspectImage(ctx, "demo/app:1.0.0", { record: false })).manifest.digest;
+    const w = tempDir("cleanimg-intoto-vsa-");
+    for (const f of ["write-code.776a00e2.link", "package.2f89b927.link", "foo.tar.gz"]) {
+      cpSync(join(PY, f), join(w, f));
+    }
+    const env = { ...process.env, CLEANIMG_HOME: home };
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        TSX,
+        MAIN,
+        "intoto",
+        "verify",
+        "-l",
+        join(d, "root.layout"),
+        "-k",
+        join(d, "alice.pub"),
+        "--image",
+        "demo/app:1.0.0",
+      ],
+      { cwd: w, encoding: "utf8", env },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const recorded = await ctx.evidence().find({ subject: image, kind: INTOTO_VERIFICATION_KIND });
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]?.annotations["result"]).toBe("PASSED");
+    const v = verifyEvidenceBundle(
+      (await ctx.evidence().getBlob(recorded[0]?.evidence as Digest)).bytes,
+      await trustedKeys(ctx),
+      await trustedLogs(ctx),
+    );
+    expect(v.statement.predicateType).toBe(VSA_PREDICATE);
+    const p = v.statement.predicate as {
+      verificationResult: string;
+      inputAttestations: { uri: string; digest: { sha256: string } }[];
+      policy: { digest: { sha256: string } };
+      verifiedLevels: unknown[];
+    };
+    expect(p.verificationResult).toBe("PASSED");
+    expect(p.verifiedLevels).toEqual([]);
+    expect(p.inputAttestations.map((a) => a.uri).sort()).toEqual([
+      "package.2f89b927.link",
+      "write-code.776a00e2.link",
+    ]);
+    expect(
+      `sha256:${p.inputAttestations.find((a) => a.uri.startsWith("package"))?.digest.sha256}`,
+    ).toBe(sha256(readFileSync(join(w, "package.2f89b927.link"))));
+    expect(`sha256:${p.policy.digest.sha256}`).toBe(sha256(readFileSync(join(d, "root.layout"))));
+    expect((await verifyAuditTrail(ctx)).intact).toBe(true);
+    await ctx.close();
   });
 });
