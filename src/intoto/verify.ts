@@ -39,6 +39,11 @@ export interface VerifyResult {
   /** Links used per step (their functionaries' key ids). */
   readonly steps: readonly { readonly name: string; readonly functionaries: readonly string[] }[];
   readonly inspections: readonly { readonly name: string; readonly returnValue: number }[];
+  /**
+   * The summary link (the reference's get_summary_link): the first step's materials, the last
+   * step's products, command and byproducts.
+   */
+  readonly summary?: Link;
   /** The products of the last step: what the supply chain produced. */
   readonly finalProducts?: Artifacts;
   readonly warnings: readonly string[];
@@ -150,16 +155,31 @@ export function verifyLayout(o: VerifyOptions): VerifyResult {
         } catch (e) {
           throw new Failure(`step ${step.name}`, (e as Error).message);
         }
-        if ((m.signed as { _type?: string })._type === "layout") {
-          throw new Failure(
-            `step ${step.name}`,
-            `${file} is a sublayout; sublayouts are not supported yet`,
-          );
-        }
         if (!signedBy(m, { ...key, keyid })) {
           warnings.push(
             `step ${step.name}: ${file} is not validly signed by functionary ${keyid}: ignored`,
           );
+          continue;
+        }
+        if ((m.signed as { _type?: string })._type === "layout") {
+          // a sublayout: verified with the functionary's key as its layout key, against the
+          // links in STEP.KEYID8/; its summary stands for the step's link
+          const sub = verifyLayout({
+            layout: readFileSync(file),
+            layoutName: file,
+            layoutKeys: [{ ...key, keyid }],
+            linkDir: join(o.linkDir, `${step.name}.${keyid.slice(0, 8)}`),
+            workDir: o.workDir,
+            now,
+          });
+          warnings.push(...sub.warnings.map((w) => `sublayout ${step.name}: ${w}`));
+          if (!sub.passed || !sub.summary) {
+            throw new Failure(
+              `step ${step.name}`,
+              `sublayout ${file}: ${sub.failure ? `${sub.failure.where}: ${sub.failure.reason}` : "it has no steps"}`,
+            );
+          }
+          valid.set(keyid, { ...sub.summary, name: step.name });
           continue;
         }
         if (m.signed.name !== step.name) {
@@ -246,11 +266,27 @@ export function verifyLayout(o: VerifyOptions): VerifyResult {
         }
       }
     }
+    const firstStep = layout.steps?.[0];
     const last = layout.steps?.[layout.steps.length - 1];
+    const lastLink = last ? reduced.get(last.name) : undefined;
+    const firstLink = firstStep ? reduced.get(firstStep.name) : undefined;
     return {
       passed: true,
       steps,
       inspections,
+      ...(firstLink && lastLink
+        ? {
+            summary: {
+              _type: "link" as const,
+              name: "",
+              command: lastLink.command,
+              materials: firstLink.materials,
+              products: lastLink.products,
+              byproducts: lastLink.byproducts,
+              environment: {},
+            },
+          }
+        : {}),
       ...(last && reduced.get(last.name)
         ? { finalProducts: (reduced.get(last.name) as Link).products }
         : {}),

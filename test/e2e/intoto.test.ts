@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -744,5 +744,120 @@ steps:
     expect(`sha256:${p.policy.digest.sha256}`).toBe(sha256(readFileSync(join(d, "root.layout"))));
     expect((await verifyAuditTrail(ctx)).intact).toBe(true);
     await ctx.close();
+  });
+
+  it("verifies sublayouts as the reference does: the functionary's layout over its own links", () => {
+    const d = prepare();
+    for (const f of ["bob.pub", "carl.pub"]) {
+      cpSync(join(PY, f), join(d, f));
+    }
+    // the owner delegates step "code" to bob, who lays out how it is done: carl writes foo.py
+    writeFileSync(
+      join(d, "super.yaml"),
+      "expires: 1d\nkeys: {bob: bob.pub, carl: carl.pub}\nsteps:\n  - name: code\n    functionaries: [bob]\n    products: [CREATE foo.py, DISALLOW *]\n  - name: package\n    functionaries: [carl]\n    materials: [MATCH foo.py WITH PRODUCTS FROM code, DISALLOW *]\n    products: [CREATE foo.tar.gz, ALLOW foo.py, DISALLOW *]\n",
+    );
+    writeFileSync(
+      join(d, "sub.yaml"),
+      "expires: 1d\nkeys: {carl: carl.pub}\nsteps:\n  - name: write\n    functionaries: [carl]\n    products: [CREATE foo.py, DISALLOW *]\n",
+    );
+    expect(
+      cli(d, ["intoto", "layout", "create", "-f", "super.yaml", "-k", "alice", "-o", "root.layout"])
+        .status,
+    ).toBe(0);
+    const w = tempDir("cleanimg-intoto-sub-");
+    // the sublayout, signed by bob, is the link of step "code"; its own links are in code.776a00e2/
+    expect(
+      cli(d, [
+        "intoto",
+        "layout",
+        "create",
+        "-f",
+        "sub.yaml",
+        "-k",
+        "bob",
+        "-o",
+        join(w, "code.776a00e2.link"),
+      ]).status,
+    ).toBe(0);
+    const subdir = join(w, "code.776a00e2");
+    mkdirSync(subdir);
+    expect(
+      cli(w, [
+        "intoto",
+        "run",
+        "-n",
+        "write",
+        "-k",
+        join(d, "carl"),
+        "-p",
+        "foo.py",
+        "-d",
+        subdir,
+        "--",
+        "sh",
+        "-c",
+        "echo 'print(5)' > foo.py",
+      ]).status,
+    ).toBe(0);
+    expect(
+      cli(w, [
+        "intoto",
+        "run",
+        "-n",
+        "package",
+        "-k",
+        join(d, "carl"),
+        "-m",
+        "foo.py",
+        "-p",
+        "foo.tar.gz",
+        "--",
+        "tar",
+        "zcf",
+        "foo.tar.gz",
+        "foo.py",
+      ]).status,
+    ).toBe(0);
+    rmSync(join(w, "foo.py"));
+    const theirs = reference(w, "in-toto-verify", [
+      "--layout",
+      join(d, "root.layout"),
+      "--layout-keys",
+      join(d, "alice.pub"),
+    ]);
+    expect(theirs.status, theirs.stderr).toBe(0);
+    const ours = cli(w, [
+      "intoto",
+      "verify",
+      "-l",
+      join(d, "root.layout"),
+      "-k",
+      join(d, "alice.pub"),
+    ]);
+    expect(ours.status, ours.stdout + ours.stderr).toBe(0);
+    // the sublayout's link altered: both fail, ours naming the step and the sublayout's step
+    const link = JSON.parse(readFileSync(join(subdir, "write.2f89b927.link"), "utf8"));
+    link.signed.products["foo.py"].sha256 = "0".repeat(64);
+    writeFileSync(join(subdir, "write.2f89b927.link"), JSON.stringify(link));
+    expect(
+      reference(w, "in-toto-verify", [
+        "--layout",
+        join(d, "root.layout"),
+        "--layout-keys",
+        join(d, "alice.pub"),
+      ]).status,
+    ).not.toBe(0);
+    const bad = cli(w, [
+      "intoto",
+      "verify",
+      "-l",
+      join(d, "root.layout"),
+      "-k",
+      join(d, "alice.pub"),
+    ]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(
+      /FAILED at step code: sublayout .*code\.776a00e2\.link: step write: 0 validly signed links/,
+    );
   });
 });
