@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -71,6 +71,11 @@ export interface BuildOptions {
   /** SOURCE_DATE_EPOCH (seconds); default: the environment's, else the source commit's time. */
   readonly epoch?: number;
   readonly now?: () => Date;
+  /**
+   * A directory of in-toto links (`*.link`) of the CI steps this build ran under: each is kept as
+   * evidence of the image and named by digest in the provenance's resolved dependencies.
+   */
+  readonly intotoLinks?: string;
 }
 
 export interface BuildResult {
@@ -334,6 +339,27 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
     await store.link(image.digest, specDigest, "build-spec");
     const lockDigest = await store.putBlob(lockBytes, LOCK_MEDIA_TYPE);
     await store.link(image.digest, lockDigest, "build-lock");
+    const intotoLinks: { name: string; step: string; digest: Digest }[] = [];
+    if (opts.intotoLinks) {
+      const files = (
+        await readdir(opts.intotoLinks).catch((e: NodeJS.ErrnoException) => {
+          throw new ToolError(
+            "CORE_INVALID_ARGUMENT",
+            `cannot read the in-toto links in ${opts.intotoLinks}: ${e.code ?? e.message}`,
+          );
+        })
+      )
+        .filter((f) => f.endsWith(".link"))
+        .sort();
+      for (const f of files) {
+        const d = await store.putBlob(
+          new Uint8Array(await readFile(join(opts.intotoLinks, f))),
+          "application/vnd.in-toto+json",
+        );
+        await store.link(image.digest, d, "intoto-link", { file: f });
+        intotoLinks.push({ name: f, step: f.split(".").slice(0, -2).join("."), digest: d });
+      }
+    }
     produced.push(
       { what: "build spec", digest: specDigest },
       { what: "lock file", digest: lockDigest },
@@ -401,6 +427,11 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
             digest: { sha256: hex(lock.archive.inRelease) },
           },
           { name: "cleanimg.lock", digest: { sha256: hex(lockDigest) } },
+          ...intotoLinks.map((l) => ({
+            name: `in-toto:${l.name}`,
+            digest: { sha256: hex(l.digest) },
+            annotations: { step: l.step },
+          })),
           ...first.files
             .filter((f) => f.from === "files" && f.sha256)
             .map((f) => ({ name: `context:${f.path}`, digest: { sha256: f.sha256 as string } })),

@@ -12,6 +12,7 @@ import {
   trustedLogs,
   VSA_PREDICATE,
   verifyAuditTrail,
+  verifyChain,
 } from "../../src/app/index.js";
 import { verifyEvidenceBundle } from "../../src/attest/index.js";
 import { type Digest, sha256 } from "../../src/core/digest.js";
@@ -692,7 +693,12 @@ steps:
       join(d, "cleanimg.yaml"),
       "image: demo/app:1.0.0\nfiles:\n  - src: root.layout\n    dst: /etc/root.layout\n",
     );
-    await buildImage(ctx, { spec: join(d, "cleanimg.yaml") });
+    // built under the python demo's supply chain: its links are named in the provenance
+    const linkDir = tempDir("cleanimg-intoto-build-links-");
+    for (const f of ["write-code.776a00e2.link", "package.2f89b927.link"]) {
+      cpSync(join(PY, f), join(linkDir, f));
+    }
+    await buildImage(ctx, { spec: join(d, "cleanimg.yaml"), intotoLinks: linkDir });
     const image = (await inspectImage(ctx, "demo/app:1.0.0", { record: false })).manifest.digest;
     const w = tempDir("cleanimg-intoto-vsa-");
     for (const f of ["write-code.776a00e2.link", "package.2f89b927.link", "foo.tar.gz"]) {
@@ -743,6 +749,22 @@ steps:
     ).toBe(sha256(readFileSync(join(w, "package.2f89b927.link"))));
     expect(`sha256:${p.policy.digest.sha256}`).toBe(sha256(readFileSync(join(d, "root.layout"))));
     expect((await verifyAuditTrail(ctx)).intact).toBe(true);
+    const prov = (await verifyChain(ctx, image)).links.find((l) => l.stage === "provenance");
+    // the provenance link's document is the signed SLSA provenance bundle
+    const provBundle = JSON.parse(
+      Buffer.from((await ctx.evidence().getBlob(prov?.evidence as Digest)).bytes).toString(),
+    );
+    const provDoc = JSON.parse(Buffer.from(provBundle.dsseEnvelope.payload, "base64").toString());
+    const deps = provDoc.predicate.buildDefinition.resolvedDependencies as {
+      name?: string;
+      digest: { sha256: string };
+    }[];
+    for (const f of ["package.2f89b927.link", "write-code.776a00e2.link"]) {
+      expect(deps.find((x) => x.name === `in-toto:${f}`)?.digest.sha256).toBe(
+        sha256(readFileSync(join(PY, f))).slice(7),
+      );
+    }
+    expect(await ctx.evidence().find({ subject: image, kind: "intoto-link" })).toHaveLength(2);
     await ctx.close();
   });
 
