@@ -674,6 +674,61 @@ steps:
     expect(
       cli(v, ["intoto", "verify", "-l", join(d, "root.layout"), "-k", join(d, "alice.pub")]).status,
     ).toBe(0);
+    // and the reference's links with the same Ed25519 and ECDSA keys verify with ours
+    const t = tempDir("cleanimg-intoto-ref-keys-");
+    for (const [step, key, type, args] of [
+      [
+        "write-code",
+        "ed",
+        "ed25519",
+        ["-p", "foo.py", "--", "sh", "-c", "echo 'print(8)' > foo.py"],
+      ],
+      [
+        "package",
+        "ec",
+        "ecdsa",
+        ["-m", "foo.py", "-p", "foo.tar.gz", "--", "tar", "zcf", "foo.tar.gz", "foo.py"],
+      ],
+    ] as const) {
+      const made = reference(t, "in-toto-run", [
+        "-n",
+        step,
+        "-k",
+        join(d, key),
+        "-t",
+        type,
+        ...args,
+      ]);
+      expect(made.status, made.stderr).toBe(0);
+    }
+    const tv = tempDir("cleanimg-intoto-ref-keys-v-");
+    for (const f of readdirSync(t).filter((f) => f.endsWith(".link") || f === "foo.tar.gz")) {
+      cpSync(join(t, f), join(tv, f));
+    }
+    const mixed = cli(tv, [
+      "intoto",
+      "verify",
+      "-l",
+      join(d, "root.layout"),
+      "-k",
+      join(d, "alice.pub"),
+    ]);
+    expect(mixed.status, mixed.stdout + mixed.stderr).toBe(0);
+    // one flipped bit in the layout's signature: refused, naming the layout key
+    const signed = JSON.parse(readFileSync(join(d, "root.layout"), "utf8"));
+    const sig = signed.signatures[0].sig as string;
+    signed.signatures[0].sig = `${sig.slice(0, -1)}${sig.endsWith("0") ? "1" : "0"}`;
+    writeFileSync(join(d, "tampered.layout"), JSON.stringify(signed));
+    const tampered = cli(tv, [
+      "intoto",
+      "verify",
+      "-l",
+      join(d, "tampered.layout"),
+      "-k",
+      join(d, "alice.pub"),
+    ]);
+    expect(tampered.status).toBe(1);
+    expect(tampered.stdout).toMatch(/FAILED at layout: not signed by layout key [0-9a-f]{64}/);
     // stop with another key than start: refused
     cli(w, ["intoto", "record", "start", "-n", "x", "-k", join(d, "ed")]);
     const other = cli(w, ["intoto", "record", "stop", "-n", "x", "-k", join(d, "ec")]);
