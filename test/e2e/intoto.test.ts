@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
@@ -18,10 +19,13 @@ import { verifyEvidenceBundle } from "../../src/attest/index.js";
 import { type Digest, sha256 } from "../../src/core/digest.js";
 import {
   canonicalJson,
+  type InTotoSigner,
   type Link,
   loadInTotoPublicKey,
+  loadInTotoSigner,
   parseMetadata,
   type Rule,
+  signMetadata,
   verifyItemRules,
   verifyLayout,
 } from "../../src/intoto/index.js";
@@ -257,6 +261,100 @@ print(json.dumps(out))
     expect(ours).toEqual(theirs);
     // both outcomes occur
     expect(new Set(ours)).toEqual(new Set(["pass", "fail"]));
+  });
+});
+
+describe("step thresholds", () => {
+  const signer = () =>
+    loadInTotoSigner(
+      generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+    );
+  const [a, b, c] = [signer(), signer(), signer()] as [InTotoSigner, InTotoSigner, InTotoSigner];
+  const owner = signer();
+  const layout = signMetadata(
+    {
+      _type: "layout",
+      expires: "2099-01-01T00:00:00Z",
+      readme: "",
+      keys: Object.fromEntries([a, b, c].map((s) => [s.key.keyid, s.key])),
+      steps: [
+        {
+          _type: "step",
+          name: "build",
+          pubkeys: [a.key.keyid, b.key.keyid, c.key.keyid],
+          threshold: 2,
+          expected_command: [],
+          expected_materials: [],
+          expected_products: [
+            ["ALLOW", "app"],
+            ["DISALLOW", "*"],
+          ],
+        },
+      ],
+      inspect: [],
+    },
+    [owner],
+    "metablock",
+  );
+  const link = (products: Record<string, string>) => ({
+    _type: "link",
+    name: "build",
+    command: [],
+    materials: {},
+    products: Object.fromEntries(Object.entries(products).map(([k, v]) => [k, { sha256: v }])),
+    byproducts: {},
+    environment: {},
+  });
+  const verify = (links: [InTotoSigner, InTotoSigner, Record<string, string>][]) => {
+    const dir = tempDir("cleanimg-intoto-threshold-");
+    for (const [named, signedBy, products] of links) {
+      writeFileSync(
+        join(dir, `build.${named.key.keyid.slice(0, 8)}.link`),
+        signMetadata(link(products), [signedBy], "metablock"),
+      );
+    }
+    return verifyLayout({ layout, layoutKeys: [owner.key], linkDir: dir, workDir: dir });
+  };
+  const app = { app: "a".repeat(64) };
+
+  it("needs links by as many distinct authorized functionaries as the threshold, agreeing", () => {
+    expect(
+      verify([
+        [a, a, app],
+        [b, b, app],
+      ]).passed,
+    ).toBe(true);
+    expect(verify([[a, a, app]]).failure).toEqual({
+      where: "step build",
+      reason: expect.stringMatching(
+        /^1 validly signed link by authorized functionaries, 2 required/,
+      ),
+    });
+    // b's file signed by c: not b's link, so one functionary only
+    const forged = verify([
+      [a, a, app],
+      [b, c, app],
+    ]);
+    expect(forged.passed).toBe(false);
+    expect(forged.warnings.join()).toMatch(/not validly signed by functionary/);
+    expect(
+      verify([
+        [a, a, app],
+        [c, c, { app: "b".repeat(64) }],
+      ]).failure,
+    ).toEqual({
+      where: "step build",
+      reason: "the functionaries' links disagree on materials or products",
+    });
+    expect(
+      verify([
+        [a, a, { evil: "c".repeat(64) }],
+        [b, b, { evil: "c".repeat(64) }],
+      ]).failure,
+    ).toEqual({
+      where: "step build",
+      reason: 'build products: artifact evil disallowed by rule ["DISALLOW","*"]',
+    });
   });
 });
 
