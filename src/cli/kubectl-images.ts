@@ -3,6 +3,7 @@ import { CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { Command } from "commander";
 import { ChainCache, createAppContext, type FleetRow, fleetStatus } from "../app/index.js";
 import { type Digest, isDigest } from "../core/digest.js";
+import { formatTable } from "./output.js";
 
 /**
  * `kubectl images --compliance-status`: the images of running pods (read from the cluster in the
@@ -194,16 +195,10 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
       String(r.pods),
       r.digest.slice(0, 19),
     ]);
-    const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
-    const line = (c: string[]) =>
-      c
-        .map((x, i) => x.padEnd(w[i] ?? 0))
-        .join("  ")
-        .trimEnd();
     process.stdout.write(
       rows.length === 0
         ? `no pods in ${o.allNamespaces ? "the cluster" : `namespace ${ns}`}\n`
-        : `${[line(head), ...cells.map(line)].join("\n")}\n`,
+        : `${formatTable(head, cells).join("\n")}\n`,
     );
   }
   return rows.every((r) => r.fedramp === "READY") ? 0 : 1;

@@ -90,7 +90,7 @@ import { isToolError, UsageError } from "../core/errors.js";
 import { startServer } from "../server/index.js";
 import { rewriteDesignForm } from "./design-forms.js";
 import { ExitCode, exitCodeFor } from "./exit-codes.js";
-import { createOutput, type Output } from "./output.js";
+import { createOutput, formatTable, type Output } from "./output.js";
 
 interface GlobalOptions {
   json?: boolean;
@@ -1751,19 +1751,10 @@ export async function run(
               r.ready,
               ...(o.verify ? [r.chain] : []),
             ]);
-            const w = head.map((h, i) =>
-              Math.max(h.length, ...cells.map((row) => (row[i] ?? "").length)),
-            );
-            const line = (row: string[]): string =>
-              row
-                .map((x, i) => x.padEnd(w[i] ?? 0))
-                .join("  ")
-                .trimEnd();
             return rows.length === 0
               ? "no images with evidence in the store"
               : [
-                  line(head),
-                  ...cells.map(line),
+                  ...formatTable(head, cells),
                   "",
                   o.verify
                     ? "every chain verified (signatures, transparency log, references, audit trail)"

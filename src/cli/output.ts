@@ -90,3 +90,17 @@ export function createOutput(o: OutputOptions): Output {
     },
   };
 }
+
+/** A plain-text table: columns padded to their widest cell, two spaces apart. */
+export function formatTable(
+  head: readonly string[],
+  rows: readonly (readonly string[])[],
+): string[] {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (r: readonly string[]): string =>
+    r
+      .map((x, i) => x.padEnd(w[i] ?? 0))
+      .join("  ")
+      .trimEnd();
+  return [line(head), ...rows.map(line)];
+}

@@ -156,6 +156,13 @@ export function assertValidBlobInput(mediaType: string): void {
   }
 }
 
+/** @throws StoreError STORE_INVALID_INPUT for any of the links */
+export function assertValidLinkInputs(links: readonly LinkInput[]): void {
+  for (const k of links) {
+    assertValidLinkInput(k.subject, k.evidence, k.kind);
+  }
+}
+
 /** @throws StoreError STORE_INVALID_INPUT */
 export function assertValidLinkInput(subject: Digest, evidence: Digest, kind: string): void {
   if (!isDigest(subject) || !isDigest(evidence)) {

@@ -14,6 +14,7 @@ import {
   verifyChain,
 } from "../../src/app/index.js";
 import { generateChains, imageOf } from "../support/chains.js";
+import { runCliAsync } from "../support/cli.js";
 import { freshDatabase } from "../support/postgres.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -67,18 +68,7 @@ describe("PostgreSQL store behind two servers and CLI writers", () => {
       });
     });
 
-  const cli = (home: string, url: string, args: string[]) =>
-    new Promise<{ code: number | null; stderr: string }>((done) => {
-      const p = spawn(process.execPath, ["--import", "tsx", MAIN, "--store", url, ...args], {
-        env: { ...process.env, CLEANIMG_HOME: home },
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      let stderr = "";
-      p.stderr.on("data", (d) => {
-        stderr += d;
-      });
-      p.on("close", (code) => done({ code, stderr }));
-    });
+  const cli = (home: string, url: string, args: string[]) => runCliAsync(home, args, url);
 
   const post = async (server: string, token: string, i: number): Promise<number> => {
     const body = readFileSync(exports[i] as string);

@@ -1,5 +1,4 @@
-import { spawn } from "node:child_process";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   createAppContext,
@@ -9,11 +8,10 @@ import {
 } from "../../src/app/index.js";
 import { describeEvidenceStoreContract, PostgresEvidenceStore } from "../../src/store/index.js";
 import { buildImageLayout } from "../support/build-image.js";
+import { runCliAsync } from "../support/cli.js";
 import { fetchDebs } from "../support/debs.js";
 import { freshDatabase } from "../support/postgres.js";
 import { tempDir } from "../support/tmp.js";
-
-const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
 
 // The same contract as the embedded stores, on a real PostgreSQL server.
 describeEvidenceStoreContract(
@@ -46,18 +44,7 @@ describe("PostgreSQL store under many writers", () => {
     }
   }, 120_000);
 
-  const cli = (home: string, args: string[]) =>
-    new Promise<{ code: number | null; stderr: string }>((done) => {
-      const p = spawn(process.execPath, ["--import", "tsx", MAIN, "--store", url, ...args], {
-        env: { ...process.env, CLEANIMG_HOME: home },
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      let stderr = "";
-      p.stderr.on("data", (d) => {
-        stderr += d;
-      });
-      p.on("close", (code) => done({ code, stderr }));
-    });
+  const cli = (home: string, args: string[]) => runCliAsync(home, args, url);
 
   it("keeps every chain, the audit trail and the transparency log intact with concurrent CLI writers", async () => {
     const home = tempDir("cleanimg-pg-home-");

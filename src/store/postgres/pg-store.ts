@@ -4,6 +4,7 @@ import { StoreError } from "../../core/errors.js";
 import {
   assertValidBlobInput,
   assertValidLinkInput,
+  assertValidLinkInputs,
   assertValidLogInput,
   type EvidenceLink,
   type EvidenceQuery,
@@ -213,9 +214,7 @@ export class PostgresEvidenceStore implements EvidenceStore {
     links: readonly LinkInput[] = [],
   ): Promise<void> {
     assertValidLogInput(log, index);
-    for (const k of links) {
-      assertValidLinkInput(k.subject, k.evidence, k.kind);
-    }
+    assertValidLinkInputs(links);
     await this.#ready;
     const c = await this.#pool.connect();
     try {

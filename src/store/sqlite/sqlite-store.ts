@@ -8,6 +8,7 @@ import { StoreError } from "../../core/errors.js";
 import {
   assertValidBlobInput,
   assertValidLinkInput,
+  assertValidLinkInputs,
   assertValidLogInput,
   type EvidenceLink,
   type EvidenceQuery,
@@ -250,9 +251,7 @@ export class SqliteEvidenceStore implements EvidenceStore {
     links: readonly LinkInput[] = [],
   ): Promise<void> {
     assertValidLogInput(log, index);
-    for (const k of links) {
-      assertValidLinkInput(k.subject, k.evidence, k.kind);
-    }
+    assertValidLinkInputs(links);
     // IMMEDIATE: the size check and the insert are one step for every writing process
     this.#db
       .transaction(() => {
