@@ -31,7 +31,7 @@ import {
   verifyAuditTrail,
   verifyChain,
 } from "../app/index.js";
-import { type Digest, isDigest, sha256 } from "../core/digest.js";
+import { type Digest, isDigest } from "../core/digest.js";
 import { isToolError, ToolError } from "../core/errors.js";
 import { dashboardPage } from "./dashboard.js";
 import { Metrics } from "./metrics.js";
@@ -775,13 +775,7 @@ export async function startServer(
                 : 422;
         return finish(problem(status, e.code, `${e.message}${e.hint ? ` (${e.hint})` : ""}`));
       }
-      finish(
-        problem(
-          500,
-          "Internal error",
-          `${(e as Error).message} (reference ${sha256(String(Date.now())).slice(7, 19)})`,
-        ),
-      );
+      finish(problem(500, "Internal error", (e as Error).message));
     }
   };
 

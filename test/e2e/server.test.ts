@@ -313,7 +313,9 @@ describe("cleanimg server", () => {
       );
       const rep = await call("GET", `/v1/images/${d}/reports/fedramp-high`, { token: t });
       expect(rep.status).toBe(200);
-      expect(rep.body.framework.controls ?? rep.body.controls).toBeDefined();
+      expect(rep.body.framework.controls).toBe(410);
+      expect(rep.body.controls).toHaveLength(410);
+      expect(rep.body.image.digest).toBe(d);
       const blob = await fetch(`${srv.url}/v1/blobs/${chain.body.links[0].attestation}`, {
         headers: { authorization: `Bearer ${t}` },
       });
