@@ -224,6 +224,23 @@ export function describeEvidenceStoreContract(
       await s.close();
     });
 
+    it("appends nothing when a builder fails, and the next append goes through", async () => {
+      const s = await factory.create(clock().now);
+      let failed = "";
+      try {
+        await appendToLog(s, "audit", async () => {
+          throw new Error("builder failed");
+        });
+      } catch (e) {
+        failed = (e as Error).message;
+      }
+      expect(failed).toBe("builder failed");
+      expect(await s.size("audit")).toBe(0);
+      await appendToLog(s, "audit", async (i) => enc.encode(`e${i}`));
+      expect((await s.entries("audit", 0)).map((e) => Buffer.from(e).toString())).toEqual(["e0"]);
+      await s.close();
+    });
+
     it("lets concurrent appenders chain to the tail without losing or forking entries", async () => {
       const s = await factory.create(clock().now);
       const writers = Array.from({ length: 8 }, (_, w) =>

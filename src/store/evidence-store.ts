@@ -81,6 +81,12 @@ export interface EvidenceStore {
     entry: Uint8Array,
     links?: readonly LinkInput[],
   ): Promise<void>;
+  /**
+   * Optional: appends under the log's lock, calling `build` with the index the entry will have
+   * and the entry before it while no other writer can append; for stores shared by many
+   * processes, where the optimistic `append` could keep losing to faster writers.
+   */
+  appendWith?(log: string, build: LogEntryBuilder): Promise<{ index: number; entry: Uint8Array }>;
   /** Entries [from, to) of a log, in order (to defaults to the end). */
   entries(log: string, from: number, to?: number): Promise<Uint8Array[]>;
   /** How many entries the log holds. */
@@ -96,17 +102,16 @@ export interface EvidenceStore {
 export async function appendToLog(
   store: EvidenceStore,
   log: string,
-  build: (
-    index: number,
-    previous: Uint8Array | undefined,
-  ) => Promise<Uint8Array | { entry: Uint8Array; links: readonly LinkInput[] }>,
-  attempts = 100,
+  build: LogEntryBuilder,
+  attempts = 1000,
 ): Promise<{ index: number; entry: Uint8Array }> {
+  if (store.appendWith) {
+    return store.appendWith(log, build);
+  }
   for (let i = 0; ; i++) {
     const index = await store.size(log);
     const previous = index > 0 ? (await store.entries(log, index - 1, index))[0] : undefined;
-    const built = await build(index, previous);
-    const { entry, links } = built instanceof Uint8Array ? { entry: built, links: [] } : built;
+    const { entry, links } = builtEntry(await build(index, previous));
     try {
       await store.append(log, index, entry, links);
       return { index, entry };
@@ -114,8 +119,24 @@ export async function appendToLog(
       if (!(e instanceof StoreError && e.code === "STORE_CONFLICT") || i + 1 >= attempts) {
         throw e;
       }
+      // another writer got there first: back off a random while, so that no writer starves
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** Math.min(i, 6))));
     }
   }
+}
+
+/** Builds a log entry (and the links made with it) for the index it will have. */
+export type LogEntryBuilder = (
+  index: number,
+  previous: Uint8Array | undefined,
+) => Promise<Uint8Array | { entry: Uint8Array; links: readonly LinkInput[] }>;
+
+/** The entry and links a builder returned. */
+export function builtEntry(b: Uint8Array | { entry: Uint8Array; links: readonly LinkInput[] }): {
+  entry: Uint8Array;
+  links: readonly LinkInput[];
+} {
+  return b instanceof Uint8Array ? { entry: b, links: [] } : b;
 }
 
 /** @throws StoreError STORE_INVALID_INPUT */

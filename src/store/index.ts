@@ -9,6 +9,7 @@ export {
   type EvidenceQuery,
   type EvidenceStore,
   type LinkInput,
+  type LogEntryBuilder,
   putEvidence,
   type StoredBlob,
 } from "./evidence-store.js";

@@ -77,9 +77,13 @@ describe("PostgreSQL store behind two servers and CLI writers", () => {
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body,
     });
-    await r.text();
+    const text = await r.text();
+    if (r.status !== 200) {
+      failures.push(`image ${i} via ${server}: ${r.status} ${text}`);
+    }
     return r.status;
   };
+  const failures: string[] = [];
 
   beforeAll(async () => {
     producer = createAppContext({ home: tempDir("cleanimg-srvpg-producer-"), env: {} });
@@ -139,6 +143,7 @@ describe("PostgreSQL store behind two servers and CLI writers", () => {
         }),
       ),
     ]);
+    expect(failures).toEqual([]);
     expect(results.every((s) => s === 200)).toBe(true);
     await expectComplete(ctx, [...viaServers, ...viaCli]);
     // every import attributed: to the token through the servers, to the file through the CLI

@@ -6,12 +6,14 @@ import {
   assertValidLinkInput,
   assertValidLinkInputs,
   assertValidLogInput,
+  builtEntry,
   type EvidenceLink,
   type EvidenceQuery,
   type EvidenceStore,
   findLinksSql,
   type LinkInput,
   type LinkRow,
+  type LogEntryBuilder,
   linkFromRow,
   type StoredBlob,
   sortedAnnotations,
@@ -62,6 +64,7 @@ export interface PostgresStoreOptions {
 export class PostgresEvidenceStore implements EvidenceStore {
   readonly #pool: pg.Pool;
   readonly #ready: Promise<void>;
+  readonly #appendQueue = new Map<string, Promise<void>>();
   readonly #now: () => Date;
   readonly #max: number;
 
@@ -247,6 +250,69 @@ export class PostgresEvidenceStore implements EvidenceStore {
       throw e;
     } finally {
       c.release();
+    }
+  }
+
+  /**
+   * Appends under the log's advisory lock, building the entry while holding it: writers queue
+   * instead of racing. One appender per log per process holds a connection (the others wait
+   * here), so that a builder that uses the store itself always finds a free connection.
+   */
+  async appendWith(
+    log: string,
+    build: LogEntryBuilder,
+  ): Promise<{ index: number; entry: Uint8Array }> {
+    assertValidLogInput(log, 0);
+    await this.#ready;
+    const before = this.#appendQueue.get(log) ?? Promise.resolve();
+    let release = (): void => {};
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    const queued = before.then(() => mine);
+    this.#appendQueue.set(log, queued);
+    await before;
+    const c = await this.#pool.connect();
+    try {
+      await c.query("BEGIN");
+      await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`cleanimg-log:${log}`]);
+      const r = await c.query<{ n: string }>(
+        "SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM log_entries WHERE log = $1",
+        [log],
+      );
+      const index = Number(r.rows[0]?.n ?? 0);
+      const prev =
+        index > 0
+          ? (
+              await c.query<{ entry: Buffer }>(
+                "SELECT entry FROM log_entries WHERE log = $1 AND idx = $2",
+                [log, index - 1],
+              )
+            ).rows[0]?.entry
+          : undefined;
+      const { entry, links } = builtEntry(
+        await build(index, prev ? new Uint8Array(prev) : undefined),
+      );
+      assertValidLinkInputs(links);
+      for (const k of links) {
+        await this.#insertLink(c, k);
+      }
+      await c.query("INSERT INTO log_entries (log, idx, entry) VALUES ($1, $2, $3)", [
+        log,
+        index,
+        Buffer.from(entry),
+      ]);
+      await c.query("COMMIT");
+      return { index, entry };
+    } catch (e) {
+      await c.query("ROLLBACK").catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+      release();
+      if (this.#appendQueue.get(log) === queued) {
+        this.#appendQueue.delete(log);
+      }
     }
   }
 
