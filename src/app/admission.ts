@@ -50,6 +50,8 @@ export interface ImageVerdict {
   readonly reason: string;
   /** Digests of the evidence the verdict rests on. */
   readonly evidence: readonly string[];
+  /** The policy decision recorded in the image's chain for this verdict. */
+  readonly decision?: RecordedLink;
 }
 
 /** Which field holds the pod spec, per workload kind. */
@@ -123,7 +125,7 @@ interface CachedVerdict {
   readonly recorded: Set<string>;
 }
 
-/** Stages whose change can change a verdict (the admission's own records do not). */
+/** Stages whose links a verdict verifies (before the policy it evaluates itself). */
 const VERDICT_STAGES = new Set<string>(STAGES.filter((s) => s !== "policy" && s !== "deployment"));
 
 export interface AdmissionStats {
@@ -159,10 +161,16 @@ export class AdmissionController {
         continue;
       }
       const stage = ev.details?.["stage"];
-      if (ev.subject && (!stage || VERDICT_STAGES.has(stage)) && ev.action !== "admission") {
-        if (this.#cache.delete(ev.subject)) {
-          this.stats.invalidations++;
-        }
+      if (!ev.subject || ev.action === "admission" || stage === "deployment") {
+        continue;
+      }
+      // a policy decision other than the one the verdict recorded (made elsewhere) changes it;
+      // the verdict's own decision does not
+      const cached = this.#cache.get(ev.subject);
+      const own =
+        stage === "policy" && ev.evidence["attestation"] === cached?.verdict.decision?.attestation;
+      if (cached && !own && this.#cache.delete(ev.subject)) {
+        this.stats.invalidations++;
       }
     }
   }
@@ -233,6 +241,7 @@ export class AdmissionController {
       reason: ev.decision.allow
         ? `policy ${ev.policy.name} allows it (decision ${ev.link?.attestation ?? "not recorded"})`
         : `policy ${ev.policy.name} denies it: ${failed.map((r) => `${r.name}: ${r.message}`).join("; ")}`,
+      ...(ev.link ? { decision: ev.link } : {}),
       evidence: [
         ...chain.links.flatMap((l) =>
           l.state === "valid" && l.attestation && VERDICT_STAGES.has(l.stage)
@@ -254,9 +263,7 @@ export class AdmissionController {
     }
     c.recorded.add(ns);
     const store = this.ctx.evidence();
-    const policyLink = (await store.find({ subject: digest, kind: "attestation" }))
-      .filter((l) => l.annotations["stage"] === "policy")
-      .pop();
+    const decision = v.decision;
     const environment = `kubernetes/${ns || "cluster"}`;
     const doc = await store.putBlob(
       new TextEncoder().encode(
@@ -274,22 +281,12 @@ export class AdmissionController {
             operation: req.operation ?? "",
             user: req.userInfo?.username ?? "",
           },
-          ...(policyLink ? { decision: policyLink.annotations["envelope"] } : {}),
+          ...(decision ? { decision: decision.envelope } : {}),
         }),
       ),
       DEPLOYMENT_MEDIA_TYPE,
     );
-    const previous: RecordedLink[] = policyLink
-      ? [
-          {
-            stage: "policy",
-            attestation: policyLink.evidence,
-            envelope: policyLink.annotations["envelope"] as Digest,
-            evidence: policyLink.annotations["evidence"] as Digest,
-            created: policyLink.annotations["created"] ?? "",
-          },
-        ]
-      : [];
+    const previous: RecordedLink[] = decision ? [decision] : [];
     await recordChainLink(this.ctx, {
       image: { name: v.image, digest },
       stage: "deployment",

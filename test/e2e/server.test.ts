@@ -616,6 +616,22 @@ describe("cleanimg server", () => {
       await scan(ctx, "static:1.0.0");
       expect((await review(body())).allowed).toBe(true);
       expect((await verifyChain(ctx, digests["static"] as Digest)).intact).toBe(true);
+      // a policy decision recorded elsewhere replaces the one the verdict rests on: the verdict
+      // is made again, and the next deployment link names the current decision
+      const inv = await metric("cleanimg_admission_cache_invalidations_total");
+      await evaluateImagePolicy(ctx, "static:1.0.0");
+      const billing = admissionReview(
+        "Pod",
+        { containers: [pinned("static")] },
+        { namespace: "billing" },
+      );
+      expect((await review(billing)).allowed).toBe(true);
+      expect(await metric("cleanimg_admission_cache_invalidations_total")).toBe(inv + 1);
+      const chain = await verifyChain(ctx, digests["static"] as Digest);
+      expect(chain.intact, JSON.stringify(chain.links)).toBe(true);
+      expect(
+        chain.links.find((l) => l.stage === "deployment")?.predicate?.inputs["environment"],
+      ).toBe("kubernetes/billing");
     });
 
     it("allows exempt namespaces without checks, with a warning", async () => {
