@@ -16,7 +16,13 @@ import {
 import type { VexStatement } from "../vex/index.js";
 import type { Finding } from "../vuln/index.js";
 import { BUILDER_ID, IMAGE_SIGNATURE_KIND, IMAGE_SIGNATURE_PREDICATE } from "./build.js";
-import { type LinkReport, type RecordedLink, recordChainLink, verifyChain } from "./chain.js";
+import {
+  type ChainReport,
+  type LinkReport,
+  type RecordedLink,
+  recordChainLink,
+  verifyChain,
+} from "./chain.js";
 import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { resolveSubject } from "./images.js";
@@ -36,10 +42,12 @@ export async function policyInput(
   ref: string,
   /** The name to give the image (default: `ref`), e.g. a pod's image when `ref` is a digest. */
   name = ref,
+  /** The image's chain, when the caller has just verified it. */
+  verified?: ChainReport,
 ): Promise<{ input: Record<string, unknown>; digest: Digest; links: readonly LinkReport[] }> {
   const img = await resolveSubject(ctx, ref);
   const digest = img.digest;
-  const chain = await verifyChain(ctx, digest);
+  const chain = verified?.image === digest ? verified : await verifyChain(ctx, digest);
   const store = ctx.evidence();
   const link = (s: LinkReport["stage"]): LinkReport =>
     chain.links.find((l) => l.stage === s) as LinkReport;

@@ -8,15 +8,20 @@ import {
   type RiskItem,
 } from "../report/index.js";
 import { resolveFramework } from "./catalog.js";
-import type { LinkReport } from "./chain.js";
+import type { ChainReport, LinkReport } from "./chain.js";
 import type { AppContext } from "./context.js";
 import { policyInput } from "./policy.js";
 
 export const REPORT_MEDIA_TYPE = "application/vnd.cleanimg.compliance-report.v1+json";
 
 /** What an image's verified evidence shows, for reports (stale or broken evidence counts as absent). */
-export async function evidenceSummary(ctx: AppContext, ref: string): Promise<EvidenceSummary> {
-  const { input, digest, links } = await policyInput(ctx, ref);
+export async function evidenceSummary(
+  ctx: AppContext,
+  ref: string,
+  /** The image's chain, when the caller has just verified it. */
+  chain?: ChainReport,
+): Promise<EvidenceSummary> {
+  const { input, digest, links } = await policyInput(ctx, ref, ref, chain);
   const image = input["image"] as {
     signature: { valid: boolean; digest?: string };
     vex: { complete: boolean };

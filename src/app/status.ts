@@ -271,7 +271,7 @@ export async function complianceStatus(ctx: AppContext, ref: string): Promise<Co
   // FedRAMP ready: every SI-2 control of the Rev5 High baseline satisfied by the evidence
   const report = buildReport(
     builtinFramework("fedramp-high"),
-    await evidenceSummary(ctx, ref),
+    await evidenceSummary(ctx, ref, chain),
     new Date().toISOString(),
   );
   const si2 = report.controls.filter((c) => c.id === "si-2" || c.id.startsWith("si-2."));
