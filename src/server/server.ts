@@ -683,7 +683,13 @@ export async function startServer(
     routeName = r.path;
     const params = { ...(re.exec(url.pathname)?.groups ?? {}) };
     for (const [k, v] of Object.entries(params)) {
-      params[k] = decodeURIComponent(v);
+      try {
+        params[k] = decodeURIComponent(v);
+      } catch {
+        return finish(
+          problem(400, "Bad path", `${url.pathname}: ${k} is not valid percent-encoding`),
+        );
+      }
     }
     if (params["digest"] !== undefined && !isDigest(params["digest"])) {
       return finish(

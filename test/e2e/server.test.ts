@@ -263,6 +263,9 @@ describe("cleanimg server", () => {
         raw: JSON.stringify({ pad: "x".repeat(4 * 1024 * 1024) }),
       });
       expect(r.status).toBe(413);
+      r = await call("DELETE", "/v1/tokens/%E0%A4%A", { token: tokens["admin"] });
+      expect(r.status).toBe(400);
+      expect(r.body.detail).toMatch(/not valid percent-encoding/);
       r = await call("GET", "/v1/nothing", { token: t });
       expect(r.status).toBe(404);
       r = await call("PUT", "/v1/images", { token: t });
