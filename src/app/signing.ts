@@ -38,7 +38,8 @@ import type { AppContext } from "./context.js";
  * Signing by default. Every piece of evidence cleanimg records is signed with the signing key
  * and logged in the embedded transparency log, whose checkpoints the log key signs. Both keys
  * live under `$CLEANIMG_HOME/keys` and are made on first use (ECDSA P-256, mode 0600); a key of
- * one's own is used with `CLEANIMG_SIGNING_KEY=PATH` (and `CLEANIMG_SIGNING_KEY_PASSWORD` when it
+ * one's own (PEM, or a cosign.key) is used with `CLEANIMG_SIGNING_KEY=PATH` (and
+ * `CLEANIMG_SIGNING_KEY_PASSWORD`, or cosign's `COSIGN_PASSWORD`, when it
  * is encrypted). Verification trusts the signing key's public half and any `*.pub` file in
  * `$CLEANIMG_HOME/keys/trusted/`.
  */
@@ -85,7 +86,11 @@ export function identities(
             );
           })
         : await keyFile(dir, "signing");
-      const sk = loadPrivateKey(signingPem, env["CLEANIMG_SIGNING_KEY_PASSWORD"]);
+      // cosign's key files read with cosign's password variable too
+      const sk = loadPrivateKey(
+        signingPem,
+        env["CLEANIMG_SIGNING_KEY_PASSWORD"] ?? env["COSIGN_PASSWORD"],
+      );
       const spub = createPublicKey(sk);
       const logKey = loadPrivateKey(await keyFile(dir, "log"));
       const lpub = createPublicKey(logKey);

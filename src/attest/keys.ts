@@ -4,9 +4,11 @@ import {
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
+  scryptSync,
   sign,
   verify,
 } from "node:crypto";
+import nacl from "tweetnacl";
 import { AttestError } from "../core/errors.js";
 
 export type KeyType = "ecdsa-p256" | "ed25519";
@@ -56,6 +58,9 @@ export function generateKeyPair(
  * @throws AttestError ATTEST_KEY_INVALID
  */
 export function loadPrivateKey(key: string | object, passphrase?: string): KeyObject {
+  if (typeof key === "string" && COSIGN_PEM.test(key)) {
+    return loadCosignPrivateKey(key, passphrase ?? "");
+  }
   try {
     return typeof key === "string"
       ? createPrivateKey({ key, format: "pem", ...(passphrase ? { passphrase } : {}) })
@@ -68,6 +73,81 @@ export function loadPrivateKey(key: string | object, passphrase?: string): KeyOb
         cause: e,
         hint: passphrase ? "check the passphrase" : "an encrypted key needs its passphrase",
       },
+    );
+  }
+}
+
+const COSIGN_PEM = /-----BEGIN ENCRYPTED (SIGSTORE|COSIGN) PRIVATE KEY-----/;
+
+/**
+ * Reads a private key as cosign writes it (`cosign generate-key-pair`): PEM "ENCRYPTED SIGSTORE
+ * PRIVATE KEY" (or the older "COSIGN") around JSON naming an scrypt key derivation and a
+ * NaCl secretbox (XSalsa20-Poly1305) holding the PKCS#8 key. cosign's empty password is allowed.
+ * @throws AttestError ATTEST_KEY_INVALID for a wrong password or an altered key
+ */
+export function loadCosignPrivateKey(pem: string, password: string): KeyObject {
+  const body = pem
+    .replace(/-----(BEGIN|END) ENCRYPTED (SIGSTORE|COSIGN) PRIVATE KEY-----/g, "")
+    .replace(/\s+/g, "");
+  let doc: {
+    kdf?: { name?: string; params?: { N?: number; r?: number; p?: number }; salt?: string };
+    cipher?: { name?: string; nonce?: string };
+    ciphertext?: string;
+  };
+  try {
+    doc = JSON.parse(Buffer.from(body, "base64").toString("utf8"));
+  } catch {
+    throw new AttestError("ATTEST_KEY_INVALID", "the cosign key is not base64 JSON: it is damaged");
+  }
+  const { kdf, cipher } = doc;
+  const N = kdf?.params?.N ?? 0;
+  const r = kdf?.params?.r ?? 0;
+  const p = kdf?.params?.p ?? 0;
+  if (
+    kdf?.name !== "scrypt" ||
+    cipher?.name !== "nacl/secretbox" ||
+    !kdf.salt ||
+    !cipher.nonce ||
+    !doc.ciphertext ||
+    !Number.isInteger(Math.log2(N)) ||
+    N > 2 ** 20 ||
+    r < 1 ||
+    r > 32 ||
+    p < 1 ||
+    p > 16
+  ) {
+    throw new AttestError(
+      "ATTEST_KEY_INVALID",
+      `unsupported cosign key: kdf ${kdf?.name} (N=${N}, r=${r}, p=${p}), cipher ${cipher?.name}`,
+      { hint: "cosign keys use scrypt and nacl/secretbox" },
+    );
+  }
+  const secret = scryptSync(password, Buffer.from(kdf.salt, "base64"), 32, {
+    N,
+    r,
+    p,
+    maxmem: 256 * N * r + 1024 * 1024,
+  });
+  const opened = nacl.secretbox.open(
+    new Uint8Array(Buffer.from(doc.ciphertext, "base64")),
+    new Uint8Array(Buffer.from(cipher.nonce, "base64")),
+    new Uint8Array(secret),
+  );
+  if (!opened) {
+    throw new AttestError(
+      "ATTEST_KEY_INVALID",
+      "cannot open the cosign key: wrong password, or the key was altered",
+      {
+        hint: "give its password in CLEANIMG_SIGNING_KEY_PASSWORD (or COSIGN_PASSWORD)",
+      },
+    );
+  }
+  try {
+    return createPrivateKey({ key: Buffer.from(opened), format: "der", type: "pkcs8" });
+  } catch (e) {
+    throw new AttestError(
+      "ATTEST_KEY_INVALID",
+      `the cosign key holds no PKCS#8 key: ${(e as Error).message}`,
     );
   }
 }
