@@ -27,6 +27,7 @@ import {
   findingsAtOrAbove,
   fleetStatus,
   generateSbom,
+  type ImportResult,
   importCatalog,
   importEvidence,
   importVulnData,
@@ -956,6 +957,18 @@ export async function run(
 
   // --- evidence ----------------------------------------------------------------------------------
   const evidence = program.command("evidence").description("query the evidence store");
+  /** What an import kept and what it rejected; exit 1 when something was rejected. */
+  const reportImport = (r: ImportResult): void => {
+    out.result(r, () =>
+      [
+        `imported ${r.imported} verified evidence artifacts for ${r.image}`,
+        ...r.rejected.map((x) => `  rejected ${x.digest}: ${x.reason}`),
+      ].join("\n"),
+    );
+    if (r.rejected.length > 0) {
+      exitCode = ExitCode.Failed;
+    }
+  };
   evidence
     .command("push")
     .description(
@@ -977,16 +990,7 @@ export async function run(
     )
     .argument("<image>", "registry reference: docker://HOST/REPO:TAG or HOST/REPO@DIGEST")
     .action(async (ref: string, _o: unknown, cmd: Command) => {
-      const r = await pullEvidence(context(cmd), ref);
-      out.result(r, () =>
-        [
-          `imported ${r.imported} verified evidence artifacts for ${r.image}`,
-          ...r.rejected.map((x) => `  rejected ${x.digest}: ${x.reason}`),
-        ].join("\n"),
-      );
-      if (r.rejected.length > 0) {
-        exitCode = ExitCode.Failed;
-      }
+      reportImport(await pullEvidence(context(cmd), ref));
     });
   evidence
     .command("export")
@@ -1046,15 +1050,7 @@ export async function run(
       itemsOf(e),
       { source: file },
     );
-    out.result(r, () =>
-      [
-        `imported ${r.imported} verified evidence artifacts for ${r.image}`,
-        ...r.rejected.map((x) => `  rejected ${x.digest}: ${x.reason}`),
-      ].join("\n"),
-    );
-    if (r.rejected.length > 0) {
-      exitCode = ExitCode.Failed;
-    }
+    reportImport(r);
   };
   evidence
     .command("ls")

@@ -218,39 +218,15 @@ export class PostgresEvidenceStore implements EvidenceStore {
   ): Promise<void> {
     assertValidLogInput(log, index);
     assertValidLinkInputs(links);
-    await this.#ready;
-    const c = await this.#pool.connect();
-    try {
-      await c.query("BEGIN");
-      // one appender per log at a time: the chain of entries stays linear
-      await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`cleanimg-log:${log}`]);
-      const r = await c.query<{ n: string }>(
-        "SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM log_entries WHERE log = $1",
-        [log],
-      );
-      const n = Number(r.rows[0]?.n ?? 0);
+    await this.appendWith(log, async (n) => {
       if (n !== index) {
-        await c.query("ROLLBACK");
         throw new StoreError(
           "STORE_CONFLICT",
           `log ${log} has ${n} entries; cannot append at ${index}`,
         );
       }
-      for (const k of links) {
-        await this.#insertLink(c, k);
-      }
-      await c.query("INSERT INTO log_entries (log, idx, entry) VALUES ($1, $2, $3)", [
-        log,
-        index,
-        Buffer.from(entry),
-      ]);
-      await c.query("COMMIT");
-    } catch (e) {
-      await c.query("ROLLBACK").catch(() => {});
-      throw e;
-    } finally {
-      c.release();
-    }
+      return { entry, links };
+    });
   }
 
   /**
