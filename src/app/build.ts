@@ -387,6 +387,7 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
     produced.push({ what: "rebuilt-and-matched attestation", digest: reproDigest });
 
     const finished = now();
+    const invocationId = randomUUID();
     say(`finished`);
     const logDigest = await store.putBlob(
       new TextEncoder().encode(`${log.join("\n")}\n`),
@@ -445,7 +446,7 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
       runDetails: {
         builder: { id: BUILDER_ID, version: { cleanimg: TOOL.version } },
         metadata: {
-          invocationId: randomUUID(),
+          invocationId,
           startedOn: started.toISOString(),
           finishedOn: finished.toISOString(),
         },
@@ -515,6 +516,19 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
     const s = await generateSbom(ctx, `local:${ref}`, {
       format: "spdx-3",
       created: new Date(epoch * 1000),
+      // the same build as the provenance: its type, invocation, times and spec
+      build: {
+        buildType: BUILD_TYPE,
+        buildId: invocationId,
+        // SPDX 3 DateTime: seconds, UTC
+        startTime: `${started.toISOString().slice(0, 19)}Z`,
+        endTime: `${finished.toISOString().slice(0, 19)}Z`,
+        configSource: {
+          uri: specPath.slice(contextDir.length + 1),
+          sha256: specDigest.slice(7),
+        },
+        parameters: { image: ref, offline: String(opts.offline === true) },
+      },
     });
     const cdx = await store.putBlob(
       new TextEncoder().encode(renderSbom(s.sbom, "cyclonedx-1.6")),

@@ -3,6 +3,7 @@ import { SbomError, UsageError } from "../core/errors.js";
 import type { Limits } from "../core/limits.js";
 import { openSource, type Platform, parseImageLocation, resolveImage } from "../oci/index.js";
 import {
+  type BuildInfo,
   CATALOGERS,
   catalogFilesystem,
   catalogInterest,
@@ -36,6 +37,8 @@ export interface SbomOptions {
   readonly limits?: Partial<Limits>;
   /** Reuse and record layer readings in the evidence store (default true). */
   readonly layerCache?: boolean;
+  /** The build that produced the image, when the SBOM is made by it (SPDX 3 Build profile). */
+  readonly build?: BuildInfo;
 }
 
 export interface SbomResult {
@@ -126,6 +129,7 @@ export async function generateSbom(
       sbom = {
         ...catalogued,
         runtime: runtimeContext(img.config.config ?? {}, fs, img.config.architecture),
+        ...(opts.build ? { build: opts.build } : {}),
       };
     } finally {
       await src.close();

@@ -31,6 +31,7 @@ export { renderSpdx3, SPDX3_CONTEXT } from "./formats/spdx3.js";
 export { renderSpdx23 } from "./formats/spdx23.js";
 export { normalizeLicenses } from "./license.js";
 export type {
+  BuildInfo,
   Checksum,
   Distro,
   Location,

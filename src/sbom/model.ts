@@ -116,6 +116,21 @@ export interface Sbom {
   readonly tool: { readonly name: string; readonly version: string };
   /** For images: how the image runs, as context for VEX (never a verdict on its own). */
   readonly runtime?: RuntimeContext;
+  /** When the SBOM was made by the build that produced the image: that build. */
+  readonly build?: BuildInfo;
+}
+
+/** The build an SBOM comes from (the SPDX 3 Build profile; the same build as the provenance). */
+export interface BuildInfo {
+  /** The build type URI (as in the SLSA provenance). */
+  readonly buildType: string;
+  /** The build's invocation id (as in the SLSA provenance). */
+  readonly buildId: string;
+  readonly startTime: string;
+  readonly endTime: string;
+  /** The build description the build ran from. */
+  readonly configSource: { readonly uri: string; readonly sha256: string };
+  readonly parameters: Readonly<Record<string, string>>;
 }
 
 /** What an image's config and filesystem say about how it runs. */

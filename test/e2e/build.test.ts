@@ -23,6 +23,7 @@ import {
   verifyChain,
 } from "../../src/app/index.js";
 import { isToolError } from "../../src/core/errors.js";
+import { spdx3Validator } from "../support/schemas.js";
 import { tempDir } from "../support/tmp.js";
 
 /**
@@ -219,6 +220,38 @@ describe("build", () => {
     expect(prov.buildDefinition.resolvedDependencies.map((d: { uri?: string }) => d.uri)).toContain(
       "pkg:deb/debian/hello@2.10-3?arch=amd64",
     );
+  });
+
+  it("writes the build into its SPDX 3.0.1 SBOM (Build profile), the same build as the provenance", async () => {
+    const chain = await verifyChain(ctx, first.image.digest);
+    const sbomLink = chain.links.find((l) => l.stage === "sbom");
+    const doc = JSON.parse(
+      Buffer.from((await ctx.evidence().getBlob(sbomLink?.evidence as never)).bytes).toString(),
+    );
+    expect(spdx3Validator()(doc)).toEqual([]);
+    const graph = doc["@graph"] as Record<string, unknown>[];
+    const build = graph.find((e) => e["type"] === "build_Build") as Record<string, unknown>;
+    const prov = await provenanceOf(ctx, first);
+    expect(build["build_buildType"]).toBe(prov.buildDefinition.buildType);
+    expect(build["build_buildId"]).toBe(prov.runDetails.metadata.invocationId);
+    expect(build["build_configSourceDigest"]).toEqual([
+      {
+        type: "Hash",
+        algorithm: "sha256",
+        hashValue: prov.buildDefinition.externalParameters.spec.digest.sha256,
+      },
+    ]);
+    const out = graph.find((e) => e["relationshipType"] === "hasOutput") as Record<string, unknown>;
+    expect(out["from"]).toBe(build["spdxId"]);
+    const root = graph.find((e) => e["type"] === "software_Sbom") as { rootElement: string[] };
+    expect(out["to"]).toEqual(root.rootElement);
+    const document = graph.find((e) => e["type"] === "SpdxDocument") as {
+      profileConformance: string[];
+    };
+    expect(document.profileConformance).toContain("build");
+    // an SBOM made later by analysis of the same image names no build
+    const analysed = await generateSbom(ctx, "hello:1.0.0", { record: false });
+    expect(analysed.document).not.toContain("build_Build");
   });
 
   it("lists exactly the locked packages in the SBOM of the built image", async () => {

@@ -13,7 +13,8 @@ type Json = Record<string, unknown>;
 export const SPDX3_CONTEXT = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld";
 
 /**
- * Renders an SBOM as native SPDX 3.0.1 JSON-LD (Core and Software profiles): one
+ * Renders an SBOM as native SPDX 3.0.1 JSON-LD (Core, Software and, for an SBOM made by a
+ * build, Build profiles): one
  * `software_Sbom` whose root is the image (or directory) package, packages with purls and
  * suppliers, declared licenses as `simplelicensing_LicenseExpression` elements linked with
  * `hasDeclaredLicense`, and `contains` / `dependsOn` relationships. Deterministic.
@@ -181,6 +182,33 @@ export function renderSpdx3(sbom: Sbom): string {
     const [from, type] = key.split("\n") as [string, string];
     rel(from, type, [...new Set(to)].sort());
   }
+  if (sbom.build) {
+    // the Build profile: the build that produced the image, as its provenance records it
+    const b = sbom.build;
+    const buildId = id("build");
+    graph.push({
+      type: "build_Build",
+      spdxId: buildId,
+      creationInfo: ci,
+      build_buildType: b.buildType,
+      build_buildId: b.buildId,
+      build_buildStartTime: b.startTime,
+      build_buildEndTime: b.endTime,
+      build_configSourceUri: [b.configSource.uri],
+      build_configSourceDigest: [
+        { type: "Hash", algorithm: "sha256", hashValue: b.configSource.sha256 },
+      ],
+      ...(Object.keys(b.parameters).length
+        ? {
+            build_parameter: Object.entries(b.parameters)
+              .sort(([x], [y]) => (x < y ? -1 : 1))
+              .map(([key, value]) => ({ type: "DictionaryEntry", key, value })),
+          }
+        : {}),
+    });
+    elements.push(buildId);
+    rel(buildId, "hasOutput", [rootId]);
+  }
   graph.push(...relationships);
   elements.push(...relationships.map((r) => r["spdxId"] as string));
   elements.push(...suppliers.values());
@@ -192,7 +220,8 @@ export function renderSpdx3(sbom: Sbom): string {
     name: `SBOM of ${name}`,
     rootElement: [rootId],
     element: [...elements].sort(),
-    software_sbomType: ["analyzed"],
+    // made by the build (from the image it produced) or by analysis of an image
+    software_sbomType: sbom.build ? ["build", "analyzed"] : ["analyzed"],
   });
   graph.push({
     type: "SpdxDocument",
@@ -201,7 +230,7 @@ export function renderSpdx3(sbom: Sbom): string {
     name: `SBOM of ${name}`,
     rootElement: [sbomId],
     element: [sbomId, agentId, toolId, ...elements].sort(),
-    profileConformance: ["core", "software", "simpleLicensing"],
+    profileConformance: ["core", "software", "simpleLicensing", ...(sbom.build ? ["build"] : [])],
   });
   return `${JSON.stringify({ "@context": SPDX3_CONTEXT, "@graph": graph }, null, 2)}\n`;
 }
