@@ -42,6 +42,12 @@ const PYTHON = "/usr/bin/python3";
 const TSX = import.meta.resolve("tsx");
 const cli = (cwd: string, args: string[]) =>
   spawnSync(process.execPath, ["--import", TSX, MAIN, ...args], { cwd, encoding: "utf8" });
+/** Copies the named files from one directory into another. */
+const copyInto = (dst: string, src: string, files: readonly string[]): void => {
+  for (const f of files) {
+    cpSync(join(src, f), join(dst, f));
+  }
+};
 const reference = (cwd: string, cmd: string, args: string[]) =>
   spawnSync(cmd, args, { cwd, encoding: "utf8" });
 
@@ -427,9 +433,7 @@ describe("interoperability with the reference implementation (Debian in-toto)", 
   /** The python demo's layout template, with an expiry and its inspection's tar on PATH. */
   const prepare = (): string => {
     const d = tempDir("cleanimg-intoto-py-");
-    for (const f of ["alice", "alice.pub", "bob", "carl"]) {
-      cpSync(join(PY, f), join(d, f));
-    }
+    copyInto(d, PY, ["alice", "alice.pub", "bob", "carl"]);
     const t = JSON.parse(readFileSync(join(PY, "demo.layout.template"), "utf8"));
     t.signed.expires = "2030-01-01T00:00:00Z";
     t.signed.inspect[0].run = ["tar", "xfz", "foo.tar.gz"];
@@ -453,9 +457,7 @@ describe("interoperability with the reference implementation (Debian in-toto)", 
     for (const layout of ["ours.layout", "theirs.layout"]) {
       // the reference's links and product
       const w = tempDir("cleanimg-intoto-verify-");
-      for (const f of ["write-code.776a00e2.link", "package.2f89b927.link", "foo.tar.gz"]) {
-        cpSync(join(PY, f), join(w, f));
-      }
+      copyInto(w, PY, ["write-code.776a00e2.link", "package.2f89b927.link", "foo.tar.gz"]);
       const theirs = reference(w, "in-toto-verify", [
         "--layout",
         join(d, layout),
@@ -485,75 +487,39 @@ describe("interoperability with the reference implementation (Debian in-toto)", 
       cli(d, ["intoto", "sign", "-f", "unsigned.layout", "-k", "alice", "-o", "root.layout"])
         .status,
     ).toBe(0);
+    // the same two steps, with the reference's in-toto-run options, run by each implementation
+    const steps = [
+      [
+        "-n",
+        "write-code",
+        "-k",
+        join(d, "bob"),
+        "-p",
+        "foo.py",
+        "--",
+        "sh",
+        "-c",
+        "echo 'print(42)' > foo.py",
+      ],
+      [
+        "-n",
+        "package",
+        "-k",
+        join(d, "carl"),
+        "-m",
+        "foo.py",
+        "-p",
+        "foo.tar.gz",
+        "--",
+        "tar",
+        "zcf",
+        "foo.tar.gz",
+        "foo.py",
+      ],
+    ];
     for (const [who, makeLinks] of [
-      [
-        "ours",
-        (w: string) => [
-          cli(w, [
-            "intoto",
-            "run",
-            "-n",
-            "write-code",
-            "-k",
-            join(d, "bob"),
-            "-p",
-            "foo.py",
-            "--",
-            "sh",
-            "-c",
-            "echo 'print(42)' > foo.py",
-          ]),
-          cli(w, [
-            "intoto",
-            "run",
-            "-n",
-            "package",
-            "-k",
-            join(d, "carl"),
-            "-m",
-            "foo.py",
-            "-p",
-            "foo.tar.gz",
-            "--",
-            "tar",
-            "zcf",
-            "foo.tar.gz",
-            "foo.py",
-          ]),
-        ],
-      ],
-      [
-        "theirs",
-        (w: string) => [
-          reference(w, "in-toto-run", [
-            "-n",
-            "write-code",
-            "-k",
-            join(d, "bob"),
-            "-p",
-            "foo.py",
-            "--",
-            "sh",
-            "-c",
-            "echo 'print(42)' > foo.py",
-          ]),
-          reference(w, "in-toto-run", [
-            "-n",
-            "package",
-            "-k",
-            join(d, "carl"),
-            "-m",
-            "foo.py",
-            "-p",
-            "foo.tar.gz",
-            "--",
-            "tar",
-            "zcf",
-            "foo.tar.gz",
-            "foo.py",
-          ]),
-        ],
-      ],
+      ["ours", (w: string) => steps.map((a) => cli(w, ["intoto", "run", ...a]))],
+      ["theirs", (w: string) => steps.map((a) => reference(w, "in-toto-run", a))],
     ] as const) {
       const w = tempDir(`cleanimg-intoto-${who}-`);
       for (const r of makeLinks(w)) {
@@ -565,9 +531,7 @@ describe("interoperability with the reference implementation (Debian in-toto)", 
       // verified in a clean directory holding only the links and the product
       for (const verifier of ["ours", "theirs"]) {
         const v = tempDir("cleanimg-intoto-v-");
-        for (const f of ["write-code.776a00e2.link", "package.2f89b927.link", "foo.tar.gz"]) {
-          cpSync(join(w, f), join(v, f));
-        }
+        copyInto(v, w, ["write-code.776a00e2.link", "package.2f89b927.link", "foo.tar.gz"]);
         const r =
           verifier === "ours"
             ? cli(v, ["intoto", "verify", "-l", join(d, "root.layout"), "-k", join(d, "alice.pub")])
@@ -583,9 +547,7 @@ describe("interoperability with the reference implementation (Debian in-toto)", 
       }
       // a product swapped after packaging fails both
       const v = tempDir("cleanimg-intoto-swap-");
-      for (const f of ["write-code.776a00e2.link", "package.2f89b927.link"]) {
-        cpSync(join(w, f), join(v, f));
-      }
+      copyInto(v, w, ["write-code.776a00e2.link", "package.2f89b927.link"]);
       spawnSync(
         "sh",
         ["-c", "echo 'print(666)' > foo.py && tar zcf foo.tar.gz foo.py && rm foo.py"],
@@ -614,9 +576,7 @@ describe("interoperability with the reference implementation (Debian in-toto)", 
 
   it("creates a layout from a readable YAML description that the reference verifies", () => {
     const d = prepare();
-    for (const f of ["bob.pub", "carl.pub"]) {
-      cpSync(join(PY, f), join(d, f));
-    }
+    copyInto(d, PY, ["bob.pub", "carl.pub"]);
     writeFileSync(
       join(d, "layout.yaml"),
       `expires: 30d
@@ -653,9 +613,7 @@ inspect:
     ]);
     expect(made.status, made.stderr).toBe(0);
     const w = tempDir("cleanimg-intoto-made-");
-    for (const f of ["write-code.776a00e2.link", "package.2f89b927.link", "foo.tar.gz"]) {
-      cpSync(join(PY, f), join(w, f));
-    }
+    copyInto(w, PY, ["write-code.776a00e2.link", "package.2f89b927.link", "foo.tar.gz"]);
     const theirs = reference(w, "in-toto-verify", [
       "--layout",
       join(d, "made.layout"),
@@ -848,15 +806,11 @@ steps:
     );
     // built under the python demo's supply chain: its links are named in the provenance
     const linkDir = tempDir("cleanimg-intoto-build-links-");
-    for (const f of ["write-code.776a00e2.link", "package.2f89b927.link"]) {
-      cpSync(join(PY, f), join(linkDir, f));
-    }
+    copyInto(linkDir, PY, ["write-code.776a00e2.link", "package.2f89b927.link"]);
     await buildImage(ctx, { spec: join(d, "cleanimg.yaml"), intotoLinks: linkDir });
     const image = (await inspectImage(ctx, "demo/app:1.0.0", { record: false })).manifest.digest;
     const w = tempDir("cleanimg-intoto-vsa-");
-    for (const f of ["write-code.776a00e2.link", "package.2f89b927.link", "foo.tar.gz"]) {
-      cpSync(join(PY, f), join(w, f));
-    }
+    copyInto(w, PY, ["write-code.776a00e2.link", "package.2f89b927.link", "foo.tar.gz"]);
     const env = { ...process.env, CLEANIMG_HOME: home };
     const r = spawnSync(
       process.execPath,
@@ -923,9 +877,7 @@ steps:
 
   it("verifies sublayouts as the reference does: the functionary's layout over its own links", () => {
     const d = prepare();
-    for (const f of ["bob.pub", "carl.pub"]) {
-      cpSync(join(PY, f), join(d, f));
-    }
+    copyInto(d, PY, ["bob.pub", "carl.pub"]);
     // the owner delegates step "code" to bob, who lays out how it is done: carl writes foo.py
     writeFileSync(
       join(d, "super.yaml"),
