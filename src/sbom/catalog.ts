@@ -2,18 +2,30 @@ import type { Issue } from "../core/issues.js";
 import type { FileResolver, Sniffer } from "../source/index.js";
 import type { Cataloger } from "./cataloger.js";
 import { apkCataloger } from "./catalogers/apk.js";
+import { cargoLockCataloger } from "./catalogers/cargo-lock.js";
+import { composerInstalledCataloger, composerLockCataloger } from "./catalogers/composer.js";
+import { dotnetDepsCataloger } from "./catalogers/dotnet.js";
 import { dpkgCataloger } from "./catalogers/dpkg.js";
 import { goModCataloger } from "./catalogers/go-mod.js";
 import { goBinaryCataloger } from "./catalogers/golang.js";
 import { javaArchiveCataloger } from "./catalogers/java.js";
+import { DECLARING_CATALOGERS } from "./catalogers/lockfile.js";
 import { npmCataloger } from "./catalogers/npm.js";
 import { npmLockCataloger } from "./catalogers/npm-lock.js";
 import { detectDistro, OS_RELEASE_PATHS } from "./catalogers/os-release.js";
+import { pnpmLockCataloger } from "./catalogers/pnpm-lock.js";
 import { pythonCataloger } from "./catalogers/python.js";
+import {
+  pipfileLockCataloger,
+  poetryLockCataloger,
+  pythonRequirementsCataloger,
+  uvLockCataloger,
+} from "./catalogers/python-lock.js";
 import { rpmCataloger } from "./catalogers/rpm.js";
-import { rubyGemspecCataloger } from "./catalogers/ruby.js";
+import { gemfileLockCataloger, rubyGemspecCataloger } from "./catalogers/ruby.js";
 import { presenceOf } from "./catalogers/shared.js";
 import { yarnLockCataloger } from "./catalogers/yarn-lock.js";
+import { withGeneratedCpe } from "./cpe.js";
 import type { Package, Relationship, Sbom, SbomSubject } from "./model.js";
 
 /** Every cataloger, in the order they run (OS package databases first). */
@@ -25,10 +37,20 @@ export const CATALOGERS: readonly Cataloger[] = [
   npmCataloger,
   npmLockCataloger,
   yarnLockCataloger,
+  pnpmLockCataloger,
+  pythonRequirementsCataloger,
+  pipfileLockCataloger,
+  poetryLockCataloger,
+  uvLockCataloger,
   javaArchiveCataloger,
   rubyGemspecCataloger,
+  gemfileLockCataloger,
   goBinaryCataloger,
   goModCataloger,
+  cargoLockCataloger,
+  composerInstalledCataloger,
+  composerLockCataloger,
+  dotnetDepsCataloger,
 ];
 
 /** Byte-pattern sniffers the catalogers need while layers stream. */
@@ -79,6 +101,7 @@ export async function catalogFilesystem(
       });
     }
   }
+  dropDeclaredDuplicates(found);
   const canonical = (p: string): string => {
     try {
       return resolver.realpath(p) ?? p;
@@ -131,7 +154,7 @@ export async function catalogFilesystem(
   }
   const basenames = lazyBasenames(resolver);
   const packages = found
-    .map((p) => withPresence(p, resolver, basenames))
+    .map((p) => withGeneratedCpe(withPresence(p, resolver, basenames)))
     .sort(
       (a, b) =>
         cmp(a.type, b.type) || cmp(a.name, b.name) || cmp(a.version, b.version) || cmp(a.id, b.id),
@@ -156,6 +179,23 @@ export async function catalogFilesystem(
     created: opts.created,
     tool: opts.tool,
   };
+}
+
+/**
+ * A package a lockfile declares that an installed-package cataloger also found (same purl) is
+ * that installed package: the installed record is the stronger evidence, so it alone is kept.
+ */
+function dropDeclaredDuplicates(found: Package[]): void {
+  const installed = new Set(
+    found.filter((p) => !DECLARING_CATALOGERS.has(p.foundBy)).map((p) => p.purl),
+  );
+  let w = 0;
+  for (const p of found) {
+    if (!DECLARING_CATALOGERS.has(p.foundBy) || !installed.has(p.purl)) {
+      found[w++] = p;
+    }
+  }
+  found.length = w;
 }
 
 /**

@@ -2,7 +2,8 @@ import type { Issue } from "../../core/issues.js";
 import type { FileResolver } from "../../source/index.js";
 import type { Cataloger, CatalogResult } from "../cataloger.js";
 import { normalizeLicenses } from "../license.js";
-import type { Package } from "../model.js";
+import type { Checksum, Package } from "../model.js";
+import { checksumOf, type LockEntry, lockfileCataloger } from "./lockfile.js";
 import { locationOf, packageId, purl, text } from "./shared.js";
 
 const GEMSPEC = /\/specifications\/(?:default\/)?[^/]+\.gemspec$/;
@@ -94,3 +95,79 @@ export const rubyGemspecCataloger: Cataloger = {
     return { packages, issues };
   },
 };
+
+/**
+ * Gemfile.lock: the gems of its GEM, GIT and PATH sections (`    name (version[-platform])` at
+ * four spaces, their dependencies at six) and, from Bundler 2.5, the CHECKSUMS section.
+ */
+export function parseGemfileLock(src: string): LockEntry[] {
+  const out = new Map<string, LockEntry & { dependsOn: string[] }>();
+  const sums = new Map<string, Checksum[]>();
+  let section = "";
+  let inSpecs = false;
+  let current: (LockEntry & { dependsOn: string[] }) | undefined;
+  for (const line of src.split(/\r?\n/)) {
+    if (/^\S/.test(line)) {
+      section = line.trim();
+      inSpecs = false;
+      current = undefined;
+      continue;
+    }
+    if (section === "CHECKSUMS") {
+      const m = /^ {2}(\S+) \(([^)]+)\)(?: (.+))?$/.exec(line);
+      if (m?.[1] && m[2] && m[3]) {
+        const list = m[3]
+          .split(",")
+          .map((c) => checksumOf(c.trim()))
+          .filter((c): c is Checksum => !!c);
+        sums.set(`${m[1]} ${m[2]}`, list);
+      }
+      continue;
+    }
+    if (!["GEM", "GIT", "PATH", "PLUGIN SOURCE"].includes(section)) {
+      continue;
+    }
+    if (/^ {2}specs:\s*$/.test(line)) {
+      inSpecs = true;
+      continue;
+    }
+    if (!inSpecs) {
+      continue;
+    }
+    const spec = /^ {4}(\S+) \(([^)]+)\)\s*$/.exec(line);
+    if (spec?.[1] && spec[2]) {
+      const [version, ...platform] = splitPlatform(spec[2]);
+      current = {
+        name: spec[1],
+        version,
+        ...(platform.length ? { qualifiers: { platform: platform.join("-") } } : {}),
+        dependsOn: [],
+        properties: { "bundler:source": section, "bundler:spec": `${spec[1]} (${spec[2]})` },
+      };
+      out.set(`${spec[1]} ${spec[2]}`, current);
+      continue;
+    }
+    const dep = /^ {6}(\S+)(?: \(.*\))?\s*$/.exec(line);
+    if (dep?.[1] && current) {
+      current.dependsOn.push(dep[1]);
+    }
+  }
+  return [...out.entries()].map(([key, e]) => {
+    const checksums = sums.get(key);
+    return checksums ? { ...e, checksums } : e;
+  });
+}
+
+/** "1.13.6-x86_64-linux" is version 1.13.6 for platform x86_64-linux (versions have no "-"). */
+function splitPlatform(v: string): [string, ...string[]] {
+  return v.split("-") as [string, ...string[]];
+}
+
+export const gemfileLockCataloger: Cataloger = lockfileCataloger({
+  id: "ruby-gemfile-lock-cataloger",
+  version: 1,
+  type: "gem",
+  file: /\/Gemfile\.lock$/,
+  invalidCode: "SBOM_GEMFILE_LOCK_INVALID",
+  parse: (src) => parseGemfileLock(src),
+});

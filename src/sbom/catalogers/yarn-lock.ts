@@ -1,8 +1,5 @@
-import type { Issue } from "../../core/issues.js";
-import type { FileResolver } from "../../source/index.js";
-import type { Cataloger, CatalogResult } from "../cataloger.js";
-import type { Checksum, Package } from "../model.js";
-import { locationOf, packageId, purl, text } from "./shared.js";
+import type { Cataloger } from "../cataloger.js";
+import { checksumOf, lockfileCataloger, scoped } from "./lockfile.js";
 
 const LOCK = /\/yarn\.lock$/;
 
@@ -87,67 +84,27 @@ export function parseYarnLock(src: string): YarnLockEntry[] {
   return [...out.values()];
 }
 
-function checksums(integrity: string | undefined): Checksum[] {
-  const m = integrity ? /^(sha1|sha512)-([A-Za-z0-9+/=]+)$/.exec(integrity) : null;
-  return m?.[1] && m[2]
-    ? [
-        {
-          algorithm: m[1] === "sha1" ? "SHA1" : "SHA512",
-          value: Buffer.from(m[2], "base64").toString("hex"),
-        },
-      ]
-    : [];
-}
-
 /**
  * yarn lockfiles (v1 and yarn 2+). Where the tree is installed beside the lockfile, the
  * installed package.json files are the evidence and the lock entry is not reported again.
  */
-export const yarnLockCataloger: Cataloger = {
+export const yarnLockCataloger: Cataloger = lockfileCataloger({
   id: "yarn-lock-cataloger",
   version: 1,
-  interest: (path) => LOCK.test(path) && !path.includes("/node_modules/"),
-  async catalog(resolver: FileResolver): Promise<CatalogResult> {
-    const packages: Package[] = [];
-    const issues: Issue[] = [];
-    for (const node of resolver.files()) {
-      if (node.type !== "file" || !LOCK.test(node.path) || node.path.includes("/node_modules/")) {
-        continue;
-      }
-      const bytes = await resolver.read(node.path);
-      if (!bytes) {
-        issues.push({
-          code: "SBOM_FILE_UNREADABLE",
-          message: "yarn.lock not readable",
-          path: node.path,
-        });
-        continue;
-      }
-      const dir = node.path.slice(0, node.path.lastIndexOf("/"));
-      for (const e of parseYarnLock(text(bytes))) {
-        if (resolver.lstat(`${dir}/node_modules/${e.name}/package.json`)) {
-          continue;
-        }
-        const [ns, bare] = e.name.startsWith("@")
-          ? (e.name.split("/", 2) as [string, string])
-          : [undefined, e.name];
-        const p = purl("npm", ns, bare, e.version);
-        packages.push({
-          id: packageId(p, node.path),
-          name: e.name,
-          version: e.version,
-          type: "npm",
-          purl: p,
-          cpes: [],
-          licenseDeclared: [],
-          foundBy: "yarn-lock-cataloger",
-          locations: [locationOf(resolver, node, node.path)],
-          checksums: checksums(e.integrity),
-          files: [],
-          dependsOn: e.dependencies,
-        });
-      }
-    }
-    return { packages, issues };
-  },
-};
+  type: "npm",
+  file: LOCK,
+  invalidCode: "SBOM_FILE_UNREADABLE",
+  parse: (src) =>
+    parseYarnLock(src).map((e) => {
+      const sum = checksumOf(e.integrity);
+      return {
+        name: e.name,
+        version: e.version,
+        ...scoped(e.name),
+        checksums: sum ? [sum] : [],
+        dependsOn: e.dependencies,
+      };
+    }),
+  superseded: (resolver, dir, e) =>
+    e !== undefined && resolver.lstat(`${dir}/node_modules/${e.name}/package.json`) !== undefined,
+});

@@ -1,3 +1,4 @@
+import { CPE_SOURCE, GENERATED_CPE_COMMENT } from "../cpe.js";
 import type { Package, Sbom } from "../model.js";
 import {
   imagePurl,
@@ -50,6 +51,7 @@ function pkg(p: Package): Json {
         referenceCategory: "SECURITY",
         referenceType: "cpe23Type",
         referenceLocator: c,
+        ...(p.properties?.[CPE_SOURCE] === "generated" ? { comment: GENERATED_CPE_COMMENT } : {}),
       })),
     ],
     primaryPackagePurpose: "LIBRARY",

@@ -1,3 +1,4 @@
+import { CPE_SOURCE, GENERATED_CPE_COMMENT } from "../cpe.js";
 import type { Package, Sbom } from "../model.js";
 import {
   imagePurl,
@@ -150,6 +151,9 @@ export function renderSpdx3(sbom: Sbom): string {
               type: "ExternalIdentifier",
               externalIdentifierType: "cpe23",
               identifier: c,
+              ...(p.properties?.[CPE_SOURCE] === "generated"
+                ? { comment: GENERATED_CPE_COMMENT }
+                : {}),
             })),
           }
         : {}),
