@@ -23,6 +23,7 @@ import {
 } from "./catalogers/python-lock.js";
 import { rpmCataloger } from "./catalogers/rpm.js";
 import { gemfileLockCataloger, rubyGemspecCataloger } from "./catalogers/ruby.js";
+import { rustAuditCataloger } from "./catalogers/rust-audit.js";
 import { presenceOf } from "./catalogers/shared.js";
 import { yarnLockCataloger } from "./catalogers/yarn-lock.js";
 import { withGeneratedCpe } from "./cpe.js";
@@ -47,6 +48,7 @@ export const CATALOGERS: readonly Cataloger[] = [
   gemfileLockCataloger,
   goBinaryCataloger,
   goModCataloger,
+  rustAuditCataloger,
   cargoLockCataloger,
   composerInstalledCataloger,
   composerLockCataloger,
