@@ -1,6 +1,13 @@
+import { createRequire } from "node:module";
+
+// a CommonJS bundle whose exports Node's ESM loader cannot name
+const { Cvss4P0 } = createRequire(import.meta.url)(
+  "ae-cvss-calculator",
+) as typeof import("ae-cvss-calculator");
+
 /**
- * CVSS v3.0/v3.1 base scores computed from the vector (FIRST's specification, section 7), so a
- * score is always derived from evidence rather than copied.
+ * CVSS v3.0/v3.1 base scores computed from the vector (FIRST's specification, section 7), and
+ * CVSS v4.0 scores (below), so a score is always derived from evidence rather than copied.
  */
 const W = {
   AV: { N: 0.85, A: 0.62, L: 0.55, P: 0.2 },
@@ -95,4 +102,97 @@ export function severityOf(score: number): CvssResult["severity"] {
         : score < 9
           ? "HIGH"
           : "CRITICAL";
+}
+
+const V4_BASE: Readonly<Record<string, readonly string[]>> = {
+  AV: ["N", "A", "L", "P"],
+  AC: ["L", "H"],
+  AT: ["N", "P"],
+  PR: ["N", "L", "H"],
+  UI: ["N", "P", "A"],
+  VC: ["H", "L", "N"],
+  VI: ["H", "L", "N"],
+  VA: ["H", "L", "N"],
+  SC: ["H", "L", "N"],
+  SI: ["H", "L", "N"],
+  SA: ["H", "L", "N"],
+};
+const V4_THREAT: Readonly<Record<string, readonly string[]>> = { E: ["X", "A", "P", "U"] };
+const V4_ENVIRONMENTAL: Readonly<Record<string, readonly string[]>> = {
+  CR: ["X", "H", "M", "L"],
+  IR: ["X", "H", "M", "L"],
+  AR: ["X", "H", "M", "L"],
+  MAV: ["X", "N", "A", "L", "P"],
+  MAC: ["X", "L", "H"],
+  MAT: ["X", "N", "P"],
+  MPR: ["X", "N", "L", "H"],
+  MUI: ["X", "N", "P", "A"],
+  MVC: ["X", "H", "L", "N"],
+  MVI: ["X", "H", "L", "N"],
+  MVA: ["X", "H", "L", "N"],
+  MSC: ["X", "H", "L", "N"],
+  MSI: ["X", "S", "H", "L", "N"],
+  MSA: ["X", "S", "H", "L", "N"],
+};
+const V4_SUPPLEMENTAL: Readonly<Record<string, readonly string[]>> = {
+  S: ["X", "N", "P"],
+  AU: ["X", "N", "Y"],
+  R: ["X", "A", "U", "I"],
+  V: ["X", "D", "C"],
+  RE: ["X", "L", "M", "H"],
+  U: ["X", "Clear", "Green", "Amber", "Red"],
+};
+
+export interface Cvss4Result {
+  readonly version: "4.0";
+  /** The CVSS v4.0 score of the vector (threat and environmental metrics applied when present). */
+  readonly score: number;
+  readonly severity: CvssResult["severity"];
+  /** Which metric groups the score rests on (CVSS v4.0 §1.3): B, BT, BE or BTE. */
+  readonly nomenclature: "CVSS-B" | "CVSS-BT" | "CVSS-BE" | "CVSS-BTE";
+}
+
+/**
+ * Parses a CVSS:4.0 vector (every base metric exactly once, known metrics and values only) and
+ * computes its score with FIRST's v4.0 algorithm (macro vectors and severity distances), as
+ * implemented by ae-cvss-calculator; undefined when the vector is invalid.
+ */
+export function cvss4Score(vector: string): Cvss4Result | undefined {
+  const parts = vector.trim().split("/");
+  if (parts[0] !== "CVSS:4.0") {
+    return undefined;
+  }
+  const m = new Map<string, string>();
+  for (const p of parts.slice(1)) {
+    const [k, v, extra] = p.split(":");
+    const allowed = k
+      ? (V4_BASE[k] ?? V4_THREAT[k] ?? V4_ENVIRONMENTAL[k] ?? V4_SUPPLEMENTAL[k])
+      : undefined;
+    if (!k || !v || extra !== undefined || !allowed?.includes(v) || m.has(k)) {
+      return undefined;
+    }
+    m.set(k, v);
+  }
+  if (Object.keys(V4_BASE).some((k) => !m.has(k))) {
+    return undefined;
+  }
+  const set = (group: Record<string, readonly string[]>): boolean =>
+    Object.keys(group).some((k) => (m.get(k) ?? "X") !== "X");
+  const threat = set(V4_THREAT);
+  const env = set(V4_ENVIRONMENTAL);
+  let score: number;
+  try {
+    score = new Cvss4P0(vector.trim()).calculateScores().overall;
+  } catch {
+    return undefined;
+  }
+  if (typeof score !== "number" || !Number.isFinite(score)) {
+    return undefined;
+  }
+  return {
+    version: "4.0",
+    score,
+    severity: severityOf(score),
+    nomenclature: `CVSS-B${threat ? "T" : ""}${env ? "E" : ""}` as Cvss4Result["nomenclature"],
+  };
 }

@@ -110,11 +110,13 @@ export function renderCycloneDxVulnerabilities(sbom: Sbom, findings: readonly Fi
                     f.rating.severity.toLowerCase() === "none"
                       ? "none"
                       : f.rating.severity.toLowerCase(),
-                  ...(f.rating.from.startsWith("CVSS:3.1")
-                    ? { method: "CVSSv31", vector: f.rating.from }
-                    : f.rating.from.startsWith("CVSS:3.0")
-                      ? { method: "CVSSv3", vector: f.rating.from }
-                      : { method: "other" }),
+                  ...(f.rating.from.startsWith("CVSS:4.0")
+                    ? { method: "CVSSv4", vector: f.rating.from }
+                    : f.rating.from.startsWith("CVSS:3.1")
+                      ? { method: "CVSSv31", vector: f.rating.from }
+                      : f.rating.from.startsWith("CVSS:3.0")
+                        ? { method: "CVSSv3", vector: f.rating.from }
+                        : { method: "other" }),
                 },
               ],
             }

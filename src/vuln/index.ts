@@ -1,4 +1,10 @@
-export { type CvssResult, cvss3BaseScore, severityOf } from "./cvss.js";
+export {
+  type Cvss4Result,
+  type CvssResult,
+  cvss3BaseScore,
+  cvss4Score,
+  severityOf,
+} from "./cvss.js";
 export { type AdvisoryHit, type ImportResult, type SourceStatus, VulnDb } from "./db.js";
 export { renderCycloneDxVulnerabilities, renderSarif } from "./formats.js";
 export { distroEcosystem, type Finding, type MatchResult, matchSbom } from "./match.js";

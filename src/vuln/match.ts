@@ -2,7 +2,7 @@ import type { Digest } from "../core/digest.js";
 import type { Issue } from "../core/issues.js";
 import type { Sbom } from "../sbom/index.js";
 import { type Affected, isAffected } from "../versions/index.js";
-import { cvss3BaseScore } from "./cvss.js";
+import { cvss3BaseScore, cvss4Score } from "./cvss.js";
 import type { AdvisoryHit, VulnDb } from "./db.js";
 import type { OsvRecord } from "./osv.js";
 
@@ -31,7 +31,7 @@ export interface Finding {
   /** The distribution's status for this release when it gave one (unfixed, no-dsa, end-of-life). */
   readonly distroStatus?: string;
   readonly severity?: readonly { readonly type: string; readonly score: string }[];
-  /** Severity derived from the record: a CVSS v3 vector's computed base score, else the source's rating. */
+  /** Severity derived from the record: a CVSS v4.0 or v3.x vector's computed score, else the source's rating. */
   readonly rating?: { readonly severity: string; readonly score?: number; readonly from: string };
   /** Known false-positive shapes flagged for the VEX analysis (e.g. "kernel-headers"). */
   readonly flags: readonly string[];
@@ -86,13 +86,23 @@ function fixedOf(hit: AdvisoryHit): string | undefined {
   return undefined;
 }
 
+/**
+ * The finding's rating: a CVSS v4.0 vector's score when the record has a valid one (the current
+ * FIRST standard, as NVD shows it first), else a CVSS v3.x vector's base score, both computed
+ * from the vector; else the source's own label.
+ */
 function ratingOf(hit: AdvisoryHit): { rating?: NonNullable<Finding["rating"]> } {
-  for (const s of [...(hit.affected.severity ?? []), ...(hit.record.severity ?? [])]) {
-    if (s.type === "CVSS_V3") {
-      const r = cvss3BaseScore(s.score);
-      if (r) {
-        return { rating: { severity: r.severity, score: r.baseScore, from: s.score } };
-      }
+  const severities = [...(hit.affected.severity ?? []), ...(hit.record.severity ?? [])];
+  for (const s of severities) {
+    const r = s.type === "CVSS_V4" ? cvss4Score(s.score) : undefined;
+    if (r) {
+      return { rating: { severity: r.severity, score: r.score, from: s.score } };
+    }
+  }
+  for (const s of severities) {
+    const r = s.type === "CVSS_V3" ? cvss3BaseScore(s.score) : undefined;
+    if (r) {
+      return { rating: { severity: r.severity, score: r.baseScore, from: s.score } };
     }
   }
   const label = hit.record.database_specific?.["severity"];
