@@ -587,7 +587,7 @@ export async function run(
   const db = program.command("db").description("the offline vulnerability database");
   db.command("import")
     .description(
-      "import OSV JSON (directory, zip, JSON lines; gzip or not), Debian advisory lists, Alpine secdb",
+      "import OSV JSON (directory, zip, JSON lines; gzip or not), Debian advisory lists, the Debian security tracker JSON, Alpine secdb",
     )
     .argument("<path...>", "files or directories, or a signed export (db export)")
     .option("--key <file...>", "public key(s) that may have signed a database export")

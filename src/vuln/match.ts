@@ -115,6 +115,43 @@ function ratingOf(hit: AdvisoryHit): { rating?: NonNullable<Finding["rating"]> }
   return {};
 }
 
+/**
+ * A Debian advisory (DSA, DLA, DTSA) whose every CVE already has a finding on the same package
+ * (from the tracker's per-CVE data) is the same vulnerability counted again: it is folded into
+ * those findings as an alias. An advisory with a CVE the per-CVE data does not confirm is kept.
+ */
+function foldDebianAdvisories(list: Finding[]): Finding[] {
+  const byPackage = new Map<string, Map<string, Finding>>();
+  for (const f of list) {
+    const m = byPackage.get(f.package.id) ?? new Map<string, Finding>();
+    m.set(f.id, f);
+    byPackage.set(f.package.id, m);
+  }
+  const folded = new Set<Finding>();
+  const extra = new Map<Finding, string[]>();
+  for (const f of list) {
+    if (!/^debian:(DSA|DLA|DTSA)$/.test(f.source)) {
+      continue;
+    }
+    const same = byPackage.get(f.package.id) as Map<string, Finding>;
+    const cves = f.aliases.filter((a) => a.startsWith("CVE-"));
+    const targets = cves.map((c) => same.get(c));
+    if (cves.length === 0 || targets.some((t) => t === undefined)) {
+      continue;
+    }
+    folded.add(f);
+    for (const t of targets as Finding[]) {
+      extra.set(t, [...(extra.get(t) ?? []), f.id]);
+    }
+  }
+  return list
+    .filter((f) => !folded.has(f))
+    .map((f) => {
+      const add = extra.get(f);
+      return add ? { ...f, aliases: [...new Set([...f.aliases, ...add])].sort() } : f;
+    });
+}
+
 function aliasesOf(r: OsvRecord): string[] {
   return [...new Set([...(r.aliases ?? []), ...(r.upstream ?? [])])].sort();
 }
@@ -177,7 +214,9 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
       if (status === "not-affected") {
         continue; // the distribution says this release is not affected
       }
-      if (status) {
+      if (status === "undetermined") {
+        verdict = { kind: "unknown", reason: `${ecosystem} status: undetermined` };
+      } else if (status) {
         verdict = { kind: "affected", reason: `${ecosystem} status: ${status}` };
       } else {
         verdict = isAffected(
@@ -226,7 +265,7 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
       });
     }
   }
-  const list = [...findings.values()].sort((a, b) =>
+  const list = foldDebianAdvisories([...findings.values()]).sort((a, b) =>
     a.package.name < b.package.name
       ? -1
       : a.package.name > b.package.name
