@@ -112,7 +112,13 @@ export {
   recordInTotoVerification,
   VSA_PREDICATE,
 } from "./intoto.js";
-export { parseKeyType, verifyBundleFile, writeKeyPair } from "./keys.js";
+export {
+  parseKeyType,
+  type SignBundleOptions,
+  signBundleFile,
+  verifyBundleFile,
+  writeKeyPair,
+} from "./keys.js";
 export {
   evaluateImagePolicy,
   loadPolicy,

@@ -1,9 +1,16 @@
+import { createPublicKey, sign as cryptoSign } from "node:crypto";
 import { constants } from "node:fs";
-import { open, readFile } from "node:fs/promises";
+import { open, readFile, rename, writeFile } from "node:fs/promises";
 import {
   type BundleVerifyOptions,
   generateKeyPair,
   type KeyType,
+  keyIdOf,
+  loadPrivateKey,
+  type SigstoreBundleJson,
+  type SigstoreServiceUrls,
+  signKeyless,
+  signWithKeyWitnessed,
   type VerifiedBundle,
   verifySigstoreBundle,
 } from "../attest/index.js";
@@ -87,4 +94,102 @@ export async function verifyBundleFile(
     ...(opts.key ? { publicKeyPem: (await read(opts.key)).toString("utf8") } : {}),
   };
   return verifySigstoreBundle(bundle, o);
+}
+
+/** The public-good staging instance (what `--staging` means in the sigstore-conformance protocol). */
+const STAGING = {
+  fulcioURL: "https://fulcio.sigstage.dev",
+  rekorURL: "https://rekor.sigstage.dev",
+  tsaURL: "https://timestamp.sigstage.dev/api/v1/timestamp",
+} as const;
+
+export interface SignBundleOptions {
+  /** OIDC identity token for keyless signing. */
+  readonly identityToken?: string;
+  /** A private key file (PEM or cosign.key) to sign with instead of keyless. */
+  readonly key?: string;
+  readonly keyPassword?: string;
+  /** signing_config.json (v0.2) naming the services. */
+  readonly signingConfig?: string;
+  readonly fulcioURL?: string;
+  readonly rekorURL?: string;
+  readonly tsaURL?: string;
+  readonly staging?: boolean;
+}
+
+/**
+ * Signs a file into a Sigstore v0.3 bundle: keyless (Fulcio certificate for the token's identity)
+ * or with a managed key, witnessed by Rekor and/or a TSA. There is no default service: the
+ * caller names them (URLs, a signing config, or `staging`). The bundle file is written whole or
+ * not at all.
+ * Side effects: network requests to the services; writes the bundle file.
+ */
+export async function signBundleFile(
+  artifactPath: string,
+  bundlePath: string,
+  o: SignBundleOptions,
+): Promise<{ mediaType: string; keyKind: "certificate" | "public-key"; tlogEntries: number }> {
+  const read = async (p: string): Promise<Buffer> =>
+    readFile(p).catch((e: NodeJS.ErrnoException) => {
+      throw new ToolError("CORE_INVALID_ARGUMENT", `cannot read ${p}: ${e.code ?? e.message}`);
+    });
+  const data = new Uint8Array(await read(artifactPath));
+  let signingConfig: unknown;
+  if (o.signingConfig) {
+    try {
+      signingConfig = JSON.parse((await read(o.signingConfig)).toString("utf8"));
+    } catch (e) {
+      if (e instanceof ToolError) {
+        throw e;
+      }
+      throw new ToolError("CORE_INVALID_ARGUMENT", `${o.signingConfig} is not JSON`);
+    }
+  }
+  const urls: SigstoreServiceUrls = {
+    ...(o.staging ? STAGING : {}),
+    ...(o.fulcioURL ? { fulcioURL: o.fulcioURL } : {}),
+    ...(o.rekorURL ? { rekorURL: o.rekorURL } : {}),
+    ...(o.tsaURL ? { tsaURL: o.tsaURL } : {}),
+    ...(signingConfig !== undefined && !o.key ? { signingConfig } : {}),
+  };
+  if (!urls.signingConfig && !urls.rekorURL && !urls.tsaURL) {
+    throw new UsageError(
+      "CLI_USAGE",
+      "no Sigstore services named: cleanimg does not reach the public instance unless told to",
+      {
+        hint: "give --signing-config FILE, or --fulcio-url and --rekor-url (a private instance), or --staging",
+      },
+    );
+  }
+  let bundle: SigstoreBundleJson;
+  if (o.key) {
+    const sk = loadPrivateKey((await read(o.key)).toString("utf8"), o.keyPassword);
+    const pub = createPublicKey(sk);
+    const ed = sk.asymmetricKeyType === "ed25519";
+    bundle = await signWithKeyWitnessed(
+      data,
+      {
+        sign: (d) => cryptoSign(ed ? null : "sha256", d, sk),
+        publicKeyPem: pub.export({ type: "spki", format: "pem" }).toString(),
+        hint: Buffer.from(keyIdOf(pub), "hex").toString("base64"),
+      },
+      urls,
+    );
+  } else {
+    if (!o.identityToken) {
+      throw new UsageError("CLI_USAGE", "keyless signing needs --identity-token", {
+        hint: "pass the OIDC token your CI issues (e.g. SIGSTORE_ID_TOKEN), or --key FILE",
+      });
+    }
+    bundle = await signKeyless(data, o.identityToken, urls);
+  }
+  const text = `${JSON.stringify(bundle)}\n`;
+  const tmp = `${bundlePath}.tmp-${process.pid}-${Date.now()}`;
+  await writeFile(tmp, text, { flag: "wx" });
+  await rename(tmp, bundlePath);
+  return {
+    mediaType: bundle.mediaType,
+    keyKind: o.key ? "public-key" : "certificate",
+    tlogEntries: (bundle.verificationMaterial?.tlogEntries ?? []).length,
+  };
 }

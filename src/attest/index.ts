@@ -13,6 +13,13 @@ export {
   verifyEnvelope,
 } from "./dsse.js";
 export {
+  BUNDLE_V03,
+  type SigstoreBundleJson,
+  type SigstoreServiceUrls,
+  signKeyless,
+  signWithKeyWitnessed,
+} from "./keyless.js";
+export {
   generateKeyPair,
   type KeyType,
   keyIdOf,

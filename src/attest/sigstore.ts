@@ -59,6 +59,24 @@ export function verifySigstoreBundle(
       fail(`malformed trusted root: log ${log.baseUrl} has no validity start`);
     }
   }
+  // sigstore-js checks the proof against the signed checkpoint's root; the proof's own copy of
+  // the root and size must say the same, or the bundle is not what its log said
+  for (const [i, e] of bundle.verificationMaterial.tlogEntries.entries()) {
+    const proof = e.inclusionProof;
+    const lines = proof?.checkpoint?.envelope.split("\n") ?? [];
+    if (proof && lines.length >= 3) {
+      if (lines[1] !== String(proof.treeSize)) {
+        fail(
+          `transparency log entry ${i}: the inclusion proof's tree size does not match its checkpoint`,
+        );
+      }
+      if (lines[2] !== Buffer.from(proof.rootHash).toString("base64")) {
+        fail(
+          `transparency log entry ${i}: the inclusion proof's root hash does not match its checkpoint`,
+        );
+      }
+    }
+  }
   const keyed = bundle.verificationMaterial.content.$case === "publicKey";
   if (keyed && !opts.publicKeyPem) {
     fail("the bundle is signed with a key, and no public key was given");

@@ -71,6 +71,7 @@ import {
   resolveSubject,
   revokeToken,
   scan,
+  signBundleFile,
   TOOL,
   tagLocalImage,
   VEX_AUTHOR,
@@ -890,18 +891,54 @@ export async function run(
     );
   sigstoreCmd
     .command("sign-bundle")
-    .description("keyless signing through Fulcio and Rekor (not available offline in this version)")
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new UsageError(
-        "CLI_NOT_AVAILABLE",
-        "sign-bundle (keyless signing through Fulcio and Rekor) is not available in this version",
-        {
-          hint: "cleanimg signs its evidence with keys (see docs/attestations.md); keyless signing is planned",
+    .description(
+      "sign-bundle --identity-token TOKEN --bundle FILE [--signing-config FILE | --staging | --fulcio-url URL --rekor-url URL] ARTIFACT (keyless), or --key FILE instead of a token",
+    )
+    .argument("<artifact>", "the file to sign")
+    .requiredOption("--bundle <file>", "where to write the Sigstore v0.3 bundle")
+    .option("--identity-token <jwt>", "OIDC identity token (keyless)")
+    .option("--key <file>", "sign with this private key (PEM or cosign.key) instead of keyless")
+    .option("--signing-config <file>", "signing_config.json naming Fulcio, Rekor and TSA")
+    .option("--trusted-root <file>", "accepted for the conformance protocol (verification uses it)")
+    .option("--fulcio-url <url>", "Fulcio (certificate authority) of a private instance")
+    .option("--rekor-url <url>", "Rekor transparency log to record the signature in")
+    .option("--tsa-url <url>", "RFC 3161 timestamp authority")
+    .option("--staging", "use the public-good staging instance (needs network)")
+    .action(
+      async (
+        artifact: string,
+        o: {
+          bundle: string;
+          identityToken?: string;
+          key?: string;
+          signingConfig?: string;
+          fulcioUrl?: string;
+          rekorUrl?: string;
+          tsaUrl?: string;
+          staging?: boolean;
         },
-      );
-    });
+        cmd: Command,
+      ) => {
+        const env = context(cmd).env;
+        const password = o.key
+          ? (env["CLEANIMG_SIGNING_KEY_PASSWORD"] ?? env["COSIGN_PASSWORD"])
+          : undefined;
+        const r = await signBundleFile(artifact, o.bundle, {
+          ...(o.identityToken ? { identityToken: o.identityToken } : {}),
+          ...(o.key ? { key: o.key } : {}),
+          ...(password !== undefined ? { keyPassword: password } : {}),
+          ...(o.signingConfig ? { signingConfig: o.signingConfig } : {}),
+          ...(o.fulcioUrl ? { fulcioURL: o.fulcioUrl } : {}),
+          ...(o.rekorUrl ? { rekorURL: o.rekorUrl } : {}),
+          ...(o.tsaUrl ? { tsaURL: o.tsaUrl } : {}),
+          ...(o.staging ? { staging: true } : {}),
+        });
+        out.result(
+          { bundle: o.bundle, ...r },
+          () => `wrote ${o.bundle} (${r.keyKind}, ${r.tlogEntries} log entries)`,
+        );
+      },
+    );
 
   // --- version ---------------------------------------------------------------------------------
   const version = program.command("version").description("version semantics of package ecosystems");

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildImageLayout } from "../support/build-image.js";
@@ -274,12 +274,23 @@ describe("cleanimg-init command line", () => {
       env(),
     );
     expect(managed.code, managed.stderr).toBe(0);
-    expect(
-      cli(
-        ["sigstore", "sign-bundle", "--identity-token", "x", "--bundle", "b.json", "a.txt"],
-        env(),
-      ).code,
-    ).toBe(4);
+    // offline by default: signing names its services or does not start
+    const unsigned = join(tempDir(), "b.json");
+    const offline = cli(
+      [
+        "sigstore",
+        "sign-bundle",
+        "--identity-token",
+        "x",
+        "--bundle",
+        unsigned,
+        join(conf, "a.txt"),
+      ],
+      env(),
+    );
+    expect(offline.code).toBe(2);
+    expect(offline.stderr).toMatch(/no Sigstore services named/);
+    expect(existsSync(unsigned)).toBe(false);
   });
 
   it("generates encrypted keys without overwriting, and verifies Sigstore bundles with exit 0 or 1", () => {

@@ -1,0 +1,191 @@
+import { bundleToJSON } from "@sigstore/bundle";
+import { SigningConfig } from "@sigstore/protobuf-specs";
+import {
+  type Artifact,
+  type BundleBuilder,
+  bundleBuilderFromSigningConfig,
+  DSSEBundleBuilder,
+  FulcioSigner,
+  MessageSignatureBundleBuilder,
+  RekorWitness,
+  type Signer as SigstoreSigner,
+  TSAWitness,
+  type Witness,
+} from "@sigstore/sign";
+import { AttestError } from "../core/errors.js";
+
+/**
+ * Where keyless signing sends its requests: a Fulcio CA for the short-lived certificate, a Rekor
+ * log and optionally a timestamp authority as witnesses. Nothing has a default: offline is the
+ * default, and every URL is the caller's choice (the public instance, a private one, a stand-in).
+ */
+export interface SigstoreServiceUrls {
+  readonly fulcioURL?: string;
+  readonly rekorURL?: string;
+  readonly tsaURL?: string;
+  /** A Sigstore signing_config.json (v0.2), used instead of the URLs above. */
+  readonly signingConfig?: unknown;
+  readonly timeoutMs?: number;
+}
+
+/** A Sigstore bundle (v0.3) as JSON. */
+export type SigstoreBundleJson = ReturnType<typeof bundleToJSON>;
+
+const FETCH = (o: SigstoreServiceUrls) => ({ timeout: o.timeoutMs ?? 30_000, retry: 2 });
+
+function witnesses(o: SigstoreServiceUrls): Witness[] {
+  const out: Witness[] = [];
+  if (o.rekorURL) {
+    out.push(new RekorWitness({ rekorBaseURL: o.rekorURL, fetchOnConflict: true, ...FETCH(o) }));
+  }
+  if (o.tsaURL) {
+    out.push(new TSAWitness({ tsaBaseURL: o.tsaURL, ...FETCH(o) }));
+  }
+  return out;
+}
+
+function builder(
+  kind: "messageSignature" | "dsseEnvelope",
+  signer: SigstoreSigner | undefined,
+  identityToken: string | undefined,
+  o: SigstoreServiceUrls,
+): BundleBuilder {
+  if (o.signingConfig !== undefined && signer === undefined) {
+    let config: SigningConfig;
+    try {
+      config = SigningConfig.fromJSON(o.signingConfig);
+    } catch (e) {
+      throw new AttestError(
+        "ATTEST_CONFIG_INVALID",
+        `not a Sigstore signing config: ${(e as Error).message}`,
+      );
+    }
+    return bundleBuilderFromSigningConfig({
+      signingConfig: config,
+      identityProvider: { getToken: async () => identityToken ?? "" },
+      bundleType: kind,
+      fetchOptions: FETCH(o),
+    });
+  }
+  const s =
+    signer ??
+    (() => {
+      if (!o.fulcioURL) {
+        throw new AttestError(
+          "ATTEST_CONFIG_INVALID",
+          "keyless signing needs a Fulcio URL (or a signing config)",
+        );
+      }
+      return new FulcioSigner({
+        fulcioBaseURL: o.fulcioURL,
+        identityProvider: { getToken: async () => identityToken ?? "" },
+        ...FETCH(o),
+      });
+    })();
+  const w = witnesses(o);
+  if (w.length === 0) {
+    throw new AttestError(
+      "ATTEST_CONFIG_INVALID",
+      "a Sigstore bundle needs a witness: give a Rekor URL or a timestamp authority URL",
+    );
+  }
+  return kind === "dsseEnvelope"
+    ? new DSSEBundleBuilder({ signer: s, witnesses: w })
+    : new MessageSignatureBundleBuilder({ signer: s, witnesses: w });
+}
+
+export const BUNDLE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/**
+ * sigstore-js writes keyless bundles as v0.2 with the whole certificate chain; v0.3 carries the
+ * leaf certificate alone (the chain's root is in the trusted root) and requires inclusion proofs.
+ * The same signature and log entries, in the v0.3 form, when every entry has its proof.
+ */
+function asV03(b: SigstoreBundleJson): SigstoreBundleJson {
+  const vm = b.verificationMaterial as Record<string, unknown> & {
+    x509CertificateChain?: { certificates?: { rawBytes: string }[] };
+    tlogEntries?: { inclusionProof?: unknown }[];
+  };
+  if ((vm.tlogEntries ?? []).some((e) => !e.inclusionProof)) {
+    return b;
+  }
+  const leaf = vm.x509CertificateChain?.certificates?.[0];
+  const { x509CertificateChain: _chain, ...rest } = vm;
+  return {
+    ...b,
+    mediaType: BUNDLE_V03,
+    verificationMaterial: {
+      ...rest,
+      ...(leaf ? { certificate: leaf } : {}),
+    } as SigstoreBundleJson["verificationMaterial"],
+  };
+}
+
+async function create(b: BundleBuilder, artifact: Artifact): Promise<SigstoreBundleJson> {
+  try {
+    return asV03(bundleToJSON(await b.create(artifact)));
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    throw new AttestError(
+      "ATTEST_SIGN_FAILED",
+      `Sigstore signing failed${err.code ? ` (${err.code})` : ""}: ${err.message}`,
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * Signs an artifact keyless: an ephemeral key, a Fulcio certificate for the identity token's
+ * subject, the signature logged in Rekor (and timestamped when a TSA is given). Returns a v0.3
+ * message-signature bundle, or a DSSE bundle when `payloadType` is given.
+ * Side effects: network requests to the given services.
+ * @throws AttestError ATTEST_SIGN_FAILED naming the service's answer
+ */
+export async function signKeyless(
+  data: Uint8Array,
+  identityToken: string,
+  o: SigstoreServiceUrls,
+  payloadType?: string,
+): Promise<SigstoreBundleJson> {
+  if (!identityToken.trim()) {
+    throw new AttestError("ATTEST_CONFIG_INVALID", "keyless signing needs an OIDC identity token");
+  }
+  const kind = payloadType ? "dsseEnvelope" : "messageSignature";
+  return create(builder(kind, undefined, identityToken, o), {
+    data: Buffer.from(data),
+    ...(payloadType ? { type: payloadType } : {}),
+  });
+}
+
+/**
+ * Signs with a managed key and has the signature witnessed by Rekor (a `hashedrekord` entry for
+ * an artifact, a `dsse` entry when `payloadType` is given; only hashes are logged) and/or a TSA.
+ * The key signs; the services only witness.
+ * Side effects: network requests to the given services.
+ * @throws AttestError ATTEST_SIGN_FAILED naming the service's answer
+ */
+export async function signWithKeyWitnessed(
+  data: Uint8Array,
+  key: {
+    readonly sign: (data: Buffer) => Buffer;
+    readonly publicKeyPem: string;
+    readonly hint?: string;
+  },
+  o: SigstoreServiceUrls,
+  payloadType?: string,
+): Promise<SigstoreBundleJson> {
+  const signer: SigstoreSigner = {
+    sign: async (d) => ({
+      signature: key.sign(d),
+      key: {
+        $case: "publicKey",
+        publicKey: key.publicKeyPem,
+        ...(key.hint ? { hint: key.hint } : {}),
+      },
+    }),
+  };
+  return create(builder(payloadType ? "dsseEnvelope" : "messageSignature", signer, undefined, o), {
+    data: Buffer.from(data),
+    ...(payloadType ? { type: payloadType } : {}),
+  });
+}
