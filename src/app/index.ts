@@ -26,6 +26,16 @@ export {
   workloadImages,
 } from "./admission.js";
 export {
+  deriveStandardAttestation,
+  OPENVEX_PREDICATE,
+  STANDARD_ATTESTATION_KIND,
+  STANDARD_STAGES,
+  type StandardAttestation,
+  type StandardStage,
+  VULNS_PREDICATE,
+  vulnsPredicate,
+} from "./attestations.js";
+export {
   AUDIT_LOG,
   type AuditEvent,
   type AuditSummary,

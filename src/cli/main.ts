@@ -16,6 +16,7 @@ import {
   createAppContext,
   createLayoutFile,
   createToken,
+  deriveStandardAttestation,
   discoverEvidence,
   type EvidenceExport,
   evaluateImagePolicy,
@@ -70,6 +71,8 @@ import {
   renderVex,
   resolveSubject,
   revokeToken,
+  STANDARD_STAGES,
+  type StandardStage,
   scan,
   signBundleFile,
   TOOL,
@@ -993,6 +996,38 @@ export async function run(
     );
 
   // --- evidence ----------------------------------------------------------------------------------
+  // --- attestation ------------------------------------------------------------------------------
+  const attestation = program
+    .command("attestation")
+    .description("standard attestations derived from the evidence chain");
+  attestation
+    .command("export")
+    .description(
+      "sign the whole evidence document of a verified chain link as a standard in-toto attestation (SPDX/CycloneDX SBOM, in-toto vulns, OpenVEX; SLSA provenance as built)",
+    )
+    .argument("<image>", "image reference or manifest digest")
+    .requiredOption("--stage <stage>", `one of ${STANDARD_STAGES.join(", ")}`)
+    .requiredOption("-o, --output <file>", "where to write the Sigstore bundle")
+    .action(async (ref: string, o: { stage: string; output: string }, cmd: Command) => {
+      if (!(STANDARD_STAGES as readonly string[]).includes(o.stage)) {
+        throw new UsageError("CLI_USAGE", `no standard attestation for stage "${o.stage}"`, {
+          hint: `--stage ${STANDARD_STAGES.join("|")} (policy and deployment links are the attestations)`,
+        });
+      }
+      const a = await deriveStandardAttestation(context(cmd), ref, o.stage as StandardStage);
+      await writeFileAtomic(o.output, new TextDecoder().decode(a.bytes));
+      out.result(
+        {
+          stage: a.stage,
+          predicateType: a.predicateType,
+          attestation: a.digest,
+          derivedFrom: a.derivedFrom,
+          output: o.output,
+        },
+        () => `wrote ${o.output}: ${a.predicateType} (${a.digest}, from link ${a.derivedFrom})`,
+      );
+    });
+
   const evidence = program.command("evidence").description("query the evidence store");
   /** What an import kept and what it rejected; exit 1 when something was rejected. */
   const reportImport = (r: ImportResult): void => {

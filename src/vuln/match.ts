@@ -75,8 +75,9 @@ export function distroEcosystem(sbom: Sbom): string | undefined {
   }
 }
 
+/** The version that fixes it (a GIT range's "fixed" is a commit, not a version to install). */
 function fixedOf(hit: AdvisoryHit): string | undefined {
-  for (const r of hit.affected.ranges ?? []) {
+  for (const r of (hit.affected.ranges ?? []).filter((x) => x.type !== "GIT")) {
     for (const e of r.events) {
       if (e["fixed"]) {
         return e["fixed"];
