@@ -96,7 +96,7 @@ export async function deriveStandardAttestation(
   const subject = await resolveSubject(ctx, ref);
   const chain = await verifyChain(ctx, subject.digest);
   const link = chain.links.find((l) => l.stage === stage);
-  if (!link || link.state !== "valid" || !link.predicate || !link.envelope) {
+  if (link?.state !== "valid" || !link.predicate || !link.envelope) {
     throw new ToolError(
       "CORE_INVALID_ARGUMENT",
       `the ${stage} link of ${subject.digest} is ${link?.state ?? "not-recorded"}${link?.reason ? `: ${link.reason}` : ""}`,
