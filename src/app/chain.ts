@@ -1,6 +1,13 @@
-import { CHAIN_LINK_PREDICATE, statement, verifyEvidenceBundle } from "../attest/index.js";
+import { readFile } from "node:fs/promises";
+import {
+  CHAIN_LINK_PREDICATE,
+  keyIdOf,
+  statement,
+  verifyEvidenceBundle,
+  verifyRekorEntries,
+} from "../attest/index.js";
 import { type Digest, isDigest, sha256 } from "../core/digest.js";
-import { isToolError } from "../core/errors.js";
+import { isToolError, ToolError } from "../core/errors.js";
 import type { EvidenceLink } from "../store/index.js";
 import { type AuditEvent, imageAuditEvents, recordAuditEvent } from "./audit.js";
 import type { AppContext } from "./context.js";
@@ -170,6 +177,8 @@ export interface LinkReport {
   readonly signers?: readonly string[];
   readonly created?: string;
   readonly logIndex?: number;
+  /** Rekor entries verified against the Sigstore trusted root (when one is configured). */
+  readonly rekorEntries?: number;
   readonly predicate?: ChainLinkPredicate;
 }
 
@@ -190,6 +199,25 @@ export interface ChainReport {
  * The first broken link is named with its reason and every recorded link after it is invalid;
  * a link made before its predecessor was re-made is stale.
  */
+/**
+ * The Sigstore trusted root that Rekor entries are verified against: the file
+ * $CLEANIMG_SIGSTORE_TRUSTED_ROOT names (undefined when none is configured).
+ */
+async function sigstoreTrustedRoot(ctx: AppContext): Promise<unknown> {
+  const path = ctx.env["CLEANIMG_SIGSTORE_TRUSTED_ROOT"];
+  if (!path) {
+    return undefined;
+  }
+  try {
+    return JSON.parse(await readFile(path, "utf8"));
+  } catch (e) {
+    throw new ToolError(
+      "CORE_INVALID_ARGUMENT",
+      `CLEANIMG_SIGSTORE_TRUSTED_ROOT ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+}
+
 export async function verifyChain(ctx: AppContext, image: Digest): Promise<ChainReport> {
   const store = ctx.evidence();
   const keys = await trustedKeys(ctx);
@@ -197,6 +225,7 @@ export async function verifyChain(ctx: AppContext, image: Digest): Promise<Chain
   const rows = (await store.find({ subject: image, kind: ATTESTATION_KIND }))
     .map(toRecorded)
     .filter((r): r is RecordedLink => r !== undefined);
+  const sigstoreRoot = await sigstoreTrustedRoot(ctx);
   const events = (await imageAuditEvents(ctx, image)).filter((e) => e.details["stage"]);
   const eventsOf = (s: Stage): AuditEvent[] => events.filter((e) => e.details["stage"] === s);
   const reports = new Map<Stage, LinkReport>();
@@ -248,6 +277,20 @@ export async function verifyChain(ctx: AppContext, image: Digest): Promise<Chain
         broken((e as Error).message);
         return;
       }
+      let rekorEntries: number | undefined;
+      if (sigstoreRoot !== undefined) {
+        const signer = keys.find((k) => verified.keyids.includes(keyIdOf(k)));
+        try {
+          rekorEntries = verifyRekorEntries(
+            bytes,
+            signer?.export({ type: "spki", format: "pem" }).toString() ?? "",
+            sigstoreRoot,
+          );
+        } catch (e) {
+          broken((e as Error).message);
+          return;
+        }
+      }
       const st = verified.statement;
       const p = st.predicate as ChainLinkPredicate;
       if (st.predicateType !== CHAIN_LINK_PREDICATE || p?.stage !== stage) {
@@ -296,6 +339,7 @@ export async function verifyChain(ctx: AppContext, image: Digest): Promise<Chain
         signers: verified.keyids,
         created: p.created,
         logIndex: verified.logIndex,
+        ...(rekorEntries !== undefined ? { rekorEntries } : {}),
         predicate: p,
       });
     }),

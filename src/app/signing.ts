@@ -28,6 +28,7 @@ import {
   type TrustedLog,
   verifyCheckpointNote,
   verifyConsistency,
+  witnessEnvelopeInRekor,
 } from "../attest/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { AttestError, ToolError } from "../core/errors.js";
@@ -270,6 +271,11 @@ export async function signStatement(
     new TextEncoder().encode(JSON.stringify(envelope)),
     signing.publicKeyPem,
   );
+  // Rekor first: if it refuses, nothing has been logged or stored here
+  const rekorURL = ctx.env["CLEANIMG_REKOR_URL"];
+  const rekor = rekorURL
+    ? await witnessEnvelopeInRekor(envelope, signing.publicKeyPem, { rekorURL })
+    : undefined;
   const { index, proof, integratedTime } = await appendToTransparencyLog(ctx, body);
   const bundle: EvidenceBundle = {
     mediaType: BUNDLE_MEDIA_TYPE,
@@ -284,6 +290,7 @@ export async function signStatement(
           inclusionProof: proof,
           canonicalizedBody: Buffer.from(body).toString("base64"),
         },
+        ...(rekor ? [rekor] : []),
       ],
     },
     dsseEnvelope: envelope,

@@ -1,6 +1,7 @@
 import { createHash, type KeyObject } from "node:crypto";
 import { AttestError } from "../core/errors.js";
 import { type DsseEnvelope, verifyEnvelope } from "./dsse.js";
+import { verifySigstoreBundle } from "./sigstore.js";
 import { IN_TOTO_PAYLOAD_TYPE, type Statement } from "./statement.js";
 import { type InclusionProof, verifyLoggedEntry } from "./tlog.js";
 
@@ -10,19 +11,23 @@ import { type InclusionProof, verifyLoggedEntry } from "./tlog.js";
  * inclusion proof and signed checkpoint, so that verification needs no network.
  */
 export const BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/** The entry of the embedded log in a bundle. */
+export interface OwnLogEntry {
+  readonly logIndex: string;
+  readonly logId: { readonly keyId: string };
+  readonly kindVersion: { readonly kind: "dsse"; readonly version: "0.0.1" };
+  readonly integratedTime: string;
+  readonly inclusionProof: InclusionProof;
+  readonly canonicalizedBody: string;
+}
+
 /** A Sigstore bundle (v0.3) over a DSSE envelope, with our log's entry. */
 export interface EvidenceBundle {
   readonly mediaType: typeof BUNDLE_MEDIA_TYPE;
   readonly verificationMaterial: {
     readonly publicKey: { readonly hint: string };
-    readonly tlogEntries: readonly {
-      readonly logIndex: string;
-      readonly logId: { readonly keyId: string };
-      readonly kindVersion: { readonly kind: "dsse"; readonly version: "0.0.1" };
-      readonly integratedTime: string;
-      readonly inclusionProof: InclusionProof;
-      readonly canonicalizedBody: string;
-    }[];
+    /** Our own log's entry first; then, when Rekor is configured, Rekor's (bundle JSON). */
+    readonly tlogEntries: readonly [OwnLogEntry, ...Readonly<Record<string, unknown>>[]];
   };
   readonly dsseEnvelope: DsseEnvelope;
 }
@@ -126,4 +131,42 @@ export function verifyEvidenceBundle(
     logIndex: verified.logIndex,
     ...(verified.integratedTime !== undefined ? { integratedTime: verified.integratedTime } : {}),
   };
+}
+
+/**
+ * Verifies the Rekor entries an evidence bundle carries after its own log's entry, with
+ * sigstore-js against a Sigstore trusted root: each entry's signed entry timestamp, inclusion
+ * proof under Rekor's signed checkpoint, and that it records this envelope signed by this key.
+ * Returns how many entries verified (0 when the bundle has none).
+ * @throws AttestError ATTEST_VERIFY_FAILED naming the entry and what broke
+ */
+export function verifyRekorEntries(
+  bytes: Uint8Array,
+  publicKeyPem: string,
+  trustedRoot: unknown,
+): number {
+  const bundle = JSON.parse(new TextDecoder().decode(bytes)) as EvidenceBundle;
+  const rekor = bundle.verificationMaterial.tlogEntries.slice(1);
+  rekor.forEach((entry, i) => {
+    try {
+      verifySigstoreBundle(
+        {
+          mediaType: BUNDLE_MEDIA_TYPE,
+          verificationMaterial: {
+            publicKey: bundle.verificationMaterial.publicKey,
+            tlogEntries: [entry],
+          },
+          dsseEnvelope: bundle.dsseEnvelope,
+        },
+        { trustedRoot, publicKeyPem },
+      );
+    } catch (e) {
+      throw new AttestError(
+        "ATTEST_VERIFY_FAILED",
+        `Rekor entry ${i + 1}: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  });
+  return rekor.length;
 }

@@ -4,6 +4,7 @@ export {
   type TrustedLog,
   type VerifiedEvidenceBundle,
   verifyEvidenceBundle,
+  verifyRekorEntries,
 } from "./bundle.js";
 export {
   type DsseEnvelope,
@@ -18,6 +19,7 @@ export {
   type SigstoreServiceUrls,
   signKeyless,
   signWithKeyWitnessed,
+  witnessEnvelopeInRekor,
 } from "./keyless.js";
 export {
   generateKeyPair,

@@ -1,5 +1,5 @@
 import { bundleToJSON } from "@sigstore/bundle";
-import { SigningConfig } from "@sigstore/protobuf-specs";
+import { SigningConfig, TransparencyLogEntry } from "@sigstore/protobuf-specs";
 import {
   type Artifact,
   type BundleBuilder,
@@ -188,4 +188,60 @@ export async function signWithKeyWitnessed(
     data: Buffer.from(data),
     ...(payloadType ? { type: payloadType } : {}),
   });
+}
+
+/**
+ * Records a DSSE envelope signed with a managed key in a Rekor log (a `dsse` entry: hashes of the
+ * envelope and payload, the signature and the public key; never the payload). Returns Rekor's
+ * transparency log entry (inclusion promise and proof) as bundle JSON.
+ * Side effects: a network request to Rekor.
+ * @throws AttestError ATTEST_SIGN_FAILED with Rekor's answer
+ */
+export async function witnessEnvelopeInRekor(
+  envelope: {
+    readonly payloadType: string;
+    readonly payload: string;
+    readonly signatures: readonly { readonly keyid: string; readonly sig: string }[];
+  },
+  publicKeyPem: string,
+  o: { readonly rekorURL: string; readonly timeoutMs?: number },
+): Promise<Record<string, unknown>> {
+  const witness = new RekorWitness({
+    rekorBaseURL: o.rekorURL,
+    entryType: "dsse",
+    fetchOnConflict: true,
+    ...FETCH(o),
+  });
+  try {
+    const vm = await witness.testify(
+      {
+        $case: "dsseEnvelope",
+        dsseEnvelope: {
+          payloadType: envelope.payloadType,
+          payload: Buffer.from(envelope.payload, "base64"),
+          signatures: envelope.signatures.map((s) => ({
+            keyid: s.keyid,
+            sig: Buffer.from(s.sig, "base64"),
+          })),
+        },
+      },
+      publicKeyPem,
+    );
+    const entry = vm.tlogEntries?.[0];
+    if (!entry) {
+      throw new Error("Rekor returned no entry");
+    }
+    return TransparencyLogEntry.toJSON(entry) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof AttestError) {
+      throw e;
+    }
+    throw new AttestError(
+      "ATTEST_SIGN_FAILED",
+      `Rekor did not record the entry: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
 }

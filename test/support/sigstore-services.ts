@@ -44,6 +44,36 @@ export function identityToken(claims: Record<string, unknown>): string {
   return `${enc({ alg: "RS256", typ: "JWT" })}.${enc({ iat: now, exp: now + 600, aud: "sigstore", ...claims })}.${Buffer.from("sig").toString("base64url")}`;
 }
 
+/** Rekor's canonical body for a proposed dsse v0.0.1 entry (other kinds are logged as they are). */
+function canonicalRekorEntry(body: string): string {
+  const e = JSON.parse(body) as {
+    kind?: string;
+    apiVersion?: string;
+    spec?: { proposedContent?: { envelope: string; verifiers: string[] } };
+  };
+  const proposed = e.spec?.proposedContent;
+  if (e.kind !== "dsse" || !proposed) {
+    return body;
+  }
+  const env = JSON.parse(proposed.envelope) as {
+    payload: string;
+    signatures: { sig: string }[];
+  };
+  const hex = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+  return JSON.stringify({
+    apiVersion: e.apiVersion,
+    kind: "dsse",
+    spec: {
+      envelopeHash: { algorithm: "sha256", value: hex(proposed.envelope) },
+      payloadHash: { algorithm: "sha256", value: hex(Buffer.from(env.payload, "base64")) },
+      signatures: env.signatures.map((s, i) => ({
+        signature: s.sig,
+        verifier: proposed.verifiers[i] ?? proposed.verifiers[0],
+      })),
+    },
+  });
+}
+
 export async function startSigstoreServices(): Promise<SigstoreServices> {
   const start = new Date(Date.now() - 60_000).toISOString();
   const caKeys = p256();
@@ -85,6 +115,11 @@ export async function startSigstoreServices(): Promise<SigstoreServices> {
   for (const h of [fulcioHandler(ca), rekorHandler(tlog), tsaHandler(tsa)]) {
     routes.set(h.path, h.fn);
   }
+  // The mock logs a proposed entry as it came; Rekor turns a proposed `dsse` entry into its
+  // canonical body (hashes of the envelope and payload, signatures with their verifier) and
+  // logs only that. Done here as Rekor's dsse type does, so a `dsse` entry reads as Rekor's.
+  const rekor = routes.get("/api/v1/log/entries") as HandlerFn;
+  routes.set("/api/v1/log/entries", (body) => rekor(canonicalRekorEntry(body)));
   const logKey = (k: Buffer) => ({
     baseUrl: url,
     hashAlgorithm: "SHA2_256",
