@@ -41,6 +41,8 @@ describe("sigstore sign-bundle", () => {
     await services.close();
   });
 
+  const signBundle = (bundle: string, args: string[]) =>
+    runCliAsync(home, ["sigstore", "sign-bundle", ...args, "--bundle", bundle, artifact]);
   const verify = (bundle: string, extra: string[], file = artifact) =>
     runCliAsync(home, [
       "sigstore",
@@ -55,9 +57,7 @@ describe("sigstore sign-bundle", () => {
 
   it("signs keyless (Fulcio certificate, Rekor entry, timestamp) into a v0.3 bundle that verifies offline", async () => {
     const bundle = join(dir, "keyless.sigstore.json");
-    const signed = await runCliAsync(home, [
-      "sigstore",
-      "sign-bundle",
+    const signed = await signBundle(bundle, [
       "--identity-token",
       token,
       "--fulcio-url",
@@ -66,9 +66,6 @@ describe("sigstore sign-bundle", () => {
       services.url,
       "--tsa-url",
       `${services.url}/api/v1/timestamp`,
-      "--bundle",
-      bundle,
-      artifact,
     ]);
     expect(signed.code, signed.stderr).toBe(0);
     const b = JSON.parse(readFileSync(bundle, "utf8"));
@@ -111,16 +108,11 @@ describe("sigstore sign-bundle", () => {
 
   it("checks Rekor's proofs: a changed proof root, index or logged body fails, naming what broke", async () => {
     const bundle = join(dir, "proof.sigstore.json");
-    const signed = await runCliAsync(home, [
-      "sigstore",
-      "sign-bundle",
+    const signed = await signBundle(bundle, [
       "--identity-token",
       token,
       "--signing-config",
       join(dir, "signing_config.json"),
-      "--bundle",
-      bundle,
-      artifact,
     ]);
     expect(signed.code, signed.stderr).toBe(0);
     const b = JSON.parse(readFileSync(bundle, "utf8"));
@@ -179,17 +171,7 @@ describe("sigstore sign-bundle", () => {
 
   it("signs with a cosign key and has Rekor witness it; verifies with the public key", async () => {
     const bundle = join(dir, "key.sigstore.json");
-    const signed = await runCliAsync(home, [
-      "sigstore",
-      "sign-bundle",
-      "--key",
-      COSIGN_KEY,
-      "--rekor-url",
-      services.url,
-      "--bundle",
-      bundle,
-      artifact,
-    ]);
+    const signed = await signBundle(bundle, ["--key", COSIGN_KEY, "--rekor-url", services.url]);
     expect(signed.code, signed.stderr).toBe(0);
     const b = JSON.parse(readFileSync(bundle, "utf8"));
     expect(b.mediaType).toBe("application/vnd.dev.sigstore.bundle.v0.3+json");
@@ -208,18 +190,13 @@ describe("sigstore sign-bundle", () => {
 
   it("writes no bundle when a service refuses, and says which", async () => {
     const bundle = join(dir, "refused.sigstore.json");
-    const r = await runCliAsync(home, [
-      "sigstore",
-      "sign-bundle",
+    const r = await signBundle(bundle, [
       "--identity-token",
       token,
       "--fulcio-url",
       `${services.url}/no-such-ca`,
       "--rekor-url",
       services.url,
-      "--bundle",
-      bundle,
-      artifact,
     ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Sigstore signing failed/);
