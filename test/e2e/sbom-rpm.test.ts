@@ -1,10 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createAppContext, generateSbom } from "../../src/app/index.js";
 import { buildImageLayout } from "../support/build-image.js";
-import { buildRpmRoot, rpmQueryAll } from "../support/rpm-fixture.js";
+import {
+  buildRpmRoot,
+  rpmQueryAll,
+  rpmQueryAllBdb,
+  writeBdbRpmdb,
+} from "../support/rpm-fixture.js";
 import { tempDir } from "../support/tmp.js";
 
 describe("rpm databases", () => {
@@ -49,15 +54,72 @@ describe("rpm databases", () => {
     }
   });
 
-  it("names rpm database formats it does not read instead of reporting no packages", async () => {
+  it("reads the Berkeley DB Packages file of older rpm, as rpm's own bdb_ro backend does", async () => {
+    // 4096 is rpm's page size; 512 puts every header on chains of overflow pages
+    for (const pageSize of [4096, 512]) {
+      const root = buildRpmRoot();
+      mkdirSync(join(root, "etc"), { recursive: true });
+      writeFileSync(join(root, "etc/os-release"), 'ID=centos\nVERSION_ID="7"\n');
+      writeBdbRpmdb(root, pageSize);
+      const truth = rpmQueryAllBdb(root);
+      expect(truth.size).toBe(3);
+      const tar = execFileSync("tar", ["-C", root, "-cf", "-", "."], { maxBuffer: 1024 ** 3 });
+      const layout = join(tempDir(), "img");
+      await buildImageLayout({ dir: layout, tag: "bdb", layers: [{ kind: "raw", tar }] });
+      for (const loc of [`oci:${layout}:bdb`, `dir:${root}`]) {
+        const ctx = createAppContext({ home: tempDir(), env: {} });
+        const r = await generateSbom(ctx, loc, { record: false, created: new Date(0) });
+        await ctx.close();
+        const rpms = r.sbom.packages.filter((p) => p.type === "rpm");
+        const got = new Set(
+          rpms.map(
+            (p) => `${p.name} ${p.version.includes(":") ? p.version : `0:${p.version}`} ${p.arch}`,
+          ),
+        );
+        expect(got, `${loc} page size ${pageSize}`).toEqual(truth);
+        expect(rpms.find((p) => p.name === "cleanimg-hello")?.purl).toMatch(
+          /^pkg:rpm\/centos\/cleanimg-hello@1\.2\.3-4\.fc40\?arch=noarch&distro=centos-7&epoch=2/,
+        );
+        expect(r.sbom.issues.filter((i) => i.code.startsWith("SBOM_RPMDB"))).toEqual([]);
+      }
+    }
+  });
+
+  it("says what is wrong with a Berkeley DB file it cannot read, and names ndb as not read", async () => {
+    const cases: [string, (root: string) => void, RegExp][] = [
+      [
+        "truncated",
+        (root) => {
+          const p = writeBdbRpmdb(root, 512);
+          writeFileSync(p, readFileSync(p).subarray(0, 4096));
+        },
+        /overflow chain broken|not an overflow page/,
+      ],
+      ["btree", (root) => writeBdbRpmdb(root, 4096, "btree"), /btree/],
+      [
+        "zeros",
+        (root) => writeFileSync(join(root, "var/lib/rpm/Packages"), Buffer.alloc(4096)),
+        /not a Berkeley DB hash database/,
+      ],
+    ];
+    for (const [what, make, reason] of cases) {
+      const root = buildRpmRoot();
+      make(root);
+      const ctx = createAppContext({ home: tempDir(), env: {} });
+      const r = await generateSbom(ctx, `dir:${root}`, { record: false, created: new Date(0) });
+      await ctx.close();
+      const issue = r.sbom.issues.find((i) => i.code === "SBOM_RPMDB_UNREADABLE");
+      expect(issue?.path, what).toBe("/var/lib/rpm/Packages");
+      expect(issue?.message, what).toMatch(reason);
+    }
     const root = join(tempDir(), "rootfs");
-    execFileSync("mkdir", ["-p", join(root, "var/lib/rpm")]);
-    writeFileSync(join(root, "var/lib/rpm/Packages"), Buffer.alloc(4096));
+    mkdirSync(join(root, "var/lib/rpm"), { recursive: true });
+    writeFileSync(join(root, "var/lib/rpm/Packages.db"), Buffer.alloc(4096));
     const ctx = createAppContext({ home: tempDir(), env: {} });
     const r = await generateSbom(ctx, `dir:${root}`, { record: false, created: new Date(0) });
     await ctx.close();
     expect(r.sbom.issues).toContainEqual(
-      expect.objectContaining({ code: "SBOM_RPMDB_UNSUPPORTED", path: "/var/lib/rpm/Packages" }),
+      expect.objectContaining({ code: "SBOM_RPMDB_UNSUPPORTED", path: "/var/lib/rpm/Packages.db" }),
     );
   });
 });

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { tempDir } from "./tmp.js";
 
 /**
@@ -72,6 +73,65 @@ export function rpmQueryAll(root: string): Set<string> {
       "%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE} %{ARCH}\\n",
     ],
     { encoding: "utf8" },
+  );
+  return new Set(out.split("\n").filter(Boolean));
+}
+
+/**
+ * Turns the sqlite rpmdb of `root` into the Berkeley DB Packages file rpm used before 4.16: the
+ * same header blobs under 4-byte instance keys (key 0: the next instance counter), written by
+ * Berkeley DB itself (db5.3_load). rpm's bdb_ro backend reads it back (see rpmQueryAllBdb).
+ */
+export function writeBdbRpmdb(
+  root: string,
+  pageSize = 4096,
+  type: "hash" | "btree" = "hash",
+): string {
+  const db = new Database(join(root, "var/lib/rpm/rpmdb.sqlite"), { readonly: true });
+  const rows = db.prepare("SELECT hnum, blob FROM Packages ORDER BY hnum").all() as {
+    hnum: number;
+    blob: Buffer;
+  }[];
+  db.close();
+  const key = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    return b.toString("hex");
+  };
+  const dump = [
+    "VERSION=3",
+    "format=bytevalue",
+    `type=${type}`,
+    `db_pagesize=${pageSize}`,
+    "HEADER=END",
+    ` ${key(0)}`,
+    ` ${key(Math.max(...rows.map((r) => r.hnum)) + 1)}`,
+    ...rows.flatMap((r) => [` ${key(r.hnum)}`, ` ${Buffer.from(r.blob).toString("hex")}`]),
+    "DATA=END",
+    "",
+  ].join("\n");
+  const out = join(root, "var/lib/rpm/Packages");
+  execFileSync("db5.3_load", [out], { input: dump });
+  rmSync(join(root, "var/lib/rpm/rpmdb.sqlite"));
+  return out;
+}
+
+/** What rpm lists from a Berkeley DB rpmdb (its read-only bdb_ro backend). */
+export function rpmQueryAllBdb(root: string): Set<string> {
+  const out = execFileSync(
+    "rpm",
+    [
+      "--root",
+      root,
+      "--dbpath",
+      "/var/lib/rpm",
+      "--define",
+      "_db_backend bdb_ro",
+      "-qa",
+      "--qf",
+      "%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE} %{ARCH}\\n",
+    ],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
   );
   return new Set(out.split("\n").filter(Boolean));
 }

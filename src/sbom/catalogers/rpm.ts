@@ -3,17 +3,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { Issue } from "../../core/issues.js";
-import type { FileResolver } from "../../source/index.js";
+import type { FileNode, FileResolver } from "../../source/index.js";
 import type { CatalogContext, Cataloger, CatalogResult } from "../cataloger.js";
 import { normalizeLicenses } from "../license.js";
 import type { Package } from "../model.js";
+import { readBdbHash } from "./bdb.js";
 import { distroQualifier } from "./os-release.js";
 import { locationOf, packageId, purl } from "./shared.js";
 
 const SQLITE_DB = ["/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite"];
+const BDB = ["/var/lib/rpm/Packages", "/usr/lib/sysimage/rpm/Packages"];
 const OTHER_DB: Readonly<Record<string, string>> = {
-  "/var/lib/rpm/Packages": "Berkeley DB",
-  "/usr/lib/sysimage/rpm/Packages": "Berkeley DB",
   "/var/lib/rpm/Packages.db": "ndb",
   "/usr/lib/sysimage/rpm/Packages.db": "ndb",
 };
@@ -113,14 +113,103 @@ export function parseRpmHeader(
 
 const WANTED = new Set<number>(Object.values(TAG));
 
-/** rpm packages from the sqlite rpmdb (Fedora 33+, RHEL 9, SUSE); other formats are named as issues. */
+/**
+ * rpm packages from the sqlite rpmdb (Fedora 33+, RHEL 9, SUSE) and the Berkeley DB Packages
+ * file (RHEL/CentOS 7-8, Amazon Linux 2); the ndb format is named as an issue.
+ */
 export const rpmCataloger: Cataloger = {
   id: "rpm-db-cataloger",
-  version: 1,
-  interest: (path) => SQLITE_DB.some((p) => path === p || path === `${p}-wal`),
+  version: 2,
+  interest: (path) =>
+    SQLITE_DB.some((p) => path === p || path === `${p}-wal`) || BDB.includes(path),
   async catalog(resolver: FileResolver, ctx: CatalogContext): Promise<CatalogResult> {
     const packages: Package[] = [];
     const issues: Issue[] = [];
+    const addHeader = (hnum: number, blob: Uint8Array, path: string, node: FileNode): void => {
+      const h = parseRpmHeader(blob, WANTED);
+      const name = h?.get(TAG.NAME);
+      const version = h?.get(TAG.VERSION);
+      const release = h?.get(TAG.RELEASE);
+      if (
+        !h ||
+        typeof name !== "string" ||
+        typeof version !== "string" ||
+        typeof release !== "string"
+      ) {
+        issues.push({
+          code: "SBOM_RPMDB_ENTRY_INVALID",
+          message: `header ${hnum} is malformed`,
+          path,
+        });
+        return;
+      }
+      if (name === "gpg-pubkey") {
+        return; // imported signing keys, not software
+      }
+      const epoch = (h.get(TAG.EPOCH) as number[] | undefined)?.[0];
+      const arch = h.get(TAG.ARCH) as string | undefined;
+      const srpm = h.get(TAG.SOURCERPM) as string | undefined;
+      const src = srpm ? /^(.+)-([^-]+)-([^-]+)\.src\.rpm$/.exec(srpm) : null;
+      const lic = h.get(TAG.LICENSE) as string | undefined;
+      const vendor = h.get(TAG.VENDOR) as string | undefined;
+      const basenames = (h.get(TAG.BASENAMES) as string[] | undefined) ?? [];
+      const dirnames = (h.get(TAG.DIRNAMES) as string[] | undefined) ?? [];
+      const dirindexes = (h.get(TAG.DIRINDEXES) as number[] | undefined) ?? [];
+      const evr = `${version}-${release}`;
+      const p = purl("rpm", ctx.distro?.id ?? "rpm", name, evr, {
+        arch,
+        epoch: epoch !== undefined ? String(epoch) : undefined,
+        distro: distroQualifier(ctx.distro),
+        upstream: srpm,
+      });
+      const declared = lic ? [lic] : [];
+      const license = normalizeLicenses(declared);
+      packages.push({
+        id: packageId(p, `${path}#${hnum}`),
+        name,
+        version: epoch !== undefined ? `${epoch}:${evr}` : evr,
+        type: "rpm",
+        purl: p,
+        cpes: [],
+        ...(license ? { license } : {}),
+        licenseDeclared: declared,
+        ...(vendor ? { supplier: vendor } : {}),
+        foundBy: "rpm-db-cataloger",
+        locations: [locationOf(resolver, node, path)],
+        checksums: [],
+        ...(src?.[1] ? { source: { name: src[1], version: `${src[2]}-${src[3]}` } } : {}),
+        ...(arch ? { arch } : {}),
+        files: basenames
+          .map((b, i) => ({ path: `${dirnames[dirindexes[i] ?? 0] ?? "/"}${b}` }))
+          .sort((a, b) => (a.path < b.path ? -1 : 1)),
+        dependsOn: [
+          ...new Set(
+            ((h.get(TAG.REQUIRENAME) as string[] | undefined) ?? []).filter(
+              (r) => !r.includes("(") && !r.startsWith("/"),
+            ),
+          ),
+        ].sort(),
+      });
+    };
+    for (const path of BDB) {
+      const node = resolver.lstat(path);
+      if (node?.type !== "file") {
+        continue;
+      }
+      const bytes = await resolver.read(path);
+      const entries = bytes ? readBdbHash(bytes) : "not read (over the size limit?)";
+      if (typeof entries === "string") {
+        issues.push({ code: "SBOM_RPMDB_UNREADABLE", message: `Berkeley DB: ${entries}`, path });
+        continue;
+      }
+      for (const e of entries) {
+        const hnum =
+          e.key.length === 4 ? new DataView(e.key.buffer, e.key.byteOffset).getUint32(0, true) : -1;
+        if (hnum !== 0) {
+          addHeader(hnum, e.value, path, node); // key 0 holds rpm's next-instance counter
+        }
+      }
+    }
     for (const [path, format] of Object.entries(OTHER_DB)) {
       if (resolver.lstat(path)?.type === "file") {
         issues.push({
@@ -184,70 +273,7 @@ export const rpmCataloger: Cataloger = {
           blob: Uint8Array;
         }[];
         for (const row of rows) {
-          const h = parseRpmHeader(row.blob, WANTED);
-          const name = h?.get(TAG.NAME);
-          const version = h?.get(TAG.VERSION);
-          const release = h?.get(TAG.RELEASE);
-          if (
-            !h ||
-            typeof name !== "string" ||
-            typeof version !== "string" ||
-            typeof release !== "string"
-          ) {
-            issues.push({
-              code: "SBOM_RPMDB_ENTRY_INVALID",
-              message: `header ${row.hnum} is malformed`,
-              path,
-            });
-            continue;
-          }
-          if (name === "gpg-pubkey") {
-            continue; // imported signing keys, not software
-          }
-          const epoch = (h.get(TAG.EPOCH) as number[] | undefined)?.[0];
-          const arch = h.get(TAG.ARCH) as string | undefined;
-          const srpm = h.get(TAG.SOURCERPM) as string | undefined;
-          const src = srpm ? /^(.+)-([^-]+)-([^-]+)\.src\.rpm$/.exec(srpm) : null;
-          const lic = h.get(TAG.LICENSE) as string | undefined;
-          const vendor = h.get(TAG.VENDOR) as string | undefined;
-          const basenames = (h.get(TAG.BASENAMES) as string[] | undefined) ?? [];
-          const dirnames = (h.get(TAG.DIRNAMES) as string[] | undefined) ?? [];
-          const dirindexes = (h.get(TAG.DIRINDEXES) as number[] | undefined) ?? [];
-          const evr = `${version}-${release}`;
-          const p = purl("rpm", ctx.distro?.id ?? "rpm", name, evr, {
-            arch,
-            epoch: epoch !== undefined ? String(epoch) : undefined,
-            distro: distroQualifier(ctx.distro),
-            upstream: srpm,
-          });
-          const declared = lic ? [lic] : [];
-          const license = normalizeLicenses(declared);
-          packages.push({
-            id: packageId(p, `${path}#${row.hnum}`),
-            name,
-            version: epoch !== undefined ? `${epoch}:${evr}` : evr,
-            type: "rpm",
-            purl: p,
-            cpes: [],
-            ...(license ? { license } : {}),
-            licenseDeclared: declared,
-            ...(vendor ? { supplier: vendor } : {}),
-            foundBy: "rpm-db-cataloger",
-            locations: [locationOf(resolver, node, path)],
-            checksums: [],
-            ...(src?.[1] ? { source: { name: src[1], version: `${src[2]}-${src[3]}` } } : {}),
-            ...(arch ? { arch } : {}),
-            files: basenames
-              .map((b, i) => ({ path: `${dirnames[dirindexes[i] ?? 0] ?? "/"}${b}` }))
-              .sort((a, b) => (a.path < b.path ? -1 : 1)),
-            dependsOn: [
-              ...new Set(
-                ((h.get(TAG.REQUIRENAME) as string[] | undefined) ?? []).filter(
-                  (r) => !r.includes("(") && !r.startsWith("/"),
-                ),
-              ),
-            ].sort(),
-          });
+          addHeader(row.hnum, row.blob, path, node);
         }
       } catch (e) {
         issues.push({
