@@ -1,6 +1,6 @@
 import { createPublicKey, sign as cryptoSign } from "node:crypto";
 import { constants } from "node:fs";
-import { open, readFile, rename, writeFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import {
   type BundleVerifyOptions,
   generateKeyPair,
@@ -15,6 +15,7 @@ import {
   verifySigstoreBundle,
 } from "../attest/index.js";
 import { ToolError, UsageError } from "../core/errors.js";
+import { writeFileAtomic } from "../oci/index.js";
 
 /**
  * Writes a new key pair: PREFIX.key (private, encrypted with the passphrase, mode 0600) and
@@ -183,10 +184,7 @@ export async function signBundleFile(
     }
     bundle = await signKeyless(data, o.identityToken, urls);
   }
-  const text = `${JSON.stringify(bundle)}\n`;
-  const tmp = `${bundlePath}.tmp-${process.pid}-${Date.now()}`;
-  await writeFile(tmp, text, { flag: "wx" });
-  await rename(tmp, bundlePath);
+  await writeFileAtomic(bundlePath, `${JSON.stringify(bundle)}\n`);
   return {
     mediaType: bundle.mediaType,
     keyKind: o.key ? "public-key" : "certificate",

@@ -103,6 +103,16 @@ async function writeTarAtomically(
   path: string,
   fill: (w: TarWriter) => Promise<void>,
 ): Promise<void> {
+  // a device or pipe (`docker-archive:/dev/stdout`) is written to, never replaced by a file
+  const existing = await stat(path).catch(() => undefined);
+  if (existing && !existing.isFile() && !existing.isDirectory()) {
+    const direct = createWriteStream(path);
+    const w = new TarWriter(direct);
+    await fill(w);
+    await w.finish();
+    await endStream(direct);
+    return;
+  }
   const tmpTar = `${path}.tmp-${randomBytes(6).toString("hex")}`;
   const out = createWriteStream(tmpTar, { flags: "wx" });
   try {

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { createReadStream, createWriteStream, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -195,6 +195,19 @@ describe("image transports", () => {
       f.size,
     ]);
     expect(a).toEqual(b);
+    // written into a pipe (as to /dev/stdout), the archive streams through and the pipe stays one
+    const fifo = join(tempDir(), "pipe");
+    execFileSync("mkfifo", [fifo]);
+    const piped = join(tempDir(), "piped.tar");
+    const reader = new Promise<void>((done) => {
+      createReadStream(fifo)
+        .pipe(createWriteStream(piped))
+        .on("finish", () => done());
+    });
+    await copyImageBetween(c, `oci:${debImage}:1.0`, `docker-archive:${fifo}:myapp:1.0.0`);
+    await reader;
+    expect(statSync(fifo).isFIFO()).toBe(true);
+    expect(readFileSync(piped)).toEqual(readFileSync(tar));
     await c.close();
   });
 
