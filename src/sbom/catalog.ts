@@ -9,7 +9,6 @@ import { dpkgCataloger } from "./catalogers/dpkg.js";
 import { goModCataloger } from "./catalogers/go-mod.js";
 import { goBinaryCataloger } from "./catalogers/golang.js";
 import { javaArchiveCataloger } from "./catalogers/java.js";
-import { DECLARING_CATALOGERS } from "./catalogers/lockfile.js";
 import { npmCataloger } from "./catalogers/npm.js";
 import { npmLockCataloger } from "./catalogers/npm-lock.js";
 import { detectDistro, OS_RELEASE_PATHS } from "./catalogers/os-release.js";
@@ -103,7 +102,10 @@ export async function catalogFilesystem(
       });
     }
   }
-  dropDeclaredDuplicates(found);
+  dropDeclaredDuplicates(
+    found,
+    new Set((opts.catalogers ?? CATALOGERS).filter((c) => c.declares).map((c) => c.id)),
+  );
   const canonical = (p: string): string => {
     try {
       return resolver.realpath(p) ?? p;
@@ -187,13 +189,11 @@ export async function catalogFilesystem(
  * A package a lockfile declares that an installed-package cataloger also found (same purl) is
  * that installed package: the installed record is the stronger evidence, so it alone is kept.
  */
-function dropDeclaredDuplicates(found: Package[]): void {
-  const installed = new Set(
-    found.filter((p) => !DECLARING_CATALOGERS.has(p.foundBy)).map((p) => p.purl),
-  );
+function dropDeclaredDuplicates(found: Package[], declaring: ReadonlySet<string>): void {
+  const installed = new Set(found.filter((p) => !declaring.has(p.foundBy)).map((p) => p.purl));
   let w = 0;
   for (const p of found) {
-    if (!DECLARING_CATALOGERS.has(p.foundBy) || !installed.has(p.purl)) {
+    if (!declaring.has(p.foundBy) || !installed.has(p.purl)) {
       found[w++] = p;
     }
   }

@@ -24,6 +24,11 @@ export interface Cataloger {
   readonly version: number;
   /** Paths whose content the cataloger reads; the image source keeps exactly those. */
   interest(path: string): boolean;
+  /**
+   * The packages it reports are declared (a lockfile) rather than installed: one an installed
+   * package cataloger also found is reported once, as installed.
+   */
+  readonly declares?: boolean;
   /** Optional: byte patterns to find inside files as they stream (embedded metadata). */
   readonly sniffers?: readonly Sniffer[];
   catalog(resolver: FileResolver, ctx: CatalogContext): Promise<CatalogResult>;

@@ -101,6 +101,7 @@ function goSums(src: string | undefined): Map<string, string> {
  */
 export const goModCataloger: Cataloger = {
   id: "go-mod-file-cataloger",
+  declares: true,
   version: 1,
   interest: (path) => GO_MOD.test(path) || path.endsWith("/go.sum"),
   async catalog(resolver: FileResolver): Promise<CatalogResult> {

@@ -45,22 +45,13 @@ export interface LockfileSpec {
   superseded?(resolver: FileResolver, dir: string, entry: LockEntry | undefined): boolean;
 }
 
-/**
- * The ids of catalogers that report what a lockfile declares rather than what is installed.
- * A declared package that an installed-package cataloger also found is the same package, so
- * the assembly keeps only the installed one.
- */
-export const DECLARING_CATALOGERS = new Set<string>();
-
 /** A cataloger for one lockfile format: read, parse, one package per entry, issues collected. */
 export function lockfileCataloger(spec: LockfileSpec): Cataloger {
-  if (!spec.installed) {
-    DECLARING_CATALOGERS.add(spec.id);
-  }
   const wanted = (path: string): boolean => spec.file.test(path) && !inVendoredTree(path);
   return {
     id: spec.id,
     version: spec.version,
+    ...(spec.installed ? {} : { declares: true }),
     interest: wanted,
     async catalog(resolver: FileResolver): Promise<CatalogResult> {
       const packages: Package[] = [];
