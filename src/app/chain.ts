@@ -1,17 +1,10 @@
-import { readFile } from "node:fs/promises";
-import {
-  CHAIN_LINK_PREDICATE,
-  keyIdOf,
-  statement,
-  verifyEvidenceBundle,
-  verifyRekorEntries,
-} from "../attest/index.js";
+import { CHAIN_LINK_PREDICATE, keyIdOf, statement, verifyRekorEntries } from "../attest/index.js";
 import { type Digest, isDigest, sha256 } from "../core/digest.js";
-import { isToolError, ToolError } from "../core/errors.js";
+import { isToolError } from "../core/errors.js";
 import type { EvidenceLink } from "../store/index.js";
 import { type AuditEvent, imageAuditEvents, recordAuditEvent } from "./audit.js";
 import type { AppContext } from "./context.js";
-import { BUNDLE_MEDIA_TYPE, signStatement, trustedKeys, trustedLogs } from "./signing.js";
+import { BUNDLE_MEDIA_TYPE, evidenceTrust, signStatement, verifyEvidence } from "./signing.js";
 
 /**
  * The evidence chain: source -> provenance -> SBOM -> scan -> VEX -> policy -> deployment. Each
@@ -199,33 +192,14 @@ export interface ChainReport {
  * The first broken link is named with its reason and every recorded link after it is invalid;
  * a link made before its predecessor was re-made is stale.
  */
-/**
- * The Sigstore trusted root that Rekor entries are verified against: the file
- * $CLEANIMG_SIGSTORE_TRUSTED_ROOT names (undefined when none is configured).
- */
-async function sigstoreTrustedRoot(ctx: AppContext): Promise<unknown> {
-  const path = ctx.env["CLEANIMG_SIGSTORE_TRUSTED_ROOT"];
-  if (!path) {
-    return undefined;
-  }
-  try {
-    return JSON.parse(await readFile(path, "utf8"));
-  } catch (e) {
-    throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
-      `CLEANIMG_SIGSTORE_TRUSTED_ROOT ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
-}
-
 export async function verifyChain(ctx: AppContext, image: Digest): Promise<ChainReport> {
   const store = ctx.evidence();
-  const keys = await trustedKeys(ctx);
-  const logs = await trustedLogs(ctx);
+  const trust = await evidenceTrust(ctx);
+  const { keys } = trust;
+  const sigstoreRoot = trust.sigstoreRoot;
   const rows = (await store.find({ subject: image, kind: ATTESTATION_KIND }))
     .map(toRecorded)
     .filter((r): r is RecordedLink => r !== undefined);
-  const sigstoreRoot = await sigstoreTrustedRoot(ctx);
   const events = (await imageAuditEvents(ctx, image)).filter((e) => e.details["stage"]);
   const eventsOf = (s: Stage): AuditEvent[] => events.filter((e) => e.details["stage"] === s);
   const reports = new Map<Stage, LinkReport>();
@@ -270,9 +244,9 @@ export async function verifyChain(ctx: AppContext, image: Digest): Promise<Chain
         );
         return;
       }
-      let verified: ReturnType<typeof verifyEvidenceBundle>;
+      let verified: ReturnType<typeof verifyEvidence>;
       try {
-        verified = verifyEvidenceBundle(bytes, keys, logs);
+        verified = verifyEvidence(bytes, trust);
       } catch (e) {
         broken((e as Error).message);
         return;
@@ -280,6 +254,7 @@ export async function verifyChain(ctx: AppContext, image: Digest): Promise<Chain
       let rekorEntries: number | undefined;
       if (sigstoreRoot !== undefined) {
         const signer = keys.find((k) => verified.keyids.includes(keyIdOf(k)));
+        // a keyless link's certificate is in the bundle; a keyed one needs its public key
         try {
           rekorEntries = verifyRekorEntries(
             bytes,

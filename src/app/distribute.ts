@@ -1,4 +1,4 @@
-import { CHAIN_LINK_PREDICATE, verifyEvidenceBundle } from "../attest/index.js";
+import { CHAIN_LINK_PREDICATE } from "../attest/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import { type Descriptor, MediaType, parseImageLocation, RegistryClient } from "../oci/index.js";
@@ -12,7 +12,7 @@ import {
 } from "./build.js";
 import { ATTESTATION_KIND, type ChainLinkPredicate, linkAnnotations } from "./chain.js";
 import type { AppContext } from "./context.js";
-import { BUNDLE_MEDIA_TYPE, trustedKeys, trustedLogs } from "./signing.js";
+import { BUNDLE_MEDIA_TYPE, evidenceTrust, verifyEvidence } from "./signing.js";
 
 /**
  * Evidence in OCI registries: every signed piece of an image's evidence pushed as an OCI 1.1
@@ -225,15 +225,14 @@ export async function importEvidence(
   items: readonly EvidenceItem[],
   source: { readonly source: string; readonly actor?: string },
 ): Promise<ImportResult> {
-  const keys = await trustedKeys(ctx);
-  const logs = await trustedLogs(ctx);
+  const trust = await evidenceTrust(ctx);
   const store = ctx.evidence();
   const rejected: { digest: string; reason: string }[] = [];
   const accepted: (EvidenceItem & { kind: string; predicate: unknown; predicateType: string })[] =
     [];
   for (const item of items) {
     try {
-      const v = verifyEvidenceBundle(item.bundle, keys, logs);
+      const v = verifyEvidence(item.bundle, trust);
       if (!v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === image.digest)) {
         throw new Error("the bundle is about another image");
       }

@@ -151,6 +151,8 @@ export {
 export {
   appendToTransparencyLog,
   BUNDLE_MEDIA_TYPE,
+  type EvidenceTrust,
+  evidenceTrust,
   identities,
   type LogIdentity,
   readTransparencyLog,
@@ -160,6 +162,7 @@ export {
   type TransparencyLogVerification,
   trustedKeys,
   trustedLogs,
+  verifyEvidence,
   verifyTransparencyLog,
 } from "./signing.js";
 export {

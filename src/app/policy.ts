@@ -3,7 +3,6 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { verifyEvidenceBundle } from "../attest/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError, UsageError } from "../core/errors.js";
 import {
@@ -27,7 +26,7 @@ import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { resolveSubject } from "./images.js";
 import { TOOL } from "./sbom.js";
-import { identities, trustedKeys, trustedLogs } from "./signing.js";
+import { evidenceTrust, identities, verifyEvidence } from "./signing.js";
 
 const run = promisify(execFile);
 
@@ -88,11 +87,7 @@ export async function policyInput(
   const sig = sigs[sigs.length - 1];
   if (sig) {
     try {
-      const v = verifyEvidenceBundle(
-        (await store.getBlob(sig.evidence)).bytes,
-        await trustedKeys(ctx),
-        await trustedLogs(ctx),
-      );
+      const v = verifyEvidence((await store.getBlob(sig.evidence)).bytes, await evidenceTrust(ctx));
       const about = v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === digest);
       signature = {
         present: true,

@@ -1,18 +1,21 @@
-import { createPublicKey, type KeyObject } from "node:crypto";
+import { createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
 import { constants, existsSync, readdirSync } from "node:fs";
 import { link, mkdir, open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
   BUNDLE_MEDIA_TYPE,
   consistencyProof,
+  type DsseEnvelope,
   dsseLogBody,
   type EvidenceBundle,
   type FrontierNode,
   frontierAppend,
   frontierRoot,
+  fulcioSigner,
   generateKeyPair,
   IN_TOTO_PAYLOAD_TYPE,
   type InclusionProof,
+  type KeylessTrust,
   keyIdOf,
   keySigner,
   lastLeafProof,
@@ -26,12 +29,14 @@ import {
   signCheckpoint,
   signEnvelope,
   type TrustedLog,
+  type VerifiedEvidenceBundle,
   verifyCheckpointNote,
   verifyConsistency,
+  verifyEvidenceBundle,
   witnessEnvelopeInRekor,
 } from "../attest/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
-import { AttestError, ToolError } from "../core/errors.js";
+import { AttestError, ToolError, UsageError } from "../core/errors.js";
 import { appendToLog } from "../store/index.js";
 import type { AppContext } from "./context.js";
 
@@ -256,7 +261,37 @@ export async function appendToTransparencyLog(
 }
 
 /**
- * Signs an in-toto statement with the signing key, logs it, and returns the Sigstore bundle
+ * Keyless signing of evidence, when configured: CLEANIMG_FULCIO_URL and an OIDC token
+ * (CLEANIMG_IDENTITY_TOKEN, or SIGSTORE_ID_TOKEN as CI systems provide it); Rekor is then
+ * required (CLEANIMG_REKOR_URL), since only its time shows the short-lived certificate was valid.
+ * @throws UsageError CLI_USAGE when half of it is configured
+ */
+function keylessConfig(
+  env: AppContext["env"],
+): { fulcioURL: string; token: string; rekorURL: string } | undefined {
+  const fulcioURL = env["CLEANIMG_FULCIO_URL"];
+  if (!fulcioURL) {
+    return undefined;
+  }
+  const token = env["CLEANIMG_IDENTITY_TOKEN"] ?? env["SIGSTORE_ID_TOKEN"];
+  const rekorURL = env["CLEANIMG_REKOR_URL"];
+  if (!token || !rekorURL) {
+    throw new UsageError(
+      "CLI_USAGE",
+      `keyless signing (CLEANIMG_FULCIO_URL) needs ${!token ? "an OIDC identity token" : "a Rekor URL"}`,
+      {
+        hint: !token
+          ? "set CLEANIMG_IDENTITY_TOKEN (or SIGSTORE_ID_TOKEN) to the token your CI issues"
+          : "set CLEANIMG_REKOR_URL: its entry is what proves the certificate was valid when it signed",
+      },
+    );
+  }
+  return { fulcioURL, token, rekorURL };
+}
+
+/**
+ * Signs an in-toto statement (with the signing key, or keyless through Fulcio when configured),
+ * logs it in the embedded log (and in Rekor when configured), and returns the Sigstore bundle
  * (serialized: its digest is the attestation's identity in the chain).
  */
 export async function signStatement(
@@ -265,22 +300,41 @@ export async function signStatement(
 ): Promise<{ bundle: EvidenceBundle; bytes: Uint8Array; digest: Digest }> {
   const { signing, log } = await identities(ctx);
   const payload = new TextEncoder().encode(JSON.stringify(stmt));
-  const envelope = await signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, [signing.signer]);
+  const keyless = keylessConfig(ctx.env);
+  let verifierPem = signing.publicKeyPem;
+  let envelope: DsseEnvelope;
+  if (keyless) {
+    const sign = fulcioSigner(keyless.token, { fulcioURL: keyless.fulcioURL });
+    envelope = await signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, [
+      {
+        keyid: "",
+        sign: async (data) => {
+          const r = await sign(data);
+          verifierPem = r.certificatePem;
+          return r.signature;
+        },
+      },
+    ]);
+  } else {
+    envelope = await signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, [signing.signer]);
+  }
   const body = dsseLogBody(
     envelope,
     new TextEncoder().encode(JSON.stringify(envelope)),
-    signing.publicKeyPem,
+    verifierPem,
   );
   // Rekor first: if it refuses, nothing has been logged or stored here
-  const rekorURL = ctx.env["CLEANIMG_REKOR_URL"];
+  const rekorURL = keyless?.rekorURL ?? ctx.env["CLEANIMG_REKOR_URL"];
   const rekor = rekorURL
-    ? await witnessEnvelopeInRekor(envelope, signing.publicKeyPem, { rekorURL })
+    ? await witnessEnvelopeInRekor(envelope, verifierPem, { rekorURL })
     : undefined;
   const { index, proof, integratedTime } = await appendToTransparencyLog(ctx, body);
   const bundle: EvidenceBundle = {
     mediaType: BUNDLE_MEDIA_TYPE,
     verificationMaterial: {
-      publicKey: { hint: signing.keyid },
+      ...(keyless
+        ? { certificate: { rawBytes: new X509Certificate(verifierPem).raw.toString("base64") } }
+        : { publicKey: { hint: signing.keyid } }),
       tlogEntries: [
         {
           logIndex: String(index),
@@ -297,6 +351,55 @@ export async function signStatement(
   };
   const bytes = new TextEncoder().encode(JSON.stringify(bundle));
   return { bundle, bytes, digest: sha256(bytes) };
+}
+
+/**
+ * What evidence verification trusts: the signing keys and logs of this store, and for keyless
+ * signatures and Rekor entries the Sigstore trusted root (CLEANIMG_SIGSTORE_TRUSTED_ROOT) and
+ * the identities allowed to sign (CLEANIMG_TRUSTED_IDENTITIES: "SAN|ISSUER" entries split by ";").
+ */
+export interface EvidenceTrust {
+  readonly keys: readonly KeyObject[];
+  readonly logs: readonly TrustedLog[];
+  readonly sigstoreRoot?: unknown;
+  readonly keyless?: KeylessTrust;
+}
+
+export async function evidenceTrust(ctx: AppContext): Promise<EvidenceTrust> {
+  const keys = await trustedKeys(ctx);
+  const logs = await trustedLogs(ctx);
+  const path = ctx.env["CLEANIMG_SIGSTORE_TRUSTED_ROOT"];
+  if (!path) {
+    return { keys, logs };
+  }
+  let sigstoreRoot: unknown;
+  try {
+    sigstoreRoot = JSON.parse(await readFile(path, "utf8"));
+  } catch (e) {
+    throw new ToolError(
+      "CORE_INVALID_ARGUMENT",
+      `CLEANIMG_SIGSTORE_TRUSTED_ROOT ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  const identities = (ctx.env["CLEANIMG_TRUSTED_IDENTITIES"] ?? "")
+    .split(";")
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .map((x) => {
+      const bar = x.lastIndexOf("|");
+      if (bar <= 0) {
+        throw new UsageError("CLI_USAGE", `CLEANIMG_TRUSTED_IDENTITIES: "${x}" is not SAN|ISSUER`, {
+          hint: "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main|https://token.actions.githubusercontent.com",
+        });
+      }
+      return { subjectAlternativeName: x.slice(0, bar), issuer: x.slice(bar + 1) };
+    });
+  return { keys, logs, sigstoreRoot, keyless: { trustedRoot: sigstoreRoot, identities } };
+}
+
+/** Verifies one of our evidence bundles with what the store trusts (see EvidenceTrust). */
+export function verifyEvidence(bytes: Uint8Array, t: EvidenceTrust): VerifiedEvidenceBundle {
+  return verifyEvidenceBundle(bytes, t.keys, t.logs, t.keyless);
 }
 
 /** Reads the whole embedded log (for `tlog verify` and checkpoints). */

@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import { verifyEvidenceBundle } from "../attest/index.js";
 import { type Digest, isDigest } from "../core/digest.js";
 import { buildReport, builtinFramework, controlLabel } from "../report/index.js";
 import type { VexStatement } from "../vex/index.js";
@@ -13,7 +12,7 @@ import { discoverEvidence } from "./distribute.js";
 import { resolveSubject } from "./images.js";
 import { evidenceSummary } from "./report.js";
 import { findingsAtOrAbove } from "./scan.js";
-import { trustedKeys, trustedLogs } from "./signing.js";
+import { evidenceTrust, verifyEvidence } from "./signing.js";
 
 /**
  * "Is this image compliant?": the design's check list, each line PASS, FAIL or UNKNOWN with the
@@ -316,10 +315,9 @@ async function imageSignatureCheck(ctx: AppContext, image: Digest): Promise<Comp
     };
   }
   try {
-    const v = verifyEvidenceBundle(
+    const v = verifyEvidence(
       (await ctx.evidence().getBlob(last.evidence)).bytes,
-      await trustedKeys(ctx),
-      await trustedLogs(ctx),
+      await evidenceTrust(ctx),
     );
     if (
       v.statement.predicateType !== IMAGE_SIGNATURE_PREDICATE ||

@@ -25,11 +25,73 @@ export interface OwnLogEntry {
 export interface EvidenceBundle {
   readonly mediaType: typeof BUNDLE_MEDIA_TYPE;
   readonly verificationMaterial: {
-    readonly publicKey: { readonly hint: string };
+    /** A managed key (its key id)… */
+    readonly publicKey?: { readonly hint: string };
+    /** …or keyless: the Fulcio certificate (DER, base64) of the ephemeral key. */
+    readonly certificate?: { readonly rawBytes: string };
     /** Our own log's entry first; then, when Rekor is configured, Rekor's (bundle JSON). */
     readonly tlogEntries: readonly [OwnLogEntry, ...Readonly<Record<string, unknown>>[]];
   };
   readonly dsseEnvelope: DsseEnvelope;
+}
+
+/**
+ * A keyless signature: sigstore-js verifies the certificate chain to the trusted root, its SCT,
+ * the signature, and Rekor's entry (whose integrated time must fall in the certificate's short
+ * validity); the certificate's identity must be one of the trusted ones. The signer is named by
+ * that identity.
+ */
+function verifyKeyless(
+  bundle: EvidenceBundle,
+  keyless: KeylessTrust | undefined,
+): { payloadType: string; payload: Uint8Array; keyids: readonly string[] } {
+  if (!keyless || keyless.identities.length === 0) {
+    throw new AttestError(
+      "ATTEST_VERIFY_FAILED",
+      "signed keyless (a Fulcio certificate), and no trusted root and identities are configured",
+      {
+        hint: "set CLEANIMG_SIGSTORE_TRUSTED_ROOT and CLEANIMG_TRUSTED_IDENTITIES (SAN|ISSUER;…)",
+      },
+    );
+  }
+  const rekor = bundle.verificationMaterial.tlogEntries[1];
+  if (!rekor) {
+    throw new AttestError(
+      "ATTEST_VERIFY_FAILED",
+      "signed keyless without a Rekor entry: nothing proves the certificate was valid when it signed",
+    );
+  }
+  const reasons: string[] = [];
+  for (const id of keyless.identities) {
+    try {
+      const v = verifySigstoreBundle(
+        {
+          mediaType: BUNDLE_MEDIA_TYPE,
+          verificationMaterial: {
+            certificate: bundle.verificationMaterial.certificate,
+            tlogEntries: [rekor],
+          },
+          dsseEnvelope: bundle.dsseEnvelope,
+        },
+        {
+          trustedRoot: keyless.trustedRoot,
+          identity: id.subjectAlternativeName,
+          issuer: id.issuer,
+        },
+      );
+      return {
+        payloadType: v.dsse?.payloadType ?? "",
+        payload: v.dsse?.payload ?? new Uint8Array(),
+        keyids: [`${id.subjectAlternativeName} (${id.issuer})`],
+      };
+    } catch (e) {
+      reasons.push((e as Error).message);
+    }
+  }
+  throw new AttestError(
+    "ATTEST_VERIFY_FAILED",
+    `keyless signature not accepted: ${[...new Set(reasons)].join("; ")}`,
+  );
 }
 
 /** What verifying one of our bundles proved. */
@@ -51,10 +113,20 @@ export interface TrustedLog {
   readonly origin: string;
 }
 
+/** Who may sign keyless, and the Sigstore trusted root their certificates chain to. */
+export interface KeylessTrust {
+  readonly trustedRoot: unknown;
+  readonly identities: readonly {
+    readonly subjectAlternativeName: string;
+    readonly issuer: string;
+  }[];
+}
+
 export function verifyEvidenceBundle(
   bytes: Uint8Array,
   keys: readonly KeyObject[],
   logs: TrustedLog | readonly TrustedLog[],
+  keyless?: KeylessTrust,
 ): VerifiedEvidenceBundle {
   let bundle: EvidenceBundle;
   try {
@@ -68,7 +140,9 @@ export function verifyEvidenceBundle(
       "the attestation is not a Sigstore v0.3 bundle with a DSSE envelope",
     );
   }
-  const env = verifyEnvelope(bundle.dsseEnvelope, keys);
+  const env = bundle.verificationMaterial?.certificate
+    ? verifyKeyless(bundle, keyless)
+    : verifyEnvelope(bundle.dsseEnvelope, keys);
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     throw new AttestError("ATTEST_VERIFY_FAILED", `payload type ${env.payloadType} is not in-toto`);
   }
@@ -149,16 +223,19 @@ export function verifyRekorEntries(
   const rekor = bundle.verificationMaterial.tlogEntries.slice(1);
   rekor.forEach((entry, i) => {
     try {
+      const cert = bundle.verificationMaterial.certificate;
       verifySigstoreBundle(
         {
           mediaType: BUNDLE_MEDIA_TYPE,
           verificationMaterial: {
-            publicKey: bundle.verificationMaterial.publicKey,
+            ...(cert
+              ? { certificate: cert }
+              : { publicKey: bundle.verificationMaterial.publicKey }),
             tlogEntries: [entry],
           },
           dsseEnvelope: bundle.dsseEnvelope,
         },
-        { trustedRoot, publicKeyPem },
+        cert ? { trustedRoot } : { trustedRoot, publicKeyPem },
       );
     } catch (e) {
       throw new AttestError(

@@ -1,6 +1,7 @@
 export {
   BUNDLE_MEDIA_TYPE,
   type EvidenceBundle,
+  type KeylessTrust,
   type TrustedLog,
   type VerifiedEvidenceBundle,
   verifyEvidenceBundle,
@@ -15,6 +16,7 @@ export {
 } from "./dsse.js";
 export {
   BUNDLE_V03,
+  fulcioSigner,
   type SigstoreBundleJson,
   type SigstoreServiceUrls,
   signKeyless,

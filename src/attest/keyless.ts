@@ -245,3 +245,35 @@ export async function witnessEnvelopeInRekor(
     );
   }
 }
+
+/**
+ * Signs with an ephemeral key certified by Fulcio for the identity token's subject (sigstore-js's
+ * FulcioSigner): each call returns the signature and the certificate of the key that made it.
+ * Side effects: a request to Fulcio.
+ * @throws AttestError ATTEST_SIGN_FAILED with Fulcio's answer
+ */
+export function fulcioSigner(
+  identityToken: string,
+  o: { readonly fulcioURL: string; readonly timeoutMs?: number },
+): (data: Uint8Array) => Promise<{ signature: Uint8Array; certificatePem: string }> {
+  const signer = new FulcioSigner({
+    fulcioBaseURL: o.fulcioURL,
+    identityProvider: { getToken: async () => identityToken },
+    ...FETCH(o),
+  });
+  return async (data) => {
+    try {
+      const s = await signer.sign(Buffer.from(data));
+      if (s.key.$case !== "x509Certificate") {
+        throw new Error("Fulcio returned no certificate");
+      }
+      return { signature: new Uint8Array(s.signature), certificatePem: s.key.certificate };
+    } catch (e) {
+      throw new AttestError(
+        "ATTEST_SIGN_FAILED",
+        `keyless signing failed at Fulcio: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  };
+}
