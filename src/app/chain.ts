@@ -196,7 +196,7 @@ export async function verifyChain(ctx: AppContext, image: Digest): Promise<Chain
   const store = ctx.evidence();
   const trust = await evidenceTrust(ctx);
   const { keys } = trust;
-  const sigstoreRoot = trust.sigstoreRoot;
+  const sigstoreRoot = trust.keyless?.trustedRoot;
   const rows = (await store.find({ subject: image, kind: ATTESTATION_KIND }))
     .map(toRecorded)
     .filter((r): r is RecordedLink => r !== undefined);

@@ -361,7 +361,7 @@ export async function signStatement(
 export interface EvidenceTrust {
   readonly keys: readonly KeyObject[];
   readonly logs: readonly TrustedLog[];
-  readonly sigstoreRoot?: unknown;
+  /** The Sigstore trusted root and signing identities, when configured. */
   readonly keyless?: KeylessTrust;
 }
 
@@ -394,7 +394,7 @@ export async function evidenceTrust(ctx: AppContext): Promise<EvidenceTrust> {
       }
       return { subjectAlternativeName: x.slice(0, bar), issuer: x.slice(bar + 1) };
     });
-  return { keys, logs, sigstoreRoot, keyless: { trustedRoot: sigstoreRoot, identities } };
+  return { keys, logs, keyless: { trustedRoot: sigstoreRoot, identities } };
 }
 
 /** Verifies one of our evidence bundles with what the store trusts (see EvidenceTrust). */
