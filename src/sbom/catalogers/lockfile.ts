@@ -47,7 +47,7 @@ export interface LockfileSpec {
 
 /** A cataloger for one lockfile format: read, parse, one package per entry, issues collected. */
 export function lockfileCataloger(spec: LockfileSpec): Cataloger {
-  const wanted = (path: string): boolean => spec.file.test(path) && !inVendoredTree(path);
+  const wanted = (path: string): boolean => spec.file.test(path) && !notTheImagesSoftware(path);
   return {
     id: spec.id,
     version: spec.version,
@@ -118,7 +118,7 @@ function safeParse(spec: LockfileSpec, src: string, path: string): readonly Lock
  * Lockfiles inside installed dependency trees belong to those dependencies' own builds, and
  * those under documentation directories are examples: neither is software the image runs.
  */
-function inVendoredTree(path: string): boolean {
+function notTheImagesSoftware(path: string): boolean {
   return path.includes("/node_modules/") || /^\/usr\/share\/(doc|man|info)\//.test(path);
 }
 
