@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createAppContext, generateSbom } from "../../src/app/index.js";
-import { type Package, renderSbom, type Sbom } from "../../src/sbom/index.js";
+import { type Package, renderSbom, type Sbom, type SbomFormat } from "../../src/sbom/index.js";
 import { buildImageLayout } from "../support/build-image.js";
 import { fetchDebs } from "../support/debs.js";
 import {
@@ -354,6 +354,40 @@ describe("lockfiles the tools themselves wrote", () => {
     expect(issues).toContainEqual(["SBOM_CARGO_LOCK_INVALID", "/a/Cargo.lock"]);
     expect(issues).toContainEqual(["SBOM_COMPOSER_INVALID", "/b/composer.lock"]);
     expect(found(sbom, "python-pipfile-lock-cataloger")).toHaveLength(4);
+  });
+});
+
+describe("SBOMs of every lockfile ecosystem", () => {
+  it("are valid against the official schema of each format", async () => {
+    const dir = join(tempDir(), "root");
+    for (const f of ["Pipfile.lock", "uv.lock", "WebApp.deps.json", "Gemfile.lock"]) {
+      copyFileSync(join(FIXTURES, "formats", f), join(mkdirp(dir, "app"), f));
+    }
+    place(dir, "web/pnpm-lock.yaml", readFileSync(join(FIXTURES, "pnpm-v9", "pnpm-lock.yaml")));
+    place(
+      dir,
+      "rs/Cargo.lock",
+      '[[package]]\nname = "serde"\nversion = "1.0.136"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\nchecksum = "ce31e24b01e1e524df96f1c2fdd054405f8d7376249a5110886fb4b658484789"\n',
+    );
+    place(
+      dir,
+      "php/vendor/composer/installed.json",
+      JSON.stringify({
+        packages: [{ name: "symfony/console", version: "v6.4.1", license: ["MIT"] }],
+      }),
+    );
+    const sbom = await sbomOfDir(dir);
+    const types = new Set(sbom.packages.map((p) => p.type));
+    expect(types).toEqual(new Set(["pypi", "nuget", "gem", "npm", "cargo", "composer"]));
+    const validators: [SbomFormat, (d: unknown) => string[]][] = [
+      ["spdx-3", spdx3Validator()],
+      ["spdx-2.3", spdx23Validator()],
+      ["cyclonedx-1.6", cycloneDxValidator("1.6")],
+      ["cyclonedx-1.5", cycloneDxValidator("1.5")],
+    ];
+    for (const [format, validate] of validators) {
+      expect(validate(JSON.parse(renderSbom(sbom, format))), format).toEqual([]);
+    }
   });
 });
 
