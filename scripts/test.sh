@@ -14,12 +14,13 @@ cd "$(dirname "$0")/.."
 #   util-linux       script(1), a terminal for the colour tests;  dpkg: .deb extraction
 #   python3-packaging  the independent PEP 440 reading of the scan tests;  zip, unzip: archives
 #   python3-yaml, ruby  independent readers of pnpm lockfiles and (Bundler) Gemfile.lock files
+#   php-cli, php-composer-semver  Composer's own version order, the oracle of the Packagist comparator
 #   rpm              rpmbuild and rpm make the sqlite rpmdb the rpm cataloger is tested on
 #   db5.3-util       Berkeley DB's db_load writes the older rpmdb format (rpm's bdb_ro reads it back)
 #   gpgv, debian-archive-keyring  verify the archive's InRelease in builds (also needed at run time)
 #   chromium         renders the HTML compliance report headless
 #   postgresql       the PostgreSQL evidence store's contract and concurrency tests (started below)
-PKGS=(docker-registry skopeo umoci apache2-utils zstd openssl util-linux dpkg python3-packaging python3-yaml ruby db5.3-util zip unzip rpm binutils gpgv debian-archive-keyring chromium postgresql in-toto)
+PKGS=(docker-registry skopeo umoci apache2-utils zstd openssl util-linux dpkg python3-packaging python3-yaml ruby db5.3-util php-cli php-composer-semver zip unzip rpm binutils gpgv debian-archive-keyring chromium postgresql in-toto)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=()

@@ -952,7 +952,7 @@ export async function run(
     )
     .requiredOption(
       "--ecosystem <name>",
-      "OSV ecosystem: Debian, Alpine, Red Hat, PyPI, npm, Go, Maven, RubyGems, NuGet, crates.io",
+      "OSV ecosystem: Debian, Alpine, Red Hat, PyPI, npm, Go, Maven, RubyGems, NuGet, crates.io, Packagist",
     )
     .option(
       "--batch",

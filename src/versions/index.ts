@@ -1,5 +1,6 @@
 export { apkComparator, compareApk, isValidApkVersion } from "./apk.js";
 export type { Comparator } from "./comparator.js";
+export { composerComparator, normalizeComposerVersion, phpVersionCompare } from "./composer.js";
 export { debComparator, parseDebVersion } from "./deb.js";
 export { goComparator } from "./go.js";
 export { mavenComparator } from "./maven.js";

@@ -1,6 +1,7 @@
 import { VersionError } from "../core/errors.js";
 import { apkComparator } from "./apk.js";
 import type { Comparator } from "./comparator.js";
+import { composerComparator } from "./composer.js";
 import { debComparator } from "./deb.js";
 import { goComparator } from "./go.js";
 import { mavenComparator } from "./maven.js";
@@ -28,6 +29,7 @@ const BY_ECOSYSTEM: ReadonlyMap<string, Comparator> = new Map<string, Comparator
   ["RubyGems", rubygemsComparator],
   ["NuGet", nugetComparator],
   ["crates.io", cratesComparator],
+  ["Packagist", composerComparator],
 ]);
 
 /** The ecosystems with a comparator, in their OSV spelling. */

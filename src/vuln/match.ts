@@ -55,6 +55,7 @@ const LANGUAGE_ECOSYSTEMS: Readonly<Record<string, string>> = {
   gem: "RubyGems",
   cargo: "crates.io",
   nuget: "NuGet",
+  composer: "Packagist",
 };
 
 /** Distribution ecosystem ("Debian:12", "Alpine:v3.19") of an SBOM, when it has one. */
@@ -192,7 +193,13 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
       name = p.source?.name ?? p.name;
     } else {
       ecosystem = LANGUAGE_ECOSYSTEMS[p.type];
-      if (!ecosystem || owned.has(p.id)) {
+      if (owned.has(p.id)) {
+        continue;
+      }
+      if (!ecosystem) {
+        // not assessed, and said so
+        const key = `${p.type} (no vulnerability data ecosystem for this package type)`;
+        unassessed.set(key, (unassessed.get(key) ?? 0) + 1);
         continue;
       }
     }
