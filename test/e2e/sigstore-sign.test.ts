@@ -41,6 +41,7 @@ describe("sigstore sign-bundle", () => {
     await services.close();
   });
 
+  const TRUSTED = ["--certificate-identity", IDENTITY, "--certificate-oidc-issuer", ISSUER];
   const signBundle = (bundle: string, args: string[]) =>
     runCliAsync(home, ["sigstore", "sign-bundle", ...args, "--bundle", bundle, artifact]);
   const verify = (bundle: string, extra: string[], file = artifact) =>
@@ -82,12 +83,7 @@ describe("sigstore sign-bundle", () => {
       Buffer.from("the release artifact").toString("base64"),
     );
 
-    const ok = await verify(bundle, [
-      "--certificate-identity",
-      IDENTITY,
-      "--certificate-oidc-issuer",
-      ISSUER,
-    ]);
+    const ok = await verify(bundle, TRUSTED);
     expect(ok.code, ok.stderr).toBe(0);
     const wrongIdentity = await verify(bundle, [
       "--certificate-identity",
@@ -98,11 +94,7 @@ describe("sigstore sign-bundle", () => {
     expect(wrongIdentity.code).toBe(1);
     const other = join(dir, "other.tar");
     writeFileSync(other, "another artifact\n");
-    const wrongArtifact = await verify(
-      bundle,
-      ["--certificate-identity", IDENTITY, "--certificate-oidc-issuer", ISSUER],
-      other,
-    );
+    const wrongArtifact = await verify(bundle, TRUSTED, other);
     expect(wrongArtifact.code).toBe(1);
   });
 
@@ -146,24 +138,14 @@ describe("sigstore sign-bundle", () => {
         /inclusion promise could not be verified/,
       ],
     ];
-    const ok = await verify(bundle, [
-      "--certificate-identity",
-      IDENTITY,
-      "--certificate-oidc-issuer",
-      ISSUER,
-    ]);
+    const ok = await verify(bundle, TRUSTED);
     expect(ok.code, ok.stderr).toBe(0);
     for (const [what, mutate, reason] of cases) {
       const copy = JSON.parse(JSON.stringify(b));
       mutate(copy);
       const path = join(dir, `tampered-${what.replace(/ /g, "-")}.json`);
       writeFileSync(path, JSON.stringify(copy));
-      const r = await verify(path, [
-        "--certificate-identity",
-        IDENTITY,
-        "--certificate-oidc-issuer",
-        ISSUER,
-      ]);
+      const r = await verify(path, TRUSTED);
       expect(r.code, what).toBe(1);
       expect(r.stderr, what).toMatch(reason);
     }

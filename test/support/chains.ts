@@ -52,3 +52,20 @@ export async function generateChains(ctx: AppContext, N: number): Promise<void> 
     }
   }
 }
+
+/** Records one link about `image` over an empty JSON document (for signing-path tests). */
+export async function recordBareLink(
+  ctx: AppContext,
+  image: { name: string; digest: Digest },
+  stage: Stage = "sbom",
+): Promise<RecordedLink> {
+  const digest = await ctx.evidence().putBlob(new TextEncoder().encode("{}"), "application/json");
+  return recordChainLink(ctx, {
+    image,
+    stage,
+    evidence: { digest, mediaType: "application/json" },
+    previous: [],
+    inputs: {},
+    tool: "test",
+  });
+}

@@ -86,6 +86,7 @@ export function writeBdbRpmdb(
   root: string,
   pageSize = 4096,
   type: "hash" | "btree" = "hash",
+  byteOrder: "little" | "big" = "little",
 ): string {
   const db = new Database(join(root, "var/lib/rpm/rpmdb.sqlite"), { readonly: true });
   const rows = db.prepare("SELECT hnum, blob FROM Packages ORDER BY hnum").all() as {
@@ -103,6 +104,7 @@ export function writeBdbRpmdb(
     "format=bytevalue",
     `type=${type}`,
     `db_pagesize=${pageSize}`,
+    `db_lorder=${byteOrder === "big" ? 4321 : 1234}`,
     "HEADER=END",
     ` ${key(0)}`,
     ` ${key(Math.max(...rows.map((r) => r.hnum)) + 1)}`,
