@@ -4,7 +4,7 @@ import type { Cataloger } from "./cataloger.js";
 import { apkCataloger } from "./catalogers/apk.js";
 import { cargoLockCataloger } from "./catalogers/cargo-lock.js";
 import { composerInstalledCataloger, composerLockCataloger } from "./catalogers/composer.js";
-import { dotnetDepsCataloger } from "./catalogers/dotnet.js";
+import { dotnetDepsCataloger, nugetLockCataloger } from "./catalogers/dotnet.js";
 import { dpkgCataloger } from "./catalogers/dpkg.js";
 import { goModCataloger } from "./catalogers/go-mod.js";
 import { goBinaryCataloger } from "./catalogers/golang.js";
@@ -52,6 +52,7 @@ export const CATALOGERS: readonly Cataloger[] = [
   composerInstalledCataloger,
   composerLockCataloger,
   dotnetDepsCataloger,
+  nugetLockCataloger,
 ];
 
 /** Byte-pattern sniffers the catalogers need while layers stream. */

@@ -344,6 +344,29 @@ describe("lockfiles the tools themselves wrote", () => {
     expect(edges).toEqual(["Data", "Newtonsoft.Json", "Serilog.AspNetCore"]);
   });
 
+  it("NuGet's packages.lock.json: Direct and Transitive packages; those also in a deps.json once", async () => {
+    const src = join(tempDir(), "root");
+    copyFileSync(
+      join(FIXTURES, "formats/packages.lock.json"),
+      join(mkdirp(src, "src/WebApp"), "packages.lock.json"),
+    );
+    const alone = await sbomOfDir(src);
+    const locked = found(alone, "dotnet-packages-lock-cataloger");
+    expect(nv(locked)).toEqual(
+      new Set(["Newtonsoft.Json 13.0.3", "Serilog.AspNetCore 8.0.1", "Serilog 3.1.1"]),
+    );
+    expect(locked.find((p) => p.name === "Serilog.AspNetCore")?.dependsOn).toEqual(["Serilog"]);
+    expect(locked[0]?.checksums[0]?.algorithm).toBe("SHA512");
+    // the published app beside it: its deps.json is what was installed
+    copyFileSync(
+      join(FIXTURES, "formats/WebApp.deps.json"),
+      join(mkdirp(src, "app"), "WebApp.deps.json"),
+    );
+    const both = await sbomOfDir(src);
+    expect(found(both, "dotnet-packages-lock-cataloger")).toEqual([]);
+    expect(nv(found(both, "dotnet-deps-cataloger"))).toContain("Serilog 3.1.1");
+  });
+
   it("an unreadable lockfile is a recorded issue naming the file, and the rest is still reported", async () => {
     const dir = join(tempDir(), "root");
     place(dir, "a/Cargo.lock", '[[package]]\nname = "x"\nversion = ');

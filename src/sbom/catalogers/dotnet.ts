@@ -52,3 +52,43 @@ export const dotnetDepsCataloger: Cataloger = lockfileCataloger({
   invalidCode: "SBOM_DOTNET_DEPS_INVALID",
   parse: (src) => parseDepsJson(src),
 });
+
+/**
+ * NuGet's lockfile (`packages.lock.json`, RestorePackagesWithLockFile): per target framework,
+ * the Direct and Transitive packages with their resolved version and content hash. Project
+ * references (`Project`) are the build's own projects, not packages.
+ */
+export function parseNugetLock(src: string): LockEntry[] {
+  const doc = asObject(JSON.parse(src));
+  if (typeof doc["version"] !== "number" || !doc["dependencies"]) {
+    throw new Error("no version and dependencies (not a NuGet lock file)");
+  }
+  const out: LockEntry[] = [];
+  for (const framework of Object.values(asObject(doc["dependencies"]))) {
+    for (const [name, raw] of Object.entries(asObject(framework))) {
+      const p = asObject(raw);
+      const version = p["resolved"];
+      if (p["type"] === "Project" || typeof version !== "string") {
+        continue;
+      }
+      const sum = checksumOf(`sha512-${String(p["contentHash"] ?? "")}`);
+      out.push({
+        name,
+        version,
+        checksums: sum ? [sum] : [],
+        dependsOn: Object.keys(asObject(p["dependencies"])),
+        properties: { "nuget:dependencyType": String(p["type"] ?? "") },
+      });
+    }
+  }
+  return out;
+}
+
+export const nugetLockCataloger: Cataloger = lockfileCataloger({
+  id: "dotnet-packages-lock-cataloger",
+  version: 1,
+  type: "nuget",
+  file: /\/packages\.lock\.json$/,
+  invalidCode: "SBOM_DOTNET_DEPS_INVALID",
+  parse: (src) => parseNugetLock(src),
+});
