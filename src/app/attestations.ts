@@ -17,6 +17,23 @@ export const STANDARD_ATTESTATION_KIND = "standard-attestation";
 export const STANDARD_STAGES = ["provenance", "sbom", "scan", "vex"] as const;
 export type StandardStage = (typeof STANDARD_STAGES)[number];
 
+/** The stage a standard attestation's predicate type belongs to (for imported ones). */
+export function standardStageOf(predicateType: string): StandardStage | undefined {
+  if (predicateType === VULNS_PREDICATE) {
+    return "scan";
+  }
+  if (predicateType === OPENVEX_PREDICATE) {
+    return "vex";
+  }
+  if (
+    predicateType.startsWith("https://spdx.dev/Document") ||
+    predicateType === "https://cyclonedx.org/bom"
+  ) {
+    return "sbom";
+  }
+  return undefined;
+}
+
 export interface StandardAttestation {
   readonly stage: StandardStage;
   readonly predicateType: string;

@@ -3,6 +3,7 @@ import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import { type Descriptor, MediaType, parseImageLocation, RegistryClient } from "../oci/index.js";
 import type { EvidenceLink } from "../store/index.js";
+import { STANDARD_ATTESTATION_KIND, standardStageOf } from "./attestations.js";
 import { recordAuditEvent } from "./audit.js";
 import {
   BASE_IMAGE_PREDICATE,
@@ -58,6 +59,10 @@ async function currentEvidence(ctx: AppContext, image: Digest): Promise<Map<stri
   const latest = new Map<string, EvidenceLink>();
   for (const l of await store.find({ subject: image, kind: ATTESTATION_KIND })) {
     latest.set(`stage ${l.annotations["stage"]}`, l);
+  }
+  // the newest standard attestation of each stage (attestation export), for cosign and in-toto
+  for (const l of await store.find({ subject: image, kind: STANDARD_ATTESTATION_KIND })) {
+    latest.set(`standard ${l.annotations["stage"]}`, l);
   }
   for (const kind of SIGNED_KINDS) {
     const ls = await store.find({ subject: image, kind });
@@ -268,7 +273,12 @@ export async function importEvidence(
     if (known.has(`${a.kind} ${bundleDigest}`)) {
       continue;
     }
-    let annotations: Record<string, string> = { predicateType: a.predicateType };
+    const standardStage =
+      a.kind === STANDARD_ATTESTATION_KIND ? standardStageOf(a.predicateType) : undefined;
+    let annotations: Record<string, string> = {
+      predicateType: a.predicateType,
+      ...(standardStage ? { stage: standardStage } : {}),
+    };
     let evidence: Record<string, string> = { attestation: bundleDigest };
     let details: Record<string, string> = { kind: a.kind, source: source.source };
     if (a.predicateType === CHAIN_LINK_PREDICATE) {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -8,8 +8,12 @@ import {
   buildImage,
   createAppContext,
   deriveStandardAttestation,
+  exportEvidence,
+  importEvidence,
   importVulnData,
+  itemsOf,
   OPENVEX_PREDICATE,
+  STANDARD_ATTESTATION_KIND,
   scan,
   trustedKeys,
   trustedLogs,
@@ -164,6 +168,36 @@ describe("standard attestations from the evidence chain", () => {
     ]);
     expect(bad.code).toBe(2);
     ctx = createAppContext({ home, env: {} });
+  });
+
+  it("travels with the image's evidence: exported, then imported by a store that trusts the signer", async () => {
+    await deriveStandardAttestation(ctx, ref, "vex");
+    const exported = await exportEvidence(ctx, { name: ref, digest: image as Digest });
+    const standard = exported.items.filter((i) => i.kind === STANDARD_ATTESTATION_KIND);
+    expect(standard.length).toBeGreaterThanOrEqual(3); // sbom, scan, vex
+    const home2 = tempDir("cleanimg-std-b-");
+    mkdirSync(join(home2, "keys", "trusted"), { recursive: true });
+    mkdirSync(join(home2, "keys", "trusted-logs"), { recursive: true });
+    copyFileSync(join(home, "keys", "signing.pub"), join(home2, "keys", "trusted", "a.pub"));
+    copyFileSync(join(home, "keys", "log.pub"), join(home2, "keys", "trusted-logs", "a.pub"));
+    const other = createAppContext({ home: home2, env: {} });
+    const r = await importEvidence(
+      other,
+      { name: ref, digest: image as Digest },
+      itemsOf(exported),
+      {
+        source: "test",
+      },
+    );
+    expect(r.rejected).toEqual([]);
+    const kept = await other
+      .evidence()
+      .find({ subject: image as Digest, kind: STANDARD_ATTESTATION_KIND });
+    expect(new Set(kept.map((l) => l.annotations["stage"]))).toEqual(
+      new Set(["sbom", "scan", "vex"]),
+    );
+    expect((await verifyChain(other, image as Digest)).intact).toBe(true);
+    await other.close();
   });
 
   it("refuses a link that does not verify", async () => {
