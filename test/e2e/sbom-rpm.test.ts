@@ -4,12 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createAppContext, generateSbom } from "../../src/app/index.js";
 import { buildImageLayout } from "../support/build-image.js";
-import {
-  buildRpmRoot,
-  rpmQueryAll,
-  rpmQueryAllBdb,
-  writeBdbRpmdb,
-} from "../support/rpm-fixture.js";
+import { buildRpmRoot, rpmQueryAll, writeBdbRpmdb } from "../support/rpm-fixture.js";
 import { tempDir } from "../support/tmp.js";
 
 /** The rpm packages cleanimg finds at a location, as "NAME EPOCH:VERSION-RELEASE ARCH". */
@@ -81,7 +76,7 @@ describe("rpm databases", () => {
       expect(readFileSync(file).readUInt32LE(12), order).toBe(
         order === "little" ? 0x061561 : 0x61150600,
       );
-      const truth = rpmQueryAllBdb(root);
+      const truth = rpmQueryAll(root, "bdb");
       expect(truth.size).toBe(3);
       for (const loc of [await imageOf(root, "bdb"), `dir:${root}`]) {
         const { sbom, rpms, got } = await rpmPackagesAt(loc);

@@ -59,8 +59,11 @@ export function buildRpmRoot(): string {
   return root;
 }
 
-/** What rpm itself lists: "NAME EPOCH:VERSION-RELEASE ARCH". */
-export function rpmQueryAll(root: string): Set<string> {
+/**
+ * What rpm itself lists: "NAME EPOCH:VERSION-RELEASE ARCH", from the sqlite rpmdb or, with
+ * `bdb`, a Berkeley DB one (rpm's read-only bdb_ro backend).
+ */
+export function rpmQueryAll(root: string, backend: "sqlite" | "bdb" = "sqlite"): Set<string> {
   const out = execFileSync(
     "rpm",
     [
@@ -68,11 +71,12 @@ export function rpmQueryAll(root: string): Set<string> {
       root,
       "--dbpath",
       "/var/lib/rpm",
+      ...(backend === "bdb" ? ["--define", "_db_backend bdb_ro"] : []),
       "-qa",
       "--qf",
       "%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE} %{ARCH}\\n",
     ],
-    { encoding: "utf8" },
+    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
   );
   return new Set(out.split("\n").filter(Boolean));
 }
@@ -80,7 +84,7 @@ export function rpmQueryAll(root: string): Set<string> {
 /**
  * Turns the sqlite rpmdb of `root` into the Berkeley DB Packages file rpm used before 4.16: the
  * same header blobs under 4-byte instance keys (key 0: the next instance counter), written by
- * Berkeley DB itself (db5.3_load). rpm's bdb_ro backend reads it back (see rpmQueryAllBdb).
+ * Berkeley DB itself (db5.3_load). rpm's bdb_ro backend reads it back (rpmQueryAll(root, "bdb")).
  */
 export function writeBdbRpmdb(
   root: string,
@@ -116,24 +120,4 @@ export function writeBdbRpmdb(
   execFileSync("db5.3_load", [out], { input: dump });
   rmSync(join(root, "var/lib/rpm/rpmdb.sqlite"));
   return out;
-}
-
-/** What rpm lists from a Berkeley DB rpmdb (its read-only bdb_ro backend). */
-export function rpmQueryAllBdb(root: string): Set<string> {
-  const out = execFileSync(
-    "rpm",
-    [
-      "--root",
-      root,
-      "--dbpath",
-      "/var/lib/rpm",
-      "--define",
-      "_db_backend bdb_ro",
-      "-qa",
-      "--qf",
-      "%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE} %{ARCH}\\n",
-    ],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
-  );
-  return new Set(out.split("\n").filter(Boolean));
 }
