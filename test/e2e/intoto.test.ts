@@ -51,6 +51,23 @@ const copyInto = (dst: string, src: string, files: readonly string[]): void => {
 const reference = (cwd: string, cmd: string, args: string[]) =>
   spawnSync(cmd, args, { cwd, encoding: "utf8" });
 
+/** The demo's "package" step with the reference's in-toto-run options (keys in `keys`). */
+const packageStep = (keys: string): string[] => [
+  "-n",
+  "package",
+  "-k",
+  join(keys, "carl"),
+  "-m",
+  "foo.py",
+  "-p",
+  "foo.tar.gz",
+  "--",
+  "tar",
+  "zcf",
+  "foo.tar.gz",
+  "foo.py",
+];
+
 describe("in-toto metadata", () => {
   it("encodes canonical JSON exactly as securesystemslib does", () => {
     const values = fc.sample(
@@ -501,21 +518,7 @@ describe("interoperability with the reference implementation (Debian in-toto)", 
         "-c",
         "echo 'print(42)' > foo.py",
       ],
-      [
-        "-n",
-        "package",
-        "-k",
-        join(d, "carl"),
-        "-m",
-        "foo.py",
-        "-p",
-        "foo.tar.gz",
-        "--",
-        "tar",
-        "zcf",
-        "foo.tar.gz",
-        "foo.py",
-      ],
+      packageStep(d),
     ];
     for (const [who, makeLinks] of [
       ["ours", (w: string) => steps.map((a) => cli(w, ["intoto", "run", ...a]))],
@@ -926,25 +929,7 @@ steps:
         "echo 'print(5)' > foo.py",
       ]).status,
     ).toBe(0);
-    expect(
-      cli(w, [
-        "intoto",
-        "run",
-        "-n",
-        "package",
-        "-k",
-        join(d, "carl"),
-        "-m",
-        "foo.py",
-        "-p",
-        "foo.tar.gz",
-        "--",
-        "tar",
-        "zcf",
-        "foo.tar.gz",
-        "foo.py",
-      ]).status,
-    ).toBe(0);
+    expect(cli(w, ["intoto", "run", ...packageStep(d)]).status).toBe(0);
     rmSync(join(w, "foo.py"));
     const theirs = reference(w, "in-toto-verify", [
       "--layout",

@@ -643,38 +643,23 @@ describe("cleanimg server", () => {
         JSON.stringify({ admission: { exemptNamespaces: ["kube-system"] } }),
       );
       const s = await startServer(ctx, { listen: "127.0.0.1:0" });
-      try {
-        const r = await fetch(`${s.url}/admission`, {
+      const proxyIn = (namespace: string) =>
+        fetch(`${s.url}/admission`, {
           method: "POST",
           headers: {
             authorization: `Bearer ${tokens["writer"]}`,
             "content-type": "application/json",
           },
           body: JSON.stringify(
-            admissionReview(
-              "DaemonSet",
-              { containers: ["kube-proxy:v1.30"] },
-              { namespace: "kube-system" },
-            ),
+            admissionReview("DaemonSet", { containers: ["kube-proxy:v1.30"] }, { namespace }),
           ),
         });
+      try {
+        const r = await proxyIn("kube-system");
         const body = (await r.json()) as { response: { allowed: boolean; warnings: string[] } };
         expect(body.response.allowed).toBe(true);
         expect(body.response.warnings[0]).toMatch(/kube-system is exempt/);
-        const other = await fetch(`${s.url}/admission`, {
-          method: "POST",
-          headers: {
-            authorization: `Bearer ${tokens["writer"]}`,
-            "content-type": "application/json",
-          },
-          body: JSON.stringify(
-            admissionReview(
-              "DaemonSet",
-              { containers: ["kube-proxy:v1.30"] },
-              { namespace: "default" },
-            ),
-          ),
-        });
+        const other = await proxyIn("default");
         expect(((await other.json()) as { response: { allowed: boolean } }).response.allowed).toBe(
           false,
         );
