@@ -39,8 +39,13 @@ export interface TarEntry {
   readonly gname: string;
   readonly devmajor: number;
   readonly devminor: number;
-  /** PAX records other than the ones mapped to fields above (xattrs, times). */
+  /**
+   * PAX records other than the ones mapped to fields above (xattrs, times), of this entry's own
+   * extended header (global records that apply to it are in `paxGlobal`).
+   */
   readonly pax?: Readonly<Record<string, string>>;
+  /** Records of the global (`g`) headers before this entry, shared by every entry they cover. */
+  readonly paxGlobal?: Readonly<Record<string, string>>;
 }
 
 /** Receives the body of an entry the handler asked for. */
@@ -52,6 +57,10 @@ export interface TarBodySink {
 export interface TarReadOptions {
   /** Cap on one PAX header or GNU long name (bytes). */
   readonly maxMetaBytes?: number;
+  /** Cap on the records of one PAX header (default MAX_PAX_RECORDS). */
+  readonly maxPaxRecords?: number;
+  /** Cap on the global (`g`) PAX headers of one archive (default MAX_PAX_GLOBAL_HEADERS). */
+  readonly maxPaxGlobalHeaders?: number;
   /** Name of the archive for error messages. */
   readonly what?: string;
   /** Called for each entry; return a sink to receive its body, or nothing to skip it. */
@@ -141,11 +150,31 @@ function isZeroBlock(buf: Uint8Array, off: number): boolean {
   return true;
 }
 
-/** Parses PAX records `"%d %s=%s\n"`. */
-export function parsePax(data: Uint8Array, what: string): Record<string, string> {
+/** Records one PAX header may hold: real archives carry a handful (path, times, xattrs). */
+export const MAX_PAX_RECORDS = 4096;
+/** Global PAX headers one archive may hold (git archive writes one). */
+export const MAX_PAX_GLOBAL_HEADERS = 64;
+
+/**
+ * Parses PAX records `"%d %s=%s\n"`.
+ * @throws ToolError CORE_LIMIT_EXCEEDED past `maxRecords` records
+ */
+export function parsePax(
+  data: Uint8Array,
+  what: string,
+  maxRecords = MAX_PAX_RECORDS,
+): Record<string, string> {
   const out: Record<string, string> = {};
   let off = 0;
+  let records = 0;
   while (off < data.length) {
+    if (++records > maxRecords) {
+      throw new ToolError(
+        "CORE_LIMIT_EXCEEDED",
+        `${what}: PAX header with more than ${maxRecords} records`,
+        { hint: "the layer is hostile or corrupt; real archives carry a few records per header" },
+      );
+    }
     let sp = off;
     while (sp < data.length && data[sp] !== 0x20) {
       sp++;
@@ -165,6 +194,58 @@ export function parsePax(data: Uint8Array, what: string): Record<string, string>
     off += len;
   }
   return out;
+}
+
+/** The header fields PAX records may override. */
+interface PaxFields {
+  name: string;
+  linkname: string;
+  size: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  uname: string;
+  gname: string;
+}
+
+/** Applies PAX records to header fields; returns the records that are not header fields. */
+function applyPax(
+  f: Partial<PaxFields>,
+  pax: Readonly<Record<string, string>>,
+  what: string,
+): Record<string, string> {
+  const extra: Record<string, string> = {};
+  for (const [k, v] of Object.entries(pax)) {
+    switch (k) {
+      case "path":
+        f.name = v;
+        break;
+      case "linkpath":
+        f.linkname = v;
+        break;
+      case "size":
+        f.size = parsePaxInt(v, "size", what);
+        break;
+      case "uid":
+        f.uid = parsePaxInt(v, "uid", what);
+        break;
+      case "gid":
+        f.gid = parsePaxInt(v, "gid", what);
+        break;
+      case "mtime":
+        f.mtime = Math.floor(Number.parseFloat(v));
+        break;
+      case "uname":
+        f.uname = v;
+        break;
+      case "gname":
+        f.gname = v;
+        break;
+      default:
+        extra[k] = v;
+    }
+  }
+  return extra;
 }
 
 type State =
@@ -190,7 +271,12 @@ export async function readTar(
   let headerFill = 0;
   let entries = 0;
   let zeroBlocks = 0;
-  let paxGlobal: Record<string, string> = {};
+  const maxRecords = opts.maxPaxRecords ?? MAX_PAX_RECORDS;
+  const maxGlobals = opts.maxPaxGlobalHeaders ?? MAX_PAX_GLOBAL_HEADERS;
+  let globalHeaders = 0;
+  let globalFields: { fields: Partial<PaxFields>; extra?: Readonly<Record<string, string>> } = {
+    fields: {},
+  };
   let paxLocal: Record<string, string> | undefined;
   let longName: string | undefined;
   let longLink: string | undefined;
@@ -237,72 +323,48 @@ export async function readTar(
         name = `${prefix}/${name}`;
       }
     }
-    let linkname = readString(buf, 157, 100);
-    const pax = { ...paxGlobal, ...paxLocal };
+    const f: PaxFields = {
+      name,
+      linkname: readString(buf, 157, 100),
+      size,
+      uid: readNumber(buf, 108, 8, "uid", what),
+      gid: readNumber(buf, 116, 8, "gid", what),
+      mtime: readNumber(buf, 136, 12, "mtime", what),
+      uname: readString(buf, 265, 32),
+      gname: readString(buf, 297, 32),
+    };
+    // Global records were parsed once, when their header was read: the work per entry depends
+    // on this entry's own header only, however large the global headers are.
+    Object.assign(f, globalFields.fields);
+    const extra = paxLocal ? applyPax(f, paxLocal, what) : {};
     if (longName !== undefined) {
-      name = longName;
+      f.name = longName;
     }
     if (longLink !== undefined) {
-      linkname = longLink;
-    }
-    let realSize = size;
-    let uid = readNumber(buf, 108, 8, "uid", what);
-    let gid = readNumber(buf, 116, 8, "gid", what);
-    let mtime = readNumber(buf, 136, 12, "mtime", what);
-    let uname = readString(buf, 265, 32);
-    let gname = readString(buf, 297, 32);
-    const extra: Record<string, string> = {};
-    for (const [k, v] of Object.entries(pax)) {
-      switch (k) {
-        case "path":
-          name = v;
-          break;
-        case "linkpath":
-          linkname = v;
-          break;
-        case "size":
-          realSize = parsePaxInt(v, "size", what);
-          break;
-        case "uid":
-          uid = parsePaxInt(v, "uid", what);
-          break;
-        case "gid":
-          gid = parsePaxInt(v, "gid", what);
-          break;
-        case "mtime":
-          mtime = Math.floor(Number.parseFloat(v));
-          break;
-        case "uname":
-          uname = v;
-          break;
-        case "gname":
-          gname = v;
-          break;
-        default:
-          extra[k] = v;
-      }
+      f.linkname = longLink;
     }
     paxLocal = undefined;
     longName = undefined;
     longLink = undefined;
     const type: TarEntryType = TYPES[flag] ?? "other";
     // Only regular files (and unknown types) carry a body; a hardlink's size field is ignored.
-    const bodySize = type === "file" || type === "other" ? realSize : 0;
+    const bodySize = type === "file" || type === "other" ? f.size : 0;
     const entry: TarEntry = {
-      name,
+      name: f.name,
       type,
       typeflag: flag,
       mode: readNumber(buf, 100, 8, "mode", what),
-      uid,
-      gid,
+      uid: f.uid,
+      gid: f.gid,
       size: bodySize,
-      mtime,
-      linkname,
-      uname,
-      gname,
+      mtime: f.mtime,
+      linkname: f.linkname,
+      uname: f.uname,
+      gname: f.gname,
       devmajor: type === "char" || type === "block" ? readNumber(buf, 329, 8, "devmajor", what) : 0,
       devminor: type === "char" || type === "block" ? readNumber(buf, 337, 8, "devminor", what) : 0,
       ...(Object.keys(extra).length > 0 ? { pax: extra } : {}),
+      ...(globalFields.extra ? { paxGlobal: globalFields.extra } : {}),
     };
     entries++;
     const sink = await opts.onEntry(entry, position);
@@ -325,11 +387,33 @@ export async function readTar(
     const data = concatBytes(state.chunks);
     switch (state.flag) {
       case "x":
-        paxLocal = parsePax(data, what);
+        paxLocal = parsePax(data, what, maxRecords);
         break;
-      case "g":
-        paxGlobal = { ...paxGlobal, ...parsePax(data, what) };
+      case "g": {
+        if (++globalHeaders > maxGlobals) {
+          throw new ToolError(
+            "CORE_LIMIT_EXCEEDED",
+            `${what}: more than ${maxGlobals} global PAX headers`,
+            { hint: "the layer is hostile or corrupt; real archives carry at most one" },
+          );
+        }
+        const fields: Partial<PaxFields> = { ...globalFields.fields };
+        const extra = {
+          ...globalFields.extra,
+          ...applyPax(fields, parsePax(data, what, maxRecords), what),
+        };
+        if (Object.keys(extra).length > maxRecords) {
+          throw new ToolError(
+            "CORE_LIMIT_EXCEEDED",
+            `${what}: global PAX headers with more than ${maxRecords} records`,
+          );
+        }
+        globalFields = {
+          fields,
+          ...(Object.keys(extra).length > 0 ? { extra: Object.freeze(extra) } : {}),
+        };
         break;
+      }
       case "L":
         longName = readString(data, 0, data.length);
         break;
