@@ -9,7 +9,11 @@ export interface DebVersion {
 }
 
 /**
- * Parses a Debian version as dpkg does (leading and trailing whitespace ignored).
+ * Parses a Debian version as dpkg's parseversion does (leading and trailing whitespace ignored).
+ * What dpkg refuses outright is refused (empty, embedded spaces, a bad or too big epoch, nothing
+ * after the colon, an empty revision after a trailing "-"); what dpkg only warns about and then
+ * orders anyway (an upstream version not starting with a digit, characters outside the allowed
+ * sets) is refused too, rather than ordered: see README.md.
  * @throws VersionError VERSION_INVALID
  */
 export function parseDebVersion(input: string): DebVersion {
@@ -32,11 +36,17 @@ export function parseDebVersion(input: string): DebVersion {
       fail("epoch is not a number");
     }
     epoch = Number(e);
+    if (epoch > 2147483647) {
+      fail("epoch is too big"); // dpkg keeps epochs in an int
+    }
     rest = s.slice(colon + 1);
   }
   const dash = rest.lastIndexOf("-");
   const upstream = dash >= 0 ? rest.slice(0, dash) : rest;
   const revision = dash >= 0 ? rest.slice(dash + 1) : "";
+  if (dash >= 0 && !revision) {
+    fail("revision is empty");
+  }
   if (!upstream) {
     fail("empty upstream version");
   }

@@ -225,12 +225,17 @@ function sgn(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Maven version order (ComparableVersion). Every string is a valid Maven version. */
+/**
+ * Maven version order (ComparableVersion), which orders every string. `compare` does the same;
+ * `isValid` refuses what is no version of an artifact at all: a blank string and an unresolved
+ * property placeholder ("${project.version}", "${revision}"), which Maven would order as a
+ * qualifier below every release (the matcher makes them "unknown" rather than ordering them).
+ */
 export const mavenComparator: Comparator = {
   ecosystem: "Maven",
   compare(a, b) {
     const r = cmp(parseMavenVersion(a), parseMavenVersion(b));
     return r < 0 ? -1 : r > 0 ? 1 : 0;
   },
-  isValid: () => true,
+  isValid: (v) => v.trim() !== "" && !v.includes("${"),
 };

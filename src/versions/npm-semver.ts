@@ -40,6 +40,9 @@ const re = (loose: boolean | undefined) => ({
   caret: new RegExp(`^(?:\\^)${loose ? XPLAINL : XPLAIN}$`),
 });
 
+/** node-semver's MAX_LENGTH: a longer string is not a version (its constructor throws). */
+const MAX_LENGTH = 256;
+
 export interface SemVer {
   readonly major: string;
   readonly minor: string;
@@ -52,6 +55,12 @@ export interface SemVer {
  * @throws VersionError VERSION_INVALID
  */
 export function parseSemver(v: string, opts: SemverOptions = {}): SemVer {
+  if (v.length > MAX_LENGTH) {
+    throw new VersionError(
+      "VERSION_INVALID",
+      `semver version longer than ${MAX_LENGTH} characters`,
+    );
+  }
   const m = re(opts.loose).full.exec(v.trim());
   if (!m || [m[1], m[2], m[3]].some((n) => Number(n) > Number.MAX_SAFE_INTEGER)) {
     throw new VersionError("VERSION_INVALID", `invalid semver version "${v}"`);
@@ -342,18 +351,48 @@ export function semverSatisfies(version: string, range: string, o: SemverOptions
   });
 }
 
-/** npm version order (SemVer 2.0 as node-semver implements it). */
+function isValidSemver(v: string): boolean {
+  try {
+    parseSemver(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * npm version order (SemVer 2.0 as node-semver implements it); what node-semver's SemVer
+ * constructor refuses (throws "Invalid Version") is refused.
+ */
 export const npmComparator: Comparator = {
   ecosystem: "npm",
   compare: (a, b) => compareSemver(parseSemver(a), parseSemver(b)),
-  isValid: (v) => re(false).full.test(v.trim()),
+  isValid: isValidSemver,
 };
+
+/**
+ * Cargo's semver crate (Version::parse) takes the bare SemVer 2.0 grammar: no "v" prefix, no
+ * surrounding whitespace (node-semver takes both).
+ */
+function parseCrate(v: string): SemVer {
+  if (!/^\d/.test(v) || v.trim() !== v) {
+    throw new VersionError("VERSION_INVALID", `invalid crates.io version "${v}"`);
+  }
+  return parseSemver(v);
+}
 
 /** crates.io version order (Cargo's semver: SemVer 2.0, build metadata ignored). */
 export const cratesComparator: Comparator = {
   ecosystem: "crates.io",
-  compare: (a, b) => compareSemver(parseSemver(a), parseSemver(b)),
-  isValid: (v) => re(false).full.test(v.trim()),
+  compare: (a, b) => compareSemver(parseCrate(a), parseCrate(b)),
+  isValid: (v) => {
+    try {
+      parseCrate(v);
+      return true;
+    } catch {
+      return false;
+    }
+  },
 };
 
 /** Comparison honouring node-semver's loose option (for the vector tests and the CLI). */

@@ -7,7 +7,8 @@ const RE =
 
 function parse(v: string): { parts: string[]; pre: string[] } {
   const m = RE.exec(v);
-  if (!m) {
+  // NuGet.Versioning reads each part as an Int32
+  if (!m || [m[1], m[2], m[3], m[4]].some((n) => n !== undefined && Number(n) > 2147483647)) {
     throw new VersionError("VERSION_INVALID", `invalid NuGet version "${v}"`);
   }
   return {
@@ -32,6 +33,11 @@ export const nugetComparator: Comparator = {
     return comparePrerelease(x.pre, y.pre);
   },
   isValid(v) {
-    return RE.test(v);
+    try {
+      parse(v);
+      return true;
+    } catch {
+      return false;
+    }
   },
 };

@@ -3,20 +3,26 @@ import type { Comparator } from "./comparator.js";
 
 /** A parsed PEP 440 version (as packaging.version.Version). */
 export interface Pep440Version {
-  readonly epoch: number;
-  readonly release: readonly number[];
-  readonly pre?: readonly [string, number];
-  readonly post?: number;
-  readonly dev?: number;
-  readonly local?: readonly (string | number)[];
+  readonly epoch: bigint;
+  /** Numbers as bigint: packaging's are Python ints, of any size. */
+  readonly release: readonly bigint[];
+  readonly pre?: readonly [string, bigint];
+  readonly post?: bigint;
+  readonly dev?: bigint;
+  readonly local?: readonly (string | bigint)[];
 }
 
+// Python's \s (str.isspace), not JavaScript's (which adds U+FEFF and lacks U+001C-U+001F, U+0085)
+const WS =
+  "[\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
 const PATTERN = new RegExp(
-  "^\\s*v?(?:(?:(?<epoch>[0-9]+)!)?(?<release>[0-9]+(?:\\.[0-9]+)*)" +
+  `^${WS}*v?` +
+    "(?:(?:(?<epoch>[0-9]+)!)?(?<release>[0-9]+(?:\\.[0-9]+)*)" +
     "(?<pre>[-_.]?(?<pre_l>alpha|a|beta|b|preview|pre|c|rc)[-_.]?(?<pre_n>[0-9]+)?)?" +
     "(?<post>(?:-(?<post_n1>[0-9]+))|(?:[-_.]?(?<post_l>post|rev|r)[-_.]?(?<post_n2>[0-9]+)?))?" +
     "(?<dev>[-_.]?(?<dev_l>dev)[-_.]?(?<dev_n>[0-9]+)?)?)" +
-    "(?:\\+(?<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?\\s*$",
+    "(?:\\+(?<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?" +
+    `${WS}*$`,
   "i",
 );
 
@@ -31,7 +37,7 @@ export function parsePep440(s: string): Pep440Version {
     throw new VersionError("VERSION_INVALID", `invalid PEP 440 version "${s}"`);
   }
   const preL = g["pre_l"]?.toLowerCase();
-  const pre: [string, number] | undefined = preL
+  const pre: [string, bigint] | undefined = preL
     ? [
         preL === "alpha"
           ? "a"
@@ -40,20 +46,20 @@ export function parsePep440(s: string): Pep440Version {
             : preL === "c" || preL === "pre" || preL === "preview"
               ? "rc"
               : preL,
-        Number(g["pre_n"] ?? 0),
+        BigInt(g["pre_n"] ?? 0),
       ]
     : undefined;
-  const post = g["post"] !== undefined ? Number(g["post_n1"] ?? g["post_n2"] ?? 0) : undefined;
-  const dev = g["dev"] !== undefined ? Number(g["dev_n"] ?? 0) : undefined;
+  const post = g["post"] !== undefined ? BigInt(g["post_n1"] ?? g["post_n2"] ?? 0) : undefined;
+  const dev = g["dev"] !== undefined ? BigInt(g["dev_n"] ?? 0) : undefined;
   const local = g["local"]
     ? g["local"]
         .toLowerCase()
         .split(/[-_.]/)
-        .map((p) => (/^\d+$/.test(p) ? Number(p) : p))
+        .map((p) => (/^\d+$/.test(p) ? BigInt(p) : p))
     : undefined;
   return {
-    epoch: Number(g["epoch"] ?? 0),
-    release: (g["release"] as string).split(".").map(Number),
+    epoch: BigInt(g["epoch"] ?? 0),
+    release: (g["release"] as string).split(".").map(BigInt),
     ...(pre ? { pre } : {}),
     ...(post !== undefined ? { post } : {}),
     ...(dev !== undefined ? { dev } : {}),
@@ -64,7 +70,7 @@ export function parsePep440(s: string): Pep440Version {
 const NEG = Number.NEGATIVE_INFINITY;
 const POS = Number.POSITIVE_INFINITY;
 
-function cmp(a: number | string, b: number | string): -1 | 0 | 1 {
+function cmp(a: bigint | number | string, b: bigint | number | string): -1 | 0 | 1 {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -73,9 +79,9 @@ export function comparePep440(x: Pep440Version, y: Pep440Version): -1 | 0 | 1 {
   if (x.epoch !== y.epoch) {
     return cmp(x.epoch, y.epoch);
   }
-  const trim = (r: readonly number[]): number[] => {
+  const trim = (r: readonly bigint[]): bigint[] => {
     const out = [...r];
-    while (out.length > 1 && out[out.length - 1] === 0) {
+    while (out.length > 1 && out[out.length - 1] === 0n) {
       out.pop();
     }
     return out;
@@ -88,12 +94,12 @@ export function comparePep440(x: Pep440Version, y: Pep440Version): -1 | 0 | 1 {
       return c;
     }
   }
-  const preKey = (v: Pep440Version): [number, number | string, number] => {
+  const preKey = (v: Pep440Version): [number, bigint | string, bigint] => {
     if (!v.pre && v.post === undefined && v.dev !== undefined) {
-      return [-1, 0, 0];
+      return [-1, 0n, 0n];
     }
     if (!v.pre) {
-      return [1, 0, 0];
+      return [1, 0n, 0n];
     }
     return [0, v.pre[0], v.pre[1]];
   };
@@ -117,7 +123,7 @@ export function comparePep440(x: Pep440Version, y: Pep440Version): -1 | 0 | 1 {
       return a === undefined ? -1 : 1;
     }
     if (typeof a !== typeof b) {
-      return typeof a === "number" ? 1 : -1; // numeric segments sort after alphanumeric ones
+      return typeof a === "bigint" ? 1 : -1; // numeric segments sort after alphanumeric ones
     }
     const c = cmp(a, b);
     if (c) {

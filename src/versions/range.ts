@@ -1,3 +1,4 @@
+import type { Comparator } from "./comparator.js";
 import { compareSemver, parseSemver } from "./npm-semver.js";
 import { comparatorFor } from "./registry.js";
 
@@ -78,10 +79,24 @@ function inRange(version: string, range: OsvRange, cmp: Cmp): { affected: boolea
 }
 
 /**
+ * GitHub's advisories write Go module versions in ECOSYSTEM ranges without the "v" the module
+ * system requires ("1.13.15" for v1.13.15). golang.org/x/mod/semver, which the Go comparator
+ * follows, would order such a bound below every version, putting every version past a fix; so a
+ * bound that is valid once a "v" is put before it is read with that "v". Anything else is left as
+ * written (and refused if invalid); the installed version must be valid as written.
+ */
+function goBound(c: Comparator): (v: string) => string {
+  if (c.ecosystem !== "Go") {
+    return (v) => v;
+  }
+  return (v) => (!c.isValid(v) && c.isValid(`v${v}`) ? `v${v}` : v);
+}
+
+/**
  * Is `version` affected by an OSV `affected` entry? SEMVER ranges use SemVer 2.0 order, ECOSYSTEM
  * ranges the ecosystem's comparator; GIT ranges are not evaluated (commit graphs are not in the
- * database) and, when nothing else decides, make the answer "unknown". An unparsable version is
- * "unknown", never "not affected".
+ * database) and, when nothing else decides, make the answer "unknown". An unparsable version, or
+ * a range whose bounds are not all valid versions, is "unknown", never "not affected".
  */
 export function isAffected(version: string, affected: OsvAffected, ecosystem: string): Affected {
   if (affected.versions?.includes(version)) {
@@ -96,16 +111,41 @@ export function isAffected(version: string, affected: OsvAffected, ecosystem: st
     }
     let cmp: Cmp;
     try {
+      let valid: (v: string) => boolean;
+      // the installed version is read as written; only bounds get goBound's "v"
+      let strict: ((v: string) => boolean) | undefined;
       if (range.type === "SEMVER") {
         const semver = (v: string) => parseSemver(v.replace(/^v/, ""));
-        semver(version);
+        valid = (v) => {
+          try {
+            semver(v);
+            return true;
+          } catch {
+            return false;
+          }
+        };
         cmp = (a, b) => compareSemver(semver(a), semver(b));
       } else {
         const c = comparatorFor(ecosystem);
-        if (!c.isValid(version)) {
-          return { kind: "unknown", reason: `"${version}" is not a valid ${ecosystem} version` };
+        const read = goBound(c);
+        strict = (v) => c.isValid(v);
+        valid = (v) => c.isValid(read(v));
+        cmp = (a, b) => c.compare(read(a), read(b));
+      }
+      const scheme = range.type === "SEMVER" ? "SemVer" : ecosystem;
+      if (!(strict ?? valid)(version)) {
+        return { kind: "unknown", reason: `"${version}" is not a valid ${scheme} version` };
+      }
+      // A bound that is not a version cannot be placed: some comparators (Go's, apk's) would
+      // order it anyway, below or among the valid ones, and so could put the package past a fix.
+      for (const e of range.events) {
+        const bound = eventVersion(e);
+        if (!("introduced" in e && bound === "0") && !valid(bound)) {
+          return {
+            kind: "unknown",
+            reason: `the range bound "${bound}" is not a valid ${scheme} version`,
+          };
         }
-        cmp = (a, b) => c.compare(a, b);
       }
       const r = inRange(version, range, cmp);
       sawEvaluated = true;

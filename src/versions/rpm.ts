@@ -85,49 +85,59 @@ export function rpmvercmp(a: string, b: string): -1 | 0 | 1 {
   return i < a.length ? 1 : -1;
 }
 
-/** An rpm EVR: [epoch:]version[-release]. */
-export function parseEvr(s: string): { epoch: number; version: string; release: string } {
-  const t = s.trim();
-  if (!t) {
+/**
+ * An rpm EVR, split as librpm's parseEVR does (rpmver.c): a run of leading digits followed by ":"
+ * is the epoch (an empty one is "0"), anything else has no epoch; the text after the last "-" is
+ * the release, which is absent (undefined) without a "-" and empty after a trailing one. Nothing
+ * is trimmed: rpmvercmp skips separators itself.
+ * @throws VersionError VERSION_INVALID for the empty string, the only input rpm refuses
+ */
+export function parseEvr(s: string): {
+  epoch: string | undefined;
+  version: string;
+  release: string | undefined;
+} {
+  if (s === "") {
     throw new VersionError("VERSION_INVALID", "empty rpm version");
   }
-  const colon = t.indexOf(":");
-  let epoch = 0;
-  let rest = t;
-  if (colon >= 0) {
-    const e = t.slice(0, colon);
-    if (!/^\d+$/.test(e)) {
-      throw new VersionError("VERSION_INVALID", `invalid rpm epoch in "${s}"`);
-    }
-    epoch = Number(e);
-    rest = t.slice(colon + 1);
+  const digits = /^\d*/.exec(s)?.[0] ?? "";
+  let epoch: string | undefined;
+  let rest = s;
+  if (s[digits.length] === ":") {
+    epoch = digits || "0";
+    rest = s.slice(digits.length + 1);
   }
   const dash = rest.lastIndexOf("-");
   return dash >= 0
     ? { epoch, version: rest.slice(0, dash), release: rest.slice(dash + 1) }
-    : { epoch, version: rest, release: "" };
+    : { epoch, version: rest, release: undefined };
 }
 
-/** RPM order on epoch:version-release (OSV "Red Hat", "Rocky Linux", "AlmaLinux", "SUSE", …). */
+/**
+ * RPM order on epoch:version-release (OSV "Red Hat", "Rocky Linux", "AlmaLinux", "SUSE", …), as
+ * librpm's rpmverCmp (rpm.vercmp): a missing epoch is 0; a missing release sorts below any
+ * release, even an empty one ("1.0" < "1.0-" < "1.0-1"). Every string but the empty one is an
+ * rpm version, so every other string is ordered exactly as rpm orders it.
+ */
 export const rpmComparator: Comparator = {
   ecosystem: "Red Hat",
   compare(a, b) {
     const x = parseEvr(a);
     const y = parseEvr(b);
-    if (x.epoch !== y.epoch) {
-      return x.epoch < y.epoch ? -1 : 1;
+    const e = rpmvercmp(x.epoch ?? "0", y.epoch ?? "0");
+    if (e) {
+      return e;
     }
     const v = rpmvercmp(x.version, y.version);
     if (v) {
       return v;
     }
-    // a missing release matches any release (as rpm's rpmdsCompare treats an unset release)
-    if (!x.release || !y.release) {
-      return 0;
+    if (x.release === undefined || y.release === undefined) {
+      return x.release !== undefined ? 1 : y.release !== undefined ? -1 : 0;
     }
     return rpmvercmp(x.release, y.release);
   },
   isValid(v) {
-    return v.trim().length > 0;
+    return v !== "";
   },
 };

@@ -1,28 +1,30 @@
 import { VersionError } from "../core/errors.js";
 import { type Comparator, compareDigits } from "./comparator.js";
 
-const VALID = /^\s*([0-9]+(?:\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)?\s*$/;
+// Gem::Version::ANCHORED_VERSION_PATTERN; Ruby's \s is ASCII whitespace only ([ \t\r\n\f\v]).
+const VALID =
+  /^[ \t\r\n\f\v]*([0-9]+(?:\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)?[ \t\r\n\f\v]*$/;
 
 /** Gem::Version segments: numbers and letter runs; "-" starts a prerelease (".pre."). */
-function segments(v: string): (number | string)[] {
+function segments(v: string): (bigint | string)[] {
   const s = v.trim() === "" ? "0" : v.trim().replace(/-/g, ".pre.");
-  const out: (number | string)[] = [];
+  const out: (bigint | string)[] = [];
   for (const m of s.matchAll(/[0-9]+|[a-z]+/gi)) {
-    out.push(/^\d/.test(m[0]) ? Number(m[0]) : m[0]);
+    out.push(/^\d/.test(m[0]) ? BigInt(m[0]) : m[0]); // Ruby Integers have no size limit
   }
   return out;
 }
 
 /** Gem::Version#canonical_segments: trailing zeros dropped from the release and prerelease parts. */
-function canonical(v: string): (number | string)[] {
+function canonical(v: string): (bigint | string)[] {
   const segs = segments(v);
   const firstString = segs.findIndex((x) => typeof x === "string");
   const release = firstString < 0 ? segs : segs.slice(0, firstString);
   const pre = firstString < 0 ? [] : segs.slice(firstString);
-  while (release.length > 1 && release[release.length - 1] === 0) {
+  while (release.length > 1 && release[release.length - 1] === 0n) {
     release.pop();
   }
-  while (pre.length > 0 && pre[pre.length - 1] === 0) {
+  while (pre.length > 0 && pre[pre.length - 1] === 0n) {
     pre.pop();
   }
   return [...release, ...pre];
@@ -41,18 +43,18 @@ export function compareGemVersions(a: string, b: string): -1 | 0 | 1 {
   const x = canonical(a);
   const y = canonical(b);
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const l = x[i] ?? 0;
-    const r = y[i] ?? 0;
+    const l = x[i] ?? 0n;
+    const r = y[i] ?? 0n;
     if (l === r) {
       continue;
     }
-    if (typeof l === "string" && typeof r === "number") {
+    if (typeof l === "string" && typeof r === "bigint") {
       return -1;
     }
-    if (typeof l === "number" && typeof r === "string") {
+    if (typeof l === "bigint" && typeof r === "string") {
       return 1;
     }
-    if (typeof l === "number" && typeof r === "number") {
+    if (typeof l === "bigint" && typeof r === "bigint") {
       return compareDigits(String(l), String(r));
     }
     return l < r ? -1 : 1;
@@ -71,11 +73,11 @@ function release(v: string): string {
 function bump(v: string): string {
   const segs = segments(v);
   const firstString = segs.findIndex((x) => typeof x === "string");
-  const release = (firstString < 0 ? segs : segs.slice(0, firstString)) as number[];
+  const release = (firstString < 0 ? segs : segs.slice(0, firstString)) as bigint[];
   if (release.length > 1) {
     release.pop();
   }
-  release[release.length - 1] = (release[release.length - 1] ?? 0) + 1;
+  release[release.length - 1] = (release[release.length - 1] ?? 0n) + 1n;
   return release.join(".");
 }
 

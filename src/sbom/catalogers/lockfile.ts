@@ -122,6 +122,35 @@ function notTheImagesSoftware(path: string): boolean {
   return path.includes("/node_modules/") || /^\/usr\/share\/(doc|man|info)\//.test(path);
 }
 
+/**
+ * The state file each package manager writes into the node_modules tree it installs: npm 7+'s
+ * hidden lockfile, pnpm's .modules.yaml, yarn 1's .yarn-integrity and yarn 2+'s .yarn-state.yml.
+ * A node_modules directory alone is no proof (Debian ships packages with a few bundled modules
+ * in one).
+ */
+const INSTALL_STATE = {
+  npm: [".package-lock.json"],
+  pnpm: [".modules.yaml"],
+  yarn: [".yarn-integrity", ".yarn-state.yml"],
+} as const;
+
+/**
+ * Whether the package manager installed the project at `dir` beside its lockfile (its state file
+ * is in `dir`/node_modules). Then what is on disk is the evidence: a lock entry without its
+ * installed copy was not installed (an optional package for another os or cpu, a development
+ * dependency left out by --omit=dev or --production, a pruned one), so it is not reported at
+ * all, neither as installed nor as declared.
+ */
+export function installedBeside(
+  resolver: FileResolver,
+  dir: string,
+  tool: keyof typeof INSTALL_STATE,
+): boolean {
+  return INSTALL_STATE[tool].some(
+    (f) => resolver.lstat(resolver.realpath(`${dir}/node_modules/${f}`) ?? "")?.type === "file",
+  );
+}
+
 /** A checksum from a "sha256:HEX" / "sha512-BASE64" style string, when it is one. */
 export function checksumOf(s: unknown): Checksum | undefined {
   if (typeof s !== "string") {

@@ -3,6 +3,7 @@ import type { FileNode, FileResolver } from "../../source/index.js";
 import type { Cataloger, CatalogResult } from "../cataloger.js";
 import { normalizeLicenses } from "../license.js";
 import type { Checksum, Package } from "../model.js";
+import { installedBeside } from "./lockfile.js";
 import { locationOf, packageId, purl, text } from "./shared.js";
 
 const LOCK = /\/(?:package-lock|npm-shrinkwrap)\.json$/;
@@ -34,7 +35,23 @@ interface LockEntry {
   installPath: string;
 }
 
-/** Entries of a lockfile (v1 nested `dependencies`, v2/v3 flat `packages`), without dev ones. */
+/**
+ * An optional package that names the os or cpu it is for (`@esbuild/darwin-arm64`,
+ * `turbo-windows-64`): npm installs it only on that platform, and the lockfile lists every
+ * platform's. Which one a build would fetch is not in the lockfile.
+ */
+function platformOptional(raw: Json): boolean {
+  return (
+    (raw["optional"] === true || raw["devOptional"] === true) &&
+    (Array.isArray(raw["os"]) || Array.isArray(raw["cpu"]))
+  );
+}
+
+/**
+ * Entries of a lockfile (v1 nested `dependencies`, v2/v3 flat `packages`), without development
+ * ones and without optional packages for a named os or cpu (which one is installed depends on the
+ * platform of the install, not on the lockfile).
+ */
 export function parsePackageLock(j: Json): { version: number; entries: LockEntry[] } {
   const version = typeof j["lockfileVersion"] === "number" ? j["lockfileVersion"] : 1;
   const entries: LockEntry[] = [];
@@ -46,7 +63,8 @@ export function parsePackageLock(j: Json): { version: number; entries: LockEntry
         !raw ||
         raw["dev"] === true ||
         raw["link"] === true ||
-        raw["extraneous"] === true
+        raw["extraneous"] === true ||
+        platformOptional(raw)
       ) {
         continue;
       }
@@ -93,8 +111,10 @@ export function parsePackageLock(j: Json): { version: number; entries: LockEntry
 
 /**
  * npm lockfiles (package-lock.json v1-v3, npm-shrinkwrap.json): the production dependency
- * tree a project declares. Where the tree is also installed beside the lockfile, the installed
- * package.json files are the evidence and the lock entry is not reported again.
+ * tree a project declares. Where npm installed the tree beside the lockfile (its hidden
+ * lockfile, node_modules/.package-lock.json), the installed package.json files are the evidence: an installed entry is reported
+ * by the installed-package cataloger, and one that is not on disk was not installed (another
+ * platform's optional package, an omitted dependency), so it is not reported either.
  */
 export const npmLockCataloger: Cataloger = {
   id: "npm-lock-cataloger",
@@ -121,6 +141,9 @@ export const npmLockCataloger: Cataloger = {
         continue;
       }
       const dir = node.path.slice(0, node.path.lastIndexOf("/"));
+      if (installedBeside(resolver, dir, "npm")) {
+        continue; // the installed tree is the evidence (npm-installed-package-cataloger)
+      }
       for (const e of parsePackageLock(j).entries) {
         if (resolver.lstat(`${dir}/${e.installPath}/package.json`)) {
           continue; // installed: reported by the installed-package cataloger

@@ -1,6 +1,13 @@
 import { parse as parseYaml } from "yaml";
 import type { Cataloger } from "../cataloger.js";
-import { asObject, checksumOf, type LockEntry, lockfileCataloger, scoped } from "./lockfile.js";
+import {
+  asObject,
+  checksumOf,
+  installedBeside,
+  type LockEntry,
+  lockfileCataloger,
+  scoped,
+} from "./lockfile.js";
 
 const LOCK = /\/pnpm-lock\.yaml$/;
 
@@ -80,6 +87,9 @@ export function parsePnpmLock(src: string): LockEntry[] {
     if (!/^\d/.test(version)) {
       continue; // link:, file: and tarball dependencies have no registry version
     }
+    if (meta["os"] !== undefined || meta["cpu"] !== undefined || meta["libc"] !== undefined) {
+      continue; // installed only on the platform it names, which the lockfile does not choose
+    }
     const sum = checksumOf(asObject(meta["resolution"])["integrity"]);
     const deps = Object.keys({
       ...asObject(snap["dependencies"]),
@@ -96,7 +106,11 @@ export function parsePnpmLock(src: string): LockEntry[] {
   return out;
 }
 
-/** pnpm lockfiles: the packages a production install of the project gets. */
+/**
+ * pnpm lockfiles: the packages a production install of the project gets, less those for a named
+ * os, cpu or libc. Where pnpm installed the tree beside the lockfile (node_modules/.modules.yaml),
+ * that tree is the evidence and the lockfile is not reported.
+ */
 export const pnpmLockCataloger: Cataloger = lockfileCataloger({
   id: "pnpm-lock-cataloger",
   version: 1,
@@ -105,5 +119,7 @@ export const pnpmLockCataloger: Cataloger = lockfileCataloger({
   invalidCode: "SBOM_PNPM_LOCK_INVALID",
   parse: (src) => parsePnpmLock(src),
   superseded: (resolver, dir, e) =>
-    e !== undefined && resolver.lstat(`${dir}/node_modules/${e.name}/package.json`) !== undefined,
+    e === undefined
+      ? installedBeside(resolver, dir, "pnpm")
+      : resolver.lstat(`${dir}/node_modules/${e.name}/package.json`) !== undefined,
 });

@@ -1,5 +1,5 @@
 import type { Cataloger } from "../cataloger.js";
-import { checksumOf, lockfileCataloger, scoped } from "./lockfile.js";
+import { checksumOf, installedBeside, lockfileCataloger, scoped } from "./lockfile.js";
 
 const LOCK = /\/yarn\.lock$/;
 
@@ -8,6 +8,8 @@ export interface YarnLockEntry {
   readonly version: string;
   readonly integrity?: string;
   readonly dependencies: readonly string[];
+  /** yarn 2+ `conditions` (`os=darwin & cpu=arm64`): installed only on that platform. */
+  readonly conditions?: string;
 }
 
 function unquote(s: string): string {
@@ -30,7 +32,7 @@ function nameOf(spec: string): string {
 export function parseYarnLock(src: string): YarnLockEntry[] {
   const out = new Map<string, YarnLockEntry>();
   let current:
-    | { names: string[]; version?: string; integrity?: string; deps: string[] }
+    | { names: string[]; version?: string; integrity?: string; conditions?: string; deps: string[] }
     | undefined;
   let inDeps = false;
   const flush = (): void => {
@@ -42,6 +44,7 @@ export function parseYarnLock(src: string): YarnLockEntry[] {
             name,
             version: current.version,
             ...(current.integrity ? { integrity: current.integrity } : {}),
+            ...(current.conditions ? { conditions: current.conditions } : {}),
             dependencies: [...new Set(current.deps)].sort(),
           });
         }
@@ -67,11 +70,13 @@ export function parseYarnLock(src: string): YarnLockEntry[] {
     const t = line.trim();
     if (indent <= 2) {
       inDeps = /^(dependencies|optionalDependencies):?$/.test(t);
-      const m = /^(version|integrity|checksum):?\s+(.+)$/.exec(t);
+      const m = /^(version|integrity|checksum|conditions):?\s+(.+)$/.exec(t);
       if (m?.[1] === "version") {
         current.version = unquote(m[2] as string);
       } else if (m?.[1] === "integrity") {
         current.integrity = unquote(m[2] as string);
+      } else if (m?.[1] === "conditions") {
+        current.conditions = unquote(m[2] as string);
       }
     } else if (inDeps) {
       const m = /^("?[^"\s:]+"?):?\s+/.exec(t);
@@ -85,8 +90,10 @@ export function parseYarnLock(src: string): YarnLockEntry[] {
 }
 
 /**
- * yarn lockfiles (v1 and yarn 2+). Where the tree is installed beside the lockfile, the
- * installed package.json files are the evidence and the lock entry is not reported again.
+ * yarn lockfiles (v1 and yarn 2+). Where yarn installed the tree beside the lockfile (its
+ * state file in node_modules), the installed package.json files are the evidence and the lockfile is
+ * not reported: what it lists and the tree lacks was not installed (yarn.lock does not even mark
+ * development dependencies). Packages for a named platform (yarn 2+ `conditions`) are left out.
  */
 export const yarnLockCataloger: Cataloger = lockfileCataloger({
   id: "yarn-lock-cataloger",
@@ -95,16 +102,20 @@ export const yarnLockCataloger: Cataloger = lockfileCataloger({
   file: LOCK,
   invalidCode: "SBOM_FILE_UNREADABLE",
   parse: (src) =>
-    parseYarnLock(src).map((e) => {
-      const sum = checksumOf(e.integrity);
-      return {
-        name: e.name,
-        version: e.version,
-        ...scoped(e.name),
-        checksums: sum ? [sum] : [],
-        dependsOn: e.dependencies,
-      };
-    }),
+    parseYarnLock(src)
+      .filter((e) => !e.conditions)
+      .map((e) => {
+        const sum = checksumOf(e.integrity);
+        return {
+          name: e.name,
+          version: e.version,
+          ...scoped(e.name),
+          checksums: sum ? [sum] : [],
+          dependsOn: e.dependencies,
+        };
+      }),
   superseded: (resolver, dir, e) =>
-    e !== undefined && resolver.lstat(`${dir}/node_modules/${e.name}/package.json`) !== undefined,
+    e === undefined
+      ? installedBeside(resolver, dir, "yarn")
+      : resolver.lstat(`${dir}/node_modules/${e.name}/package.json`) !== undefined,
 });
