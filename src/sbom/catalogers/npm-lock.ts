@@ -119,7 +119,7 @@ export function parsePackageLock(j: Json): { version: number; entries: LockEntry
 export const npmLockCataloger: Cataloger = {
   id: "npm-lock-cataloger",
   declares: true,
-  version: 1,
+  version: 2,
   interest: (path) => LOCK.test(path) && !path.includes("/node_modules/"),
   async catalog(resolver: FileResolver): Promise<CatalogResult> {
     const packages: Package[] = [];

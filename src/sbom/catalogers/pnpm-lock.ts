@@ -113,7 +113,7 @@ export function parsePnpmLock(src: string): LockEntry[] {
  */
 export const pnpmLockCataloger: Cataloger = lockfileCataloger({
   id: "pnpm-lock-cataloger",
-  version: 1,
+  version: 2,
   type: "npm",
   file: LOCK,
   invalidCode: "SBOM_PNPM_LOCK_INVALID",

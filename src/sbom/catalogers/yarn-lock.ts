@@ -97,7 +97,7 @@ export function parseYarnLock(src: string): YarnLockEntry[] {
  */
 export const yarnLockCataloger: Cataloger = lockfileCataloger({
   id: "yarn-lock-cataloger",
-  version: 1,
+  version: 2,
   type: "npm",
   file: LOCK,
   invalidCode: "SBOM_FILE_UNREADABLE",
