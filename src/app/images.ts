@@ -194,13 +194,16 @@ export async function exportImage(
   ctx: AppContext,
   ref: string,
   dir: string,
-  opts: ImageOptions = {},
+  opts: ImageOptions & { maxBytes?: number } = {},
 ): Promise<ExportResult & { manifest: Digest }> {
   return withImage(ctx, ref, opts, async (img) => {
     ctx.progress(`reading ${img.layers.length} layers of ${img.source.description}`);
     const fs = await ImageFilesystem.open(img, opts.limits ? { limits: opts.limits } : {});
     ctx.progress(`writing ${dir}`);
-    const r = await exportFilesystem(fs, dir, opts.limits ? { limits: opts.limits } : {});
+    const r = await exportFilesystem(fs, dir, {
+      ...(opts.limits ? { limits: opts.limits } : {}),
+      ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
+    });
     return { ...r, manifest: img.descriptor.digest };
   });
 }

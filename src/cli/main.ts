@@ -276,15 +276,36 @@ export async function run(
     .argument("<image>", "image location")
     .argument("<dir>", "target directory (must be new or empty)")
     .addOption(platformOption)
-    .action(async (ref: string, dir: string, o: { platform?: string }, cmd: Command) => {
-      const r = await exportImage(context(cmd), ref, dir, platformOf(o));
-      out.issues(r.issues);
-      out.result(
-        r,
-        () =>
-          `exported ${r.files} files, ${r.directories} directories, ${r.symlinks} symlinks, ${r.hardlinks} hard links (${r.bytes} bytes) to ${dir}${r.issues.length ? `; ${r.issues.length} issues` : ""}`,
-      );
-    });
+    .option(
+      "--max-bytes <n>",
+      "most bytes of file content to write (default: 40 times the compressed layers, at least 256 MiB, within the free space)",
+    )
+    .action(
+      async (
+        ref: string,
+        dir: string,
+        o: { platform?: string; maxBytes?: string },
+        cmd: Command,
+      ) => {
+        const maxBytes = o.maxBytes === undefined ? undefined : Number(o.maxBytes);
+        if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes >= 0)) {
+          throw new UsageError(
+            "CLI_USAGE",
+            `--max-bytes ${o.maxBytes} is not a whole number of bytes`,
+          );
+        }
+        const r = await exportImage(context(cmd), ref, dir, {
+          ...platformOf(o),
+          ...(maxBytes !== undefined ? { maxBytes } : {}),
+        });
+        out.issues(r.issues);
+        out.result(
+          r,
+          () =>
+            `exported ${r.files} files, ${r.directories} directories, ${r.symlinks} symlinks, ${r.hardlinks} hard links (${r.bytes} bytes) to ${dir}${r.issues.length ? `; ${r.issues.length} issues` : ""}`,
+        );
+      },
+    );
 
   image
     .command("copy")
@@ -1754,14 +1775,15 @@ export async function run(
         throw new UsageError("CLI_USAGE", "which image? give IMAGE or --image REF");
       }
       const c = context(cmd);
-      const img = await inspectImage(c, ref, { record: false });
-      const found = await discoverEvidence(c, ref, img.manifest.digest);
+      // a bare digest is the image of that digest here: its evidence, never a registry lookup
+      const { digest } = await resolveSubject(c, ref);
+      const found = await discoverEvidence(c, ref, digest);
       if (found) {
         out.info(
           `pulled ${found.imported} verified evidence artifacts from the registry (${found.rejected} rejected)`,
         );
       }
-      const r = await verifyChain(c, img.manifest.digest);
+      const r = await verifyChain(c, digest);
       out.result(r, () =>
         [
           `${ref} ${r.image}`,

@@ -66,6 +66,11 @@ export class LocalImageStore {
     return images.find((i) => i.name === name);
   }
 
+  /** An entry with this manifest digest, whatever its name. */
+  async findDigest(digest: Digest): Promise<LocalImage | undefined> {
+    return (await this.list()).find((i) => i.descriptor.digest === digest);
+  }
+
   source(image: LocalImage): ImageSource {
     return new LayoutSource(new DirectoryFiles(this.dir, "local image store"), image.name);
   }

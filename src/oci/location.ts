@@ -1,3 +1,4 @@
+import { type Digest, isDigest } from "../core/digest.js";
 import { OciError } from "../core/errors.js";
 import {
   DockerArchiveDestination,
@@ -21,7 +22,9 @@ export type ImageLocation =
   | { readonly kind: "registry"; readonly ref: ImageRef }
   | { readonly kind: "local"; readonly ref: ImageRef }
   /** A bare reference: the local store when it has the image, else the registry. */
-  | { readonly kind: "bare"; readonly ref: ImageRef; readonly explicitRegistry: boolean };
+  | { readonly kind: "bare"; readonly ref: ImageRef; readonly explicitRegistry: boolean }
+  /** A bare digest (`sha256:<hex>`): the image with that digest in the local store, only. */
+  | { readonly kind: "digest"; readonly digest: Digest };
 
 function splitPath(rest: string): { path: string; suffix?: string } {
   const i = rest.indexOf(":");
@@ -34,6 +37,9 @@ function splitPath(rest: string): { path: string; suffix?: string } {
  * @throws OciError OCI_TRANSPORT_UNKNOWN, OCI_INVALID_REFERENCE
  */
 export function parseImageLocation(s: string): ImageLocation {
+  if (isDigest(s)) {
+    return { kind: "digest", digest: s };
+  }
   const m = /^([a-z][a-z-]*):(\/\/)?(.*)$/.exec(s);
   const scheme = m?.[1];
   const rest = m?.[3] ?? "";
@@ -111,6 +117,19 @@ export async function openSource(loc: ImageLocation, ctx: OpenContext): Promise<
       }
       return ctx.local.source(img);
     }
+    case "digest": {
+      const img = await ctx.local.findDigest(loc.digest);
+      if (!img) {
+        throw new OciError(
+          "OCI_MANIFEST_UNKNOWN",
+          `no image with digest ${loc.digest} in the local image store`,
+          {
+            hint: "a bare digest names an image of the local store (cleanimg-init image ls); give NAME@DIGEST or docker://NAME@DIGEST for a registry",
+          },
+        );
+      }
+      return ctx.local.source(img);
+    }
     case "bare": {
       const img = await ctx.local.find(loc.ref);
       if (img) {
@@ -137,6 +156,12 @@ export function openDestination(loc: ImageLocation, ctx: OpenContext): ImageDest
       return new RegistryDestination(new RegistryClient(loc.ref, registryOpts(ctx)));
     case "local":
       return ctx.local.destination(loc.ref);
+    case "digest":
+      throw new OciError(
+        "OCI_INVALID_REFERENCE",
+        `${loc.digest} names an image by its content: nothing can be written to it`,
+        { hint: "write to a name (NAME:TAG) instead" },
+      );
     case "bare":
       return loc.explicitRegistry
         ? new RegistryDestination(new RegistryClient(loc.ref, registryOpts(ctx)))

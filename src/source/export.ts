@@ -1,5 +1,16 @@
 import { constants } from "node:fs";
-import { chmod, link, lstat, mkdir, open, readdir, symlink, utimes } from "node:fs/promises";
+import {
+  chmod,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  rm,
+  statfs,
+  symlink,
+  utimes,
+} from "node:fs/promises";
 import { join } from "node:path";
 import { SourceError } from "../core/errors.js";
 import { type Issue, IssueCollector } from "../core/issues.js";
@@ -17,20 +28,86 @@ export interface ExportResult {
   readonly issues: readonly Issue[];
 }
 
+/** Default cap on the bytes an export writes, as a multiple of the image's compressed layers. */
+export const EXPORT_EXPANSION_RATIO = 40;
+/** The cap never falls below this, so that small images always export. */
+export const EXPORT_MIN_BYTES = 256 * 1024 * 1024;
+/** Longest path the kernel takes in one call (PATH_MAX, with its NUL) and longest name. */
+const PATH_MAX = 4095;
+const NAME_MAX = 255;
+
+export interface ExportOptions {
+  readonly limits?: Partial<Limits>;
+  readonly signal?: AbortSignal;
+  /**
+   * Most bytes of file content to write. Default: EXPORT_EXPANSION_RATIO times the compressed
+   * layer bytes (at least EXPORT_MIN_BYTES); never more than the target's free space.
+   */
+  readonly maxBytes?: number;
+}
+
+/** The byte budget of an export and what sets it, for the error message. */
+async function exportBudget(
+  fs: ImageFilesystem,
+  target: string,
+  maxBytes: number | undefined,
+): Promise<{ bytes: number; why: string }> {
+  const compressed = fs.image.layers.reduce((n, l) => n + l.descriptor.size, 0);
+  const asked =
+    maxBytes !== undefined
+      ? { bytes: maxBytes, why: `the --max-bytes limit of ${maxBytes} bytes` }
+      : {
+          bytes: Math.max(EXPORT_MIN_BYTES, EXPORT_EXPANSION_RATIO * compressed),
+          why: `the default limit of ${Math.max(EXPORT_MIN_BYTES, EXPORT_EXPANSION_RATIO * compressed)} bytes (${EXPORT_EXPANSION_RATIO} times the ${compressed} compressed layer bytes, at least ${EXPORT_MIN_BYTES})`,
+        };
+  const st = await statfs(target).catch(() => undefined);
+  const free = st ? st.bavail * st.bsize : Number.POSITIVE_INFINITY;
+  return free < asked.bytes
+    ? { bytes: free, why: `the ${free} bytes free on the target's filesystem` }
+    : asked;
+}
+
+/**
+ * Refuses, before anything is written, a path the kernel would not take under `target`
+ * (ENAMETOOLONG): one longer than PATH_MAX in all, or with a component longer than NAME_MAX.
+ */
+function checkPathLengths(fs: ImageFilesystem, target: string): void {
+  const base = Buffer.byteLength(target);
+  for (const n of fs.walk()) {
+    const total = base + Buffer.byteLength(n.path);
+    const longName = n.path.split("/").find((c) => Buffer.byteLength(c) > NAME_MAX);
+    if (total > PATH_MAX || longName !== undefined) {
+      const shown = n.path.length > 80 ? `${n.path.slice(0, 77)}...` : n.path;
+      throw new SourceError(
+        "SOURCE_PATH_TOO_LONG",
+        longName !== undefined
+          ? `the image has a path with a ${Buffer.byteLength(longName)}-byte name (the limit is ${NAME_MAX}): ${shown}`
+          : `the image has a path of ${total} bytes under the target (the limit is ${PATH_MAX}), ${n.path.split("/").length - 1} levels deep: ${shown}`,
+        { hint: "this filesystem cannot hold the image's tree as it is; nothing was written" },
+      );
+    }
+  }
+}
+
 /**
  * Writes the merged filesystem of an image into `target`, which must not exist or be empty.
  * Safety: paths come from the merged view (normalised, never above the root); every parent is
  * created by us as a real directory; files are opened with O_NOFOLLOW|O_EXCL, so nothing is
  * written through a symlink; device files are skipped; set-id bits are dropped; hard links
  * are made only to regular files already written inside the target.
+ * Bounded: paths the kernel would refuse are found before anything is written, and the bytes
+ * written stop at a budget (see ExportOptions.maxBytes). On any failure what was written is
+ * removed (and the target, when the export made it).
  * Side effects: creates files under `target` only.
- * @throws SourceError SOURCE_TARGET_NOT_EMPTY; OciError/ToolError when a layer cannot be read
+ * @throws SourceError SOURCE_TARGET_NOT_EMPTY, SOURCE_PATH_TOO_LONG, SOURCE_EXPORT_TOO_LARGE;
+ *   OciError/ToolError when a layer cannot be read
  */
 export async function exportFilesystem(
   fs: ImageFilesystem,
   target: string,
-  opts: { limits?: Partial<Limits>; signal?: AbortSignal } = {},
+  opts: ExportOptions = {},
 ): Promise<ExportResult> {
+  const made = (await lstat(target).catch(() => undefined)) === undefined;
   await mkdir(target, { recursive: true });
   const existing = await readdir(target);
   if (existing.length > 0) {
@@ -38,6 +115,43 @@ export async function exportFilesystem(
       hint: "choose a new or empty directory",
     });
   }
+  try {
+    checkPathLengths(fs, target);
+    const budget = await exportBudget(fs, target, opts.maxBytes);
+    return await writeTree(fs, target, opts, budget);
+  } catch (e) {
+    await removeWritten(target, made);
+    throw e;
+  }
+}
+
+/** Removes everything under `target` (which was empty), and `target` itself when we made it. */
+async function removeWritten(target: string, made: boolean): Promise<void> {
+  const restore = async (dir: string): Promise<void> => {
+    // directories are made writable again first: an image may ship read-only ones
+    await chmod(dir, 0o700).catch(() => undefined);
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory()) {
+        await restore(join(dir, e.name));
+      }
+    }
+  };
+  await restore(target);
+  if (made) {
+    await rm(target, { recursive: true, force: true });
+    return;
+  }
+  for (const e of await readdir(target).catch(() => [])) {
+    await rm(join(target, e), { recursive: true, force: true });
+  }
+}
+
+async function writeTree(
+  fs: ImageFilesystem,
+  target: string,
+  opts: ExportOptions,
+  budget: { bytes: number; why: string },
+): Promise<ExportResult> {
   const issues = new IssueCollector();
   // Winners are keyed by (layer, entry ordinal): an entry may land at another path than its
   // name when a parent is a symlink (merged /usr), and only the merged view knows where.
@@ -99,6 +213,16 @@ export async function exportFilesystem(
             stats.files++;
             return {
               write: async (chunk) => {
+                if (stats.bytes + chunk.length > budget.bytes) {
+                  await fh.close();
+                  throw new SourceError(
+                    "SOURCE_EXPORT_TOO_LARGE",
+                    `export stopped at ${node.path}: the image expands past ${budget.why}`,
+                    {
+                      hint: "what was written has been removed; give --max-bytes N to allow more, if the image is trusted",
+                    },
+                  );
+                }
                 await fh.write(chunk);
                 stats.bytes += chunk.length;
               },

@@ -1,0 +1,83 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildImageLayout, type LayerFile, layerFromFiles } from "../support/build-image.js";
+import { tempDir } from "../support/tmp.js";
+
+// Hostile layers on `image export`, generated here: a decompression bomb and a path deeper than
+// the kernel takes. Each must stop with a short error and leave nothing behind.
+
+const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
+
+function exportCli(image: string, target: string, ...extra: string[]) {
+  return spawnSync(
+    process.execPath,
+    ["--import", "tsx", MAIN, "--home", tempDir(), "image", "export", image, target, ...extra],
+    { encoding: "utf8", timeout: 300_000 },
+  );
+}
+
+describe("hostile layers on image export", { timeout: 400_000 }, () => {
+  it("stops a decompression bomb at the default limit, removes what it wrote, exits 3", async () => {
+    const dir = join(tempDir("cleanimg-bomb-"), "img");
+    // 320 MiB of zeros: about 320 KB of gzip, far past 40x and the 256 MiB floor
+    const tar = await layerFromFiles([
+      { name: "zeros", type: "file", body: new Uint8Array(320 * 1024 * 1024) },
+    ]);
+    await buildImageLayout({ dir, layers: [{ kind: "raw", tar }], compression: "gzip" });
+    const target = join(tempDir(), "out");
+    const r = exportCli(`oci:${dir}`, target);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/expands past the default limit of \d+ bytes/);
+    expect(r.stderr).toMatch(/--max-bytes/);
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it("--max-bytes lowers and raises the limit; an existing empty target is left empty", async () => {
+    const dir = join(tempDir("cleanimg-maxb-"), "img");
+    await buildImageLayout({
+      dir,
+      layers: [
+        {
+          kind: "files",
+          files: [
+            { name: "a/", type: "dir" },
+            { name: "a/one", type: "file", body: "x".repeat(10_000) },
+            { name: "a/two", type: "file", body: "y".repeat(10_000) },
+          ],
+        },
+      ],
+    });
+    const target = tempDir();
+    const low = exportCli(`oci:${dir}`, target, "--max-bytes", "15000");
+    expect(low.status).toBe(3);
+    expect(low.stderr).toMatch(/--max-bytes limit of 15000 bytes/);
+    expect(readdirSync(target)).toEqual([]);
+    const ok = exportCli(`oci:${dir}`, target, "--max-bytes", "20000");
+    expect(ok.status).toBe(0);
+    expect(readdirSync(join(target, "a")).sort()).toEqual(["one", "two"]);
+    const bad = exportCli(`oci:${dir}`, join(tempDir(), "n"), "--max-bytes", "lots");
+    expect(bad.status).toBe(2);
+  });
+
+  it("refuses a path longer than the kernel takes before writing anything, in one short line", async () => {
+    const dir = join(tempDir("cleanimg-deep-"), "img");
+    const depth = 1900; // "d/" x 1900 = 3800 bytes: under the image path limit, over PATH_MAX below
+    const parts = Array.from({ length: depth }, () => "d");
+    const files: LayerFile[] = parts.map((_, i) => ({
+      name: `${parts.slice(0, i + 1).join("/")}/`,
+      type: "dir",
+    }));
+    files.push({ name: `${parts.join("/")}/leaf`, type: "file" });
+    await buildImageLayout({ dir, layers: [{ kind: "files", files }] });
+    const parent = join(tempDir(), "p".repeat(200), "q".repeat(200));
+    mkdirSync(parent, { recursive: true });
+    const target = join(parent, "out");
+    const r = exportCli(`oci:${dir}`, target);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/path of \d+ bytes .* \(the limit is 4095\), \d+ levels deep/);
+    expect(r.stderr.length).toBeLessThan(600);
+    expect(existsSync(target)).toBe(false);
+  });
+});
