@@ -126,6 +126,9 @@ export {
   parseKeyType,
   type SignBundleOptions,
   signBundleFile,
+  TRUSTED_PEOPLE_DIR,
+  trustedPersonKeys,
+  trustPersonKey,
   verifyBundleFile,
   writeKeyPair,
 } from "./keys.js";
@@ -187,7 +190,17 @@ export {
   type TokenRecord,
 } from "./tokens.js";
 export { compareBatchLine, compareVersionStrings } from "./versions.js";
-export { addVexDecision, VEX_DECISION_KIND, type VexDecision } from "./vex.js";
+export {
+  addVexDecision,
+  checkVexDecision,
+  type DecisionKey,
+  type DecisionTrust,
+  decisionTrust,
+  VEX_DECISION_KIND,
+  VEX_DECISION_PREDICATE,
+  type VexDecision,
+  verifiedVexDecisions,
+} from "./vex.js";
 export {
   exportVulnDb,
   importVulnData,

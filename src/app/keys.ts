@@ -1,12 +1,14 @@
-import { createPublicKey, sign as cryptoSign } from "node:crypto";
-import { constants } from "node:fs";
-import { open, readFile } from "node:fs/promises";
+import { createPublicKey, sign as cryptoSign, type KeyObject } from "node:crypto";
+import { constants, existsSync, readdirSync } from "node:fs";
+import { mkdir, open, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import {
   type BundleVerifyOptions,
   generateKeyPair,
   type KeyType,
   keyIdOf,
   loadPrivateKey,
+  loadPublicKey,
   type SigstoreBundleJson,
   type SigstoreServiceUrls,
   signKeyless,
@@ -14,8 +16,66 @@ import {
   type VerifiedBundle,
   verifySigstoreBundle,
 } from "../attest/index.js";
-import { ToolError, UsageError } from "../core/errors.js";
+import { AttestError, ToolError, UsageError } from "../core/errors.js";
 import { writeFileAtomic } from "../oci/index.js";
+import type { AppContext } from "./context.js";
+
+/**
+ * The people whose signed VEX decisions this site applies: the public keys in
+ * `$CLEANIMG_HOME/keys/trusted-people/` (put there by `key trust --person FILE`), apart from the
+ * keys trusted for evidence (`keys/trusted/`): a machine's signing key is not a person.
+ */
+export const TRUSTED_PEOPLE_DIR = join("keys", "trusted-people");
+
+/** The public keys of the people trusted to make VEX decisions. */
+export async function trustedPersonKeys(ctx: AppContext): Promise<KeyObject[]> {
+  const dir = join(ctx.home, TRUSTED_PEOPLE_DIR);
+  if (!existsSync(dir)) {
+    return [];
+  }
+  const keys: KeyObject[] = [];
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith(".pub"))
+    .sort()) {
+    keys.push(loadPublicKey(await readFile(join(dir, f), "utf8")));
+  }
+  return keys;
+}
+
+/**
+ * Trusts a person's public key for VEX decisions: copies it (as SPKI PEM) to
+ * `keys/trusted-people/KEYID.pub`. Idempotent.
+ * @throws ToolError CORE_INVALID_ARGUMENT when the file is unreadable or not a public key
+ */
+export async function trustPersonKey(
+  ctx: AppContext,
+  file: string,
+): Promise<{ keyid: string; path: string }> {
+  const pem = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+    throw new ToolError("CORE_INVALID_ARGUMENT", `cannot read ${file}: ${e.code ?? e.message}`);
+  });
+  let key: KeyObject;
+  try {
+    if (pem.includes("PRIVATE KEY")) {
+      throw new Error("it holds a private key");
+    }
+    key = loadPublicKey(pem);
+  } catch (e) {
+    throw new ToolError(
+      "CORE_INVALID_ARGUMENT",
+      `${file} is not a public key: ${(e as Error).message}`,
+      {
+        hint: "give the person's PREFIX.pub (key generate writes it), never the private key",
+      },
+    );
+  }
+  const keyid = keyIdOf(key);
+  const dir = join(ctx.home, TRUSTED_PEOPLE_DIR);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, `${keyid}.pub`);
+  await writeFileAtomic(path, key.export({ type: "spki", format: "pem" }).toString());
+  return { keyid, path };
+}
 
 /**
  * Writes a new key pair: PREFIX.key (private, encrypted with the passphrase, mode 0600) and
@@ -61,6 +121,40 @@ export function parseKeyType(s: string): KeyType {
   throw new UsageError("CLI_USAGE", `unknown key type "${s}"`, { hint: "ecdsa-p256 or ed25519" });
 }
 
+/**
+ * Refuses a verification that names no signer, as cosign does: a keyless signature is accepted
+ * only from the certificate identity and issuer given, a key-signed one only with the key given;
+ * "any signer" is never an answer.
+ * @throws UsageError CLI_USAGE naming the missing flags
+ */
+export function requireSignerPolicy(opts: {
+  readonly identity?: string | undefined;
+  readonly issuer?: string | undefined;
+  readonly key?: string | undefined;
+}): void {
+  if (opts.key) {
+    return;
+  }
+  const missing = [
+    ...(opts.identity ? [] : ["--certificate-identity"]),
+    ...(opts.issuer ? [] : ["--certificate-oidc-issuer"]),
+  ];
+  if (missing.length > 0) {
+    throw new UsageError(
+      "CLI_USAGE",
+      `${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} required for verification in keyless mode (or --key for a bundle signed with a key)`,
+    );
+  }
+}
+
+/** True when a bundle's verification material is a certificate (keyless), not a public key. */
+function isCertificateSigned(bundle: unknown): boolean {
+  const vm = (bundle as { verificationMaterial?: unknown } | null)?.verificationMaterial;
+  return (
+    typeof vm === "object" && vm !== null && ("certificate" in vm || "x509CertificateChain" in vm)
+  );
+}
+
 /** Verifies a Sigstore bundle file offline (see verifySigstoreBundle). */
 export async function verifyBundleFile(
   bundlePath: string,
@@ -72,6 +166,7 @@ export async function verifyBundleFile(
     key?: string;
   },
 ): Promise<VerifiedBundle> {
+  requireSignerPolicy(opts);
   const read = async (p: string): Promise<Buffer> =>
     readFile(p).catch((e: NodeJS.ErrnoException) => {
       throw new ToolError("CORE_INVALID_ARGUMENT", `cannot read ${p}: ${e.code ?? e.message}`);
@@ -86,6 +181,13 @@ export async function verifyBundleFile(
       throw e;
     }
     throw new ToolError("CORE_INVALID_ARGUMENT", `not JSON: ${(e as Error).message}`);
+  }
+  if (isCertificateSigned(bundle) && !(opts.identity && opts.issuer)) {
+    // a key verifies a key-signed bundle only: a certificate's signer still needs an identity
+    throw new AttestError(
+      "ATTEST_VERIFY_FAILED",
+      `${bundlePath} is signed keyless (a certificate), not with the given key: --certificate-identity and --certificate-oidc-issuer are required to verify it`,
+    );
   }
   const o: BundleVerifyOptions = {
     trustedRoot: root,

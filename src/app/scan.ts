@@ -7,7 +7,7 @@ import { type Finding, type MatchResult, matchSbom, type OsvRecord } from "../vu
 import { type RecordedLink, recordChainLink } from "./chain.js";
 import type { AppContext } from "./context.js";
 import { generateSbom, type SbomOptions, TOOL } from "./sbom.js";
-import { VEX_DECISION_KIND } from "./vex.js";
+import { verifiedVexDecisions } from "./vex.js";
 import { openVulnDb } from "./vulndb.js";
 
 export const SCAN_MEDIA_TYPE = "application/vnd.cleanimg.vuln-scan.v1+json";
@@ -123,21 +123,13 @@ export async function scan(
             timestamp: s.sbom.created,
           })
         : [];
-    // decisions recorded with `vex add` for this image apply to every scan of it
-    if (s.sbom.subject.kind === "image") {
-      const store = ctx.evidence();
-      const links = await store.find({
-        subject: s.sbom.subject.manifestDigest,
-        kind: VEX_DECISION_KIND,
-      });
-      for (const l of links) {
-        const blob = await store.getBlob(l.evidence);
-        if (blob) {
-          const name = `evidence ${l.evidence} (vex add by ${l.annotations["author"] ?? "unknown"})`;
-          given.push({ name, digest: l.evidence, doc: readVex(blob.bytes, name) });
-        }
-      }
-    }
+    // decisions recorded with `vex add` for this image apply to every scan of it, once their
+    // signature verifies against the people this site trusts; the others are named in issues
+    const decisions =
+      s.sbom.subject.kind === "image"
+        ? await verifiedVexDecisions(ctx, s.sbom.subject.manifestDigest)
+        : { documents: [], issues: [] };
+    given.push(...decisions.documents);
     const applied = applyVex(
       automatic,
       given.flatMap((g) => g.doc.statements),
@@ -181,7 +173,7 @@ export async function scan(
     }
     return {
       ...m,
-      issues: [...m.issues, ...applied.issues],
+      issues: [...m.issues, ...decisions.issues, ...applied.issues],
       vex,
       ...(vexEvidence ? { vexEvidence } : {}),
       ...(links.length ? { links } : {}),

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import {
@@ -77,10 +77,12 @@ import {
   signBundleFile,
   TOOL,
   tagLocalImage,
+  trustPersonKey,
   VEX_AUTHOR,
   VEX_FORMATS,
   type VexFormat,
   type VexStatement,
+  VULNDB_BUNDLE_TYPE,
   verifyAuditTrail,
   verifyBundleFile,
   verifyChain,
@@ -617,6 +619,17 @@ export async function run(
     .argument("<path...>", "files or directories, or a signed export (db export)")
     .option("--key <file...>", "public key(s) that may have signed a database export")
     .action(async (paths: string[], o: { key?: string[] }, cmd: Command) => {
+      if (!o.key?.length) {
+        // a signed export is verified with its exporter's key or not imported at all
+        for (const p of paths) {
+          if (await isSignedDbExport(p)) {
+            throw new UsageError(
+              "CLI_USAGE",
+              `--key is required for verification: ${p} is a signed database export`,
+            );
+          }
+        }
+      }
       const keys = await Promise.all(
         (o.key ?? []).map(async (k) => loadPublicKey(await readFile(k, "utf8"))),
       );
@@ -636,6 +649,23 @@ export async function run(
         ].join("\n"),
       );
     });
+  /** True when a file begins as a `db export` envelope (its payload type in the first bytes). */
+  const isSignedDbExport = async (path: string): Promise<boolean> => {
+    const fh = await open(path, "r").catch(() => undefined);
+    if (!fh) {
+      return false;
+    }
+    try {
+      const head = Buffer.alloc(512);
+      const { bytesRead } = await fh.read(head, 0, 512, 0).catch(() => ({ bytesRead: 0 }));
+      return head
+        .subarray(0, bytesRead)
+        .toString("utf8")
+        .includes(`"payloadType":"${VULNDB_BUNDLE_TYPE}"`);
+    } finally {
+      await fh.close();
+    }
+  };
   const vexCmd = program.command("vex").description("VEX statements");
   vexCmd
     .command("generate")
@@ -701,6 +731,10 @@ export async function run(
     .option("--action <text>", "for affected: what users should do")
     .option("--component <purl>", "the component inside the image (default: the image as a whole)")
     .option("--author <name>", "who decides (default: $CLEANIMG_AUTHOR)")
+    .option(
+      "--key <file>",
+      "the deciding person's private key (passphrase from $CLEANIMG_PASSWORD); without it, keyless signing when configured",
+    )
     .action(
       async (
         o: {
@@ -712,22 +746,36 @@ export async function run(
           action?: string;
           component?: string;
           author?: string;
+          key?: string;
         },
         cmd: Command,
       ) => {
-        const r = await addVexDecision(context(cmd), o.image, {
-          vulnerability: o.vuln,
-          status: o.status,
-          ...(o.justification ? { justification: o.justification } : {}),
-          ...(o.impact ? { impact: o.impact } : {}),
-          ...(o.action ? { action: o.action } : {}),
-          ...(o.component ? { component: o.component } : {}),
-          author: o.author ?? env["CLEANIMG_AUTHOR"] ?? "",
-        });
+        const keyPem = o.key
+          ? await readFile(o.key, "utf8").catch((e: NodeJS.ErrnoException) => {
+              throw new UsageError("CLI_USAGE", `cannot read ${o.key}: ${e.code ?? e.message}`);
+            })
+          : undefined;
+        const password = env["CLEANIMG_PASSWORD"];
+        const r = await addVexDecision(
+          context(cmd),
+          o.image,
+          {
+            vulnerability: o.vuln,
+            status: o.status,
+            ...(o.justification ? { justification: o.justification } : {}),
+            ...(o.impact ? { impact: o.impact } : {}),
+            ...(o.action ? { action: o.action } : {}),
+            ...(o.component ? { component: o.component } : {}),
+            author: o.author ?? env["CLEANIMG_AUTHOR"] ?? "",
+          },
+          keyPem === undefined
+            ? {}
+            : { key: { pem: keyPem, ...(password !== undefined ? { password } : {}) } },
+        );
         out.result(
-          { image: r.image, evidence: r.link },
+          { image: r.image, signer: r.signer, evidence: r.link },
           () =>
-            `recorded ${o.status} for ${o.vuln} on ${r.image} by ${o.author ?? env["CLEANIMG_AUTHOR"]} as evidence ${r.link.evidence}`,
+            `recorded ${o.status} for ${o.vuln} on ${r.image} by ${o.author ?? env["CLEANIMG_AUTHOR"]}, signed by ${r.signer}, as evidence ${r.link.evidence}`,
         );
       },
     );
@@ -795,18 +843,31 @@ export async function run(
         out.result(r, () => `wrote ${r.privateKey} and ${r.publicKey} (key id ${r.keyid})`);
       },
     );
+  key
+    .command("trust")
+    .description(
+      "trust a person's public key: their signed VEX decisions (vex add --key) are applied",
+    )
+    .requiredOption("--person <file>", "the person's public key (PREFIX.pub of key generate)")
+    .action(async (o: { person: string }, cmd: Command) => {
+      const r = await trustPersonKey(context(cmd), o.person);
+      out.result(
+        r,
+        () => `trusted ${r.keyid} for VEX decisions (${r.path}); remove the file to revoke it`,
+      );
+    });
   const bundleCmd = program.command("bundle").description("Sigstore bundles");
   bundleCmd
     .command("verify")
     .description(
-      "verify a Sigstore bundle offline against a trusted root (exit 1 when it does not verify)",
+      "verify a Sigstore bundle offline against a trusted root, signed by the identity or key given (exit 1 when it does not verify)",
     )
     .argument("<bundle>", "bundle file (.sigstore.json)")
     .requiredOption("--trusted-root <file>", "Sigstore trusted_root.json")
     .option("--artifact <file>", "the signed file, or the attestation's subject")
-    .option("--certificate-identity <san>", "required signer identity (keyless)")
-    .option("--certificate-oidc-issuer <url>", "required identity issuer (keyless)")
-    .option("--key <file>", "PEM public key (bundles signed with a key)")
+    .option("--certificate-identity <san>", "the signer identity accepted (keyless; or --key)")
+    .option("--certificate-oidc-issuer <url>", "the identity issuer accepted (keyless; or --key)")
+    .option("--key <file>", "PEM public key (bundles signed with a key; or the two above)")
     .action(
       async (
         file: string,
@@ -845,13 +906,23 @@ export async function run(
       "--source-uri <uri>",
       "the source repository expected, e.g. github.com/org/repo",
     )
-    .option("--builder-id <id>", "the builder trusted to have built it (its workflow identity)")
+    .option(
+      "--builder-id <id>",
+      "the builder trusted to have built it (its workflow identity); required",
+    )
     .requiredOption("--trusted-root <file>", "Sigstore trusted_root.json")
     .action(
       async (
         artifact: string,
         o: { provenancePath: string; sourceUri: string; builderId?: string; trustedRoot: string },
       ) => {
+        if (!o.builderId) {
+          // no builder is trusted by default: the signer's identity is the builder asked for
+          throw new UsageError(
+            "CLI_USAGE",
+            "--builder-id is required for verification: no builder is trusted by default",
+          );
+        }
         const r = await verifyProvenanceFile(artifact, o.provenancePath, {
           sourceUri: o.sourceUri,
           ...(o.builderId ? { builderId: o.builderId } : {}),
@@ -875,9 +946,9 @@ export async function run(
     )
     .argument("<artifact>", "the signed file (a sha256:DIGEST is not supported: give the file)")
     .requiredOption("--bundle <file>", "the Sigstore bundle")
-    .option("--certificate-identity <san>", "required signer identity")
-    .option("--certificate-oidc-issuer <url>", "required identity issuer")
-    .option("--key <file>", "PEM public key of a key-signed bundle")
+    .option("--certificate-identity <san>", "the signer identity accepted (keyless; or --key)")
+    .option("--certificate-oidc-issuer <url>", "the identity issuer accepted (keyless; or --key)")
+    .option("--key <file>", "PEM public key of a key-signed bundle (or the two above)")
     .option(
       "--trusted-root <file>",
       "trusted_root.json (default: $CLEANIMG_HOME/sigstore/trusted_root.json)",

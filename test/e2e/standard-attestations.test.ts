@@ -17,10 +17,11 @@ import {
   scan,
   trustedKeys,
   trustedLogs,
+  trustPersonKey,
   VULNS_PREDICATE,
   verifyChain,
 } from "../../src/app/index.js";
-import { verifyEvidenceBundle } from "../../src/attest/index.js";
+import { generateKeyPair, verifyEvidenceBundle } from "../../src/attest/index.js";
 import type { Digest } from "../../src/core/digest.js";
 import { runCliAsync } from "../support/cli.js";
 import { openVexValidator, spdx3Validator } from "../support/schemas.js";
@@ -66,13 +67,22 @@ describe("standard attestations from the evidence chain", () => {
     const first = await scan(ctx, ref, { created: new Date(0) });
     const finding = first.findings.find((f) => f.package.name === "requests");
     expect(finding).toBeDefined();
-    await addVexDecision(ctx, ref, {
-      vulnerability: finding?.id as string,
-      status: "affected",
-      action: "update requests to 2.31.0",
-      author: "sec@example.com",
-      component: finding?.package.purl as string,
-    });
+    // the decision is signed by the person who made it, whom this site trusts
+    const person = generateKeyPair("ecdsa-p256");
+    writeFileSync(join(context, "sec.pub"), person.publicPem);
+    await trustPersonKey(ctx, join(context, "sec.pub"));
+    await addVexDecision(
+      ctx,
+      ref,
+      {
+        vulnerability: finding?.id as string,
+        status: "affected",
+        action: "update requests to 2.31.0",
+        author: "sec@example.com",
+        component: finding?.package.purl as string,
+      },
+      { key: { pem: person.privatePem } },
+    );
     await scan(ctx, ref, { created: new Date(0) });
   }, 300_000);
 
@@ -122,8 +132,12 @@ describe("standard attestations from the evidence chain", () => {
     const v = await verified(a.bytes);
     expect(v.statement.predicateType).toBe(OPENVEX_PREDICATE);
     expect(openVexValidator()(v.statement.predicate)).toEqual([]);
-    const statements = (v.statement.predicate as { statements: { status: string }[] }).statements;
+    const statements = (
+      v.statement.predicate as { statements: { status: string; action_statement?: string }[] }
+    ).statements;
     expect(statements.some((s) => s.status === "affected")).toBe(true);
+    // the person's signed decision, applied
+    expect(statements.some((s) => s.action_statement === "update requests to 2.31.0")).toBe(true);
   });
 
   it("provenance: the SLSA provenance the build signed, as it is", async () => {

@@ -12,8 +12,10 @@ import {
   type ScanResult,
   scan,
   TOOL,
+  trustPersonKey,
   VEX_AUTHOR,
 } from "../../src/app/index.js";
+import { generateKeyPair } from "../../src/attest/index.js";
 import type { Package } from "../../src/sbom/index.js";
 import {
   analyzeFindings,
@@ -401,6 +403,12 @@ describe("VEX from image analysis", () => {
       /unknown justification "trust_me"/,
     );
     expect(vexAdd([...na, "--impact", "x"]).stderr).toMatch(/needs its author/);
+    // signed by the deciding person, whose key this site trusts
+    const keys = tempDir();
+    const alice = generateKeyPair("ecdsa-p256");
+    writeFileSync(join(keys, "alice.key"), alice.privatePem);
+    writeFileSync(join(keys, "alice.pub"), alice.publicPem);
+    await trustPersonKey(createAppContext({ home, env: {} }), join(keys, "alice.pub"));
     const add = vexAdd(
       [
         "--vuln",
@@ -413,6 +421,8 @@ describe("VEX from image analysis", () => {
         "the service never inflates untrusted input",
         "--component",
         "pkg:deb/debian/zlib1g",
+        "--key",
+        join(keys, "alice.key"),
         "--json",
       ],
       { CLEANIMG_AUTHOR: "alice@example.com" },
@@ -421,10 +431,16 @@ describe("VEX from image analysis", () => {
     const recorded = JSON.parse(add.stdout);
     expect(recorded.evidence.kind).toBe("vex-decision");
     expect(recorded.evidence.annotations.author).toBe("alice@example.com");
+    expect(recorded.evidence.annotations.signer).toBe(recorded.signer);
     const blob = await createAppContext({ home, env: {} })
       .evidence()
       .getBlob(recorded.evidence.evidence);
-    expect(openVexValidator()(JSON.parse(new TextDecoder().decode(blob?.bytes)))).toEqual([]);
+    // a Sigstore bundle whose in-toto statement carries the OpenVEX document
+    const bundle = JSON.parse(new TextDecoder().decode(blob?.bytes));
+    const signed = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, "base64").toString("utf8"));
+    expect(signed.predicateType).toBe("https://openvex.dev/ns/v0.2.0");
+    expect(signed.subject[0].digest.sha256).toBe(recorded.image.slice(7));
+    expect(openVexValidator()(signed.predicate)).toEqual([]);
     const scanned = run(["scan", image, "--json", "--fail-on", "low"]);
     expect(scanned.status, scanned.stderr).toBe(0);
     const doc = JSON.parse(scanned.stdout);
@@ -439,7 +455,7 @@ describe("VEX from image analysis", () => {
     expect(JSON.parse(stored.stdout).map((e: { kind: string }) => e.kind)).toContain(
       "vex-decision",
     );
-  });
+  }, 300_000);
 
   it("runs the design's command: --scan --image REF --output-vex report.vex", () => {
     const out = join(tempDir(), "report.vex");
