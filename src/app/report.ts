@@ -5,26 +5,35 @@ import {
   type EvidenceItem,
   type EvidenceSummary,
   type EvidenceType,
+  type ReportCheck,
   type RiskItem,
 } from "../report/index.js";
+import { verifyAuditTrail } from "./audit.js";
 import { resolveFramework } from "./catalog.js";
 import type { ChainReport, LinkReport } from "./chain.js";
 import type { AppContext } from "./context.js";
+import { imageSignatureCheck, publishedKeyCheck } from "./image-signature.js";
 import { policyInput } from "./policy.js";
+import { evidenceTrust, verifyEvidence } from "./signing.js";
 
 export const REPORT_MEDIA_TYPE = "application/vnd.cleanimg.compliance-report.v1+json";
 
-/** What an image's verified evidence shows, for reports (stale or broken evidence counts as absent). */
+/**
+ * What an image's verified evidence shows, for reports (stale or broken evidence counts as
+ * absent), and the verifications run to show it (`checks`): the chain, the image signature, the
+ * published key, the VEX coverage, and with `auditTrail` the whole audit trail.
+ */
 export async function evidenceSummary(
   ctx: AppContext,
   ref: string,
   /** The image's chain, when the caller has just verified it. */
   chain?: ChainReport,
+  opts: { readonly auditTrail?: boolean } = {},
 ): Promise<EvidenceSummary> {
   const { input, digest, links } = await policyInput(ctx, ref, ref, chain);
   const image = input["image"] as {
-    signature: { valid: boolean; digest?: string };
     vex: { complete: boolean };
+    chain: { intact: boolean; firstBroken?: string };
     vulnerabilities: {
       id: string;
       package: string;
@@ -51,7 +60,8 @@ export async function evidenceSummary(
         };
   const valid = links.filter((l) => l.state === "valid");
   const store = ctx.evidence();
-  const repro = await store.find({ subject: digest, kind: "reproducibility" });
+  const checks = await reportChecks(ctx, digest, links, image, opts.auditTrail === true);
+  const sig = checks.find((k) => k.id === "image-signature") as ReportCheck;
   const none: EvidenceItem = { present: false, digests: [], detail: "not recorded" };
   const evidence: Record<EvidenceType, EvidenceItem> = {
     PROV: item(link("provenance")),
@@ -60,9 +70,10 @@ export async function evidenceSummary(
     VEX: item(link("vex")),
     POL: item(link("policy")),
     ADM: item(link("deployment")),
-    SIG: image.signature.valid
-      ? { present: true, digests: [image.signature.digest as string] }
-      : none,
+    SIG:
+      sig.result === "PASS"
+        ? { present: true, digests: sig.evidence, detail: sig.detail }
+        : { present: false, digests: [], detail: `image signature ${sig.result}: ${sig.detail}` },
     TLOG: valid.length
       ? {
           present: true,
@@ -71,9 +82,7 @@ export async function evidenceSummary(
         }
       : none,
     ITL: none,
-    REPRO: repro.length
-      ? { present: true, digests: [repro[repro.length - 1]?.evidence as string] }
-      : none,
+    REPRO: await reproducibility(ctx, digest),
   };
   // first detection of each finding: the earliest recorded scan of this image that has it
   const first = new Map<string, string>();
@@ -104,7 +113,104 @@ export async function evidenceSummary(
     vex: { complete: image.vex.complete },
     risks,
     ...(snapshot ? { dbSnapshot: snapshot } : {}),
+    checks,
   };
+}
+
+/** The newest reproducibility attestation, counted only when its bundle verifies. */
+async function reproducibility(ctx: AppContext, digest: Digest): Promise<EvidenceItem> {
+  const repro = await ctx.evidence().find({ subject: digest, kind: "reproducibility" });
+  const last = repro[repro.length - 1];
+  if (!last) {
+    return { present: false, digests: [], detail: "not recorded" };
+  }
+  try {
+    verifyEvidence((await ctx.evidence().getBlob(last.evidence)).bytes, await evidenceTrust(ctx));
+    return { present: true, digests: [last.evidence] };
+  } catch (e) {
+    return { present: false, digests: [], detail: `does not verify: ${(e as Error).message}` };
+  }
+}
+
+/** The verifications a report runs on the image's evidence (see ReportCheck). */
+async function reportChecks(
+  ctx: AppContext,
+  digest: Digest,
+  links: readonly LinkReport[],
+  image: { vex: { complete: boolean }; chain: { intact: boolean; firstBroken?: string } },
+  auditTrail: boolean,
+): Promise<ReportCheck[]> {
+  const recorded = links.filter((l) => l.state !== "not-recorded");
+  const validLinks = links.filter((l) => l.state === "valid");
+  const broken = links.find((l) => l.stage === image.chain.firstBroken);
+  const stale = links.filter((l) => l.state === "stale");
+  const checks: ReportCheck[] = [
+    {
+      id: "chain",
+      verified:
+        "every recorded chain link: attestation bytes, signature by a trusted key, transparency-log inclusion, subject, evidence document, previous links",
+      result: recorded.length === 0 ? "UNKNOWN" : image.chain.intact ? "PASS" : "FAIL",
+      detail:
+        recorded.length === 0
+          ? "no evidence recorded for this image"
+          : image.chain.intact
+            ? `${validLinks.map((l) => l.stage).join(" -> ")} verified${stale.length ? `; stale: ${stale.map((l) => l.stage).join(", ")}` : ""}`
+            : `broken at ${image.chain.firstBroken}: ${broken?.reason ?? ""}`,
+      evidence: validLinks.map((l) => l.attestation as string),
+    },
+  ];
+  const sig = await imageSignatureCheck(ctx, digest);
+  checks.push({
+    id: "image-signature",
+    verified:
+      "the image signature: its bundle's signature by a trusted key and transparency-log inclusion proof, an image signature of this digest",
+    result: sig.result,
+    detail: sig.detail,
+    evidence: sig.evidence,
+  });
+  const pub = await publishedKeyCheck(ctx, digest);
+  checks.push({
+    id: "published-key",
+    verified: "the published verification key, alone, verifies the image signature",
+    ...pub,
+  });
+  const scan = links.find((l) => l.stage === "scan");
+  const vex = links.find((l) => l.stage === "vex");
+  const docs = [scan, vex].flatMap((l) =>
+    l?.state === "valid" ? [l.attestation as string, ...(l.evidence ? [l.evidence] : [])] : [],
+  );
+  checks.push({
+    id: "vex-coverage",
+    verified:
+      "each finding of the verified scan has a statement in the verified VEX document, every package assessed",
+    result: image.vex.complete ? "PASS" : docs.length === 4 ? "FAIL" : "UNKNOWN",
+    detail: image.vex.complete
+      ? "every finding has a VEX status"
+      : docs.length === 4
+        ? "not every finding has a VEX status, or packages could not be assessed"
+        : `the scan is ${scan?.state ?? "not-recorded"}, the VEX link ${vex?.state ?? "not-recorded"}`,
+    evidence: docs,
+  });
+  if (auditTrail) {
+    const a = await verifyAuditTrail(ctx);
+    checks.push({
+      id: "audit-trail",
+      verified:
+        "the whole audit log: dense sequence numbers, each event hash-chained to the one before, each signature by a trusted key",
+      result: a.events === 0 ? "UNKNOWN" : a.intact ? "PASS" : "FAIL",
+      detail:
+        a.events === 0
+          ? "the audit log is empty"
+          : a.intact
+            ? `${a.events} events verified, head ${a.head}`
+            : `${a.problems.length} problems: ${a.problems
+                .slice(0, 3)
+                .map((p) => `event ${p.seq}: ${p.reason}`)
+                .join("; ")}`,
+      evidence: a.head ? [a.head] : [],
+    });
+  }
+  return checks;
 }
 
 /** The compliance report of an image for a framework; recorded as evidence of the image. */
@@ -115,7 +221,8 @@ export async function complianceReport(
   opts: { now?: () => Date } = {},
 ): Promise<{ report: ComplianceReport; evidence?: Digest }> {
   const fw = await resolveFramework(ctx, framework);
-  const summary = await evidenceSummary(ctx, ref);
+  // the report runs every verification its mappings name, the audit trail's included
+  const summary = await evidenceSummary(ctx, ref, undefined, { auditTrail: true });
   const report = buildReport(fw, summary, (opts.now ?? (() => new Date()))().toISOString());
   const store = ctx.evidence();
   const d = await store.putBlob(

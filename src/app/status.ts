@@ -4,15 +4,16 @@ import { buildReport, builtinFramework, controlLabel } from "../report/index.js"
 import type { VexStatement } from "../vex/index.js";
 import type { Finding } from "../vuln/index.js";
 import { AuditWatcher, auditEvents } from "./audit.js";
-import { IMAGE_SIGNATURE_KIND, IMAGE_SIGNATURE_PREDICATE } from "./build.js";
-import { ATTESTATION_KIND, type ChainReport, type LinkReport, verifyChain } from "./chain.js";
+import { type ChainReport, type LinkReport, verifyChain } from "./chain.js";
 import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { discoverEvidence } from "./distribute.js";
+import { imageSignatureCheck } from "./image-signature.js";
 import { resolveSubject } from "./images.js";
 import { evidenceSummary } from "./report.js";
 import { findingsAtOrAbove } from "./scan.js";
-import { evidenceTrust, verifyEvidence } from "./signing.js";
+
+export { type FleetRow, fleetStatus } from "./fleet.js";
 
 /**
  * "Is this image compliant?": the design's check list, each line PASS, FAIL or UNKNOWN with the
@@ -299,137 +300,6 @@ export async function complianceStatus(ctx: AppContext, ref: string): Promise<Co
     compliant: checks.every((c) => c.result === "PASS"),
     chain,
   };
-}
-
-async function imageSignatureCheck(ctx: AppContext, image: Digest): Promise<ComplianceCheck> {
-  const title = "Image signature valid";
-  const sigs = await ctx.evidence().find({ subject: image, kind: IMAGE_SIGNATURE_KIND });
-  const last = sigs[sigs.length - 1];
-  if (!last) {
-    return {
-      id: "image-signature",
-      title,
-      result: "UNKNOWN",
-      detail: "no image signature is recorded (cleanimg build signs the images it builds)",
-      evidence: [],
-    };
-  }
-  try {
-    const v = verifyEvidence(
-      (await ctx.evidence().getBlob(last.evidence)).bytes,
-      await evidenceTrust(ctx),
-    );
-    if (
-      v.statement.predicateType !== IMAGE_SIGNATURE_PREDICATE ||
-      !v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === image)
-    ) {
-      throw new Error("the signature is not an image signature for this digest");
-    }
-    return {
-      id: "image-signature",
-      title,
-      result: "PASS",
-      detail: `signed by ${v.keyids.join(", ")}, transparency log index ${v.logIndex}`,
-      evidence: [last.evidence],
-    };
-  } catch (e) {
-    return {
-      id: "image-signature",
-      title,
-      result: "FAIL",
-      detail: (e as Error).message,
-      evidence: [last.evidence],
-    };
-  }
-}
-
-/** One row of the fleet table (the design's columns), from the store's index. */
-export interface FleetRow {
-  readonly image: string;
-  readonly digest: Digest;
-  readonly version: string;
-  readonly slsa: string;
-  readonly sbom: string;
-  readonly vex: string;
-  readonly signature: string;
-  readonly ready: string;
-  /** "intact", "broken at STAGE", or "not verified" (the index alone was read). */
-  readonly chain: string;
-}
-
-/**
- * The fleet table for every image with evidence in the store, from the store's index (what was
- * recorded, with its signer): fast for thousands of images. It does not re-verify signatures:
- * `verify --image` and `--compliance-status` do, per image.
- */
-export async function fleetStatus(
-  ctx: AppContext,
-  opts: {
-    /** Verifies each image's chain (e.g. a ChainCache's): a broken chain is never ready. */
-    readonly verify?: (image: Digest) => Promise<ChainReport>;
-  } = {},
-): Promise<FleetRow[]> {
-  const links = await ctx.evidence().find({ kind: ATTESTATION_KIND });
-  const byImage = new Map<Digest, Map<string, (typeof links)[number]>>();
-  for (const l of links) {
-    const m = byImage.get(l.subject) ?? new Map();
-    m.set(l.annotations["stage"] ?? "", l); // find() is oldest first: the last one wins
-    byImage.set(l.subject, m);
-  }
-  const names = await imageNames(ctx);
-  const signed = new Set(
-    (await ctx.evidence().find({ kind: IMAGE_SIGNATURE_KIND })).map((l) => l.subject),
-  );
-  const rows: FleetRow[] = [];
-  for (const [digest, m] of byImage) {
-    const sbom = m.get("sbom");
-    const scan = m.get("scan");
-    const vex = m.get("vex");
-    const prov = m.get("provenance");
-    const name =
-      names.get(digest) ??
-      sbom?.annotations["image"] ??
-      scan?.annotations["image"] ??
-      digest.slice(0, 19);
-    const colon = name.lastIndexOf(":");
-    const at = (l: (typeof links)[number] | undefined): string => l?.annotations["created"] ?? "";
-    const stale = (scan && sbom && at(scan) < at(sbom)) || (vex && scan && at(vex) < at(scan));
-    const partial = Number(scan?.annotations["unassessed"] ?? 0) > 0;
-    const ready = prov && sbom && scan && vex && !stale && !partial && signed.has(digest);
-    const chain = opts.verify ? await opts.verify(digest) : undefined;
-    rows.push({
-      image: colon > 0 && !name.slice(colon).includes("/") ? name.slice(0, colon) : name,
-      digest,
-      version: colon > 0 && !name.slice(colon).includes("/") ? name.slice(colon + 1) : "-",
-      slsa: prov ? `L${prov.annotations["slsaBuildLevel"] ?? "?"}` : "L0",
-      sbom: sbom ? "signed" : "missing",
-      vex: vex
-        ? stale
-          ? "stale"
-          : partial
-            ? "partial"
-            : "complete"
-        : scan
-          ? "missing"
-          : "no scan",
-      signature: signed.has(digest) ? "signed" : "unsigned image",
-      ready: ready && chain?.intact !== false ? "ready" : "NOT READY",
-      chain: !chain ? "not verified" : chain.intact ? "intact" : `broken at ${chain.firstBroken}`,
-    });
-  }
-  return rows.sort((a, b) =>
-    a.image < b.image ? -1 : a.image > b.image ? 1 : a.version < b.version ? -1 : 1,
-  );
-}
-
-/** Names of the images in the local store, by manifest digest. */
-async function imageNames(ctx: AppContext): Promise<Map<Digest, string>> {
-  const names = new Map<Digest, string>();
-  const local = await ctx.local.list().catch(() => []);
-  for (const i of local) {
-    names.set(i.descriptor.digest, i.name);
-  }
-  return names;
 }
 
 /** One day of the fleet's posture, from the signed audit trail. */

@@ -89,14 +89,29 @@ export function joinStatus(running: readonly Running[], fleet: readonly FleetRow
         pods: r.pods.size,
       };
     }
+    // only a verified row (its signature and chain checked) is shown signed or ready
+    if (f.verified !== true) {
+      return {
+        image: name,
+        version,
+        digest: f.digest,
+        slsa: f.slsa,
+        sbom: `? ${f.sbom}`,
+        vex: `? ${f.vex}`,
+        signature: `? ${f.signature}`,
+        chain: f.chain,
+        fedramp: f.ready === "NOT READY" ? "NOT READY" : "UNVERIFIED",
+        pods: r.pods.size,
+      };
+    }
     return {
       image: name,
       version,
       digest: f.digest,
       slsa: f.slsa,
-      sbom: f.sbom === "signed" ? "✓" : "✗",
+      sbom: f.sbom === "signed" ? "✓" : `✗ ${f.sbom}`,
       vex: f.vex === "complete" ? "✓" : `✗ ${f.vex}`,
-      signature: f.signature === "signed" ? "✓" : "✗",
+      signature: f.signature === "signed" ? "✓" : `✗ ${f.signature}`,
       chain: f.chain,
       fedramp: f.ready === "ready" ? "READY" : "NOT READY",
       pods: r.pods.size,

@@ -1884,7 +1884,7 @@ export async function run(
     .option("--all", "every image with evidence in the store")
     .option(
       "--verify",
-      "with --all: verify every image's chain too (a broken chain is never ready)",
+      "with --all: verify every image's signature and chain (only a verified row is signed or ready)",
     )
     .action(
       async (
@@ -1918,8 +1918,8 @@ export async function run(
                   ...formatTable(head, cells),
                   "",
                   o.verify
-                    ? "every chain verified (signatures, transparency log, references, audit trail)"
-                    : "from the store's index; --verify verifies every chain, verify --image REF one",
+                    ? "every image signature and chain verified (signatures, transparency log, references; each link the newest the audit trail records)"
+                    : "from the store's index, NOT verified: no signature or chain was checked, so nothing is shown signed or ready; --verify verifies every image signature and chain, verify --image REF one",
                 ].join("\n");
           });
           if (rows.some((r) => r.ready !== "ready")) {

@@ -14,6 +14,8 @@ export {
   nistControlTitle,
   parseFramework,
   REPORT_FRAMEWORKS,
+  type ReportCheck,
+  type ReportCheckId,
   type RiskItem,
   renderOscalAssessmentResults,
   renderOscalPoam,

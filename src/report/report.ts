@@ -29,7 +29,33 @@ export interface Mapping {
   readonly requires: readonly EvidenceType[];
   /** When the evidence covers every technical objective for this image (else partial). */
   readonly satisfiedIf?: (e: EvidenceSummary) => boolean;
+  /**
+   * The verifications the scope names: "satisfied (scoped)" only when the report ran each of
+   * them in this run and each passed (see ReportCheck). A mapping without checks is never
+   * satisfied, only partial.
+   */
+  readonly checks?: readonly ReportCheckId[];
   readonly scope?: string;
+}
+
+/** Verifications a report runs itself, on the image's evidence, when it is made. */
+export type ReportCheckId =
+  | "chain"
+  | "image-signature"
+  | "published-key"
+  | "audit-trail"
+  | "vex-coverage";
+
+/** One verification the report ran in this run, with what it verified and the evidence. */
+export interface ReportCheck {
+  readonly id: ReportCheckId;
+  /** What was verified, in words. */
+  readonly verified: string;
+  /** PASS: verified; FAIL: verification failed; UNKNOWN: nothing to verify, or not run. */
+  readonly result: "PASS" | "FAIL" | "UNKNOWN";
+  readonly detail: string;
+  /** Digests of the evidence the result rests on. */
+  readonly evidence: readonly string[];
 }
 
 const vexComplete = (e: EvidenceSummary): boolean => e.vex.complete;
@@ -40,25 +66,33 @@ export const MAPPINGS: readonly Mapping[] = [
     control: "si-7.6",
     requires: ["SIG", "TLOG"],
     satisfiedIf: always,
-    scope: "this image: signed, the signature in the transparency log",
+    checks: ["image-signature"],
+    scope:
+      "this image: its signature verified in this report (a trusted key, the transparency-log inclusion proof)",
   },
   {
     control: "sa-10.1",
     requires: ["SIG", "TLOG", "PROV"],
     satisfiedIf: always,
-    scope: "this image: verification material (signature, provenance, log proofs) recorded",
+    checks: ["image-signature", "chain"],
+    scope:
+      "this image: verification material (signature, provenance, log proofs) recorded and verified in this report",
   },
   {
     control: "au-9.3",
     requires: ["SIG", "TLOG"],
     satisfiedIf: always,
-    scope: "cleanimg's own evidence records",
+    checks: ["audit-trail", "chain"],
+    scope:
+      "cleanimg's own evidence records: the audit trail's hash chain and signatures, and this image's chain links (signatures, log inclusion), verified in this report",
   },
   {
     control: "sa-15.7",
     requires: ["SCAN", "VEX"],
     satisfiedIf: vexComplete,
-    scope: "this image: every finding has an exploitability (VEX) status",
+    checks: ["vex-coverage"],
+    scope:
+      "this image: every finding of the verified scan has an exploitability status in the verified VEX document",
   },
   ...(
     [
@@ -144,8 +178,9 @@ export const MAPPINGS: readonly Mapping[] = [
     control: "ps.2",
     requires: ["SIG", "TLOG"],
     satisfiedIf: always,
+    checks: ["image-signature", "published-key"],
     scope:
-      "this release: signed, the signature in the transparency log, the verification key published with it",
+      "this release: signed, the signature in the transparency log, and the published verification key verifies it (checked in this report)",
   },
 ];
 
@@ -175,6 +210,8 @@ export interface EvidenceSummary {
   /** Every finding of the current scan with its VEX status and first detection. */
   readonly risks: readonly RiskItem[];
   readonly dbSnapshot?: string;
+  /** The verifications run to make this summary (a mapping's checks that are absent did not run). */
+  readonly checks: readonly ReportCheck[];
 }
 
 export type ControlStatus = "satisfied (scoped)" | "partial" | "requires organizational evidence";
@@ -188,6 +225,8 @@ export interface ControlResult {
     readonly type: EvidenceType;
     readonly digests: readonly string[];
   }[];
+  /** The report's checks this status rests on (ids in the report's `checks`). */
+  readonly checks: readonly ReportCheckId[];
   readonly note: string;
 }
 
@@ -208,6 +247,8 @@ export interface ComplianceReport {
     readonly text: string;
   };
   readonly controls: readonly ControlResult[];
+  /** The verifications this report ran, with their results and evidence. */
+  readonly checks: readonly ReportCheck[];
   readonly riskAssessment: readonly RiskItem[];
   readonly remediation: readonly (RiskItem & { readonly dueBy: string; readonly days: number })[];
   readonly dbSnapshot?: string;
@@ -326,6 +367,7 @@ export function buildReport(
         ...base,
         status: "requires organizational evidence",
         evidence: [],
+        checks: [],
         note: "no automated evidence maps to this control",
       };
     }
@@ -337,22 +379,42 @@ export function buildReport(
         ...base,
         status: "requires organizational evidence",
         evidence: [],
+        checks: [],
         note: `automated evidence would need ${m.requires.join(", ")}; none is recorded for this image`,
       };
     }
-    if (missing.length === 0 && m.satisfiedIf?.(e)) {
+    const needed = m.checks ?? [];
+    const failed = needed.flatMap((id) => {
+      const k = e.checks.find((x) => x.id === id);
+      return !k
+        ? [`the ${id} check was not run in this report`]
+        : k.result !== "PASS"
+          ? [`${id} ${k.result}: ${k.detail}`]
+          : [];
+    });
+    const ran = needed.filter((id) => e.checks.some((x) => x.id === id));
+    if (missing.length === 0 && needed.length > 0 && failed.length === 0 && m.satisfiedIf?.(e)) {
       return {
         ...base,
         status: "satisfied (scoped)",
         evidence: cited,
-        note: `scope: ${m.scope ?? "this image"}`,
+        checks: ran,
+        note: `scope: ${m.scope ?? "this image"}; verified in this report: ${needed.join(", ")}`,
       };
     }
+    const why = m.satisfiedIf
+      ? failed.length
+        ? `not satisfied within its scope (${m.scope ?? "this image"}): ${failed.join("; ")}; `
+        : missing.length === 0 && !m.satisfiedIf(e)
+          ? `not satisfied within its scope (${m.scope ?? "this image"}); `
+          : ""
+      : "";
     return {
       ...base,
       status: "partial",
       evidence: cited,
-      note: `${missing.length ? `missing automated evidence: ${missing.join(", ")}; ` : ""}organizational evidence is needed for the rest of the control`,
+      checks: ran,
+      note: `${missing.length ? `missing automated evidence: ${missing.join(", ")}; ` : ""}${why}organizational evidence is needed for the rest of the control`,
     };
   });
   const count = (s: ControlStatus): number => results.filter((r) => r.status === s).length;
@@ -382,6 +444,7 @@ export function buildReport(
       text: `${fw.name}, ${rows.length} controls: ${satisfiedScoped + partial} with automated evidence (${satisfiedScoped} satisfied within the stated scope, ${partial} partial); ${organizational} require organizational evidence. Not a compliance determination: an assessor decides.`,
     },
     controls: results,
+    checks: e.checks,
     riskAssessment: e.risks,
     remediation,
     ...(e.dbSnapshot ? { dbSnapshot: e.dbSnapshot } : {}),
@@ -399,7 +462,7 @@ export function renderOscalAssessmentResults(r: ComplianceReport, tool: string):
   const key = `${r.image.digest} ${r.framework.id} ${r.generated}`;
   const types = [...new Set(r.controls.flatMap((c) => c.evidence.map((x) => x.type)))].sort();
   const obsUuid = (t: string): string => uuidOf(`${key} observation ${t}`);
-  const observations = types.map((t) => {
+  const observations: Record<string, unknown>[] = types.map((t) => {
     const digests = [
       ...new Set(
         r.controls.flatMap((c) => c.evidence.filter((x) => x.type === t).flatMap((x) => x.digests)),
@@ -418,6 +481,24 @@ export function renderOscalAssessmentResults(r: ComplianceReport, tool: string):
       })),
     };
   });
+  // the verifications the report ran: one observation each, with its result and evidence
+  const checkUuid = (id: string): string => uuidOf(`${key} check ${id}`);
+  for (const k of r.checks) {
+    observations.push({
+      uuid: checkUuid(k.id),
+      title: `Check ${k.id}: ${k.result}`,
+      description: `Verified in this report: ${k.verified}. Result ${k.result}: ${k.detail}`,
+      methods: ["TEST"],
+      types: ["finding"],
+      collected: r.generated,
+      "relevant-evidence": k.evidence.length
+        ? k.evidence.map((d) => ({
+            href: `#${d}`,
+            description: `evidence ${d} (content-addressed)`,
+          }))
+        : [{ description: "no evidence: nothing was found to verify" }],
+    });
+  }
   const findings = r.controls
     .filter((c) => c.status !== "requires organizational evidence")
     .map((c) => ({
@@ -435,7 +516,10 @@ export function renderOscalAssessmentResults(r: ComplianceReport, tool: string):
           ? { remarks: "partial: automated evidence supports part of the control" }
           : {}),
       },
-      "related-observations": c.evidence.map((x) => ({ "observation-uuid": obsUuid(x.type) })),
+      "related-observations": [
+        ...c.evidence.map((x) => ({ "observation-uuid": obsUuid(x.type) })),
+        ...c.checks.map((id) => ({ "observation-uuid": checkUuid(id) })),
+      ],
     }));
   const doc = {
     "assessment-results": {
@@ -487,6 +571,15 @@ export function renderReportMarkdown(r: ComplianceReport): string {
       ),
     "",
     `${r.summary.organizational} further controls require organizational evidence.`,
+    "",
+    "## Checks run by this report",
+    "",
+    "| Check | Verified | Result | Detail | Evidence |",
+    "| --- | --- | --- | --- | --- |",
+    ...r.checks.map(
+      (k) =>
+        `| ${k.id} | ${k.verified} | ${k.result} | ${k.detail.replace(/\|/g, "\\|")} | ${k.evidence.map((d) => `\`${d}\``).join(" ")} |`,
+    ),
     "",
     "## Remediation timeline (FedRAMP: critical and high 30 days, moderate 90, low 180)",
     "",
@@ -629,6 +722,15 @@ ${automated
   .join("\n")}
 </tbody></table>
 <p>${r.summary.organizational} further controls require organizational evidence.</p>
+<h2>Checks run by this report (${r.checks.length})</h2>
+<table><thead><tr><th>Check</th><th>Verified</th><th>Result</th><th>Detail</th><th>Evidence</th></tr></thead><tbody>
+${r.checks
+  .map(
+    (k) =>
+      `<tr><td>${esc(k.id)}</td><td>${esc(k.verified)}</td><td class="${k.result === "PASS" ? "s-satisfied" : "s-partial"}">${esc(k.result)}</td><td>${esc(k.detail)}</td><td>${k.evidence.map((d) => `<code>${esc(d)}</code>`).join("<br>")}</td></tr>`,
+  )
+  .join("\n")}
+</tbody></table>
 <h2>Vulnerability risk assessment and remediation</h2>
 <table><thead><tr><th>Finding</th><th>Package</th><th>Severity</th><th>VEX status</th><th>First detected</th><th>Due (FedRAMP)</th></tr></thead><tbody>
 ${r.riskAssessment

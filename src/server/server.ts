@@ -250,14 +250,24 @@ export function routes(
       path: "/v1/posture",
       access: "reader",
       summary:
-        "The fleet's posture per day (policy decisions, admission denials, links recorded), from the audit trail",
+        "The fleet's posture per day (policy decisions, admission denials, links recorded), counted from the audit trail's events; the audit trail is verified for each answer and the x-cleanimg-verified and x-cleanimg-audit-trail headers say whether it is intact",
       query: [{ name: "days", description: "how many days back (1-366, default 30)" }],
       handle: async (c) => {
         const days = Number(c.query.get("days") ?? 30);
         if (!Number.isInteger(days) || days < 1 || days > 366) {
           return problem(400, "Bad days", "days must be an integer from 1 to 366");
         }
-        return json(200, await postureOverTime(ctx, days));
+        // the counts are only as good as the log they are read from: verify it, say the result
+        const trail = await verifyAuditTrail(ctx);
+        return {
+          ...json(200, await postureOverTime(ctx, days)),
+          headers: {
+            "x-cleanimg-verified": String(trail.intact && trail.events > 0),
+            "x-cleanimg-audit-trail": trail.intact
+              ? `intact; ${trail.events} events${trail.head ? `; head ${trail.head}` : ""}`
+              : `BROKEN; ${trail.problems.length} problems, first at event ${trail.problems[0]?.seq}: the counts are not verified`,
+          },
+        };
       },
     },
     {
@@ -275,20 +285,31 @@ export function routes(
       method: "GET",
       path: "/v1/images",
       access: "reader",
-      summary: "The fleet table: every image with evidence, in the design's columns",
+      summary:
+        "The fleet table: every image with evidence, in the design's columns; each row says whether it was verified and the evidence it rests on",
       query: [
         {
           name: "verify",
           description:
-            "false: read the store's index only (fast; chain 'not verified'); default: verify every chain (cached until its evidence changes)",
+            "false: read the store's index only (fast; nothing verified, every row verified: false, never signed or ready); default: verify every image signature and chain (chains cached until their evidence changes)",
         },
       ],
       handle: async (c) => {
         if (c.query.get("verify") === "false") {
-          return json(200, { images: await fleetStatus(ctx) });
+          return json(200, {
+            verified: false,
+            unverified: [
+              "image signatures",
+              "chains: read from the store's index, not verified (GET /v1/images verifies them)",
+            ],
+            images: await fleetStatus(ctx),
+          });
         }
         await chains.refresh();
-        return json(200, { images: await fleetStatus(ctx, { verify: (d) => chains.verify(d) }) });
+        return json(200, {
+          verified: true,
+          images: await fleetStatus(ctx, { verify: (d) => chains.verify(d) }),
+        });
       },
     },
     {

@@ -456,18 +456,19 @@ describe("evidence chain", () => {
       await ctx.close();
     });
 
-    it("lists the fleet from the store's index", async () => {
+    it("lists the fleet from the store's index, labelled unverified", async () => {
       const ctx = createAppContext({ home: copy(), env: {} });
       const rows = await fleetStatus(ctx);
       expect(rows).toEqual([
         expect.objectContaining({
           digest: image,
-          slsa: "L1",
-          sbom: "signed",
+          slsa: "L1 (unverified)",
+          sbom: "signed (unverified)",
           // base-files could not be assessed (no Debian 12 data): not "complete", not ready
           vex: "partial",
-          signature: "signed",
+          signature: "signed (unverified)",
           ready: "NOT READY",
+          verified: false,
         }),
       ]);
       await ctx.close();
