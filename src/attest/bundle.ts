@@ -1,5 +1,6 @@
 import { createHash, type KeyObject } from "node:crypto";
 import { AttestError } from "../core/errors.js";
+import { assertJsonDepth } from "../core/json.js";
 import { type DsseEnvelope, verifyEnvelope } from "./dsse.js";
 import { verifySigstoreBundle } from "./sigstore.js";
 import { IN_TOTO_PAYLOAD_TYPE, type Statement } from "./statement.js";
@@ -129,8 +130,10 @@ export function verifyEvidenceBundle(
   keyless?: KeylessTrust,
 ): VerifiedEvidenceBundle {
   let bundle: EvidenceBundle;
+  const text = new TextDecoder().decode(bytes);
+  assertJsonDepth(text, "the attestation");
   try {
-    bundle = JSON.parse(new TextDecoder().decode(bytes)) as EvidenceBundle;
+    bundle = JSON.parse(text) as EvidenceBundle;
   } catch {
     throw new AttestError("ATTEST_VERIFY_FAILED", "the attestation is not JSON");
   }

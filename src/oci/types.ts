@@ -1,5 +1,6 @@
 import { type Digest, parseDigest } from "../core/digest.js";
-import { OciError } from "../core/errors.js";
+import { isToolError, OciError } from "../core/errors.js";
+import { assertJsonDepth } from "../core/json.js";
 import { isIndexMediaType, isManifestMediaType } from "./media-types.js";
 
 /** An OCI content descriptor. */
@@ -57,8 +58,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function parseJson(bytes: Uint8Array, what: string): Record<string, unknown> {
   let v: unknown;
   try {
-    v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    assertJsonDepth(text, what);
+    v = JSON.parse(text);
   } catch (e) {
+    if (isToolError(e)) {
+      throw e;
+    }
     throw new OciError("OCI_INVALID_MANIFEST", `${what} is not valid JSON`, { cause: e });
   }
   if (!isRecord(v)) {

@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { type Digest, isDigest } from "../core/digest.js";
 import { SbomError } from "../core/errors.js";
 import type { Issue } from "../core/issues.js";
+import { assertJsonDepth } from "../core/json.js";
 import { packageId } from "./catalogers/shared.js";
 import { normalizeLicenses } from "./license.js";
 import type { Checksum, Distro, Location, Package, Relationship, Sbom } from "./model.js";
@@ -36,8 +37,10 @@ export interface ReadResult {
  */
 export function readSbom(bytes: Uint8Array, path: string): ReadResult {
   let doc: unknown;
+  const text = new TextDecoder().decode(bytes);
+  assertJsonDepth(text, path);
   try {
-    doc = JSON.parse(new TextDecoder().decode(bytes));
+    doc = JSON.parse(text);
   } catch (e) {
     throw new SbomError("SBOM_FORMAT_UNKNOWN", `${path} is not JSON`, {
       cause: e,

@@ -33,6 +33,7 @@ import {
 } from "../app/index.js";
 import { type Digest, isDigest } from "../core/digest.js";
 import { isToolError, ToolError } from "../core/errors.js";
+import { parseJson } from "../core/json.js";
 import { dashboardPage } from "./dashboard.js";
 import { Metrics } from "./metrics.js";
 import { RateLimiter } from "./rate-limit.js";
@@ -771,9 +772,13 @@ export async function startServer(
         return finish(problem(413, "Too large", `the body is larger than ${max} bytes`));
       }
       try {
-        body = JSON.parse(raw.toString("utf8"));
+        body = parseJson(raw, "the body");
       } catch (e) {
-        return finish(problem(400, "Not JSON", `the body is not JSON: ${(e as Error).message}`));
+        return finish(
+          isToolError(e)
+            ? problem(400, "Too deep", e.message)
+            : problem(400, "Not JSON", `the body is not JSON: ${(e as Error).message}`),
+        );
       }
       const invalid = validate(r.body, body);
       if (invalid) {

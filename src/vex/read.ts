@@ -1,4 +1,5 @@
 import { VexError } from "../core/errors.js";
+import { assertJsonDepth } from "../core/json.js";
 import { CSAF_EVIDENCE_SEPARATOR, type VexFormat } from "./formats.js";
 import { JUSTIFICATIONS, type Justification, VEX_STATUSES, type VexStatus } from "./model.js";
 
@@ -54,8 +55,10 @@ function bad(name: string, what: string): VexError {
  */
 export function readVex(bytes: Uint8Array, name: string): VexDocument {
   let doc: Json;
+  const text = new TextDecoder().decode(bytes);
+  assertJsonDepth(text, name);
   try {
-    doc = obj(JSON.parse(new TextDecoder().decode(bytes)));
+    doc = obj(JSON.parse(text));
   } catch (e) {
     throw bad(name, `not JSON (${(e as Error).message})`);
   }

@@ -1,5 +1,6 @@
 import { gunzipSync } from "node:zlib";
 import type { Issue } from "../core/issues.js";
+import { assertJsonDepth } from "../core/json.js";
 import { zipEntries, zipRead } from "../core/zip.js";
 import { DEBIAN_RELEASES, type OsvRecord } from "./osv.js";
 
@@ -349,6 +350,7 @@ export async function parseVulnInput(
     ];
   }
   const objects: Record<string, unknown>[] = [];
+  assertJsonDepth(text, where);
   try {
     const whole = JSON.parse(text) as unknown;
     objects.push(
