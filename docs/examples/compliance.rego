@@ -28,7 +28,7 @@ require_signature if {
 
 # ISO/IEC 27001:2022 A.8.25-8.31 (A.14.2 in the 2013 numbering): secure development
 require_secure_build if {
-	input.image.build.isolated
+	input.image.build.hermetic == true
 	input.image.build.tool in {"cleanimg"}
 }
 

@@ -22,6 +22,7 @@ import {
   openSource,
   parseImageLocation,
   parseImageRef,
+  RegistrySource,
   type ResolvedImage,
   resolveImage,
   writeFileAtomic,
@@ -44,6 +45,26 @@ export const BASE_IMAGE_PREDICATE = "https://cleanimg.dev/attestation/base-image
 export const IMAGE_SIGNATURE_PREDICATE = "https://sigstore.dev/cosign/sign/v1";
 export const IMAGE_SIGNATURE_KIND = "image-signature";
 export const LOCK_MEDIA_TYPE = "application/vnd.cleanimg.build-lock.v1+json";
+
+/**
+ * What the builder records about the assembly in `internalParameters.assembly`, each only when
+ * it holds: `network: "none"` when the assembly read nothing over the network (scratch or a
+ * local base, .debs from the verified cache), `inputs: "pinned by sha256"` when every input is
+ * pinned by digest, and the environment it ran in.
+ */
+export interface AssemblyRecord {
+  readonly network?: string;
+  readonly inputs?: string;
+  readonly environment?: {
+    readonly process?: string;
+    /** "none": the assembly is not isolated from the build host. */
+    readonly sandbox?: string;
+    readonly outputRoots?: string;
+  };
+}
+
+export const ASSEMBLY_NO_NETWORK = "none";
+export const ASSEMBLY_INPUTS_PINNED = "pinned by sha256";
 
 /** The lock file: every package pinned by version and sha256, and the index it came from. */
 export interface BuildLock {
@@ -125,6 +146,27 @@ async function gitSource(
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What the assembly guarantees, recorded in the provenance only when it holds: no network (it
+ * reads the sha256-verified .debs of the local cache, the build context, and a base only from a
+ * local store or layout), every package pinned by sha256 in the lock (the base by its digest),
+ * and the environment as it is: the build process on the build host, with no sandbox.
+ */
+function assemblyRecord(lock: BuildLock, base: { remote: boolean } | undefined): AssemblyRecord {
+  const pinned = lock.packages.every((p) => /^[0-9a-f]{64}$/.test(p.sha256));
+  return {
+    network: base?.remote
+      ? "the base image's layers were read from a registry"
+      : ASSEMBLY_NO_NETWORK,
+    ...(pinned ? { inputs: ASSEMBLY_INPUTS_PINNED } : {}),
+    environment: {
+      process: "the cleanimg build process on the build host",
+      sandbox: "none",
+      outputRoots: "two fresh temporary directories, compared",
+    },
+  };
 }
 
 /** Where fetched indexes and .debs are kept: $CLEANIMG_CACHE, else $CLEANIMG_HOME/cache. */
@@ -210,7 +252,9 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
   }
   const ref = formatImageRef(parseImageRef(name));
   // the base image, pinned by digest, and the Debian packages it already has
-  let base: { name: string; image: ResolvedImage; close(): Promise<void> } | undefined;
+  let base:
+    | { name: string; image: ResolvedImage; remote: boolean; close(): Promise<void> }
+    | undefined;
   let installed: { name: string; version: string }[] = [];
   if (spec.base !== "scratch") {
     const pinned = spec.base.slice(spec.base.lastIndexOf("@") + 1);
@@ -221,7 +265,13 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
       await src.close();
       throw e;
     });
-    base = { name: spec.base, image, close: () => src.close() };
+    // a registry base's layers stream over the network while the image is assembled
+    base = {
+      name: spec.base,
+      image,
+      remote: src instanceof RegistrySource,
+      close: () => src.close(),
+    };
     if (image.descriptor.digest !== pinned && image.indexDescriptor?.digest !== pinned) {
       await src.close();
       throw new ToolError(
@@ -374,8 +424,6 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
         digests: [first.manifestDigest, second.manifestDigest],
         method:
           "two independent assemblies in fresh temporary roots from the lock-pinned, sha256-verified inputs",
-        hermetic:
-          "assembly read only the verified .debs, the spec and the build context; the network was used only to fetch the index and .debs before it",
         sourceDateEpoch: epoch,
       }),
     );
@@ -409,7 +457,7 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
           image: ref,
           offline: opts.offline === true,
         },
-        internalParameters: { sourceDateEpoch: epoch },
+        internalParameters: { sourceDateEpoch: epoch, assembly: assemblyRecord(lock, base) },
         resolvedDependencies: [
           ...(source
             ? [

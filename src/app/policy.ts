@@ -25,6 +25,7 @@ import {
 import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { resolveSubject } from "./images.js";
+import { buildProperties, signedBaseImage } from "./provenance.js";
 import { TOOL } from "./sbom.js";
 import { evidenceTrust, identities, verifyEvidence } from "./signing.js";
 
@@ -107,8 +108,10 @@ export async function policyInput(
   }
   const pin = prov.predicate?.inputs ?? {};
   const { signing } = await identities(ctx);
-  const baseDigest = img.annotations?.["org.opencontainers.image.base.digest"];
   const approved = (await loadConfig(ctx)).approvedBaseImages;
+  // hermetic, isolated and the base: from the verified provenance and base-image attestation only
+  const built = await buildProperties(ctx, digest, prov);
+  const base = await signedBaseImage(ctx, digest, prov);
   const input = {
     image: {
       name,
@@ -153,19 +156,19 @@ export async function policyInput(
         present: ok(prov),
         tool: ok(prov) && pin["builder"] === BUILDER_ID ? "cleanimg" : "",
         reproducible: ok(prov) && Boolean(pin["reproducible"]),
-        hermetic: ok(prov) && Boolean(pin["reproducible"]),
-        isolated: ok(prov) && Boolean(pin["reproducible"]),
+        hermetic: built.hermetic,
+        isolated: built.isolated,
+        detail: built.detail,
       },
       base: {
-        name:
-          img.annotations?.["org.opencontainers.image.base.name"] ??
-          (pin["base"] === "scratch" ? "scratch" : ""),
-        digest: baseDigest ?? "",
+        name: base.kind === "scratch" ? "scratch" : base.kind === "image" ? base.name : "",
+        digest: base.kind === "image" ? base.digest : "",
+        signed: base.kind === "scratch" || base.kind === "image",
         approved:
-          pin["base"] === "scratch"
+          base.kind === "scratch"
             ? true
-            : baseDigest && approved
-              ? approved.includes(baseDigest)
+            : base.kind === "image" && approved
+              ? approved.includes(base.digest)
               : null,
       },
       chain: {

@@ -1,7 +1,18 @@
 import { readFile } from "node:fs/promises";
 import { verifySigstoreBundle } from "../attest/index.js";
-import { sha256 } from "../core/digest.js";
+import { type Digest, isDigest, sha256 } from "../core/digest.js";
 import { AttestError, ToolError } from "../core/errors.js";
+import {
+  ASSEMBLY_INPUTS_PINNED,
+  ASSEMBLY_NO_NETWORK,
+  type AssemblyRecord,
+  BASE_IMAGE_PREDICATE,
+  BUILDER_ID,
+  SLSA_PROVENANCE_V1,
+} from "./build.js";
+import type { LinkReport } from "./chain.js";
+import type { AppContext } from "./context.js";
+import { evidenceTrust, verifyEvidence } from "./signing.js";
 
 /**
  * `verify-provenance` in the manner of slsa-verifier, for any builder that signs SLSA provenance
@@ -113,4 +124,273 @@ export async function verifyProvenanceFile(
     "ATTEST_VERIFY_FAILED",
     `no provenance in ${provenancePath} verifies: ${failures.join("; ") || "the file is empty"}`,
   );
+}
+
+/**
+ * What a cleanimg build's signed records show about the build, for the compliance status and the
+ * policy input: only what a verified signature covers, and only what verification can check.
+ */
+
+/** The SLSA provenance v1 predicate as cleanimg's builder writes it (the parts read here). */
+interface BuildPredicate {
+  readonly buildDefinition?: {
+    readonly buildType?: string;
+    readonly internalParameters?: { readonly assembly?: AssemblyRecord };
+    readonly resolvedDependencies?: readonly {
+      readonly uri?: string;
+      readonly name?: string;
+      readonly digest?: Readonly<Record<string, string>>;
+    }[];
+  };
+  readonly runDetails?: { readonly builder?: { readonly id?: string } };
+}
+
+/** The build's SLSA provenance, verified: the chain's provenance link's document. */
+export async function verifiedBuildProvenance(
+  ctx: AppContext,
+  image: Digest,
+  prov: LinkReport,
+): Promise<
+  | { readonly predicate: BuildPredicate; readonly evidence: readonly string[] }
+  | { readonly error: string; readonly evidence: readonly string[] }
+> {
+  const evidence = [prov.attestation, prov.evidence].filter((d): d is Digest => Boolean(d));
+  if (prov.state !== "valid" || !prov.evidence) {
+    return {
+      error:
+        prov.state === "not-recorded"
+          ? "no provenance is recorded for this image"
+          : `the provenance link is ${prov.state}: ${prov.reason ?? ""}`,
+      evidence,
+    };
+  }
+  try {
+    const v = verifyEvidence(
+      (await ctx.evidence().getBlob(prov.evidence)).bytes,
+      await evidenceTrust(ctx),
+    );
+    if (v.statement.predicateType !== SLSA_PROVENANCE_V1) {
+      throw new Error(`the provenance document is ${v.statement.predicateType}, not SLSA v1`);
+    }
+    if (!v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === image)) {
+      throw new Error("the provenance is not about this image");
+    }
+    return { predicate: v.statement.predicate as BuildPredicate, evidence };
+  } catch (e) {
+    return { error: `the provenance does not verify: ${(e as Error).message}`, evidence };
+  }
+}
+
+export type BuildProperty = true | false | "unknown";
+
+export interface BuildProperties {
+  /** No network during assembly and every input pinned by digest, as the provenance records. */
+  readonly hermetic: BuildProperty;
+  /** The assembly ran isolated from the build host (a sandbox the provenance records). */
+  readonly isolated: BuildProperty;
+  /** Why each is what it is. */
+  readonly detail: string;
+  readonly evidence: readonly string[];
+}
+
+const HEX = /^[0-9a-f]{64}$/;
+
+/** Dependencies of the provenance not pinned by a digest (sha256, or a git commit). */
+function unpinned(p: BuildPredicate): string[] {
+  return (p.buildDefinition?.resolvedDependencies ?? [])
+    .filter(
+      (d) =>
+        !HEX.test(d.digest?.["sha256"] ?? "") &&
+        !/^[0-9a-f]{40,64}$/.test(d.digest?.["gitCommit"] ?? ""),
+    )
+    .map((d) => d.uri ?? d.name ?? "(unnamed)");
+}
+
+/** Packages of the lock (when its bytes are here) the provenance does not list by that sha256. */
+async function lockOutsideProvenance(ctx: AppContext, p: BuildPredicate): Promise<string[]> {
+  const deps = p.buildDefinition?.resolvedDependencies ?? [];
+  const lock = deps.find((d) => d.name === "cleanimg.lock")?.digest?.["sha256"];
+  if (!lock || !HEX.test(lock)) {
+    return [];
+  }
+  const d = `sha256:${lock}` as Digest;
+  if (!(await ctx.evidence().hasBlob(d))) {
+    return [];
+  }
+  const doc = JSON.parse(new TextDecoder().decode((await ctx.evidence().getBlob(d)).bytes)) as {
+    packages?: { name: string; sha256?: string }[];
+  };
+  const listed = new Set(deps.map((x) => x.digest?.["sha256"]));
+  return (doc.packages ?? [])
+    .filter((x) => !HEX.test(x.sha256 ?? "") || !listed.has(x.sha256))
+    .map((x) => x.name);
+}
+
+/**
+ * Hermetic and isolated, from the verified provenance of cleanimg's builder: hermetic is true only
+ * when it records no network during assembly and every input pinned, and every dependency it lists
+ * (and every package of the lock, when the lock is here) is pinned by digest; false when it records
+ * otherwise; "unknown" when no verified provenance of this builder records it. Isolated is false
+ * when the provenance records no sandbox, and "unknown" otherwise: this version cannot check one.
+ * Neither is derived from reproducibility.
+ */
+export async function buildProperties(
+  ctx: AppContext,
+  image: Digest,
+  prov: LinkReport,
+): Promise<BuildProperties> {
+  const v = await verifiedBuildProvenance(ctx, image, prov);
+  if ("error" in v) {
+    return { hermetic: "unknown", isolated: "unknown", detail: v.error, evidence: v.evidence };
+  }
+  const p = v.predicate;
+  const assembly = p.buildDefinition?.internalParameters?.assembly;
+  if (p.runDetails?.builder?.id !== BUILDER_ID || !assembly) {
+    return {
+      hermetic: "unknown",
+      isolated: "unknown",
+      detail: `the provenance (builder ${p.runDetails?.builder?.id ?? "unnamed"}) records nothing about the assembly's network, inputs or environment`,
+      evidence: v.evidence,
+    };
+  }
+  const loose = [...unpinned(p), ...(await lockOutsideProvenance(ctx, p))];
+  const [hermetic, why]: [BuildProperty, string] =
+    loose.length > 0
+      ? [false, `inputs not pinned by digest: ${loose.slice(0, 5).join(", ")}`]
+      : assembly.network !== undefined && assembly.network !== ASSEMBLY_NO_NETWORK
+        ? [false, `the assembly used the network (${assembly.network})`]
+        : assembly.network === ASSEMBLY_NO_NETWORK && assembly.inputs === ASSEMBLY_INPUTS_PINNED
+          ? [true, "no network during assembly, every input pinned by sha256"]
+          : ["unknown", "the provenance does not record both no network and pinned inputs"];
+  const sandbox = assembly.environment?.sandbox;
+  const isolated: BuildProperty = sandbox === "none" ? false : "unknown";
+  return {
+    hermetic,
+    isolated,
+    detail: `${why}; ${sandbox === "none" ? "the assembly ran in the build host's process, with no sandbox" : "no sandbox this version can check is recorded"}`,
+    evidence: v.evidence,
+  };
+}
+
+/** The base image as the build's signed records name it. */
+export type SignedBase =
+  | { readonly kind: "scratch"; readonly evidence: readonly string[] }
+  | {
+      readonly kind: "image";
+      readonly name: string;
+      readonly digest: Digest;
+      /** Which signed record names it. */
+      readonly by: string;
+      readonly evidence: readonly string[];
+    }
+  | { readonly kind: "invalid"; readonly reason: string; readonly evidence: readonly string[] }
+  | { readonly kind: "none"; readonly reason: string };
+
+/** The newest base-image attestation about the image, verified. */
+async function baseAttestation(
+  ctx: AppContext,
+  image: Digest,
+): Promise<
+  | { readonly name: string; readonly digest: Digest; readonly evidence: string }
+  | { readonly error: string; readonly evidence: string }
+  | undefined
+> {
+  const links = await ctx.evidence().find({ subject: image, kind: "base-image" });
+  const last = links[links.length - 1];
+  if (!last) {
+    return undefined;
+  }
+  try {
+    const v = verifyEvidence(
+      (await ctx.evidence().getBlob(last.evidence)).bytes,
+      await evidenceTrust(ctx),
+    );
+    const base = (v.statement.predicate as { base?: { name?: string; digest?: string } }).base;
+    if (v.statement.predicateType !== BASE_IMAGE_PREDICATE) {
+      throw new Error(`it is a ${v.statement.predicateType} statement`);
+    }
+    if (!v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === image)) {
+      throw new Error("it is not about this image");
+    }
+    if (!base?.name || !isDigest(base.digest ?? "")) {
+      throw new Error("it names no base image digest");
+    }
+    return { name: base.name, digest: base.digest as Digest, evidence: last.evidence };
+  } catch (e) {
+    return {
+      error: `the base-image attestation does not verify: ${(e as Error).message}`,
+      evidence: last.evidence,
+    };
+  }
+}
+
+/**
+ * The base image from signed records only: the verified base-image attestation the build made,
+ * else the base the verified provenance lists (`oci://` among its resolved dependencies, or the
+ * chain link's pinned `base`); "scratch" when the verified provenance says so. An annotation of
+ * the manifest is not a signed record and never counts here.
+ */
+export async function signedBaseImage(
+  ctx: AppContext,
+  image: Digest,
+  prov: LinkReport,
+): Promise<SignedBase> {
+  const pinned = prov.state === "valid" ? prov.predicate?.inputs["base"] : undefined;
+  const provEvidence = prov.attestation ? [prov.attestation] : [];
+  if (pinned === "scratch") {
+    return { kind: "scratch", evidence: provEvidence };
+  }
+  const att = await baseAttestation(ctx, image);
+  if (att && "error" in att) {
+    return { kind: "invalid", reason: att.error, evidence: [att.evidence] };
+  }
+  if (att) {
+    if (pinned && pinned !== att.name) {
+      return {
+        kind: "invalid",
+        reason: `the base-image attestation names ${att.name}, the signed provenance ${pinned}`,
+        evidence: [att.evidence, ...provEvidence],
+      };
+    }
+    return {
+      kind: "image",
+      name: att.name,
+      digest: att.digest,
+      by: "the signed base-image attestation",
+      evidence: [att.evidence, ...provEvidence],
+    };
+  }
+  const v = await verifiedBuildProvenance(ctx, image, prov);
+  const dep =
+    "predicate" in v
+      ? v.predicate.buildDefinition?.resolvedDependencies?.find(
+          (d) => d.uri?.startsWith("oci://") && HEX.test(d.digest?.["sha256"] ?? ""),
+        )
+      : undefined;
+  if (dep?.uri) {
+    return {
+      kind: "image",
+      name: dep.uri.slice("oci://".length),
+      digest: `sha256:${dep.digest?.["sha256"]}` as Digest,
+      by: "the signed provenance's resolved dependencies",
+      evidence: v.evidence,
+    };
+  }
+  const at = pinned?.lastIndexOf("@") ?? -1;
+  if (pinned && at > 0 && isDigest(pinned.slice(at + 1))) {
+    return {
+      kind: "image",
+      name: pinned,
+      digest: pinned.slice(at + 1) as Digest,
+      by: "the signed provenance link",
+      evidence: provEvidence,
+    };
+  }
+  return {
+    kind: "none",
+    reason:
+      prov.state === "valid"
+        ? "the signed provenance records no base image and no base-image attestation is recorded"
+        : "no signed record of the base image: no verified provenance and no base-image attestation",
+  };
 }

@@ -18,7 +18,13 @@ const good = () => ({
       affected: 0,
     },
     signature: { present: true, valid: true, signer: "k1" },
-    build: { present: true, tool: "cleanimg", reproducible: true, hermetic: true, isolated: true },
+    build: {
+      present: true,
+      tool: "cleanimg",
+      reproducible: true,
+      hermetic: true as boolean | "unknown",
+      isolated: false as boolean | "unknown",
+    },
     base: { name: "scratch", digest: "", approved: true },
     chain: { intact: true },
   },
@@ -35,7 +41,9 @@ const cases: [string, (d: Doc) => void, string][] = [
   ["require_vulnerability_assessment", (d) => (d.image.vex.complete = false), "image.vex"],
   ["require_signature", (d) => (d.image.signature.valid = false), "image.signature"],
   ["require_signature", (d) => (d.image.signature.signer = "someone-else"), "image.signature"],
-  ["require_secure_build", (d) => (d.image.build.isolated = false), "image.build"],
+  ["require_secure_build", (d) => (d.image.build.hermetic = false), "image.build"],
+  // what the provenance does not show is "unknown", and never passes
+  ["require_secure_build", (d) => (d.image.build.hermetic = "unknown"), "image.build"],
   ["require_secure_build", (d) => (d.image.build.tool = "docker"), "image.build"],
 ];
 

@@ -80,8 +80,11 @@ export const DEFAULT_POLICY: Policy = {
     },
     {
       name: "require_secure_build",
-      expression: "input.image.build.isolated && input.image.build.tool in params.approvedTools",
-      message: "an isolated (hermetic, reproducible) build by an approved tool",
+      // true only when the verified provenance shows it: "unknown" never satisfies the rule
+      expression:
+        "input.image.build.hermetic == true && input.image.build.tool in params.approvedTools",
+      message:
+        "a hermetic build (the verified provenance records no network during assembly and every input pinned by digest) by an approved tool",
       looksAt: ["image.build"],
     },
   ],

@@ -63,7 +63,8 @@ describe("policy evaluation on real evidence", () => {
     expect(image["sbom"]).toMatchObject({ verified: true, format: "spdx-3.0.1" });
     expect(image["vex"]).toMatchObject({ verified: true, complete: true, affected: 0 });
     expect(image["signature"]).toMatchObject({ present: true, valid: true });
-    expect(image["build"]).toMatchObject({ tool: "cleanimg", isolated: true });
+    // hermetic as the verified provenance records it; not isolated: the assembly has no sandbox
+    expect(image["build"]).toMatchObject({ tool: "cleanimg", hermetic: true, isolated: false });
   });
 
   it("allows an image whose evidence satisfies the design's rules, and records the decision in its chain", async () => {
