@@ -250,10 +250,26 @@ export interface AuditSummary {
   readonly buildsWithoutProvenance: number;
   readonly deployments: number;
   readonly deployedWithoutApproval: number;
+  /** Images scanned in the window. */
+  readonly imagesScanned: number;
+  /** Scanned images whose newest scan assessed every package and has a VEX after it. */
   readonly imagesAssessed: number;
-  /** Images whose newest SBOM in the window has no scan and VEX after it. */
-  readonly assessmentGaps: readonly { readonly image: string; readonly name?: string }[];
+  /**
+   * Images not fully assessed: a newest scan with packages the database could not assess (or
+   * whose scan document is not here to tell), a scan without a VEX after it, or an SBOM without
+   * a scan after it. Empty with `imagesScanned` 0 means nothing was scanned, not "no gaps".
+   */
+  readonly assessmentGaps: readonly AssessmentGap[];
   readonly counts: Readonly<Record<string, number>>;
+}
+
+/** One image whose vulnerabilities were not fully assessed, and why. */
+export interface AssessmentGap {
+  readonly image: string;
+  readonly name?: string;
+  readonly reason: string;
+  /** Packages the newest scan could not assess. */
+  readonly unassessedPackages?: number;
 }
 
 export async function auditSummary(
@@ -274,17 +290,7 @@ export async function auditSummary(
       .filter((e) => e.action === "policy" && e.details["decision"] === "allow")
       .map((e) => e.subject),
   );
-  const last = new Map<string, { sbom?: AuditEvent; vex?: AuditEvent }>();
-  for (const e of events) {
-    if (e.subject && (e.action === "sbom" || e.action === "vex")) {
-      const m = last.get(e.subject) ?? {};
-      m[e.action] = e;
-      last.set(e.subject, m);
-    }
-  }
-  const gaps = [...last.entries()]
-    .filter(([, m]) => m.sbom && (!m.vex || m.vex.seq < m.sbom.seq))
-    .map(([image, m]) => ({ image, ...(m.sbom?.subjectName ? { name: m.sbom.subjectName } : {}) }));
+  const assessment = await assessmentGaps(ctx, events);
   return {
     summary: {
       ...(from ? { from } : {}),
@@ -298,12 +304,78 @@ export async function auditSummary(
       deployedWithoutApproval: deployments.filter(
         (e) => e.details["approved"] !== "true" && !approved.has(e.subject),
       ).length,
-      imagesAssessed: [...last.values()].filter((m) => m.vex).length,
-      assessmentGaps: gaps,
+      imagesScanned: assessment.scanned,
+      imagesAssessed: assessment.assessed,
+      assessmentGaps: assessment.gaps,
       counts,
     },
     events,
   };
+}
+
+/**
+ * The vulnerability assessment of each image with evidence in the window, from its newest SBOM,
+ * scan and VEX events (recorded here or imported): the newest scan's document says which packages
+ * could not be assessed. An image counts as assessed only when that is none and a VEX follows.
+ */
+async function assessmentGaps(
+  ctx: AppContext,
+  events: readonly AuditEvent[],
+): Promise<{ scanned: number; assessed: number; gaps: AssessmentGap[] }> {
+  const stageOf = (e: AuditEvent): string | undefined =>
+    e.action === "evidence-import" ? e.details["stage"] : e.action;
+  const last = new Map<string, { sbom?: AuditEvent; scan?: AuditEvent; vex?: AuditEvent }>();
+  for (const e of events) {
+    const stage = stageOf(e);
+    if (e.subject && (stage === "sbom" || stage === "scan" || stage === "vex")) {
+      const m = last.get(e.subject) ?? {};
+      m[stage] = e;
+      last.set(e.subject, m);
+    }
+  }
+  const store = ctx.evidence();
+  const unassessedIn = async (scan: AuditEvent): Promise<number | undefined> => {
+    const d = scan.evidence["document"] as Digest | undefined;
+    try {
+      const doc = JSON.parse(
+        new TextDecoder().decode((await store.getBlob(d as Digest)).bytes),
+      ) as { unassessed?: { packages: number }[] };
+      return (doc.unassessed ?? []).reduce((n, u) => n + u.packages, 0);
+    } catch {
+      return undefined;
+    }
+  };
+  const gaps: AssessmentGap[] = [];
+  let scanned = 0;
+  for (const [image, m] of last) {
+    const name = (m.scan ?? m.sbom ?? m.vex)?.subjectName;
+    const gap = (reason: string, unassessedPackages?: number): void => {
+      gaps.push({
+        image,
+        ...(name ? { name } : {}),
+        reason,
+        ...(unassessedPackages !== undefined ? { unassessedPackages } : {}),
+      });
+    };
+    if (!m.scan) {
+      if (m.sbom) {
+        gap("SBOM without a later scan and VEX");
+      }
+      continue;
+    }
+    scanned++;
+    const n = await unassessedIn(m.scan);
+    if (n === undefined) {
+      gap("the scan's document is not here: which packages were assessed cannot be told");
+    } else if (n > 0) {
+      gap(`${n} packages could not be assessed (the database has no data for them)`, n);
+    } else if (!m.vex || m.vex.seq < m.scan.seq) {
+      gap("scan without a later VEX");
+    } else if (m.sbom && m.sbom.seq > m.scan.seq) {
+      gap("SBOM without a later scan and VEX");
+    }
+  }
+  return { scanned, assessed: scanned - gaps.filter((g) => last.get(g.image)?.scan).length, gaps };
 }
 
 /**

@@ -1992,7 +1992,7 @@ export async function run(
             `- ${s.provenancesGenerated} SLSA provenances generated (SLSA v1.0 Build track)`,
             `- ${s.buildsWithoutProvenance} builds without provenance${s.buildsExecuted ? ` (${Math.round((100 * (s.buildsExecuted - s.buildsWithoutProvenance)) / s.buildsExecuted)}% with provenance)` : ""}`,
             `- ${s.deployedWithoutApproval} images deployed without approval (${s.deployments} deployments recorded)`,
-            `- ${s.assessmentGaps.length} vulnerability assessment gaps (${s.imagesAssessed} images assessed)${s.assessmentGaps.map((g) => `\n    ${g.name ?? g.image}: SBOM without a later scan and VEX`).join("")}`,
+            `- ${s.imagesScanned === 0 && s.assessmentGaps.length === 0 ? "no image was scanned in this window: no vulnerability assessment to count gaps in" : `${s.assessmentGaps.length} vulnerability assessment gaps (${s.imagesScanned} images scanned, ${s.imagesAssessed} with every package assessed and a VEX)`}${s.assessmentGaps.map((g) => `\n    ${g.name ?? g.image}: ${g.reason}`).join("")}`,
             `- by action: ${
               Object.entries(s.counts)
                 .map(([k, v]) => `${k} ${v}`)
