@@ -21,7 +21,8 @@ cd "$(dirname "$0")/.."
 #   chromium         renders the HTML compliance report headless
 #   postgresql       the PostgreSQL evidence store's contract and concurrency tests (started below)
 #   gcc, libc6-dev   build the static, static-pie and dynamic C programs of the execute-path negative tests
-PKGS=(docker-registry skopeo umoci apache2-utils zstd openssl util-linux dpkg python3-packaging python3-yaml ruby db5.3-util php-cli php-composer-semver zip unzip rpm binutils gpgv debian-archive-keyring chromium postgresql in-toto gcc libc6-dev)
+#   govulncheck      the independent reading of Go binaries' vulnerable symbols (Go symbol VEX agreement test)
+PKGS=(docker-registry skopeo umoci apache2-utils zstd openssl util-linux dpkg python3-packaging python3-yaml ruby db5.3-util php-cli php-composer-semver zip unzip rpm binutils gpgv debian-archive-keyring chromium postgresql in-toto gcc libc6-dev govulncheck)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=()

@@ -1,6 +1,7 @@
 import type { Digest } from "../core/digest.js";
 import { imagePurl, type Package, type RuntimeContext, type Sbom } from "../sbom/index.js";
 import type { Finding, OsvRecord } from "../vuln/index.js";
+import { goSymbolIndex } from "./go-symbols.js";
 import type { VexEvidence, VexStatement } from "./model.js";
 
 export interface AnalyzeOptions {
@@ -94,40 +95,50 @@ export const kernelHeadersOnly: Analysis = (f, p) => {
   };
 };
 
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-/**
- * How a Go symbol of an advisory (`Func`, or `Type.Method`) appears in a pclntab: plain, on a
- * pointer receiver, with generic type arguments, or as a closure inside it (`.func1`).
- */
-export function goSymbolPattern(pkgPath: string, symbol: string): RegExp {
-  const dot = symbol.indexOf(".");
-  const tail = "($|[.\\[])";
-  if (dot < 0) {
-    return new RegExp(`^${escapeRe(pkgPath)}\\.${escapeRe(symbol)}${tail}`);
-  }
-  const type = escapeRe(symbol.slice(0, dot));
-  const method = escapeRe(symbol.slice(dot + 1));
-  return new RegExp(
-    `^${escapeRe(pkgPath)}\\.(\\(\\*)?${type}(\\[[^\\]]*\\])?\\)?\\.${method}${tail}`,
-  );
-}
-
 interface GoImport {
   readonly path?: string;
   readonly symbols?: readonly string[];
+  readonly goos?: readonly string[];
+  readonly goarch?: readonly string[];
 }
+
+/**
+ * Whether an import applies to the binary's target: an import limited to other systems or
+ * architectures (`goos`, `goarch`) does not, as govulncheck reads it. The target is the one the
+ * build info records (on the binary's standard library); an unknown target counts as matching.
+ */
+function forTarget(imp: GoImport, p: Package, sbom: Sbom): boolean {
+  if (!imp.goos?.length && !imp.goarch?.length) {
+    return true;
+  }
+  const path = p.locations[0]?.path;
+  const std =
+    p.name === "stdlib"
+      ? p
+      : sbom.packages.find(
+          (q) => q.type === "golang" && q.name === "stdlib" && q.locations[0]?.path === path,
+        );
+  const os = std?.properties?.["go:build:GOOS"];
+  const arch = std?.properties?.["go:build:GOARCH"];
+  return (
+    !(os && imp.goos?.length && !imp.goos.includes(os)) &&
+    !(arch && imp.goarch?.length && !imp.goarch.includes(arch))
+  );
+}
+
+/** Packages nearly every Go program links: readable names of them mean unrewritten names. */
+const COMMON_STD = ["os", "sync", "errors", "io", "fmt", "strconv"];
 
 /**
  * vulnerable_code_not_present for Go: the advisory names the vulnerable packages and functions
  * (`ecosystem_specific.imports`), and none of them is in the binary's function name table
- * (pclntab, which stripping keeps and which names inlined functions too). An import without a
- * symbol list counts as present when any function of that package is linked in. An advisory
- * without imports proves nothing.
+ * (pclntab, which stripping keeps; the linker writes into it every function and every function
+ * inlined into another, so code present only as inlined copies is found too). Names are compared
+ * as govulncheck compares them (`goSymbolOf`), exactly. An import without a symbol list counts as
+ * present when any function of that package is linked in. An advisory without imports proves
+ * nothing.
  */
-export const goSymbolsAbsent: Analysis = (f, p, _sbom, records) => {
+export const goSymbolsAbsent: Analysis = (f, p, sbom, records) => {
   const rec = records?.get(f.id);
   if (p.type !== "golang" || !p.symbols || !rec) {
     return undefined;
@@ -142,28 +153,34 @@ export const goSymbolsAbsent: Analysis = (f, p, _sbom, records) => {
     return undefined;
   }
   const names = p.symbols.names;
-  // A module the build info lists but none of whose functions carries its path means the names
-  // were rewritten (an obfuscator) or cannot be trusted: absence proves nothing then. For the
+  const index = goSymbolIndex(names);
+  // A module the build info lists but no package of which has a function means the names were
+  // rewritten (an obfuscator) or cannot be trusted: absence proves nothing then. For the
   // standard library: readable names of packages nearly every program links (an obfuscator
   // rewrites those too; a program that links none of them is not judged).
   const module = f.matchedAs.name;
+  const pkgs = [...index.keys()];
   const readable =
     module === "stdlib"
-      ? names.some((n) => /^(os|sync|errors|io|fmt|strconv)\./.test(n))
-      : names.some((n) => n.startsWith(`${module}/`) || n.startsWith(`${module}.`));
+      ? COMMON_STD.some((k) => index.has(k))
+      : pkgs.some((k) => k === module || k.startsWith(`${module}/`));
   if (!readable) {
     return undefined;
   }
   const wanted: string[] = [];
+  const otherTargets: string[] = [];
   for (const imp of imports) {
     const path = imp.path as string;
-    const patterns = imp.symbols?.length
-      ? imp.symbols.map((sym) => goSymbolPattern(path, sym))
-      : [new RegExp(`^${escapeRe(path)}\\.`)];
-    wanted.push(
-      ...(imp.symbols?.length ? imp.symbols.map((sym) => `${path}.${sym}`) : [`${path}.*`]),
-    );
-    if (names.some((n) => patterns.some((re) => re.test(n)))) {
+    if (!forTarget(imp, p, sbom)) {
+      otherTargets.push(
+        `${path} (${[...(imp.goos ?? []), ...(imp.goarch ?? [])].join(", ")} only)`,
+      );
+      continue;
+    }
+    const have = index.get(path);
+    const syms = imp.symbols ?? [];
+    wanted.push(...(syms.length ? syms.map((sym) => `${path}.${sym}`) : [`${path} (any)`]));
+    if (have && (syms.length === 0 || syms.some((sym) => have.has(sym)))) {
       return undefined;
     }
   }
@@ -171,19 +188,22 @@ export const goSymbolsAbsent: Analysis = (f, p, _sbom, records) => {
   if (!binary) {
     return undefined;
   }
+  const skipped = otherTargets.length
+    ? ` The advisory's code for other targets is not compiled for this binary's (${otherTargets.join("; ")}).`
+    : "";
   return {
     justification: "vulnerable_code_not_present",
-    impact: `none of the vulnerable functions the advisory lists (${wanted.join(", ")}) is in the function name table of ${binary.path} (${names.length} names, inlined functions included), so that code was not linked into the binary. The names are the ones the Go linker wrote; a binary whose names were rewritten afterwards is outside what this analysis can judge.`,
+    impact: `none of the vulnerable functions the advisory lists for this binary's target (${wanted.join(", ") || "none"}) is in the function name table of ${binary.path} (${names.length} names of ${index.size} packages; the Go linker lists every function there and every function inlined into another, so code linked only as inlined copies counts as present), so that code was not linked into the binary. Names are compared as govulncheck compares them: a method on T or *T is T.M, a generic instantiation is its generic function, escaped package paths are unescaped, and closures (F.func1) and method values (M-fm) are not F or M. The names are the ones the Go linker wrote; a binary whose names were rewritten afterwards is outside what this analysis can judge.${skipped}`,
     evidence: {
-      analysis: "go-symbols@1",
+      analysis: "go-symbols@2",
       files: [
         {
           path: binary.path,
           ...(binary.layer ? { layer: binary.layer } : {}),
-          observed: `${p.symbols.table}: ${names.length} function names, none matching ${wanted.join(", ")}`,
+          observed: `${p.symbols.table}: ${names.length} function names (inlined functions included) in ${index.size} packages, none of ${wanted.join(", ")}`,
         },
       ],
-      found: `0 of ${wanted.length} vulnerable symbols of ${f.matchedAs.name} present`,
+      found: `0 of ${wanted.length} vulnerable symbols of ${f.matchedAs.name} present${otherTargets.length ? `; ${otherTargets.length} imports for other targets` : ""}`,
     },
   };
 };

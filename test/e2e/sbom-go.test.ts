@@ -3,8 +3,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAppContext, generateSbom, type SbomResult } from "../../src/app/index.js";
+import { parseGoFunctionNames, stdlibVersion } from "../../src/sbom/catalogers/golang.js";
 import { buildImageLayout } from "../support/build-image.js";
 import { fetchDebs } from "../support/debs.js";
+import { gosymFunctions, isStripped, realGoBinaries } from "../support/go-binaries.js";
 import { buildGoModuleBinary, goToolchain, goVersionM } from "../support/go-fixture.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -125,5 +127,69 @@ describe("Go binaries", () => {
     expect(new Set(r.sbom.packages.map((p) => `${p.name} ${p.version}`))).toEqual(
       truth(goVersionM(helloBin)),
     );
+  });
+});
+
+/**
+ * The pclntab's bytes, located through the ELF section headers (readelf): its own section, or in
+ * an externally linked binary whose linker merged it, the .data.rel.ro section it is in.
+ */
+function pclntabSection(file: string): Buffer | undefined {
+  const sections = execFileSync("readelf", ["-S", "-W", file], { encoding: "utf8" }).split("\n");
+  const section = (re: RegExp): Buffer | undefined => {
+    const f = sections
+      .find((l) => re.test(l))
+      ?.replace(/^.*\]/, "")
+      .trim()
+      .split(/\s+/);
+    const off = Number.parseInt(f?.[3] ?? "", 16);
+    return f
+      ? readFileSync(file).subarray(off, off + Number.parseInt(f[4] as string, 16))
+      : undefined;
+  };
+  const own = section(/\s\.(data\.rel\.ro\.)?gopclntab\s/);
+  if (own) {
+    return own;
+  }
+  const ro = section(/\s\.data\.rel\.ro\s/);
+  for (let i = ro?.indexOf(0xff) ?? -1; ro && i >= 1; i = ro.indexOf(0xff, i + 1)) {
+    if (typeof parseGoFunctionNames(ro.subarray(i - 1)) !== "string") {
+      return ro.subarray(i - 1);
+    }
+  }
+  return undefined;
+}
+
+describe("Go function names (pclntab)", () => {
+  it("reads the 1.16, 1.18 and 1.20 layouts (Go 1.17 to 1.27, stripped, internally and externally linked) as debug/gosym lists their functions", () => {
+    const formats = new Map<string, string[]>();
+    for (const b of realGoBinaries()) {
+      const tab = pclntabSection(b.path);
+      expect(tab, b.name).toBeDefined();
+      const ours = parseGoFunctionNames(tab as Buffer);
+      if (typeof ours === "string") {
+        throw new Error(`${b.name}: ${ours}`);
+      }
+      formats.set(ours.format, [...(formats.get(ours.format) ?? []), b.name]);
+      // every function gosym finds through the function table is in the name table, which
+      // holds more: the functions inlined into others
+      const names = new Set(ours.names);
+      const funcs = gosymFunctions(b.path);
+      expect(funcs.length, b.name).toBeGreaterThan(1000);
+      expect(
+        funcs.filter((n) => !names.has(n)),
+        b.name,
+      ).toEqual([]);
+      expect(names.size, b.name).toBeGreaterThan(new Set(funcs).size);
+      expect(isStripped(b.path), b.name).toBe(true);
+    }
+    expect([...formats.keys()].sort()).toEqual(["1.16", "1.18", "1.20"]);
+  });
+
+  it("names the standard library of a first release (go1.19) 1.19.0, as govulncheck reads it", () => {
+    expect(stdlibVersion("go1.19")).toBe("1.19.0");
+    expect(stdlibVersion("go1.19.8")).toBe("1.19.8");
+    expect(stdlibVersion("go1.21.0")).toBe("1.21.0");
+    expect(stdlibVersion("go1.22rc1")).toBe("1.22rc1");
   });
 });

@@ -2,7 +2,15 @@ import type { Issue } from "../../core/issues.js";
 import type { FileNode, FileResolver, Sniffer } from "../../source/index.js";
 import type { Cataloger, CatalogResult } from "../cataloger.js";
 import type { Package } from "../model.js";
+import {
+  GO_PCLNTAB_SNIFFERS,
+  type PclntabHeader,
+  parseGoFunctionNames,
+  pclntabFormatOf,
+} from "./gopclntab.js";
 import { locationOf, packageId, purl } from "./shared.js";
+
+export { GO_PCLNTAB_SNIFFERS, type PclntabHeader, parseGoFunctionNames };
 
 // "\xff Go buildinf:" as raw bytes (a string literal would UTF-8-encode the 0xff).
 const BUILDINFO_MAGIC = Uint8Array.from([0xff, ...new TextEncoder().encode(" Go buildinf:")]);
@@ -31,77 +39,6 @@ export const GO_BUILDINFO_SNIFFER: Sniffer = {
   },
   match: (node: FileNode) => (node.mode & 0o111) !== 0 && node.size >= 4096,
 };
-
-/**
- * The pclntab header of Go 1.18 and later (little-endian; magic 0xfffffff0 for 1.18-1.19,
- * 0xfffffff1 from 1.20): magic, two zero bytes, instruction size quantum (1, 2 or 4), pointer
- * size (4 or 8), then eight pointer-sized words: nfunc, nfiles, textStart, and the offsets of the
- * function name table, the compilation-unit table, the file table, the pc tables and the function
- * table. The function name table runs from its offset to the cu table's.
- */
-function pclntabSniffer(id: string, magicByte: number): Sniffer {
-  return {
-    id,
-    magic: Uint8Array.from([magicByte, 0xff, 0xff, 0xff]),
-    capture: 16 * 1024 * 1024,
-    lookahead: 4 + 8 * 8,
-    accept: (h) => pclntabHeader(h) !== undefined,
-    match: (node: FileNode) => (node.mode & 0o111) !== 0 && node.size >= 4096,
-    trim: (b) => {
-      const hdr = pclntabHeader(b);
-      // keep the names; of a table larger than the capture, only the header (to say so)
-      return hdr && hdr.namesEnd <= b.length ? b.subarray(0, hdr.namesEnd) : b.subarray(0, 72);
-    },
-  };
-}
-
-function pclntabHeader(b: Uint8Array): { namesStart: number; namesEnd: number } | undefined {
-  const quantum = b[6];
-  const ptr = b[7];
-  if (b[4] !== 0 || b[5] !== 0 || (quantum !== 1 && quantum !== 2 && quantum !== 4)) {
-    return undefined;
-  }
-  if (ptr !== 4 && ptr !== 8) {
-    return undefined;
-  }
-  if (b.length < 8 + 8 * ptr) {
-    return undefined;
-  }
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const word = (i: number): number =>
-    ptr === 8 ? Number(view.getBigUint64(8 + i * 8, true)) : view.getUint32(8 + i * 4, true);
-  const namesStart = word(3);
-  const namesEnd = word(4);
-  if (
-    namesStart < 8 + 8 * ptr ||
-    namesEnd <= namesStart ||
-    namesEnd - namesStart > 256 * 1024 * 1024
-  ) {
-    return undefined;
-  }
-  return { namesStart, namesEnd };
-}
-
-export const GO_PCLNTAB_SNIFFERS: readonly Sniffer[] = [
-  pclntabSniffer("go-pclntab-1.18", 0xf0),
-  pclntabSniffer("go-pclntab-1.20", 0xf1),
-];
-
-/**
- * The function names of a Go binary from its pclntab (NUL-separated in the function name table),
- * or a reason when the capture does not hold the whole table.
- */
-export function parseGoFunctionNames(pclntab: Uint8Array): string[] | string {
-  const hdr = pclntabHeader(pclntab);
-  if (!hdr) {
-    return "not a Go 1.18+ pclntab";
-  }
-  if (hdr.namesEnd > pclntab.length) {
-    return `the function name table (${hdr.namesEnd - hdr.namesStart} bytes) is larger than was captured`;
-  }
-  const text = new TextDecoder("utf-8").decode(pclntab.subarray(hdr.namesStart, hdr.namesEnd));
-  return [...new Set(text.split("\0").filter(Boolean))].sort();
-}
 
 export interface GoBuildInfo {
   readonly goVersion: string;
@@ -213,6 +150,15 @@ export function parseModInfo(s: string): Omit<GoBuildInfo, "goVersion"> {
   return { ...(path ? { path } : {}), ...(main ? { main } : {}), deps, settings };
 }
 
+/**
+ * The standard library's version from the toolchain's: `go1.19.8` is 1.19.8, and a first release
+ * named without its patch number (`go1.19`, as before Go 1.21) is 1.19.0, as govulncheck reads it.
+ */
+export function stdlibVersion(goVersion: string): string {
+  const v = goVersion.replace(/^go/, "").split(/[ -]/)[0] ?? goVersion;
+  return /^1\.\d+$/.test(v) ? `${v}.0` : v;
+}
+
 /** A Go module as a package, evidenced by one file (a binary, a go.mod). */
 export function goPackage(
   resolver: FileResolver,
@@ -249,7 +195,7 @@ export function goPackage(
 /** Go modules compiled into binaries, from the build info the Go linker embeds. */
 export const goBinaryCataloger: Cataloger = {
   id: "go-module-binary-cataloger",
-  version: 2,
+  version: 3,
   sniffers: [GO_BUILDINFO_SNIFFER, ...GO_PCLNTAB_SNIFFERS],
   interest: () => false,
   async catalog(resolver: FileResolver): Promise<CatalogResult> {
@@ -272,13 +218,17 @@ export const goBinaryCataloger: Cataloger = {
       const build = Object.fromEntries(
         Object.entries(info.settings).map(([k, v]) => [`go:build:${k}`, v]),
       );
-      const goVersion = info.goVersion.replace(/^go/, "").split(/[ -]/)[0] ?? info.goVersion;
       packages.push(
         goPackage(
           resolver,
           node,
-          { path: "stdlib", version: goVersion },
-          { "go:toolchain": info.goVersion },
+          { path: "stdlib", version: stdlibVersion(info.goVersion) },
+          {
+            "go:toolchain": info.goVersion,
+            // the target the standard library was compiled for (advisories name OS-only code)
+            ...(info.settings["GOOS"] ? { "go:build:GOOS": info.settings["GOOS"] } : {}),
+            ...(info.settings["GOARCH"] ? { "go:build:GOARCH": info.settings["GOARCH"] } : {}),
+          },
         ),
       );
       if (info.main) {
@@ -319,7 +269,7 @@ export const goBinaryCataloger: Cataloger = {
           ),
         );
       }
-      const symbols = await goSymbols(resolver, node.path);
+      const symbols = await goSymbols(resolver, node.path, info.goVersion);
       if (typeof symbols === "string") {
         issues.push({ code: "SBOM_GO_SYMBOLS_UNREAD", message: symbols, path: node.path });
       } else {
@@ -332,16 +282,28 @@ export const goBinaryCataloger: Cataloger = {
   },
 };
 
+/**
+ * The function names of a Go binary's pclntab, read with the layout its Go release writes (only
+ * a table of that layout is taken, so that bytes elsewhere that look like a header of another
+ * layout cannot stand in for it).
+ */
 async function goSymbols(
   resolver: FileResolver,
   path: string,
+  goVersion: string,
 ): Promise<{ table: string; names: readonly string[] } | string> {
-  for (const sn of GO_PCLNTAB_SNIFFERS) {
-    const tab = await resolver.sniffed(path, sn);
-    if (tab) {
-      const names = parseGoFunctionNames(tab);
-      return typeof names === "string" ? `${path}: ${names}` : { table: "gopclntab", names };
-    }
+  // a release this reader cannot place (a development build): any layout, newest first
+  const want = pclntabFormatOf(goVersion);
+  const sniffers = want
+    ? GO_PCLNTAB_SNIFFERS.filter((x) => x.id === `go-pclntab-${want}`)
+    : GO_PCLNTAB_SNIFFERS;
+  let tab: Uint8Array | undefined;
+  for (const sn of sniffers) {
+    tab ??= await resolver.sniffed(path, sn);
   }
-  return `${path}: no Go 1.18+ pclntab found (symbol-level VEX analysis cannot run on it)`;
+  if (!tab) {
+    return `${path}: no Go ${want ?? "1.16"}+ pclntab found (symbol-level VEX analysis cannot run on it)`;
+  }
+  const read = parseGoFunctionNames(tab);
+  return typeof read === "string" ? `${path}: ${read}` : { table: "gopclntab", names: read.names };
 }
