@@ -1,10 +1,23 @@
-import { CHAIN_LINK_PREDICATE, keyIdOf, statement, verifyRekorEntries } from "../attest/index.js";
+import type { KeyObject } from "node:crypto";
+import {
+  CHAIN_LINK_PREDICATE,
+  keyIdOf,
+  statement,
+  type VerifiedEvidenceBundle,
+  verifyRekorEntries,
+} from "../attest/index.js";
 import { type Digest, isDigest, sha256 } from "../core/digest.js";
 import { isToolError } from "../core/errors.js";
 import type { EvidenceLink } from "../store/index.js";
-import { type AuditEvent, imageAuditEvents, recordAuditEvent } from "./audit.js";
+import { type AuditEvent, type AuditProblem, imageAuditRecord, recordAuditEvent } from "./audit.js";
 import type { AppContext } from "./context.js";
-import { BUNDLE_MEDIA_TYPE, evidenceTrust, signStatement, verifyEvidence } from "./signing.js";
+import {
+  BUNDLE_MEDIA_TYPE,
+  type EvidenceTrust,
+  evidenceTrust,
+  signStatement,
+  verifyEvidence,
+} from "./signing.js";
 
 /**
  * The evidence chain: source -> provenance -> SBOM -> scan -> VEX -> policy -> deployment. Each
@@ -185,142 +198,241 @@ export interface ChainReport {
 }
 
 /**
+ * What the append-only records say an image's chain must contain: the chain links the signed,
+ * hash-chained audit log recorded for the image, per stage (oldest first), and the entries about
+ * the image that no longer verify. Taken from the log itself, never from the store's index, so
+ * that deleting or editing index rows cannot change it. (The transparency log logs envelopes by
+ * hash only, without their subject: it proves a link was logged, as each link's bundle shows,
+ * but cannot say which links an image has; the audit log can.)
+ */
+export interface ExpectedChain {
+  /** Every chain-link event about the image, oldest first. */
+  readonly events: readonly AuditEvent[];
+  readonly byStage: ReadonlyMap<Stage, readonly AuditEvent[]>;
+  /** Per stage, the audit entries about the image claiming that stage that do not verify. */
+  readonly unverifiable: ReadonlyMap<Stage, readonly AuditProblem[]>;
+}
+
+export async function expectedChain(
+  ctx: AppContext,
+  image: Digest,
+  keys?: readonly KeyObject[],
+): Promise<ExpectedChain> {
+  const record = await imageAuditRecord(ctx, image, keys);
+  const isStage = (s: unknown): s is Stage => STAGES.includes(s as Stage);
+  const events = record.events.filter((e) => isStage(e.details["stage"]));
+  const byStage = new Map<Stage, AuditEvent[]>();
+  const unverifiable = new Map<Stage, AuditProblem[]>();
+  for (const stage of STAGES) {
+    byStage.set(
+      stage,
+      events.filter((e) => e.details["stage"] === stage),
+    );
+    const bad = record.problems.filter((p) => p.stage === stage);
+    if (bad.length > 0) {
+      unverifiable.set(stage, bad);
+    }
+  }
+  return { events, byStage, unverifiable };
+}
+
+const described = (e: AuditEvent): string =>
+  `${e.evidence["attestation"]} (${e.time}, audit event #${e.seq})`;
+
+/**
+ * How the store's index of one stage's links differs from what the audit log recorded, or
+ * `undefined` when it returns every recorded link and the newest one as current: an entry
+ * claiming the stage that does not verify; a recorded link (the newest, or an older one) the
+ * index no longer returns; a current link older than the newest recorded; a current link the
+ * log never recorded.
+ */
+export function indexDiscrepancy(
+  stage: Stage,
+  indexed: readonly RecordedLink[],
+  expected: ExpectedChain,
+): string | undefined {
+  const bad = expected.unverifiable.get(stage)?.[0];
+  if (bad) {
+    return `the audit log's entry #${bad.seq} about this image (a ${stage} event) does not verify: ${bad.reason}; the audit log was altered (see audit verify)`;
+  }
+  const recorded = expected.byStage.get(stage) ?? [];
+  const newest = recorded[recorded.length - 1];
+  const current = indexed[indexed.length - 1];
+  const returned = (e: AuditEvent): boolean =>
+    indexed.some((l) => l.envelope === e.evidence["envelope"]);
+  const gone = (e: AuditEvent): string =>
+    `the audit log records ${stage} evidence ${described(e)} for this image that the store's index no longer returns`;
+  if (!current) {
+    return newest ? `deleted: ${gone(newest)}` : undefined;
+  }
+  if (!newest) {
+    return "the audit log never recorded this link: it was added behind cleanimg's back";
+  }
+  if (current.envelope !== newest.evidence["envelope"]) {
+    const older = recorded.find((e) => e.evidence["envelope"] === current.envelope);
+    if (!older) {
+      return `not the attestation the audit log recorded (the newest is ${described(newest)})`;
+    }
+    return `replaced by an older attestation, ${described(older)}: ${
+      returned(newest)
+        ? `the store's index returns it as current instead of the newest the audit log records, ${described(newest)}`
+        : gone(newest)
+    }`;
+  }
+  const missing = recorded.find((e) => !returned(e));
+  return missing ? gone(missing) : undefined;
+}
+
+/**
  * Walks the chain of an image and verifies every link: the attestation's bytes, its signature
  * by a trusted key, its transparency-log inclusion, that it is about this image, that its
- * evidence document is present and unaltered, that it is the newest link the audit trail
- * recorded for its stage, and that what it names as its previous link is the current one.
+ * evidence document is present and unaltered, that the store's index returns every link the
+ * audit log recorded for its stage with the newest as current (`indexDiscrepancy` against
+ * `expectedChain`), and that what it names as its previous link is the current one.
  * The first broken link is named with its reason and every recorded link after it is invalid;
  * a link made before its predecessor was re-made is stale.
  */
 export async function verifyChain(ctx: AppContext, image: Digest): Promise<ChainReport> {
   const store = ctx.evidence();
   const trust = await evidenceTrust(ctx);
-  const { keys } = trust;
-  const sigstoreRoot = trust.keyless?.trustedRoot;
-  const rows = (await store.find({ subject: image, kind: ATTESTATION_KIND }))
-    .map(toRecorded)
-    .filter((r): r is RecordedLink => r !== undefined);
-  const events = (await imageAuditEvents(ctx, image)).filter((e) => e.details["stage"]);
-  const eventsOf = (s: Stage): AuditEvent[] => events.filter((e) => e.details["stage"] === s);
+  const [rows, expected] = await Promise.all([
+    store.find({ subject: image, kind: ATTESTATION_KIND }),
+    expectedChain(ctx, image, trust.keys),
+  ]);
+  const indexed = rows.map(toRecorded).filter((r): r is RecordedLink => r !== undefined);
   const reports = new Map<Stage, LinkReport>();
-
   // every stage at once: the reads overlap
   await Promise.all(
     STAGES.map(async (stage) => {
-      const mine = rows.filter((r) => r.stage === stage);
-      const current = mine[mine.length - 1];
-      const recorded = eventsOf(stage);
-      const last = recorded[recorded.length - 1];
-      if (!current) {
-        reports.set(
-          stage,
-          last
-            ? {
-                stage,
-                state: "broken",
-                reason: `deleted: audit event #${last.seq} recorded the ${stage} attestation ${last.evidence["attestation"]}, which is not in the store`,
-              }
-            : { stage, state: "not-recorded" },
-        );
-        return;
-      }
-      const base = {
-        stage,
-        attestation: current.attestation,
-        envelope: current.envelope,
-        evidence: current.evidence,
-      };
-      const broken = (reason: string): void => {
-        reports.set(stage, { ...base, state: "broken", reason });
-      };
-      let bytes: Uint8Array;
-      try {
-        bytes = (await store.getBlob(current.attestation)).bytes;
-      } catch (e) {
-        broken(
-          isToolError(e) && e.code === "STORE_DIGEST_MISMATCH"
-            ? "the attestation's bytes were altered"
-            : `the attestation cannot be read: ${(e as Error).message}`,
-        );
-        return;
-      }
-      let verified: ReturnType<typeof verifyEvidence>;
-      try {
-        verified = verifyEvidence(bytes, trust);
-      } catch (e) {
-        broken((e as Error).message);
-        return;
-      }
-      let rekorEntries: number | undefined;
-      if (sigstoreRoot !== undefined) {
-        const signer = keys.find((k) => verified.keyids.includes(keyIdOf(k)));
-        // a keyless link's certificate is in the bundle; a keyed one needs its public key
-        try {
-          rekorEntries = verifyRekorEntries(
-            bytes,
-            signer?.export({ type: "spki", format: "pem" }).toString() ?? "",
-            sigstoreRoot,
-          );
-        } catch (e) {
-          broken((e as Error).message);
-          return;
-        }
-      }
-      const st = verified.statement;
-      const p = st.predicate as ChainLinkPredicate;
-      if (st.predicateType !== CHAIN_LINK_PREDICATE || p?.stage !== stage) {
-        broken(`the attestation is not a ${stage} chain link`);
-        return;
-      }
-      if (!st.subject.some((s) => `sha256:${s.digest["sha256"]}` === image)) {
-        broken("the attestation is about another image");
-        return;
-      }
-      if (
-        sha256(
-          new TextEncoder().encode(
-            JSON.stringify(JSON.parse(new TextDecoder().decode(bytes)).dsseEnvelope),
-          ),
-        ) !== current.envelope ||
-        p.evidence?.digest !== current.evidence
-      ) {
-        broken("the store's index of this attestation does not match its content");
-        return;
-      }
-      if (!last || last.evidence["envelope"] !== current.envelope) {
-        const older = recorded.find((e) => e.evidence["envelope"] === current.envelope);
-        broken(
-          !last
-            ? "the audit trail never recorded this link: it was added behind cleanimg's back"
-            : older
-              ? `replaced by an older attestation (audit event #${older.seq}); the newest recorded is event #${last.seq}, ${last.evidence["attestation"]}`
-              : `not the attestation the audit trail recorded (event #${last.seq}, ${last.evidence["attestation"]})`,
-        );
-        return;
-      }
-      try {
-        await store.getBlob(p.evidence.digest);
-      } catch (e) {
-        broken(
-          isToolError(e) && e.code === "STORE_DIGEST_MISMATCH"
-            ? `its evidence document ${p.evidence.digest} was altered`
-            : `its evidence document ${p.evidence.digest} is missing`,
-        );
-        return;
-      }
-      reports.set(stage, {
-        ...base,
-        state: "valid",
-        signers: verified.keyids,
-        created: p.created,
-        logIndex: verified.logIndex,
-        ...(rekorEntries !== undefined ? { rekorEntries } : {}),
-        predicate: p,
-      });
+      const mine = indexed.filter((r) => r.stage === stage);
+      reports.set(stage, await verifyLink(ctx, trust, image, stage, mine, expected));
     }),
   );
+  checkReferences(reports, expected.events);
+  return summarize(image, reports);
+}
 
-  // references between links
+/** Verifies the current link of one stage (see verifyChain). */
+async function verifyLink(
+  ctx: AppContext,
+  trust: EvidenceTrust,
+  image: Digest,
+  stage: Stage,
+  indexed: readonly RecordedLink[],
+  expected: ExpectedChain,
+): Promise<LinkReport> {
+  const current = indexed[indexed.length - 1];
+  const discrepancy = indexDiscrepancy(stage, indexed, expected);
+  if (!current) {
+    return discrepancy
+      ? { stage, state: "broken", reason: discrepancy }
+      : { stage, state: "not-recorded" };
+  }
+  const base = {
+    stage,
+    attestation: current.attestation,
+    envelope: current.envelope,
+    evidence: current.evidence,
+  };
+  const checked = await verifyAttestation(ctx, trust, image, stage, current);
+  if ("reason" in checked) {
+    return { ...base, state: "broken", reason: checked.reason };
+  }
+  if (discrepancy !== undefined) {
+    return { ...base, state: "broken", reason: discrepancy };
+  }
+  const p = checked.predicate;
+  try {
+    await ctx.evidence().getBlob(p.evidence.digest);
+  } catch (e) {
+    return {
+      ...base,
+      state: "broken",
+      reason:
+        isToolError(e) && e.code === "STORE_DIGEST_MISMATCH"
+          ? `its evidence document ${p.evidence.digest} was altered`
+          : `its evidence document ${p.evidence.digest} is missing`,
+    };
+  }
+  return {
+    ...base,
+    state: "valid",
+    signers: checked.verified.keyids,
+    created: p.created,
+    logIndex: checked.verified.logIndex,
+    ...(checked.rekorEntries !== undefined ? { rekorEntries: checked.rekorEntries } : {}),
+    predicate: p,
+  };
+}
+
+/**
+ * The attestation the index names as a stage's current link, checked on its own: its bytes,
+ * signature, log inclusion (and Rekor entries when a Sigstore root is trusted), that it is a link
+ * of this stage about this image, and that the index's entry describes it.
+ */
+async function verifyAttestation(
+  ctx: AppContext,
+  trust: EvidenceTrust,
+  image: Digest,
+  stage: Stage,
+  current: RecordedLink,
+): Promise<
+  | { verified: VerifiedEvidenceBundle; predicate: ChainLinkPredicate; rekorEntries?: number }
+  | { reason: string }
+> {
+  let bytes: Uint8Array;
+  try {
+    bytes = (await ctx.evidence().getBlob(current.attestation)).bytes;
+  } catch (e) {
+    return {
+      reason:
+        isToolError(e) && e.code === "STORE_DIGEST_MISMATCH"
+          ? "the attestation's bytes were altered"
+          : `the attestation cannot be read: ${(e as Error).message}`,
+    };
+  }
+  let verified: VerifiedEvidenceBundle;
+  let rekorEntries: number | undefined;
+  try {
+    verified = verifyEvidence(bytes, trust);
+    const sigstoreRoot = trust.keyless?.trustedRoot;
+    if (sigstoreRoot !== undefined) {
+      const signer = trust.keys.find((k) => verified.keyids.includes(keyIdOf(k)));
+      // a keyless link's certificate is in the bundle; a keyed one needs its public key
+      rekorEntries = verifyRekorEntries(
+        bytes,
+        signer?.export({ type: "spki", format: "pem" }).toString() ?? "",
+        sigstoreRoot,
+      );
+    }
+  } catch (e) {
+    return { reason: (e as Error).message };
+  }
+  const st = verified.statement;
+  const p = st.predicate as ChainLinkPredicate;
+  if (st.predicateType !== CHAIN_LINK_PREDICATE || p?.stage !== stage) {
+    return { reason: `the attestation is not a ${stage} chain link` };
+  }
+  if (!st.subject.some((s) => `sha256:${s.digest["sha256"]}` === image)) {
+    return { reason: "the attestation is about another image" };
+  }
+  const envelope = sha256(
+    new TextEncoder().encode(
+      JSON.stringify(JSON.parse(new TextDecoder().decode(bytes)).dsseEnvelope),
+    ),
+  );
+  if (envelope !== current.envelope || p.evidence?.digest !== current.evidence) {
+    return { reason: "the store's index of this attestation does not match its content" };
+  }
+  return { verified, predicate: p, ...(rekorEntries !== undefined ? { rekorEntries } : {}) };
+}
+
+/**
+ * References between links: a valid link made from an older predecessor is stale; one naming an
+ * envelope the audit log recorded but the store no longer holds as current breaks that
+ * predecessor; one naming an envelope never recorded is itself broken.
+ */
+function checkReferences(reports: Map<Stage, LinkReport>, events: readonly AuditEvent[]): void {
   for (const stage of STAGES) {
     const r = reports.get(stage) as LinkReport;
     if (r.state !== "valid" || !r.predicate) {
@@ -374,26 +486,23 @@ export async function verifyChain(ctx: AppContext, image: Digest): Promise<Chain
       }
     }
   }
+}
 
+/** The report: the first broken link named, every recorded link after it invalid. */
+function summarize(image: Digest, reports: ReadonlyMap<Stage, LinkReport>): ChainReport {
   const firstBroken = STAGES.find((s) => reports.get(s)?.state === "broken");
+  const after = (s: Stage): boolean =>
+    firstBroken !== undefined && STAGES.indexOf(s) > STAGES.indexOf(firstBroken);
   const links = STAGES.map((s) => {
     const r = reports.get(s) as LinkReport;
-    if (
-      firstBroken &&
-      STAGES.indexOf(s) > STAGES.indexOf(firstBroken) &&
-      r.state !== "not-recorded" &&
-      r.state !== "broken"
-    ) {
-      return { ...r, state: "invalid" as const, reason: `after the broken ${firstBroken} link` };
+    if (!after(s) || r.state === "not-recorded") {
+      return r;
     }
-    if (firstBroken && STAGES.indexOf(s) > STAGES.indexOf(firstBroken) && r.state === "broken") {
-      return {
-        ...r,
-        state: "invalid" as const,
-        reason: `after the broken ${firstBroken} link (and: ${r.reason})`,
-      };
-    }
-    return r;
+    return {
+      ...r,
+      state: "invalid" as const,
+      reason: `after the broken ${firstBroken} link${r.state === "broken" ? ` (and: ${r.reason})` : ""}`,
+    };
   });
   return {
     image,
