@@ -263,7 +263,7 @@ function table(rows: readonly Row[]): string {
       r.notAffected,
       r.refPresent,
       r.disagreements.length ? r.disagreements.join(" ") : 0,
-      r.unresolved.map((u) => u.split(" ").slice(0, 2).join(" ")).join("; ") || "-",
+      r.unresolved.join("; ") || "-",
     ].join(" | "),
   );
   return [head.join(" | "), head.map(() => "---").join(" | "), ...lines]

@@ -186,6 +186,45 @@ describe("Go function names (pclntab)", () => {
     expect([...formats.keys()].sort()).toEqual(["1.16", "1.18", "1.20"]);
   });
 
+  it("reads the pointer-format build info of Go 1.17 (esbuild 0.13.15, stripped) as go version -m does, and its 1.16-layout names", async () => {
+    const bin = realGoBinaries().find((b) => b.name.startsWith("esbuild-linux-64@0.13.15"));
+    const file = bin?.path as string;
+    const dir = tempDir();
+    execFileSync("cp", [file, join(dir, "esbuild")]);
+    const ctx = createAppContext({ home: tempDir(), env: {} });
+    const r = await generateSbom(ctx, `dir:${dir}`, { record: false, created: new Date(0) });
+    const got = r.sbom.packages.filter((p) => p.type === "golang");
+    expect(new Set(got.map((p) => `${p.name} ${p.version}`))).toEqual(truth(goVersionM(file)));
+    expect(got[0]?.symbols?.table).toBe("gopclntab (Go 1.16 layout)");
+    const names = parseGoFunctionNames(pclntabSection(file) as Buffer) as { names: string[] };
+    expect(got[0]?.symbols?.names).toEqual(names.names);
+    // an image's files are not kept: the pointers cannot be followed, and it says so
+    const img = join(tempDir(), "img");
+    await buildImageLayout({
+      dir: img,
+      tag: "go117",
+      layers: [
+        {
+          kind: "files",
+          files: [
+            { name: "bin/", type: "dir" },
+            { name: "bin/esbuild", type: "file", mode: 0o755, body: readFileSync(file) },
+          ],
+        },
+      ],
+    });
+    const i = await generateSbom(ctx, `oci:${img}:go117`, { record: false, created: new Date(0) });
+    await ctx.close();
+    expect(i.sbom.packages.filter((p) => p.type === "golang")).toEqual([]);
+    expect(i.sbom.issues).toContainEqual(
+      expect.objectContaining({
+        code: "SBOM_GO_BUILDINFO_UNREAD",
+        path: "/bin/esbuild",
+        message: expect.stringMatching(/pointer format.*does not keep/),
+      }),
+    );
+  });
+
   it("names the standard library of a first release (go1.19) 1.19.0, as govulncheck reads it", () => {
     expect(stdlibVersion("go1.19")).toBe("1.19.0");
     expect(stdlibVersion("go1.19.8")).toBe("1.19.8");

@@ -777,6 +777,9 @@ describe("Go symbol analysis on a real Go binary", () => {
       expect(linked(v.vulnerability), v.vulnerability).toBe(false);
       expect(v.justification).toBe("vulnerable_code_not_present");
       expect(v.evidence?.analysis).toBe("go-symbols@2");
+      expect(v.evidence?.files[0]?.observed).toMatch(
+        /^gopclntab \(Go 1\.18 layout\): \d+ function names \(inlined functions included\) in \d+ packages, none of /,
+      );
       expect(v.evidence?.files[0]?.path).toBe("/app/hello");
       expect(v.evidence?.files[0]?.layer).toMatch(/^sha256:/);
     }

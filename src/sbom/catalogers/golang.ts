@@ -2,6 +2,7 @@ import type { Issue } from "../../core/issues.js";
 import type { FileNode, FileResolver, Sniffer } from "../../source/index.js";
 import type { Cataloger, CatalogResult } from "../cataloger.js";
 import type { Package } from "../model.js";
+import { readPointerBuildInfo } from "./go-buildinfo-ptr.js";
 import {
   GO_PCLNTAB_SNIFFERS,
   type PclntabHeader,
@@ -195,7 +196,7 @@ export function goPackage(
 /** Go modules compiled into binaries, from the build info the Go linker embeds. */
 export const goBinaryCataloger: Cataloger = {
   id: "go-module-binary-cataloger",
-  version: 3,
+  version: 4,
   sniffers: [GO_BUILDINFO_SNIFFER, ...GO_PCLNTAB_SNIFFERS],
   interest: () => false,
   async catalog(resolver: FileResolver): Promise<CatalogResult> {
@@ -209,7 +210,7 @@ export const goBinaryCataloger: Cataloger = {
       if (!blob) {
         continue;
       }
-      const info = parseGoBuildInfo(blob);
+      const info = await readBuildInfo(resolver, node.path, blob);
       if (typeof info === "string") {
         issues.push({ code: "SBOM_GO_BUILDINFO_UNREAD", message: info, path: node.path });
         continue;
@@ -283,6 +284,27 @@ export const goBinaryCataloger: Cataloger = {
 };
 
 /**
+ * A binary's build info: the inline format from the sniffed blob, the pointer format of Go
+ * 1.13-1.17 through the whole file (its addresses point into it), where the source keeps files
+ * to read (a directory; not an image, whose layers are read once as they stream).
+ */
+async function readBuildInfo(
+  resolver: FileResolver,
+  path: string,
+  blob: Uint8Array,
+): Promise<GoBuildInfo | string> {
+  const info = parseGoBuildInfo(blob);
+  if (typeof info !== "string" || blob.length < 32 || ((blob[15] as number) & 2) !== 0) {
+    return info;
+  }
+  const file = await resolver.read(path);
+  const r = file
+    ? readPointerBuildInfo(blob, file)
+    : "build info of a Go release before 1.18 (pointer format) is read through the whole binary, which this source does not keep (an image's files are read as its layers stream)";
+  return typeof r === "string" ? r : { goVersion: r.goVersion, ...parseModInfo(r.modinfo) };
+}
+
+/**
  * The function names of a Go binary's pclntab, read with the layout its Go release writes (only
  * a table of that layout is taken, so that bytes elsewhere that look like a header of another
  * layout cannot stand in for it).
@@ -305,5 +327,7 @@ async function goSymbols(
     return `${path}: no Go ${want ?? "1.16"}+ pclntab found (symbol-level VEX analysis cannot run on it)`;
   }
   const read = parseGoFunctionNames(tab);
-  return typeof read === "string" ? `${path}: ${read}` : { table: "gopclntab", names: read.names };
+  return typeof read === "string"
+    ? `${path}: ${read}`
+    : { table: `gopclntab (Go ${read.format} layout)`, names: read.names };
 }
