@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { verifySignature } from "../attest/index.js";
+import { requireIsoDate } from "../core/dates.js";
 import { sha256 } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import { appendToLog } from "../store/index.js";
@@ -94,9 +95,9 @@ export async function createToken(
       hint: "use 1-100 letters, digits and . _ - @ : /",
     });
   }
-  if (opts.expires !== undefined && Number.isNaN(Date.parse(opts.expires))) {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `"${opts.expires}" is not a date`, {
-      hint: "give an ISO 8601 date, e.g. 2027-01-31T00:00:00Z",
+  if (opts.expires !== undefined && requireIsoDate(opts.expires, "--expires") <= Date.now()) {
+    throw new ToolError("CORE_INVALID_ARGUMENT", `--expires ${opts.expires} is in the past`, {
+      hint: "give a future ISO 8601 date, e.g. 2027-01-31T00:00:00Z",
     });
   }
   const id = randomBytes(8).toString("hex");

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { open, readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import {
   type AppContext,
   addVexDecision,
@@ -92,8 +92,9 @@ import {
   writeFileAtomic,
   writeKeyPair,
 } from "../app/index.js";
+import { requireIsoDate } from "../core/dates.js";
 import { isDigest as isDigestString, parseDigest } from "../core/digest.js";
-import { isToolError, UsageError } from "../core/errors.js";
+import { isToolError, ToolError, UsageError } from "../core/errors.js";
 import { startServer } from "../server/index.js";
 import { rewriteDesignForm } from "./design-forms.js";
 import { ExitCode, exitCodeFor } from "./exit-codes.js";
@@ -236,8 +237,8 @@ export async function run(
     .argument("<image>", "image location")
     .addOption(platformOption)
     .option("--no-evidence", "do not record the file inventory in the evidence store")
-    .option("--max-layer-bytes <n>", "largest decompressed layer accepted", Number)
-    .option("--max-entries <n>", "most filesystem entries accepted", Number)
+    .option("--max-layer-bytes <n>", "largest decompressed layer accepted", wholeNumber)
+    .option("--max-entries <n>", "most filesystem entries accepted", wholeNumber)
     .action(
       async (
         ref: string,
@@ -1984,6 +1985,11 @@ export async function run(
         }
         const from = o.from ? isoDate(o.from, "--from") : undefined;
         const to = o.to ? endOfDay(o.to) : undefined;
+        if (from && to && from >= to) {
+          throw new UsageError("CLI_USAGE", `--from ${o.from} is not before --to ${o.to}`, {
+            hint: "the range is --from (inclusive) to the end of --to",
+          });
+        }
         const { summary: s, events } = await auditSummary(c, from, to);
         out.result(o.details ? { summary: s, events } : s, () =>
           [
@@ -2100,21 +2106,23 @@ export async function run(
   return exitCode;
 }
 
+/** A numeric option: a whole number of at least 0, or a usage error. */
+function wholeNumber(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`"${v}" is not a whole number`);
+  }
+  return n;
+}
+
 /** --to: a bare date means the end of that day. */
 function endOfDay(s: string): string {
-  return /^\d{4}-\d{2}-\d{2}$/.test(s)
-    ? new Date(Date.parse(`${s}T00:00:00Z`) + 86_400_000).toISOString()
-    : isoDate(s, "--to");
+  const t = requireIsoDate(s, "--to");
+  return new Date(/^\d{4}-\d{2}-\d{2}$/.test(s) ? t + 86_400_000 : t).toISOString();
 }
 
 function isoDate(s: string, flag: string): string {
-  const t = Date.parse(s);
-  if (Number.isNaN(t)) {
-    throw new UsageError("CLI_USAGE", `${flag} "${s}" is not a date`, {
-      hint: "use ISO 8601, e.g. 2025-09-01 or 2025-09-01T12:00:00Z",
-    });
-  }
-  return new Date(t).toISOString();
+  return new Date(requireIsoDate(s, flag)).toISOString();
 }
 
 function typeChar(t: string): string {
@@ -2179,8 +2187,8 @@ async function readVexFiles(
       name,
       bytes: new Uint8Array(
         await readFile(name).catch((e: NodeJS.ErrnoException) => {
-          throw new UsageError(
-            "CLI_USAGE",
+          throw new ToolError(
+            "VEX_INPUT_UNREADABLE",
             `cannot read VEX document ${name}: ${e.code ?? e.message}`,
             { hint: "give the path of an OpenVEX, CSAF or CycloneDX VEX file" },
           );

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { writeFileAtomic } from "../core/atomic-write.js";
 import {
   type Digest,
   digestAlgorithm,
@@ -205,24 +206,7 @@ export async function writeBlobFile(
   }
 }
 
-/** Atomically replaces a small file (write temp, fsync, rename); a device or pipe is written to. */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  // `-o /dev/null`, `-o /dev/stdout`, a named pipe: written to, never replaced by a file
-  const existing = await stat(path).catch(() => undefined);
-  if (existing && !existing.isFile() && !existing.isDirectory()) {
-    await writeFile(path, data);
-    return;
-  }
-  const tmp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
-  const fh = await open(tmp, "wx");
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-}
+export { writeFileAtomic };
 
 async function exists(p: string): Promise<boolean> {
   try {

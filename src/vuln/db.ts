@@ -103,7 +103,7 @@ export class VulnDb {
     for (const p of paths) {
       const s = await stat(p).catch(() => undefined);
       if (!s) {
-        throw new ToolError("CORE_INVALID_ARGUMENT", `${p} does not exist`, {
+        throw new ToolError("VULN_INPUT_UNREADABLE", `${p} does not exist`, {
           hint: "give files or directories of OSV, Debian or Alpine data",
         });
       }
@@ -135,6 +135,18 @@ export class VulnDb {
         cur.paths.push(f);
         bySource.set(p.source, cur);
       }
+    }
+    if (![...bySource.values()].some((v) => v.records.length > 0)) {
+      const why = issues[0]
+        ? `: ${issues[0].message}${issues[0].path ? ` (${issues[0].path})` : ""}`
+        : "";
+      throw new ToolError(
+        "VULN_NOTHING_IMPORTED",
+        `no vulnerability record was found in ${paths.join(", ")}${why}`,
+        {
+          hint: "give OSV records (JSON, JSON lines, zip), Debian security tracker data or Alpine secdb documents",
+        },
+      );
     }
     const result = this.apply(
       [...bySource.entries()].map(([source, v]) => ({

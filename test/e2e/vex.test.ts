@@ -373,7 +373,7 @@ describe("VEX from image analysis", () => {
     expect(withVex.status, withVex.stderr).toBe(0);
     expect(withVex.stdout).toMatch(/^not_affected +UNKNOWN +zlib1g /m);
     const missing = run(["--vex", join(tempDir(), "nope.json")]);
-    expect(missing.status).toBe(2);
+    expect(missing.status).toBe(3);
     expect(missing.stderr).toMatch(/cannot read VEX document .*nope\.json: ENOENT/);
   });
 

@@ -1,0 +1,100 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildImageLayout } from "../support/build-image.js";
+import { tempDir } from "../support/tmp.js";
+
+// What the command line says about bad inputs and outputs (docs/cli.md, exit codes): one line
+// naming the user's own path, never an internal temporary name or "this looks like a bug";
+// dates that do not exist and numbers that are not numbers are usage errors (2); inputs that are
+// missing, empty or not what they should be are operational errors (3), also when they import
+// nothing.
+
+const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
+const home = tempDir();
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ["--import", "tsx", MAIN, "--home", home, ...args], {
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+const firstLine = (s: string) => s.split("\n")[0] ?? "";
+
+describe("bad inputs and outputs on the command line", { timeout: 300_000 }, () => {
+  beforeAll(async () => {
+    const dir = join(tempDir(), "img");
+    await buildImageLayout({
+      dir,
+      tag: "1",
+      layers: [{ kind: "files", files: [{ name: "hello", type: "file", body: "hi" }] }],
+    });
+    expect(cli("image", "copy", `oci:${dir}:1`, "inputs/app:1").status).toBe(0);
+  }, 300_000);
+
+  it("an output in a missing directory, a directory or an unwritable place is named as given", () => {
+    const dir = tempDir();
+    for (const [target, why] of [
+      [join(dir, "no", "such", "o.json"), /the directory .*no\/such does not exist/],
+      [dir, /it is a directory/],
+      ["/proc/cleanimg-out.json", /a file cannot be created in \/proc/],
+    ] as const) {
+      const r = cli("sbom", "inputs/app:1", "-o", target);
+      expect(r.status, target).toBe(3);
+      expect(firstLine(r.stderr)).toContain(`cannot write ${target}`);
+      expect(firstLine(r.stderr)).toMatch(why);
+      expect(r.stderr).not.toMatch(/\.tmp-|looks like a bug/);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("dates that do not exist, bare numbers and reversed ranges are usage errors", () => {
+    for (const args of [
+      ["--from", "2026-02-30"],
+      ["--from", "1"],
+      ["--from", "2026-13-01"],
+      ["--to", "2026-09-01T24:00:00Z"],
+      ["--from", "2026-03-02", "--to", "2026-03-01"],
+    ]) {
+      const r = cli("--audit-trail", ...args);
+      expect(r.status, args.join(" ")).toBe(2);
+    }
+    expect(cli("--audit-trail", "--from", "2026-03-01", "--to", "2026-03-01").status).toBe(0);
+    const past = cli(
+      "token",
+      "create",
+      "--role",
+      "reader",
+      "--name",
+      "old",
+      "--expires",
+      "2020-01-01",
+    );
+    expect(past.status).toBe(2);
+    expect(past.stderr).toMatch(/in the past/);
+  });
+
+  it("a numeric option that is not a number is a usage error", () => {
+    for (const v of ["abc", "1e3", "-5", ""]) {
+      expect(cli("image", "files", "inputs/app:1", "--max-entries", v).status, v).toBe(2);
+    }
+  });
+
+  it("vulnerability data that imports nothing, or is missing, is an operational error", () => {
+    const dir = tempDir();
+    const inputs = {
+      garbage: '{"foo": 1}\n',
+      empty: "",
+      text: "not json\n",
+    };
+    for (const [name, body] of Object.entries(inputs)) {
+      writeFileSync(join(dir, `${name}.json`), body);
+      const r = cli("db", "import", join(dir, `${name}.json`));
+      expect(r.status, name).toBe(3);
+      expect(r.stderr).toMatch(/no vulnerability record was found in/);
+    }
+    expect(cli("db", "import", join(dir, "missing.json")).status).toBe(3);
+    expect(existsSync(join(dir, "missing.json"))).toBe(false);
+    const vex = cli("--scan", "--image", "inputs/app:1", "--vex", join(dir, "missing.vex.json"));
+    expect(vex.status).toBe(3);
+  });
+});
