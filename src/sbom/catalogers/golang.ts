@@ -196,7 +196,7 @@ export function goPackage(
 /** Go modules compiled into binaries, from the build info the Go linker embeds. */
 export const goBinaryCataloger: Cataloger = {
   id: "go-module-binary-cataloger",
-  version: 4,
+  version: 5,
   sniffers: [GO_BUILDINFO_SNIFFER, ...GO_PCLNTAB_SNIFFERS],
   interest: () => false,
   async catalog(resolver: FileResolver): Promise<CatalogResult> {
@@ -233,13 +233,13 @@ export const goBinaryCataloger: Cataloger = {
         ),
       );
       if (info.main) {
-        const revision = info.settings["vcs.revision"];
-        const version = info.main.version === "(devel)" && revision ? revision : info.main.version;
+        // "(devel)" stays as the build info says it (the VCS revision is a build property, not
+        // a module version): a finding on it is unknown, never matched on a commit hash
         packages.push(
           goPackage(
             resolver,
             node,
-            { path: info.main.path, version },
+            { path: info.main.path, version: info.main.version },
             {
               ...build,
               "go:mainModule": "true",
