@@ -109,7 +109,7 @@ interface GlobalOptions {
   store?: string;
 }
 
-const VERSION = "0.1.0";
+const VERSION = TOOL.version;
 
 const EXIT_HELP = `
 Exit codes:

@@ -2,8 +2,8 @@ export { canonicalJson } from "./canonical.js";
 export {
   type InTotoKey,
   type InTotoSigner,
+  inTotoKeyId,
   inTotoSign,
-  keyIdOf,
   loadInTotoPublicKey,
   loadInTotoSigner,
   publicKeyObject,

@@ -31,8 +31,11 @@ export interface InTotoSigner {
 
 const HASH_ALGORITHMS = ["sha256", "sha512"] as const;
 
-/** The key id securesystemslib computes for public key metadata. */
-export function keyIdOf(k: Omit<InTotoKey, "keyid">): string {
+/**
+ * The key id securesystemslib computes for in-toto public key metadata (sha256 of its canonical
+ * JSON). Not the key id of DSSE and Sigstore evidence (attest keyIdOf: sha256 of the SPKI DER).
+ */
+export function inTotoKeyId(k: Omit<InTotoKey, "keyid">): string {
   return createHash("sha256")
     .update(
       canonicalJson({
@@ -102,7 +105,7 @@ function metadataOf(publicKey: KeyObject, pem?: string): Omit<InTotoKey, "keyid"
   throw new ToolError("ATTEST_KEY_INVALID", `${type} keys are not supported by in-toto`);
 }
 
-const withId = (m: Omit<InTotoKey, "keyid">): InTotoKey => ({ keyid: keyIdOf(m), ...m });
+const withId = (m: Omit<InTotoKey, "keyid">): InTotoKey => ({ keyid: inTotoKeyId(m), ...m });
 
 /**
  * A public key from a file's text: PEM (RSA, ECDSA, Ed25519), or securesystemslib JSON key
