@@ -8,11 +8,17 @@ import { promisify } from "node:util";
 import { statement } from "../attest/index.js";
 import {
   assembleImage,
+  BASE_FILES,
   type BuildSpec,
+  cachedReleaseFields,
   diffFiles,
   type LockedPackage,
   loadArchiveIndex,
+  OS_RELEASE_PATH,
+  type OsReleaseSource,
+  osReleaseFromRelease,
   parseSpec,
+  type ReleaseFields,
   resolvePackages,
 } from "../build/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
@@ -78,8 +84,66 @@ export interface BuildLock {
     readonly inRelease: string;
     readonly date: string;
     readonly version: string;
+    /**
+     * The signed Release's Origin, Label, Suite and Codename: the image's os-release (absent in
+     * locks written before they were recorded).
+     */
+    readonly origin?: string;
+    readonly label?: string;
+    readonly releaseSuite?: string;
+    readonly codename?: string;
   };
   readonly packages: readonly LockedPackage[];
+}
+
+/**
+ * Where the image's /etc/os-release comes from: the base image when it has one, else the
+ * base-files package when the lock installs it (it ships /usr/lib/os-release and /etc/os-release
+ * pointing there), else generated from the signed Release fields the lock records.
+ */
+export function osReleasePlan(
+  lock: BuildLock,
+  base: { name: string; hasOsRelease: boolean } | undefined,
+  /** The Release fields, when the lock predates recording them (from the pinned InRelease). */
+  fromCache?: ReleaseFields,
+): { source: OsReleaseSource; bytes?: Uint8Array } {
+  if (base?.hasOsRelease) {
+    return { source: { from: "base image", path: OS_RELEASE_PATH, base: base.name } };
+  }
+  const bf = lock.packages.find((p) => p.name === BASE_FILES);
+  if (bf) {
+    return {
+      source: { from: "package", path: "/usr/lib/os-release", package: `${bf.name} ${bf.version}` },
+    };
+  }
+  const release =
+    lock.archive.codename !== undefined
+      ? {
+          origin: lock.archive.origin ?? "",
+          label: lock.archive.label ?? "",
+          suite: lock.archive.releaseSuite ?? "",
+          version: lock.archive.version,
+          codename: lock.archive.codename,
+        }
+      : fromCache;
+  if (!release) {
+    return {
+      source: {
+        from: "none",
+        reason:
+          "the lock file does not record the Release's Origin and Codename and the InRelease it pins is not cached; delete the lock to resolve again",
+      },
+    };
+  }
+  const g = osReleaseFromRelease(release);
+  if ("reason" in g) {
+    return { source: { from: "none", reason: g.reason } };
+  }
+  const bytes = new TextEncoder().encode(g.text);
+  return {
+    source: { from: "generated", path: OS_RELEASE_PATH, release, sha256: sha256(bytes).slice(7) },
+    bytes,
+  };
 }
 
 export interface BuildOptions {
@@ -256,6 +320,7 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
     | { name: string; image: ResolvedImage; remote: boolean; close(): Promise<void> }
     | undefined;
   let installed: { name: string; version: string }[] = [];
+  let baseHasOsRelease = false;
   if (spec.base !== "scratch") {
     const pinned = spec.base.slice(spec.base.lastIndexOf("@") + 1);
     const src = await openSource(parseImageLocation(spec.base), ctx);
@@ -280,7 +345,9 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
         { hint: "pin the manifest (or index) digest the base really has" },
       );
     }
-    installed = (await generateSbom(ctx, spec.base, { record: false })).sbom.packages
+    const baseSbom = (await generateSbom(ctx, spec.base, { record: false })).sbom;
+    baseHasOsRelease = baseSbom.distro !== undefined;
+    installed = baseSbom.packages
       .filter((p) => p.type === "deb")
       .map((p) => ({ name: p.name, version: p.version }));
   }
@@ -324,6 +391,10 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
         inRelease: `sha256:${index.release.sha256}`,
         date: index.release.date,
         version: index.release.version,
+        origin: index.release.origin,
+        label: index.release.label,
+        releaseSuite: index.release.suite,
+        codename: index.release.codename,
       },
       packages: pkgs.map((p) => ({
         name: p.name,
@@ -345,13 +416,28 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
     debs.push({ pkg: p, path: await fetchDeb(ctx, lock.archive.uri, p, opts.offline === true) });
   }
 
+  const osRelease = osReleasePlan(
+    lock,
+    base ? { name: base.name, hasOsRelease: baseHasOsRelease } : undefined,
+    lock.archive.codename === undefined
+      ? await cachedReleaseFields(spec, cacheDir(ctx), lock.archive.inRelease)
+      : undefined,
+  );
+  say(
+    osRelease.source.from === "none"
+      ? `no /etc/os-release: ${osRelease.source.reason}`
+      : `/etc/os-release: ${osRelease.source.from === "generated" ? `generated from the signed Release (${lock.archive.origin} ${lock.archive.version} ${lock.archive.codename})` : osRelease.source.from === "package" ? `from ${osRelease.source.package}` : `from the base image`}`,
+  );
   // two independent assemblies from the verified inputs
   const roots = [
     await mkdtemp(join(tmpdir(), "cleanimg-build-a-")),
     await mkdtemp(join(tmpdir(), "cleanimg-build-b-")),
   ];
   try {
-    const baseOpt = base ? { base: { name: base.name, image: base.image } } : {};
+    const baseOpt = {
+      ...(base ? { base: { name: base.name, image: base.image } } : {}),
+      ...(osRelease.bytes ? { osRelease: osRelease.bytes } : {}),
+    };
     const first = await assembleImage({
       spec,
       contextDir,
@@ -457,7 +543,11 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
           image: ref,
           offline: opts.offline === true,
         },
-        internalParameters: { sourceDateEpoch: epoch, assembly: assemblyRecord(lock, base) },
+        internalParameters: {
+          sourceDateEpoch: epoch,
+          assembly: assemblyRecord(lock, base),
+          osRelease: osRelease.source,
+        },
         resolvedDependencies: [
           ...(source
             ? [

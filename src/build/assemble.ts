@@ -282,6 +282,8 @@ export async function assembleImage(o: {
   readonly refName: string;
   /** The base image (pinned); its layers come first and its configuration is the starting point. */
   readonly base?: { readonly name: string; readonly image: ResolvedImage };
+  /** A generated /etc/os-release (no package ships one), put in the packages' layer. */
+  readonly osRelease?: Uint8Array;
 }): Promise<AssembledImage> {
   const { spec, epoch } = o;
   for (const d of o.debs) {
@@ -296,7 +298,7 @@ export async function assembleImage(o: {
     }
   }
   const layerSets: { items: Item[]; createdBy: string }[] = [];
-  if (o.debs.length > 0) {
+  if (o.debs.length > 0 || o.osRelease) {
     // read the packages a few at a time (dpkg-deb runs in its own process); merge in lock order
     const read: Item[][] = new Array(o.debs.length);
     let next = 0;
@@ -310,9 +312,16 @@ export async function assembleImage(o: {
       }),
     );
     const all = read.flat();
+    if (o.osRelease) {
+      all.push({
+        e: { name: "etc/os-release", type: "file", mode: 0o644, uid: 0, gid: 0, mtime: epoch },
+        body: o.osRelease,
+        from: "os-release (generated from the signed Release)",
+      });
+    }
     layerSets.push({
       items: mergeLayer(all, epoch),
-      createdBy: `cleanimg build: ${o.debs.length} Debian packages from ${spec.archive.suite}`,
+      createdBy: `cleanimg build: ${o.debs.length} Debian packages from ${spec.archive.suite}${o.osRelease ? ", /etc/os-release" : ""}`,
     });
   }
   if (spec.files.length > 0) {

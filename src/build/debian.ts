@@ -32,10 +32,22 @@ export interface ArchiveIndex {
   readonly uri: string;
   readonly suite: string;
   readonly architecture: string;
-  /** sha256 of the InRelease file, and the Release's own Date and Version. */
-  readonly release: { readonly sha256: string; readonly date: string; readonly version: string };
+  /**
+   * sha256 of the InRelease file, and the signed Release's own fields: Date, Version, and what
+   * names the distribution (Origin, Label, Suite, Codename; "" when the Release has none).
+   */
+  readonly release: ReleaseFields & { readonly sha256: string; readonly date: string };
   readonly packages: ReadonlyMap<string, readonly DebPackage[]>;
   readonly providers: ReadonlyMap<string, readonly DebPackage[]>;
+}
+
+/** The fields of a signed Release file that name the distribution release. */
+export interface ReleaseFields {
+  readonly origin: string;
+  readonly label: string;
+  readonly suite: string;
+  readonly version: string;
+  readonly codename: string;
 }
 
 const sha256hex = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
@@ -136,6 +148,45 @@ const PKG_FIELDS = new Set([
   "Provides",
 ]);
 
+const indexDir = (cacheDir: string, uri: string, suite: string): string =>
+  join(cacheDir, "index", sha256hex(new TextEncoder().encode(`${uri} ${suite}`)).slice(0, 16));
+
+const releaseFieldsOf = (release: ReadonlyMap<string, string>): ReleaseFields => ({
+  version: release.get("Version") ?? "",
+  origin: release.get("Origin") ?? "",
+  label: release.get("Label") ?? "",
+  suite: release.get("Suite") ?? "",
+  codename: release.get("Codename") ?? "",
+});
+
+/**
+ * The Release fields of the cached InRelease whose sha256 is `sha256` (the one a lock file
+ * pins), verified again with gpgv; undefined when the cache no longer holds that file.
+ * @throws ToolError ATTEST_SIGNATURE_INVALID when it does not verify
+ */
+export async function cachedReleaseFields(
+  spec: BuildSpec,
+  cacheDir: string,
+  sha256: string,
+): Promise<ReleaseFields | undefined> {
+  const { uri, suite, keyring } = spec.archive;
+  const path = join(indexDir(cacheDir, uri, suite), "InRelease");
+  if (!existsSync(path) || !existsSync(keyring)) {
+    return undefined;
+  }
+  const bytes = new Uint8Array(await readFile(path));
+  if (`sha256:${sha256hex(bytes)}` !== sha256) {
+    return undefined;
+  }
+  const release = new Map<string, string>();
+  parseStanzas(await gpgvVerify(keyring, bytes, path), (f) => {
+    for (const [k, v] of f) {
+      release.set(k, v);
+    }
+  });
+  return releaseFieldsOf(release);
+}
+
 /**
  * Fetches (or reads from the cache) and verifies the archive index for a spec.
  * @throws ToolError ATTEST_SIGNATURE_INVALID when InRelease does not verify;
@@ -153,11 +204,7 @@ export async function loadArchiveIndex(
       hint: "install debian-archive-keyring (apt-get install debian-archive-keyring)",
     });
   }
-  const dir = join(
-    cacheDir,
-    "index",
-    sha256hex(new TextEncoder().encode(`${uri} ${suite}`)).slice(0, 16),
-  );
+  const dir = indexDir(cacheDir, uri, suite);
   await mkdir(dir, { recursive: true });
   const inReleasePath = join(dir, "InRelease");
   let inRelease: Uint8Array;
@@ -266,7 +313,7 @@ export async function loadArchiveIndex(
     release: {
       sha256: sha256hex(inRelease),
       date: release.get("Date") ?? "",
-      version: release.get("Version") ?? "",
+      ...releaseFieldsOf(release),
     },
     packages,
     providers,

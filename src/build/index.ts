@@ -7,12 +7,20 @@ export {
 } from "./assemble.js";
 export {
   type ArchiveIndex,
+  cachedReleaseFields,
   type DebPackage,
   loadArchiveIndex,
   parseRelations,
   parseStanzas,
+  type ReleaseFields,
   resolvePackages,
 } from "./debian.js";
+export {
+  BASE_FILES,
+  OS_RELEASE_PATH,
+  type OsReleaseSource,
+  osReleaseFromRelease,
+} from "./os-release.js";
 export {
   type BuildSpec,
   DEFAULT_ARCHIVE,
