@@ -100,6 +100,7 @@ const THIRD_PARTY: Record<string, readonly string[]> = {
   "ae-cvss-calculator": ["vuln/"],
   yaml: ["sbom/catalogers/", "build/", "policy/", "app/"],
   "smol-toml": ["sbom/catalogers/"],
+  semver: ["versions/"],
 };
 
 function thirdPartyRule(spec: string): readonly string[] | undefined {

@@ -6,9 +6,10 @@ import type { Comparator } from "./comparator.js";
 import { debComparator } from "./deb.js";
 import { goComparator } from "./go.js";
 import { mavenComparator } from "./maven.js";
-import { compareNpm, semverSatisfies } from "./npm-semver.js";
+import { compareNpm, cratesComparator, semverSatisfies } from "./npm-semver.js";
 import { nugetComparator } from "./nuget.js";
 import { pep440Comparator, pep440Satisfies } from "./pep440.js";
+import { isAffected } from "./range.js";
 import { rpmvercmp } from "./rpm.js";
 import { gemSatisfies, rubygemsComparator } from "./rubygems.js";
 
@@ -125,6 +126,24 @@ describe("npm semver versions and ranges (node-semver's fixtures)", () => {
           `${v.version} in "${v.range}" ${JSON.stringify(v.options ?? {})}: want ${v.satisfies}`,
       );
     expect(wrong).toEqual([]);
+  });
+  it("OSV SEMVER ranges and crates.io order numeric prerelease identifiers exactly past 2^53, as SemVer 2.0, Go's x/mod and Cargo do; npm keeps node-semver's rounded order", () => {
+    const [lo, hi] = ["1.0.0-9007199254740992", "1.0.0-9007199254740993"];
+    const fixed = (v: string) => ({
+      ranges: [{ type: "SEMVER" as const, events: [{ introduced: "0" }, { fixed: v }] }],
+    });
+    expect(isAffected(lo, fixed(hi), "Go").kind).toBe("affected");
+    expect(isAffected(`v${hi}`, fixed(`v${hi}`), "Go").kind).toBe("not-affected");
+    expect(
+      isAffected("1.0.0-99999999999999999998", fixed("1.0.0-99999999999999999999"), "crates.io")
+        .kind,
+    ).toBe("affected");
+    expect(cratesComparator.compare(hi, lo)).toBe(1);
+    expect(
+      cratesComparator.compare("1.0.0-99999999999999999999", "1.0.0-99999999999999999998"),
+    ).toBe(1);
+    // node-semver reads both as the double 9007199254740992
+    expect(compareNpm(hi, lo)).toBe(0);
   });
 });
 
