@@ -1,8 +1,9 @@
 import { createHash, createPublicKey, type KeyObject } from "node:crypto";
-import { bundleFromJSON } from "@sigstore/bundle";
+import { type Bundle, bundleFromJSON } from "@sigstore/bundle";
 import { TrustedRoot } from "@sigstore/protobuf-specs";
 import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
 import { AttestError, ToolError } from "../core/errors.js";
+import { entitiesToVerify } from "./rekor-v2.js";
 
 /** What verifying a Sigstore bundle proved. Accepting the signer is a separate, policy step. */
 export interface VerifiedBundle {
@@ -31,9 +32,35 @@ function fail(message: string, cause?: unknown): never {
 }
 
 /**
+ * sigstore-js checks the proof against the signed checkpoint's root; the proof's own copy of
+ * the root and size must say the same, or the bundle is not what its log said.
+ */
+function checkProofsMatchCheckpoints(bundle: Bundle): void {
+  for (const [i, e] of bundle.verificationMaterial.tlogEntries.entries()) {
+    const proof = e.inclusionProof;
+    const lines = proof?.checkpoint?.envelope.split("\n") ?? [];
+    if (proof && lines.length >= 3) {
+      if (lines[1] !== String(proof.treeSize)) {
+        fail(
+          `transparency log entry ${i}: the inclusion proof's tree size does not match its checkpoint`,
+        );
+      }
+      if (lines[2] !== Buffer.from(proof.rootHash).toString("base64")) {
+        fail(
+          `transparency log entry ${i}: the inclusion proof's root hash does not match its checkpoint`,
+        );
+      }
+    }
+  }
+}
+
+/**
  * Verifies a Sigstore bundle (v0.1-v0.3) offline against a trusted root, with sigstore-js
  * (@sigstore/verify): signature, certificate chain and SCTs or the managed key, transparency
- * log inclusion, timestamps, and the expected identity. For DSSE bundles the artifact given
+ * log inclusion (a signed entry timestamp, or an inclusion proof against a checkpoint signed by
+ * a trusted log key; Rekor v2 entries have no SET and so need an RFC 3161 timestamp), timestamps,
+ * and the expected identity. Rekor v1 and v2 entry kinds (dsse, hashedrekord, also hashedrekord
+ * over a DSSE envelope's PAE, see rekor-v2.ts). For DSSE bundles the artifact given
  * must be a subject of the in-toto statement (by sha256).
  * @throws ToolError ATTEST_VERIFY_FAILED with the reason
  */
@@ -41,7 +68,7 @@ export function verifySigstoreBundle(
   bundleJson: unknown,
   opts: BundleVerifyOptions,
 ): VerifiedBundle {
-  let bundle: ReturnType<typeof bundleFromJSON>;
+  let bundle: Bundle;
   let root: TrustedRoot;
   try {
     bundle = bundleFromJSON(bundleJson);
@@ -59,24 +86,7 @@ export function verifySigstoreBundle(
       fail(`malformed trusted root: log ${log.baseUrl} has no validity start`);
     }
   }
-  // sigstore-js checks the proof against the signed checkpoint's root; the proof's own copy of
-  // the root and size must say the same, or the bundle is not what its log said
-  for (const [i, e] of bundle.verificationMaterial.tlogEntries.entries()) {
-    const proof = e.inclusionProof;
-    const lines = proof?.checkpoint?.envelope.split("\n") ?? [];
-    if (proof && lines.length >= 3) {
-      if (lines[1] !== String(proof.treeSize)) {
-        fail(
-          `transparency log entry ${i}: the inclusion proof's tree size does not match its checkpoint`,
-        );
-      }
-      if (lines[2] !== Buffer.from(proof.rootHash).toString("base64")) {
-        fail(
-          `transparency log entry ${i}: the inclusion proof's root hash does not match its checkpoint`,
-        );
-      }
-    }
-  }
+  checkProofsMatchCheckpoints(bundle);
   const keyed = bundle.verificationMaterial.content.$case === "publicKey";
   if (keyed && !opts.publicKeyPem) {
     fail("the bundle is signed with a key, and no public key was given");
@@ -96,15 +106,18 @@ export function verifySigstoreBundle(
   const verifier = new Verifier(material, { tlogThreshold: 1, ctlogThreshold: keyed ? 0 : 1 });
   try {
     const entity = toSignedEntity(bundle, opts.artifact ? Buffer.from(opts.artifact) : undefined);
-    const signer = verifier.verify(
-      entity,
-      keyed
-        ? undefined
-        : {
-            ...(opts.identity ? { subjectAlternativeName: opts.identity } : {}),
-            ...(opts.issuer ? { extensions: { issuer: opts.issuer } } : {}),
-          },
-    );
+    const policy = keyed
+      ? undefined
+      : {
+          ...(opts.identity ? { subjectAlternativeName: opts.identity } : {}),
+          ...(opts.issuer ? { extensions: { issuer: opts.issuer } } : {}),
+        };
+    // Rekor v2 may log a DSSE envelope as hashedrekord over its PAE: those entries are
+    // verified as their own part; every part is verified in full
+    const [signer] = entitiesToVerify(bundle, entity).map((part) => verifier.verify(part, policy));
+    if (!signer) {
+      fail("nothing to verify");
+    }
     let dsse: VerifiedBundle["dsse"];
     if (bundle.content.$case === "dsseEnvelope") {
       const env = bundle.content.dsseEnvelope;
