@@ -179,6 +179,7 @@ export {
   type PostureDay,
   postureOverTime,
 } from "./status.js";
+export { type StoreHealth, type StorePart, storeHealth } from "./store-health.js";
 export {
   createToken,
   listTokens,

@@ -8,7 +8,7 @@ import {
   type ReportCheck,
   type RiskItem,
 } from "../report/index.js";
-import { verifyAuditTrail } from "./audit.js";
+import { recordAuditEvent, verifyAuditTrail } from "./audit.js";
 import { resolveFramework } from "./catalog.js";
 import type { ChainReport, LinkReport } from "./chain.js";
 import type { AppContext } from "./context.js";
@@ -213,22 +213,40 @@ async function reportChecks(
   return checks;
 }
 
-/** The compliance report of an image for a framework; recorded as evidence of the image. */
+/**
+ * The compliance report of an image for a framework. With `record` (the default), it is also
+ * kept as evidence of the image: the report blob, and its "compliance-report" link made in the
+ * same transaction as the audit event that records the write (attributed to `actor`). Without
+ * it, the report is computed and nothing is written (the server's GET).
+ */
 export async function complianceReport(
   ctx: AppContext,
   ref: string,
   framework: string,
-  opts: { now?: () => Date } = {},
+  opts: { now?: () => Date; record?: boolean; actor?: string; source?: string } = {},
 ): Promise<{ report: ComplianceReport; evidence?: Digest }> {
   const fw = await resolveFramework(ctx, framework);
   // the report runs every verification its mappings name, the audit trail's included
   const summary = await evidenceSummary(ctx, ref, undefined, { auditTrail: true });
   const report = buildReport(fw, summary, (opts.now ?? (() => new Date()))().toISOString());
-  const store = ctx.evidence();
-  const d = await store.putBlob(
-    new TextEncoder().encode(JSON.stringify(report)),
-    REPORT_MEDIA_TYPE,
+  if (opts.record === false) {
+    return { report };
+  }
+  const subject = summary.image.digest as Digest;
+  const d = await ctx
+    .evidence()
+    .putBlob(new TextEncoder().encode(JSON.stringify(report)), REPORT_MEDIA_TYPE);
+  await recordAuditEvent(
+    ctx,
+    {
+      action: "evidence-import",
+      subject,
+      ...(summary.image.reference !== subject ? { subjectName: summary.image.reference } : {}),
+      evidence: { report: d },
+      details: { kind: "compliance-report", framework: fw.id, source: opts.source ?? "cli" },
+      ...(opts.actor ? { actor: opts.actor } : {}),
+    },
+    [{ subject, evidence: d, kind: "compliance-report", annotations: { framework: fw.id } }],
   );
-  await store.link(summary.image.digest as Digest, d, "compliance-report", { framework: fw.id });
   return { report, evidence: d };
 }
