@@ -86,14 +86,23 @@ export async function evidenceSummary(
   };
   // first detection of each finding: the earliest recorded scan of this image that has it
   const first = new Map<string, string>();
+  // known exploited (CISA KEV) as the scans recorded it, the newest scan's word last
+  const kev = new Map<string, NonNullable<RiskItem["knownExploited"]>>();
   for (const l of await store.find({ subject: digest, kind: "vuln-scan" })) {
     const doc = JSON.parse(new TextDecoder().decode((await store.getBlob(l.evidence)).bytes)) as {
-      findings: { id: string; package: { purl: string } }[];
+      findings: {
+        id: string;
+        package: { purl: string };
+        knownExploited?: { dateAdded: string; dueDate: string };
+      }[];
     };
     for (const f of doc.findings) {
       const k = `${f.id}\n${f.package.purl}`;
       if (!first.has(k)) {
         first.set(k, l.createdAt);
+      }
+      if (f.knownExploited) {
+        kev.set(k, { dateAdded: f.knownExploited.dateAdded, dueDate: f.knownExploited.dueDate });
       }
     }
   }
@@ -105,6 +114,7 @@ export async function evidenceSummary(
     status: v.status,
     ...(v.justification ? { justification: v.justification } : {}),
     firstDetected: first.get(`${v.id}\n${v.purl}`) ?? new Date().toISOString(),
+    ...((k) => (k ? { knownExploited: k } : {}))(kev.get(`${v.id}\n${v.purl}`)),
   }));
   const snapshot = link("scan").predicate?.inputs["dbSnapshot"];
   return {

@@ -186,14 +186,17 @@ export async function scan(
   }
 }
 
-/** Parses --fail-on. @throws UsageError CLI_USAGE */
-export function parseSeverity(s: string): (typeof SEVERITIES)[number] {
+/** What --fail-on takes: a severity, or "KEV" (known exploited, whatever the severity). */
+export type FailOn = (typeof SEVERITIES)[number] | "KEV";
+
+/** Parses --fail-on: low, medium, high, critical, or kev. @throws UsageError CLI_USAGE */
+export function parseSeverity(s: string): FailOn {
   const up = s.toUpperCase();
-  if ((SEVERITIES as readonly string[]).includes(up)) {
-    return up as (typeof SEVERITIES)[number];
+  if ((SEVERITIES as readonly string[]).includes(up) || up === "KEV") {
+    return up as FailOn;
   }
   throw new UsageError("CLI_USAGE", `unknown severity "${s}"`, {
-    hint: "one of low, medium, high, critical",
+    hint: "one of low, medium, high, critical, or kev (in CISA's Known Exploited Vulnerabilities catalog)",
   });
 }
 
@@ -204,7 +207,8 @@ export function parseSeverity(s: string): (typeof SEVERITIES)[number] {
  */
 export function findingsAtOrAbove(
   findings: readonly Finding[],
-  min: (typeof SEVERITIES)[number],
+  /** A severity, or "KEV": the findings CISA's catalog lists as known exploited. */
+  min: FailOn,
   vex: readonly VexStatement[] = [],
 ): Finding[] {
   const rank = (s: string | undefined): number =>
@@ -216,7 +220,9 @@ export function findingsAtOrAbove(
   );
   return findings.filter(
     (f) =>
-      rank(f.rating?.severity) >= SEVERITIES.indexOf(min) &&
+      (min === "KEV"
+        ? f.knownExploited !== undefined
+        : rank(f.rating?.severity) >= SEVERITIES.indexOf(min)) &&
       !resolved.has(`${f.id}\n${f.package.purl}`),
   );
 }

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Digest } from "../core/digest.js";
+import { remediationDeadline } from "../report/index.js";
 import type { VexStatement } from "../vex/index.js";
 import type { Finding } from "../vuln/index.js";
 import {
@@ -296,14 +297,6 @@ export function chainCheck(s: StatusInputs): ComplianceCheck {
   };
 }
 
-/** FedRAMP's remediation deadlines from first detection, in days (unrated: 30). */
-const DEADLINE_DAYS: Readonly<Record<string, number>> = {
-  CRITICAL: 30,
-  HIGH: 30,
-  MEDIUM: 90,
-  LOW: 180,
-};
-
 /** One condition of SI-2 (flaw remediation) and what the evidence shows of it. */
 export interface Si2Condition {
   readonly name: string;
@@ -416,11 +409,13 @@ async function findingConditions(
     .filter((f) => f.rating?.severity !== "NONE")
     .map((f) => {
       const detected = first.get(key(f.id, f.package.purl));
-      const days = DEADLINE_DAYS[f.rating?.severity ?? ""] ?? 30;
-      return {
-        f,
-        due: detected ? new Date(Date.parse(detected) + days * 86_400_000) : undefined,
-      };
+      // FedRAMP's timeframe from first detection, or CISA's KEV due date when sooner (and a
+      // known exploited finding is due by that date even with no signed first detection)
+      const kevDue = f.knownExploited ? `${f.knownExploited.dueDate}T23:59:59.999Z` : undefined;
+      const due = detected
+        ? remediationDeadline(f.rating?.severity ?? "", detected, f.knownExploited).dueBy
+        : kevDue;
+      return { f, due: due ? new Date(due) : undefined };
     });
   const undated = dated.filter((d) => !d.due);
   const overdue = dated.filter((d) => d.due && d.due.getTime() < s.now.getTime());
@@ -448,7 +443,7 @@ async function findingConditions(
             .slice(0, 5)
             .map(
               (d) =>
-                `${d.f.id} (${d.f.rating?.severity ?? "unrated"}, due ${d.due?.toISOString()})`,
+                `${d.f.id} (${d.f.rating?.severity ?? "unrated"}${d.f.knownExploited ? ", known exploited (CISA KEV)" : ""}, due ${d.due?.toISOString()})`,
             )
             .join(", ")}`,
         }
@@ -473,7 +468,7 @@ async function findingConditions(
  * FedRAMP ready, SI-2 (flaw remediation) from the evidence: a verified scan on the database's
  * current snapshot, every package assessed, every finding with a VEX status, and no unresolved
  * finding past FedRAMP's deadline from first detection (critical and high 30 days, moderate 90,
- * low 180; unrated 30). FAIL when one fails, UNKNOWN when one cannot be shown, PASS only when each
+ * low 180; unrated 30; a known exploited finding by CISA's KEV due date when sooner). FAIL when one fails, UNKNOWN when one cannot be shown, PASS only when each
  * is shown by verified evidence. The organizational parts of SI-2 are not automated: the detail
  * says so.
  */

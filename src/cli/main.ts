@@ -449,7 +449,7 @@ export async function run(
     )
     .option(
       "--fail-on <severity>",
-      "exit 1 when a finding at or above this severity is not resolved (low, medium, high, critical)",
+      "exit 1 when a finding at or above this severity is not resolved (low, medium, high, critical), or kev: one CISA's KEV catalog lists",
     )
     .option("--output-vex <file>", "write one VEX statement per finding to a file")
     .option(
@@ -576,6 +576,8 @@ export async function run(
           const vexOf = new Map(
             r.vex.map((v) => [`${v.vulnerability}\n${v.subcomponent.purl}`, v]),
           );
+          // the KEV column only when the catalog lists one of the findings
+          const kev = r.findings.some((f) => f.knownExploited);
           const rows = r.findings.map((f) => [
             vexOf.get(`${f.id}\n${f.package.purl}`)?.status ?? "-",
             f.rating?.severity ?? "UNKNOWN",
@@ -583,9 +585,19 @@ export async function run(
             f.package.version,
             f.fixedIn ?? (f.distroStatus ? `(${f.distroStatus})` : "-"),
             f.id,
+            ...(kev ? [f.knownExploited ? `due ${f.knownExploited.dueDate}` : "-"] : []),
             (f.summary ?? f.aliases.join(" ")).slice(0, 60),
           ]);
-          const header = ["VEX", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "ID", "TITLE"];
+          const header = [
+            "VEX",
+            "SEVERITY",
+            "PACKAGE",
+            "INSTALLED",
+            "FIXED IN",
+            "ID",
+            ...(kev ? ["KNOWN EXPLOITED"] : []),
+            "TITLE",
+          ];
           const widths = header.map((h, i) =>
             Math.min(40, Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length))),
           );
@@ -603,7 +615,9 @@ export async function run(
           const over = findingsAtOrAbove(r.findings, failOn, r.vex);
           if (over.length > 0) {
             out.warn(
-              `${over.length} findings at or above ${failOn.toLowerCase()} not resolved by VEX (unrated findings count as well)`,
+              failOn === "KEV"
+                ? `${over.length} known exploited findings (CISA KEV) not resolved by VEX`
+                : `${over.length} findings at or above ${failOn.toLowerCase()} not resolved by VEX (unrated findings count as well)`,
             );
             exitCode = ExitCode.Failed;
           }

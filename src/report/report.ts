@@ -200,6 +200,8 @@ export interface RiskItem {
   readonly status: string;
   readonly justification?: string;
   readonly firstDetected: string;
+  /** In CISA's Known Exploited Vulnerabilities catalog: when added, and BOD 22-01's due date. */
+  readonly knownExploited?: { readonly dateAdded: string; readonly dueDate: string };
 }
 
 /** What an image's verified evidence shows (assembled by `app`). */
@@ -250,7 +252,7 @@ export interface ComplianceReport {
   /** The verifications this report ran, with their results and evidence. */
   readonly checks: readonly ReportCheck[];
   readonly riskAssessment: readonly RiskItem[];
-  readonly remediation: readonly (RiskItem & { readonly dueBy: string; readonly days: number })[];
+  readonly remediation: readonly (RiskItem & RemediationDeadline)[];
   readonly dbSnapshot?: string;
 }
 
@@ -351,6 +353,40 @@ export function controlLabel(id: string): string {
 
 const DAYS: Readonly<Record<string, number>> = { CRITICAL: 30, HIGH: 30, MEDIUM: 90, LOW: 180 };
 
+/** When a finding must be remediated, and by which rule. */
+export interface RemediationDeadline {
+  readonly dueBy: string;
+  /** FedRAMP's timeframe for the severity, in days from first detection. */
+  readonly days: number;
+  /** "fedramp": first detection + days; "kev": CISA's due date, which is sooner. */
+  readonly rule: "fedramp" | "kev";
+}
+
+/**
+ * The remediation deadline FedRAMP sets for a finding. FedRAMP's continuous monitoring
+ * timeframes: critical and high 30 days from first detection, moderate 90, low 180 (unrated 30).
+ * A finding in CISA's Known Exploited Vulnerabilities catalog: FedRAMP's BOD 22-01 guidance
+ * (fedramp.gov, 2022-03-08) puts CSPs in the directive's scope, so it is due by the catalog's
+ * dueDate (the end of that day, UTC), or by the FedRAMP timeframe when that is sooner.
+ */
+export function remediationDeadline(
+  severity: string,
+  firstDetected: string,
+  knownExploited?: { readonly dueDate: string },
+): RemediationDeadline {
+  const days = DAYS[severity] ?? 30;
+  const fedramp = Date.parse(firstDetected) + days * 86_400_000;
+  const kev = knownExploited ? Date.parse(`${knownExploited.dueDate}T23:59:59.999Z`) : Number.NaN;
+  return !Number.isNaN(kev) && kev < fedramp
+    ? { dueBy: new Date(kev).toISOString(), days, rule: "kev" }
+    : { dueBy: new Date(fedramp).toISOString(), days, rule: "fedramp" };
+}
+
+const deadlineText = (x: RiskItem & RemediationDeadline): string =>
+  x.rule === "kev"
+    ? `CISA KEV due date ${x.knownExploited?.dueDate} (BOD 22-01), sooner than FedRAMP's ${x.days} days from first detection`
+    : `${x.days} days from first detection${x.knownExploited ? ` (known exploited: CISA's due date ${x.knownExploited.dueDate} is later)` : ""}`;
+
 /** Builds the report of one image against one framework's baseline. */
 export function buildReport(
   fw: Framework,
@@ -423,14 +459,7 @@ export function buildReport(
   const organizational = count("requires organizational evidence");
   const remediation = e.risks
     .filter((r) => r.status === "affected" || r.status === "under_investigation")
-    .map((r) => {
-      const days = DAYS[r.severity] ?? 30;
-      return {
-        ...r,
-        days,
-        dueBy: new Date(Date.parse(r.firstDetected) + days * 86_400_000).toISOString(),
-      };
-    })
+    .map((r) => ({ ...r, ...remediationDeadline(r.severity, r.firstDetected, r.knownExploited) }))
     .sort((a, b) => (a.dueBy < b.dueBy ? -1 : a.dueBy > b.dueBy ? 1 : 0));
   return {
     reportVersion: 1,
@@ -581,12 +610,12 @@ export function renderReportMarkdown(r: ComplianceReport): string {
         `| ${k.id} | ${k.verified} | ${k.result} | ${k.detail.replace(/\|/g, "\\|")} | ${k.evidence.map((d) => `\`${d}\``).join(" ")} |`,
     ),
     "",
-    "## Remediation timeline (FedRAMP: critical and high 30 days, moderate 90, low 180)",
+    "## Remediation timeline (FedRAMP: critical and high 30 days, moderate 90, low 180; known exploited: CISA's KEV due date when sooner)",
     "",
     ...(r.remediation.length
       ? r.remediation.map(
           (x) =>
-            `- ${x.id} in ${x.package} ${x.version} (${x.severity}, ${x.status}): first detected ${x.firstDetected}, due ${x.dueBy}`,
+            `- ${x.id} in ${x.package} ${x.version} (${x.severity}, ${x.status}${x.knownExploited ? ", known exploited (CISA KEV)" : ""}): first detected ${x.firstDetected}, due ${x.dueBy} (${deadlineText(x)})`,
         )
       : ["- nothing open"]),
     "",
@@ -604,7 +633,7 @@ export function renderOscalPoam(r: ComplianceReport, tool: string): string {
     uuid: uuidOf(`${key} risk ${x.id} ${x.package}`),
     title: `${x.id} in ${x.package} ${x.version}`,
     description: `${x.id} (${x.severity}) affects ${x.package} ${x.version} in image ${r.image.reference} (${r.image.digest}); VEX status ${x.status}.`,
-    statement: `First detected ${x.firstDetected}; FedRAMP requires remediation of ${x.severity.toLowerCase()} findings within ${x.days} days.`,
+    statement: `First detected ${x.firstDetected}; FedRAMP requires remediation of ${x.severity.toLowerCase()} findings within ${x.days} days${x.knownExploited ? `; it is in CISA's Known Exploited Vulnerabilities catalog (added ${x.knownExploited.dateAdded}, BOD 22-01 due date ${x.knownExploited.dueDate}), so it is due by the sooner of the two: ${x.dueBy}` : ""}.`,
     status: "open",
     deadline: x.dueBy,
   }));
@@ -623,7 +652,15 @@ export function renderOscalPoam(r: ComplianceReport, tool: string): string {
         ? r.remediation.map((x, i) => ({
             uuid: uuidOf(`${key} item ${x.id} ${x.package}`),
             title: `Remediate ${x.id} in ${x.package}`,
-            description: `Update or remove ${x.package} ${x.version} before ${x.dueBy} (${x.severity}, ${x.days} days from first detection).`,
+            description: `Update or remove ${x.package} ${x.version} before ${x.dueBy} (${x.severity}, ${deadlineText(x)}).`,
+            // FedRAMP's POA&M column "Binding Operational Directive 22-01 tracking": Yes or No
+            props: [
+              {
+                name: "binding-operational-directive-22-01-tracking",
+                ns: "https://cleanimg.dev/ns/oscal",
+                value: x.knownExploited ? "yes" : "no",
+              },
+            ],
             "related-risks": [{ "risk-uuid": risks[i]?.uuid as string }],
           }))
         : [

@@ -7,7 +7,13 @@ import type { Digest } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import type { Issue } from "../core/issues.js";
 import { normalizePackageName, type OsvAffectedEntry, type OsvRecord } from "./osv.js";
-import { type ParsedSource, parseVulnInput, type Untar } from "./sources.js";
+import {
+  KEV_SOURCE,
+  type KevEntry,
+  type ParsedSource,
+  parseVulnInput,
+  type Untar,
+} from "./sources.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS records (
@@ -332,6 +338,25 @@ export class VulnDb {
       ? this.#db.prepare("SELECT 1 FROM affected WHERE ecosystem = ? LIMIT 1").get(ecosystem)
       : this.#db.prepare("SELECT 1 FROM affected WHERE ecosystem_base = ? LIMIT 1").get(ecosystem);
     return row !== undefined;
+  }
+
+  /** CISA KEV entries for these ids (CVE ids; others have none), by id. */
+  knownExploited(ids: Iterable<string>): Map<string, KevEntry> {
+    const out = new Map<string, KevEntry>();
+    const q = this.#db.prepare("SELECT raw FROM records WHERE source = ? AND id = ?");
+    for (const id of new Set(ids)) {
+      if (!id.startsWith("CVE-")) {
+        continue;
+      }
+      const row = q.get(KEV_SOURCE, id) as { raw: string } | undefined;
+      const kev = row
+        ? ((JSON.parse(row.raw) as OsvRecord).database_specific?.["kev"] as KevEntry | undefined)
+        : undefined;
+      if (kev) {
+        out.set(id, kev);
+      }
+    }
+    return out;
   }
 
   count(): number {

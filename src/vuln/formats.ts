@@ -67,6 +67,13 @@ export function renderSarif(
       installed: f.package.version,
       ...(f.fixedIn ? { fixedIn: f.fixedIn } : {}),
       status: f.status,
+      ...(f.knownExploited
+        ? {
+            knownExploited: true,
+            kevDateAdded: f.knownExploited.dateAdded,
+            kevDueDate: f.knownExploited.dueDate,
+          }
+        : {}),
     },
   }));
   const log: Json = {
@@ -131,6 +138,22 @@ export function renderCycloneDxVulnerabilities(sbom: Sbom, findings: readonly Fi
           : {}),
         ...(f.summary ? { description: f.summary } : {}),
         ...(f.fixedIn ? { recommendation: `upgrade to ${f.fixedIn} or later` } : {}),
+        // known exploited (CISA KEV): the catalog's dates as properties
+        ...(fs.some((x) => x.knownExploited)
+          ? {
+              properties: [
+                { name: "cisa:kev:knownExploited", value: "true" },
+                {
+                  name: "cisa:kev:dateAdded",
+                  value: fs.find((x) => x.knownExploited)?.knownExploited?.dateAdded ?? "",
+                },
+                {
+                  name: "cisa:kev:dueDate",
+                  value: fs.find((x) => x.knownExploited)?.knownExploited?.dueDate ?? "",
+                },
+              ],
+            }
+          : {}),
         affects: fs.map((x) => ({
           ref: x.package.id,
           versions: [

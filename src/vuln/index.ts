@@ -17,6 +17,9 @@ export {
 export {
   alpineToOsv,
   debianEntryToOsv,
+  KEV_SOURCE,
+  type KevEntry,
+  kevToRecords,
   parseDebianList,
   parseVulnInput,
   type Untar,

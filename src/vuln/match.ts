@@ -5,6 +5,7 @@ import { type Affected, isAffected } from "../versions/index.js";
 import { cvss3BaseScore, cvss4Score } from "./cvss.js";
 import type { AdvisoryHit, VulnDb } from "./db.js";
 import type { OsvRecord } from "./osv.js";
+import type { KevEntry } from "./sources.js";
 
 /** One vulnerability found in one package, with the evidence of the match. */
 export interface Finding {
@@ -35,6 +36,11 @@ export interface Finding {
   readonly rating?: { readonly severity: string; readonly score?: number; readonly from: string };
   /** Known false-positive shapes flagged for the VEX analysis (e.g. "kernel-headers"). */
   readonly flags: readonly string[];
+  /**
+   * Known exploited: CISA's KEV entry for the finding's CVE (its id or an alias), with BOD
+   * 22-01's due date, when the database holds the catalog.
+   */
+  readonly knownExploited?: KevEntry;
 }
 
 export interface MatchResult {
@@ -284,6 +290,14 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
             ? 1
             : 0,
   );
+  const kev = db.knownExploited(list.flatMap((f) => [f.id, ...f.aliases]));
+  const marked = list.map((f) => {
+    // the earliest due date when several of its CVEs are in the catalog
+    const entry = [f.id, ...f.aliases]
+      .flatMap((id) => kev.get(id) ?? [])
+      .sort((a, b) => (a.dueDate < b.dueDate ? -1 : a.dueDate > b.dueDate ? 1 : 0))[0];
+    return entry ? { ...f, knownExploited: entry } : f;
+  });
   for (const [ecosystem, n] of unassessed) {
     issues.push({
       code: "VULN_NO_DATA",
@@ -292,7 +306,7 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
     });
   }
   return {
-    findings: list,
+    findings: marked,
     issues,
     snapshot: db.snapshot(),
     packagesMatched: matched,

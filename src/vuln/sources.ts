@@ -278,6 +278,87 @@ export function debianTrackerToOsv(
     }));
 }
 
+/** The source name of CISA's Known Exploited Vulnerabilities catalog. */
+export const KEV_SOURCE = "cisa:kev";
+
+/** What a finding carries from the KEV catalog (kept in the record's database_specific.kev). */
+export interface KevEntry {
+  readonly cveID: string;
+  readonly dateAdded: string;
+  /** BOD 22-01's remediation due date (YYYY-MM-DD). */
+  readonly dueDate: string;
+  readonly requiredAction?: string;
+  readonly knownRansomwareCampaignUse?: string;
+  readonly vendorProject?: string;
+  readonly product?: string;
+  readonly catalogVersion?: string;
+}
+
+/** The catalog as CISA publishes it (known_exploited_vulnerabilities.json). */
+function isKevCatalog(o: Record<string, unknown>): boolean {
+  return (
+    typeof o["catalogVersion"] === "string" &&
+    Array.isArray(o["vulnerabilities"]) &&
+    (o["vulnerabilities"] as unknown[]).every(
+      (v) =>
+        typeof v === "object" &&
+        v !== null &&
+        typeof (v as Record<string, unknown>)["cveID"] === "string",
+    )
+  );
+}
+
+/**
+ * CISA's KEV catalog as records, one per CVE, with no affected packages (KEV names products,
+ * not package versions): findings are marked from it by CVE id or alias. dateAdded is the
+ * record's published and modified time; the catalog's version and release time are kept.
+ */
+export function kevToRecords(
+  o: Record<string, unknown>,
+  where: string,
+  issues: Issue[],
+): OsvRecord[] {
+  const catalogVersion = String(o["catalogVersion"]);
+  const out: OsvRecord[] = [];
+  for (const v of o["vulnerabilities"] as Record<string, unknown>[]) {
+    const id = String(v["cveID"]);
+    const dateAdded = typeof v["dateAdded"] === "string" ? v["dateAdded"] : "";
+    const dueDate = typeof v["dueDate"] === "string" ? v["dueDate"] : "";
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(dueDate) || !/^\d{4}-\d{2}-\d{2}$/.test(dateAdded)) {
+      issues.push({
+        code: "VULN_RECORD_UNKNOWN",
+        message: `KEV entry ${id} has no dateAdded or dueDate (YYYY-MM-DD); skipped`,
+        path: where,
+      });
+      continue;
+    }
+    const kev: KevEntry = {
+      cveID: id,
+      dateAdded,
+      dueDate,
+      ...(typeof v["requiredAction"] === "string" ? { requiredAction: v["requiredAction"] } : {}),
+      ...(typeof v["knownRansomwareCampaignUse"] === "string"
+        ? { knownRansomwareCampaignUse: v["knownRansomwareCampaignUse"] }
+        : {}),
+      ...(typeof v["vendorProject"] === "string" ? { vendorProject: v["vendorProject"] } : {}),
+      ...(typeof v["product"] === "string" ? { product: v["product"] } : {}),
+      catalogVersion,
+    };
+    out.push({
+      id,
+      published: `${dateAdded}T00:00:00Z`,
+      modified: `${dateAdded}T00:00:00Z`,
+      ...(typeof v["vulnerabilityName"] === "string" ? { summary: v["vulnerabilityName"] } : {}),
+      ...(typeof v["shortDescription"] === "string" ? { details: v["shortDescription"] } : {}),
+      database_specific: {
+        kev,
+        ...(typeof o["dateReleased"] === "string" ? { catalogReleased: o["dateReleased"] } : {}),
+      },
+    });
+  }
+  return out;
+}
+
 function isOsv(o: Record<string, unknown>): boolean {
   return (
     typeof o["id"] === "string" &&
@@ -376,7 +457,9 @@ export async function parseVulnInput(
     bySource.set(source, [...(bySource.get(source) ?? []), r]);
   };
   for (const o of objects) {
-    if (objects.length === 1 && isDebianTracker(o)) {
+    if (objects.length === 1 && isKevCatalog(o)) {
+      bySource.set(KEV_SOURCE, kevToRecords(o, where, issues));
+    } else if (objects.length === 1 && isDebianTracker(o)) {
       bySource.set(
         "debian:tracker",
         debianTrackerToOsv(o as Record<string, Record<string, TrackerIssue>>),
@@ -392,7 +475,8 @@ export async function parseVulnInput(
     } else {
       issues.push({
         code: "VULN_RECORD_UNKNOWN",
-        message: "not an OSV record, a Debian advisory or an Alpine secdb document",
+        message:
+          "not an OSV record, a Debian advisory, an Alpine secdb document or CISA's KEV catalog",
         path: where,
       });
     }
