@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCosignPrivateKey } from "../../src/attest/keys.js";
 import { runCliAsync } from "../support/cli.js";
+import { startRekorV2 } from "../support/rekor-v2-stand-in.js";
 import {
   identityToken,
   type SigstoreServices,
@@ -168,6 +169,65 @@ describe("sigstore sign-bundle", () => {
     );
     const ok = await verify(bundle, ["--key", pub]);
     expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it("signs against a Rekor v2 log named by a v0.2 signing config: hashedrekord 0.0.2, a signed checkpoint, a timestamp, no SET", async () => {
+    const v2 = await startRekorV2();
+    try {
+      const config = services.signingConfig as { rekorTlogUrls: Record<string, unknown>[] };
+      const v2Config = join(dir, "signing_config.v2.json");
+      // the v1 log started earlier; the most recent shard the client speaks is chosen
+      writeFileSync(
+        v2Config,
+        JSON.stringify({ ...config, rekorTlogUrls: [...config.rekorTlogUrls, v2.service] }),
+      );
+      const v2Root = join(dir, "trusted_root.v2.json");
+      const tr = services.trustedRoot as { tlogs: unknown[] };
+      writeFileSync(v2Root, JSON.stringify({ ...tr, tlogs: [...tr.tlogs, v2.tlog] }));
+      const bundle = join(dir, "rekor-v2.sigstore.json");
+      const signed = await signBundle(bundle, [
+        "--identity-token",
+        token,
+        "--signing-config",
+        v2Config,
+      ]);
+      expect(signed.code, signed.stderr).toBe(0);
+      expect(v2.requests).toHaveLength(1);
+      expect(JSON.parse(v2.requests[0] as string)).toHaveProperty("hashedRekordRequestV002");
+      const b = JSON.parse(readFileSync(bundle, "utf8"));
+      const entry = b.verificationMaterial.tlogEntries[0];
+      expect(b.verificationMaterial.tlogEntries).toHaveLength(1);
+      expect(entry.kindVersion).toEqual({ kind: "hashedrekord", version: "0.0.2" });
+      expect(entry.inclusionPromise).toBeUndefined();
+      expect(entry.integratedTime ?? "0").toBe("0");
+      expect(entry.inclusionProof.checkpoint.envelope).toContain(new URL(v2.url).host);
+      expect(b.verificationMaterial.timestampVerificationData.rfc3161Timestamps).toHaveLength(1);
+      const verifyV2 = (file: string, rootFile = v2Root) =>
+        runCliAsync(home, [
+          "sigstore",
+          "verify-bundle",
+          "--bundle",
+          file,
+          "--trusted-root",
+          rootFile,
+          ...TRUSTED,
+          artifact,
+        ]);
+      const ok = await verifyV2(bundle);
+      expect(ok.code, ok.stderr).toBe(0);
+      // the v2 log's key is what makes its checkpoint trusted; the timestamp stands in for a SET
+      const untrusted = await verifyV2(bundle, root);
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr).toMatch(/checkpoint signature/);
+      const noTimestamp = join(dir, "rekor-v2-no-ts.sigstore.json");
+      const { timestampVerificationData: _ts, ...vm } = b.verificationMaterial;
+      writeFileSync(noTimestamp, JSON.stringify({ ...b, verificationMaterial: vm }));
+      const refused = await verifyV2(noTimestamp);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/timestamp/);
+    } finally {
+      await v2.close();
+    }
   });
 
   it("writes no bundle when a service refuses, and says which", async () => {
