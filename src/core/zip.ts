@@ -85,12 +85,30 @@ export function zipEntries(b: Uint8Array): ZipEntry[] | string {
     out.push({ name, method, compressedSize, size, localHeaderOffset });
     p = end + commentLen;
   }
-  return out;
+  return overlapping(out, cdOffset) ?? out;
+}
+
+/**
+ * Members whose data would overlap (several central directory records naming one local header,
+ * or a member running into the next or into the central directory) make a small archive inflate
+ * the same bytes again and again: such an archive is refused whole, as Info-ZIP's unzip does.
+ */
+function overlapping(entries: readonly ZipEntry[], cdOffset: number): string | undefined {
+  const byOffset = [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+  for (let i = 0; i < byOffset.length; i++) {
+    const e = byOffset[i] as ZipEntry;
+    const next = byOffset[i + 1]?.localHeaderOffset ?? cdOffset;
+    if (e.localHeaderOffset + 30 + e.compressedSize > next) {
+      return `overlapping entries ("${e.name}" runs into the next member)`;
+    }
+  }
+  return undefined;
 }
 
 /**
  * The uncompressed bytes of a member (stored or deflated), refusing members larger than
- * `max` (zip bombs). Undefined when unreadable.
+ * `max` and members that do not inflate to their declared size (zip bombs). Undefined when
+ * unreadable.
  */
 export function zipRead(b: Uint8Array, e: ZipEntry, max: number): Uint8Array | undefined {
   if (e.size > max) {
@@ -113,7 +131,10 @@ export function zipRead(b: Uint8Array, e: ZipEntry, max: number): Uint8Array | u
     return undefined;
   }
   try {
-    return new Uint8Array(inflateRawSync(data, { maxOutputLength: Math.max(1, max) }));
+    // inflating stops at the size the central directory declares: a member that inflates past
+    // it (a zip bomb declaring little) is refused after that many bytes, not after `max`
+    const out = inflateRawSync(data, { maxOutputLength: Math.max(1, e.size) });
+    return out.length === e.size ? new Uint8Array(out) : undefined;
   } catch {
     return undefined;
   }

@@ -45,6 +45,38 @@ describe("zip reader", () => {
     expect(zipRead(z, a, 100)).toBeUndefined();
   });
 
+  it("refuses an archive whose central directory points several entries at one member", () => {
+    const d = mkdtempSync(join(tmpdir(), "zip-"));
+    writeFileSync(join(d, "a.jar"), Buffer.alloc(100_000));
+    execFileSync("zip", ["-q", "-j", join(d, "t.zip"), join(d, "a.jar")]);
+    const z = Buffer.from(readFileSync(join(d, "t.zip")));
+    const eocd = z.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+    const cdAt = z.readUInt32LE(eocd + 16);
+    const record = z.subarray(cdAt, eocd);
+    const end = Buffer.from(z.subarray(eocd));
+    end.writeUInt16LE(3, 8);
+    end.writeUInt16LE(3, 10);
+    end.writeUInt32LE(record.length * 3, 12);
+    const forged = Buffer.concat([z.subarray(0, cdAt), record, record, record, end]);
+    expect(zipEntries(new Uint8Array(forged))).toMatch(/^overlapping entries/);
+    // the archive as zip wrote it still reads
+    expect(Array.isArray(zipEntries(new Uint8Array(z)))).toBe(true);
+  });
+
+  it("refuses a member that inflates past the size its central directory declares", () => {
+    const d = mkdtempSync(join(tmpdir(), "zip-"));
+    writeFileSync(join(d, "MANIFEST.MF"), Buffer.alloc(1_000_000));
+    execFileSync("zip", ["-q", "-j", join(d, "t.zip"), join(d, "MANIFEST.MF")]);
+    const z = Buffer.from(readFileSync(join(d, "t.zip")));
+    const honest = zipEntries(new Uint8Array(z)) as Exclude<ReturnType<typeof zipEntries>, string>;
+    expect(zipRead(z, honest[0] as (typeof honest)[number], 1 << 30)?.length).toBe(1_000_000);
+    const cdAt = z.readUInt32LE(z.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06])) + 16);
+    z.writeUInt32LE(1024, cdAt + 24);
+    const lying = zipEntries(new Uint8Array(z)) as typeof honest;
+    expect(lying[0]?.size).toBe(1024);
+    expect(zipRead(z, lying[0] as (typeof honest)[number], 1 << 30)).toBeUndefined();
+  });
+
   it("explains what is wrong with bytes that are not a zip", () => {
     expect(zipEntries(new Uint8Array(100))).toBe("no end of central directory record");
   });
