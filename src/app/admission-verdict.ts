@@ -68,6 +68,16 @@ export async function evaluateVerdict(
       evidence: bad.attestation ? [bad.attestation] : [],
     };
   }
+  const stale = chain.links.find((l) => VERDICT_STAGES.has(l.stage) && l.state === "stale");
+  if (stale) {
+    return {
+      image,
+      digest,
+      allowed: false,
+      reason: `the evidence is not ready (stale, not tampered with): ${stale.reason ?? stale.stage}`,
+      evidence: stale.attestation ? [stale.attestation] : [],
+    };
+  }
   const ev = await evaluateImagePolicy(ctx, digest, {
     ...(settings.policy ? { policy: settings.policy } : {}),
     name: image,

@@ -4,7 +4,7 @@ import { verifySignature } from "../attest/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { appendToLog, type EvidenceStore, type LinkInput } from "../store/index.js";
 import type { AppContext } from "./context.js";
-import { identities, trustedKeys } from "./signing.js";
+import { identities, raiseWitness, readWitness, trustedKeys } from "./signing.js";
 
 /**
  * The audit trail: every action appends one event to the store's "audit" log. Each event names
@@ -87,7 +87,7 @@ export async function recordAuditEvent(
   const { signing } = await identities(ctx);
   const store = ctx.evidence();
   let made: AuditEvent | undefined;
-  await appendToLog(store, AUDIT_LOG, async (seq, previous) => {
+  const appended = await appendToLog(store, AUDIT_LOG, async (seq, previous) => {
     const event: AuditEvent = {
       seq,
       time: e.time ?? new Date().toISOString(),
@@ -126,6 +126,8 @@ export async function recordAuditEvent(
       ],
     };
   });
+  // the newest signed head, kept outside the audit rows (see headOutsideTheLog)
+  await raiseWitness(ctx, "audit", appended.index + 1, appended.entry);
   return made as AuditEvent;
 }
 
@@ -188,12 +190,80 @@ export async function verifyAuditTrail(ctx: AppContext): Promise<AuditVerificati
     }
     prev = sha256(bytes);
   });
+  const cut = await headOutsideTheLog(ctx, keys, raw.length, (seq) => raw[seq]);
+  if (cut) {
+    problems.push(cut);
+  }
   return {
     events: raw.length,
     intact: problems.length === 0,
     problems,
     ...(raw.length > 0 ? { head: prev } : {}),
   };
+}
+
+/**
+ * The audit log against its newest signed head kept outside the audit rows (the witness, see
+ * signing.ts): the log must still hold that entry, byte for byte, at its position. Undefined when
+ * it does (or nothing was kept); otherwise the problem, located at the first missing position.
+ * `entryAt` reads the log's entry at a position (`size` is the log's size).
+ */
+async function headOutsideTheLog(
+  ctx: AppContext,
+  keys: readonly KeyObject[],
+  size: number,
+  entryAt: (seq: number) => Uint8Array | undefined | Promise<Uint8Array | undefined>,
+): Promise<AuditProblem | undefined> {
+  const w = await readWitness(ctx, "audit");
+  if (!w) {
+    return undefined;
+  }
+  const where = `its signed head kept outside the store (${w.path})`;
+  let head: StoredAuditEntry | undefined;
+  try {
+    head = JSON.parse(new TextDecoder().decode(w.bytes)) as StoredAuditEntry;
+  } catch {
+    head = undefined;
+  }
+  const ev = head?.event;
+  const data = new TextEncoder().encode(JSON.stringify(ev));
+  const sig = new Uint8Array(Buffer.from(head?.sig ?? "", "base64"));
+  if (!ev || ev.seq !== w.size - 1 || !keys.some((k) => verifySignature(k, data, sig))) {
+    return { seq: size, reason: `${where} does not verify with a trusted key` };
+  }
+  if (size <= ev.seq) {
+    return {
+      seq: size,
+      reason: `the audit log holds ${size} events, but ${where} is event #${ev.seq} (${ev.time}, ${ev.action}): events #${size}..#${ev.seq} were removed (the log's tail was truncated)`,
+    };
+  }
+  const at = await entryAt(ev.seq);
+  if (!at || sha256(at) !== sha256(w.bytes)) {
+    return {
+      seq: ev.seq,
+      reason: `event #${ev.seq} is not ${where} (${ev.time}, ${ev.action}): the log was rewritten`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Whether the audit log still holds its newest signed head kept outside it (see
+ * headOutsideTheLog): one size query and one entry read. The reason when it does not.
+ */
+export async function auditLogCut(
+  ctx: AppContext,
+  keys?: readonly KeyObject[],
+): Promise<string | undefined> {
+  const store = ctx.evidence();
+  const size = await store.size(AUDIT_LOG);
+  const p = await headOutsideTheLog(
+    ctx,
+    keys ?? (await trustedKeys(ctx)),
+    size,
+    async (seq) => (await store.entries(AUDIT_LOG, seq, seq + 1))[0],
+  );
+  return p?.reason;
 }
 
 /** Events in a time window [from, to), oldest first (parsed, not verified: see verifyAuditTrail). */

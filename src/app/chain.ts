@@ -9,13 +9,20 @@ import {
 import { type Digest, isDigest, sha256 } from "../core/digest.js";
 import { isToolError } from "../core/errors.js";
 import type { EvidenceLink } from "../store/index.js";
-import { type AuditEvent, type AuditProblem, imageAuditRecord, recordAuditEvent } from "./audit.js";
+import {
+  type AuditEvent,
+  type AuditProblem,
+  auditLogCut,
+  imageAuditRecord,
+  recordAuditEvent,
+} from "./audit.js";
 import type { AppContext } from "./context.js";
 import {
   BUNDLE_MEDIA_TYPE,
   type EvidenceTrust,
   evidenceTrust,
   signStatement,
+  transparencyLogGap,
   verifyEvidence,
 } from "./signing.js";
 
@@ -93,15 +100,29 @@ export function linkAnnotations(a: {
   };
 }
 
-/** The newest recorded link of a stage for an image, as the store indexes it (not verified). */
+/**
+ * The link of a stage in effect: the one made last by its own signed time (`created`), not the
+ * one the store received last (evidence made elsewhere can be imported after links made here
+ * from newer ones); on equal times, the later arrival. `links` in the store's (arrival) order.
+ */
+export function linkInEffect(links: readonly RecordedLink[]): RecordedLink | undefined {
+  let best: RecordedLink | undefined;
+  for (const l of links) {
+    if (!best || l.created >= best.created) {
+      best = l;
+    }
+  }
+  return best;
+}
+
+/** The link in effect of a stage for an image, as the store indexes it (not verified). */
 export async function latestLink(
   ctx: AppContext,
   image: Digest,
   stage: Stage,
 ): Promise<RecordedLink | undefined> {
   const rows = await ctx.evidence().find({ subject: image, kind: ATTESTATION_KIND });
-  const mine = rows.map(toRecorded).filter((r): r is RecordedLink => r?.stage === stage);
-  return mine[mine.length - 1];
+  return linkInEffect(rows.map(toRecorded).filter((r): r is RecordedLink => r?.stage === stage));
 }
 
 /**
@@ -195,6 +216,12 @@ export interface ChainReport {
   readonly intact: boolean;
   /** The first broken link, when there is one. */
   readonly firstBroken?: Stage;
+  /**
+   * Intact and no link stale: what admission and status require. A stale link is not tampering;
+   * `notReady` names the first one and what to re-run.
+   */
+  readonly ready: boolean;
+  readonly notReady?: { readonly stage: Stage; readonly reason: string };
 }
 
 /**
@@ -295,20 +322,33 @@ export function indexDiscrepancy(
 export async function verifyChain(ctx: AppContext, image: Digest): Promise<ChainReport> {
   const store = ctx.evidence();
   const trust = await evidenceTrust(ctx);
-  const [rows, expected] = await Promise.all([
+  const [rows, expected, cut] = await Promise.all([
     store.find({ subject: image, kind: ATTESTATION_KIND }),
     expectedChain(ctx, image, trust.keys),
+    auditLogCut(ctx, trust.keys),
   ]);
   const indexed = rows.map(toRecorded).filter((r): r is RecordedLink => r !== undefined);
+  const byStage = new Map(STAGES.map((s) => [s, indexed.filter((r) => r.stage === s)] as const));
   const reports = new Map<Stage, LinkReport>();
   // every stage at once: the reads overlap
   await Promise.all(
     STAGES.map(async (stage) => {
-      const mine = indexed.filter((r) => r.stage === stage);
+      const mine = byStage.get(stage) ?? [];
       reports.set(stage, await verifyLink(ctx, trust, image, stage, mine, expected));
     }),
   );
-  checkReferences(reports, expected.events);
+  const name = rows[rows.length - 1]?.annotations["image"] || image;
+  await checkReferences({ ctx, trust, image, name, byStage }, reports, expected.events);
+  if (cut) {
+    // what the chain must contain cannot be told: the first stage with a link breaks
+    const first = STAGES.find((s) => reports.get(s)?.state !== "not-recorded") ?? STAGES[0];
+    const r = reports.get(first) as LinkReport;
+    reports.set(first, {
+      ...r,
+      state: "broken",
+      reason: `the audit log, the witness of what this chain contains, was cut: ${cut}`,
+    });
+  }
   return summarize(image, reports);
 }
 
@@ -321,7 +361,7 @@ async function verifyLink(
   indexed: readonly RecordedLink[],
   expected: ExpectedChain,
 ): Promise<LinkReport> {
-  const current = indexed[indexed.length - 1];
+  const current = linkInEffect(indexed);
   const discrepancy = indexDiscrepancy(stage, indexed, expected);
   if (!current) {
     return discrepancy
@@ -408,6 +448,10 @@ async function verifyAttestation(
   } catch (e) {
     return { reason: (e as Error).message };
   }
+  const gap = await transparencyLogGap(ctx, bytes);
+  if (gap) {
+    return { reason: gap };
+  }
   const st = verified.statement;
   const p = st.predicate as ChainLinkPredicate;
   if (st.predicateType !== CHAIN_LINK_PREDICATE || p?.stage !== stage) {
@@ -421,71 +465,138 @@ async function verifyAttestation(
       JSON.stringify(JSON.parse(new TextDecoder().decode(bytes)).dsseEnvelope),
     ),
   );
-  if (envelope !== current.envelope || p.evidence?.digest !== current.evidence) {
+  if (
+    envelope !== current.envelope ||
+    p.evidence?.digest !== current.evidence ||
+    p.created !== current.created
+  ) {
     return { reason: "the store's index of this attestation does not match its content" };
   }
   return { verified, predicate: p, ...(rekorEntries !== undefined ? { rekorEntries } : {}) };
 }
 
+/** What a stage is called in a reason, and the command that re-makes its link. */
+const LABEL: Record<Stage, string> = {
+  provenance: "provenance",
+  sbom: "SBOM",
+  scan: "scan",
+  vex: "VEX",
+  policy: "policy decision",
+  deployment: "deployment",
+};
+
+function rerun(stage: Stage, name: string, r: LinkReport): string {
+  switch (stage) {
+    case "provenance":
+      return "cleanimg-init --build";
+    case "sbom":
+      return `cleanimg-init sbom ${name}`;
+    case "scan":
+    case "vex":
+      return `cleanimg-init --scan --image ${name}`;
+    case "policy":
+      return `cleanimg-init policy eval --image ${name}`;
+    case "deployment":
+      return `cleanimg-init deploy record --image ${name} --environment ${r.predicate?.inputs["environment"] ?? "ENV"}`;
+  }
+}
+
+/** What checking references needs besides the reports. */
+interface ReferenceContext {
+  readonly ctx: AppContext;
+  readonly trust: EvidenceTrust;
+  readonly image: Digest;
+  /** The image's name, for the commands a stale link's reason names. */
+  readonly name: string;
+  /** Every link the index returns, per stage, in arrival order. */
+  readonly byStage: ReadonlyMap<Stage, readonly RecordedLink[]>;
+}
+
 /**
- * References between links: a valid link made from an older predecessor is stale; one naming an
- * envelope the audit log recorded but the store no longer holds as current breaks that
- * predecessor; one naming an envelope never recorded is itself broken.
+ * References between links, which is what orders them (not the order the store received them):
+ * a link made from the predecessor in effect is fine; one made from an older generation the
+ * store still holds, verified, is stale (its reason says what to re-run), as is one made from a
+ * stale predecessor; one naming an envelope the audit log recorded but the store no longer
+ * holds breaks that predecessor; one naming an envelope never recorded is itself broken.
  */
-function checkReferences(reports: Map<Stage, LinkReport>, events: readonly AuditEvent[]): void {
+async function checkReferences(
+  c: ReferenceContext,
+  reports: Map<Stage, LinkReport>,
+  events: readonly AuditEvent[],
+): Promise<void> {
+  // upstream first: a stage refers to earlier stages only, whose state is then final
   for (const stage of STAGES) {
     const r = reports.get(stage) as LinkReport;
     if (r.state !== "valid" || !r.predicate) {
       continue;
     }
     for (const ref of r.predicate.previous ?? []) {
-      const t = reports.get(ref.stage);
-      if (!t || !isDigest(ref.envelope)) {
-        reports.set(stage, {
-          ...r,
-          state: "broken",
-          reason: "names a previous link that is not a digest",
-        });
-        break;
-      }
-      if (t.envelope === ref.envelope) {
-        if (t.state === "stale") {
-          reports.set(stage, {
-            ...r,
-            state: "stale",
-            reason: `made from the ${ref.stage} link, which is stale: re-run to refresh`,
-          });
-          break;
-        }
-        continue;
-      }
-      if (t.state === "valid" && t.created && r.created && t.created > r.created) {
-        reports.set(stage, {
-          ...r,
-          state: "stale",
-          reason: `made from an older ${ref.stage} link; the ${ref.stage} was re-made at ${t.created}: re-run to refresh`,
-        });
-        break;
-      }
-      const logged = events.find((e) => e.evidence["envelope"] === ref.envelope);
-      if (logged) {
-        if (t.state !== "broken") {
-          reports.set(ref.stage, {
-            ...t,
-            state: "broken",
-            reason: `replaced: the ${stage} link was made from ${ref.stage} envelope ${ref.envelope} (audit event #${logged.seq}), which the store no longer holds as current`,
-          });
-        }
-      } else {
-        reports.set(stage, {
-          ...r,
-          state: "broken",
-          reason: `refers to a ${ref.stage} link (${ref.envelope}) that was never recorded: its reference is wrong`,
-        });
+      const found = await referenceState(c, stage, r, ref, reports, events);
+      if (found) {
+        reports.set(stage, { ...r, ...found });
         break;
       }
     }
   }
+}
+
+/** What one reference of a valid link makes of it (undefined: nothing). */
+async function referenceState(
+  c: ReferenceContext,
+  stage: Stage,
+  r: LinkReport,
+  ref: ChainLinkPredicate["previous"][number],
+  reports: Map<Stage, LinkReport>,
+  events: readonly AuditEvent[],
+): Promise<{ state: LinkState; reason: string } | undefined> {
+  const t = reports.get(ref.stage);
+  if (!t || !isDigest(ref.envelope)) {
+    return { state: "broken", reason: "names a previous link that is not a digest" };
+  }
+  const again = (s: Stage): string => rerun(s, c.name, reports.get(s) ?? r);
+  if (t.envelope === ref.envelope) {
+    if (t.state !== "stale") {
+      return undefined;
+    }
+    const then = again(ref.stage) === again(stage) ? "" : `, then ${again(stage)}`;
+    return {
+      state: "stale",
+      reason: `${stage} was made from the stale ${ref.stage} link: ${t.reason}${then}`,
+    };
+  }
+  const logged = events.find((e) => e.evidence["envelope"] === ref.envelope);
+  if (!logged) {
+    return {
+      state: "broken",
+      reason: `refers to a ${ref.stage} link (${ref.envelope}) that was never recorded: its reference is wrong`,
+    };
+  }
+  const held = c.byStage.get(ref.stage)?.find((l) => l.envelope === ref.envelope);
+  if (!held) {
+    if (t.state !== "broken") {
+      reports.set(ref.stage, {
+        ...t,
+        state: "broken",
+        reason: `replaced: the ${stage} link was made from ${ref.stage} envelope ${ref.envelope} (audit event #${logged.seq}), which the store no longer holds`,
+      });
+    }
+    return undefined;
+  }
+  // an older generation the store still holds: made from it, the link is stale, once it verifies
+  const from = await verifyAttestation(c.ctx, c.trust, c.image, ref.stage, held);
+  if ("reason" in from) {
+    return {
+      state: "broken",
+      reason: `made from the ${ref.stage} link ${held.attestation}, which does not verify: ${from.reason}`,
+    };
+  }
+  if (t.created !== undefined && from.predicate.created < t.created) {
+    return {
+      state: "stale",
+      reason: `${stage} is older than the newest ${LABEL[ref.stage]}: re-run ${again(stage)}`,
+    };
+  }
+  return undefined; // made from a link as new as the one in effect
 }
 
 /** The report: the first broken link named, every recorded link after it invalid. */
@@ -504,10 +615,13 @@ function summarize(image: Digest, reports: ReadonlyMap<Stage, LinkReport>): Chai
       reason: `after the broken ${firstBroken} link${r.state === "broken" ? ` (and: ${r.reason})` : ""}`,
     };
   });
+  const stale = links.find((l) => l.state === "stale");
   return {
     image,
     links,
     intact: firstBroken === undefined,
     ...(firstBroken ? { firstBroken } : {}),
+    ready: firstBroken === undefined && !stale,
+    ...(stale ? { notReady: { stage: stale.stage, reason: stale.reason ?? "stale" } } : {}),
   };
 }

@@ -1,6 +1,6 @@
-import { createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
+import { createPublicKey, type KeyObject, randomBytes, X509Certificate } from "node:crypto";
 import { constants, existsSync, readdirSync } from "node:fs";
-import { link, mkdir, open, readFile, rm } from "node:fs/promises";
+import { link, mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
   BUNDLE_MEDIA_TYPE,
@@ -37,7 +37,12 @@ import {
 } from "../attest/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { AttestError, ToolError, UsageError } from "../core/errors.js";
-import { appendToLog } from "../store/index.js";
+import {
+  appendToLog,
+  type EvidenceStore,
+  PostgresEvidenceStore,
+  SqliteEvidenceStore,
+} from "../store/index.js";
 import type { AppContext } from "./context.js";
 
 /**
@@ -257,7 +262,162 @@ export async function appendToTransparencyLog(
     };
     return new TextEncoder().encode(JSON.stringify(stored));
   });
-  return { index, proof: proof as InclusionProof, integratedTime: Math.floor(time / 1000) };
+  const made = proof as InclusionProof;
+  await raiseWitness(ctx, "tlog", index + 1, new TextEncoder().encode(made.checkpoint.envelope));
+  return { index, proof: made, integratedTime: Math.floor(time / 1000) };
+}
+
+/*
+ * The witness: what this home has seen the store's logs hold, kept where the log rows are not
+ * (docs/adr/0005, "the logs' heads kept outside them"). After each append, the newest signed
+ * checkpoint of the transparency log and the newest audit entry (itself signed) are written as
+ * files `KIND-SIZE` in a directory beside the embedded store (`evidence/witness/`), or under
+ * `$CLEANIMG_HOME/witness/` for a PostgreSQL store (keyed by its server and database). A file is
+ * written to a temporary name, fsynced, renamed and its directory fsynced; then the files of
+ * smaller sizes are removed. Writers never replace a file, so concurrent ones cannot lower the
+ * largest size: the witness only ever rises.
+ */
+
+export type WitnessKind = "tlog" | "audit";
+
+/** Where the witness of this context's store is kept (undefined for a store in memory). */
+export function witnessDir(ctx: AppContext): string | undefined {
+  const store: EvidenceStore = ctx.evidence();
+  if (store instanceof SqliteEvidenceStore) {
+    return join(store.dir, "witness");
+  }
+  if (store instanceof PostgresEvidenceStore) {
+    let where = store.url;
+    try {
+      const u = new URL(store.url);
+      u.username = "";
+      u.password = "";
+      where = u.toString();
+    } catch {
+      // not a URL the WHATWG parser reads: the whole string names the store
+    }
+    return join(ctx.home, "witness", sha256(where).slice(7, 23));
+  }
+  return undefined;
+}
+
+const witnessFile = (kind: WitnessKind, size: number): string =>
+  `${kind}-${String(size).padStart(16, "0")}`;
+
+async function witnessSizes(dir: string, kind: WitnessKind): Promise<number[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const re = new RegExp(`^${kind}-(\\d{16})$`);
+  return names.flatMap((n) => {
+    const m = re.exec(n);
+    return m ? [Number(m[1])] : [];
+  });
+}
+
+/**
+ * Records that the log `kind` held `size` entries, with `bytes` proving it (the signed checkpoint,
+ * the signed last audit entry). Best effort once the entry is appended: a witness left lower is
+ * still true, only less strict.
+ */
+export async function raiseWitness(
+  ctx: AppContext,
+  kind: WitnessKind,
+  size: number,
+  bytes: Uint8Array,
+): Promise<void> {
+  const dir = witnessDir(ctx);
+  if (!dir) {
+    return;
+  }
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const sizes = await witnessSizes(dir, kind);
+    if (sizes.some((s) => s >= size)) {
+      return;
+    }
+    const path = join(dir, witnessFile(kind, size));
+    const tmp = join(dir, `.${witnessFile(kind, size)}.tmp-${randomBytes(6).toString("hex")}`);
+    const fh = await open(tmp, "wx", 0o600);
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    const d = await open(dir, "r");
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+    await Promise.all(
+      sizes
+        .filter((s) => s < size)
+        .map((s) => rm(join(dir, witnessFile(kind, s)), { force: true })),
+    );
+  } catch {
+    // an unwritable home: the evidence is recorded; the witness stays where it was
+  }
+}
+
+/** The largest size the witness records for a log, with its proof and where it is kept. */
+export async function readWitness(
+  ctx: AppContext,
+  kind: WitnessKind,
+): Promise<{ size: number; bytes: Uint8Array; path: string } | undefined> {
+  const dir = witnessDir(ctx);
+  if (!dir) {
+    return undefined;
+  }
+  for (const size of (await witnessSizes(dir, kind)).sort((a, b) => b - a)) {
+    const path = join(dir, witnessFile(kind, size));
+    const bytes = await readFile(path).catch(() => undefined);
+    if (bytes) {
+      return { size, bytes: new Uint8Array(bytes), path };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether the store's transparency log still holds a bundle's entry in this store's log: the
+ * entry at its index, with its body. Undefined when it does, or when the bundle was logged in
+ * another log (evidence imported from elsewhere); otherwise why not (the log's tail was cut, or
+ * it was rewritten).
+ */
+export async function transparencyLogGap(
+  ctx: AppContext,
+  bundleBytes: Uint8Array,
+): Promise<string | undefined> {
+  const { log } = await identities(ctx);
+  let entry: EvidenceBundle["verificationMaterial"]["tlogEntries"][0] | undefined;
+  try {
+    // our own log's entry comes first
+    const b = JSON.parse(new TextDecoder().decode(bundleBytes)) as EvidenceBundle;
+    const own = b.verificationMaterial?.tlogEntries?.[0];
+    entry = own?.logId?.keyId === log.logId ? own : undefined;
+  } catch {
+    return undefined; // an unreadable bundle does not verify, which is reported as such
+  }
+  if (!entry) {
+    return undefined;
+  }
+  const i = Number(entry.logIndex);
+  const store = ctx.evidence();
+  const [stored] = await store.entries(TLOG, i, i + 1);
+  if (!stored) {
+    const n = await store.size(TLOG);
+    return `its transparency log entry #${i} is not in the store's log, which holds ${n} entries while the attestation's own signed checkpoint is of a tree of ${entry.inclusionProof.treeSize}: the log's tail was truncated (see tlog verify)`;
+  }
+  let body: string | undefined;
+  try {
+    body = parseStoredLogEntry(stored, i).body;
+  } catch {
+    body = undefined;
+  }
+  return body === entry.canonicalizedBody
+    ? undefined
+    : `the store's transparency log entry #${i} is not the one the attestation was logged as: the log was rewritten (see tlog verify)`;
 }
 
 /**
@@ -490,6 +650,7 @@ export async function verifyTransparencyLog(
       consistentWith = { size: -1, ok: false, reason: (x as Error).message };
     }
   }
+  problems.push(...(await largerTreeProblems(ctx, leaves)));
   return {
     size: raw.length,
     origin: log.origin,
@@ -497,4 +658,92 @@ export async function verifyTransparencyLog(
     problems,
     ...(consistentWith ? { consistentWith } : {}),
   };
+}
+
+/**
+ * What proves the log held more than it does, or another history: the witness's checkpoint (kept
+ * outside the store) and the signed checkpoints in the bundles the store holds. The largest
+ * proof of a size beyond the log's is named; the witness's tree must also be the log's prefix.
+ */
+async function largerTreeProblems(
+  ctx: AppContext,
+  leaves: readonly Uint8Array[],
+): Promise<{ index: number; reason: string }[]> {
+  const { log } = await identities(ctx);
+  const n = leaves.length;
+  const cut = (size: number, what: string): { index: number; reason: string } => ({
+    index: n,
+    reason: `the log holds ${n} entries, but ${what} signs a tree of ${size}: entries ${n}..${size - 1} were removed (the log's tail was truncated)`,
+  });
+  const problems: { index: number; reason: string }[] = [];
+  const w = await readWitness(ctx, "tlog");
+  if (w) {
+    const what = `the checkpoint kept outside the store (${w.path})`;
+    try {
+      const cp = verifyCheckpointNote(new TextDecoder().decode(w.bytes), log.origin, log.publicKey);
+      if (cp.size > n) {
+        problems.push(cut(cp.size, what));
+      } else if (
+        !Buffer.from(rootHash(leaves.slice(0, cp.size))).equals(Buffer.from(cp.rootHash))
+      ) {
+        problems.push({
+          index: cp.size - 1,
+          reason: `the log's first ${cp.size} entries are not the tree ${what} signs: the log was rewritten`,
+        });
+      }
+    } catch (x) {
+      problems.push({ index: n, reason: `${what} does not verify: ${(x as Error).message}` });
+    }
+  }
+  const bundle = await largestBundleTree(ctx, log);
+  if (bundle && bundle.size > n && !problems.some((p) => p.index === n)) {
+    problems.push(cut(bundle.size, `the checkpoint in the store's bundle ${bundle.digest}`));
+  }
+  return problems;
+}
+
+/** The bundle the store holds with the largest verified checkpoint of this log. */
+async function largestBundleTree(
+  ctx: AppContext,
+  log: LogIdentity,
+): Promise<{ size: number; digest: Digest } | undefined> {
+  const store = ctx.evidence();
+  const digests = [
+    ...new Set(
+      (await store.find({}))
+        .filter((l) => l.mediaType === BUNDLE_MEDIA_TYPE)
+        .map((l) => l.evidence),
+    ),
+  ];
+  const found: { size: number; digest: Digest; note: string }[] = [];
+  for (let i = 0; i < digests.length; i += 32) {
+    await Promise.all(
+      digests.slice(i, i + 32).map(async (digest) => {
+        try {
+          const b = JSON.parse(
+            new TextDecoder().decode((await store.getBlob(digest)).bytes),
+          ) as EvidenceBundle;
+          const own = b.verificationMaterial.tlogEntries[0];
+          if (own.logId.keyId === log.logId) {
+            const size = Number(own.inclusionProof.treeSize);
+            found.push({ size, digest, note: own.inclusionProof.checkpoint.envelope });
+          }
+        } catch {
+          // an unreadable bundle proves nothing
+        }
+      }),
+    );
+  }
+  // the largest whose checkpoint our log key signed
+  for (const f of found.sort((a, b) => b.size - a.size)) {
+    try {
+      const cp = verifyCheckpointNote(f.note, log.origin, log.publicKey);
+      if (cp.size === f.size) {
+        return { size: f.size, digest: f.digest };
+      }
+    } catch {
+      // not signed by this log: no proof
+    }
+  }
+  return undefined;
 }

@@ -280,7 +280,9 @@ describe("evidence chain", () => {
       policy: "stale",
       deployment: "stale",
     });
-    expect(r.links.find((l) => l.stage === "scan")?.reason).toMatch(/re-made/);
+    expect(r.links.find((l) => l.stage === "scan")?.reason).toMatch(
+      /^scan is older than the newest SBOM: re-run cleanimg-init --scan --image chain:1.0.0$/,
+    );
   });
 
   it("logs every attestation in the embedded transparency log and proves the log only grew", async () => {
