@@ -140,7 +140,7 @@ const digest = (x: unknown): string =>
 function npmApp(): string {
   return buildOnce(join(CACHE, `app-${digest(APP)}`), (tmp) => {
     writeFileSync(join(tmp, "package.json"), `${JSON.stringify(APP, null, 2)}\n`);
-    execFileSync("npm", ["install", "--omit=dev", "--no-audit", "--no-fund"], {
+    execFileSync("npm", ["install", "--omit=dev", "--no-audit", "--no-fund", "--ignore-scripts"], {
       cwd: tmp,
       stdio: ["ignore", "ignore", "inherit"],
       env: { ...process.env, npm_config_cache: join(CACHE, "npm-cache") },
