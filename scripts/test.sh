@@ -22,7 +22,8 @@ cd "$(dirname "$0")/.."
 #   postgresql       the PostgreSQL evidence store's contract and concurrency tests (started below)
 #   gcc, libc6-dev   build the static, static-pie and dynamic C programs of the execute-path negative tests
 #   govulncheck      the independent reading of Go binaries' vulnerable symbols (Go symbol VEX agreement test)
-PKGS=(docker-registry skopeo umoci apache2-utils zstd openssl util-linux dpkg python3-packaging python3-yaml ruby db5.3-util php-cli php-composer-semver zip unzip rpm binutils gpgv debian-archive-keyring chromium postgresql in-toto gcc libc6-dev govulncheck)
+#   distro-info-data /usr/share/distro-info/debian.csv: release end-of-life dates scans and status name (also read at run time)
+PKGS=(docker-registry skopeo umoci apache2-utils zstd openssl util-linux dpkg python3-packaging python3-yaml ruby db5.3-util php-cli php-composer-semver zip unzip rpm binutils gpgv debian-archive-keyring chromium postgresql in-toto gcc libc6-dev govulncheck distro-info-data)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=()

@@ -15,6 +15,8 @@ export interface CleanimgConfig {
   readonly policyParams?: Readonly<Record<string, unknown>>;
   /** The admission webhook of `serve` (docs/server.md). */
   readonly admission?: AdmissionSettings;
+  /** The vulnerability data's maximum age for scans (a duration: 5d, 36h; default 5d). */
+  readonly maxDbAge?: string;
 }
 
 export interface AdmissionSettings {

@@ -15,7 +15,12 @@ export {
   type VexFormat,
   type VexStatement,
 } from "../vex/index.js";
-export { renderCycloneDxVulnerabilities, renderSarif } from "../vuln/index.js";
+export {
+  freshnessText,
+  parseDuration,
+  renderCycloneDxVulnerabilities,
+  renderSarif,
+} from "../vuln/index.js";
 export {
   ADMISSION_KINDS,
   AdmissionController,

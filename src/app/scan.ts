@@ -3,8 +3,21 @@ import { ToolError, UsageError } from "../core/errors.js";
 import type { Sbom } from "../sbom/index.js";
 import type { EvidenceLink } from "../store/index.js";
 import { analyzeFindings, applyVex, readVex, type VexStatement } from "../vex/index.js";
-import { type Finding, type MatchResult, matchSbom, type OsvRecord } from "../vuln/index.js";
+import {
+  type DataFreshness,
+  DEFAULT_MAX_DB_AGE_MS,
+  type DistroSupport,
+  dataFreshness,
+  distroSupport,
+  type Finding,
+  freshnessText,
+  type MatchResult,
+  matchSbom,
+  type OsvRecord,
+  parseDuration,
+} from "../vuln/index.js";
 import { type RecordedLink, recordChainLink } from "./chain.js";
+import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { generateSbom, type SbomOptions, TOOL } from "./sbom.js";
 import { verifiedVexDecisions } from "./vex.js";
@@ -24,6 +37,10 @@ export interface ScanResult extends MatchResult {
   readonly vexEvidence?: EvidenceLink;
   /** The signed chain links this scan recorded (SBOM, scan, VEX). */
   readonly links?: readonly RecordedLink[];
+  /** How old the data is (its build time: the newest record's modified time). */
+  readonly freshness: DataFreshness;
+  /** Whether the image's distribution release is supported (distro-info-data). */
+  readonly distroSupport?: DistroSupport;
 }
 
 /**
@@ -35,6 +52,22 @@ export interface ScanResult extends MatchResult {
 export interface ScanOptions extends SbomOptions {
   /** VEX documents (OpenVEX, CSAF, CycloneDX) whose statements override the automatic ones. */
   readonly vexDocuments?: readonly { readonly name: string; readonly bytes: Uint8Array }[];
+  /** The data's maximum age (default: the config's `maxDbAge`, else 5 days, as Grype). */
+  readonly maxDbAgeMs?: number;
+  /** Refuse to scan on data older than that (VULN_DB_STALE, exit 3). */
+  readonly failOnStale?: boolean;
+  readonly now?: () => Date;
+  /** Where distro-info-data's CSV files are (default /usr/share/distro-info). */
+  readonly distroInfoDir?: string;
+}
+
+/** The maximum age the scan applies: the option, the config's `maxDbAge`, else 5 days. */
+async function maxDbAge(ctx: AppContext, opts: ScanOptions): Promise<number> {
+  if (opts.maxDbAgeMs !== undefined) {
+    return opts.maxDbAgeMs;
+  }
+  const c = (await loadConfig(ctx)).maxDbAge;
+  return c === undefined ? DEFAULT_MAX_DB_AGE_MS : parseDuration(c, "maxDbAge in config.json");
 }
 
 export async function scan(
@@ -59,8 +92,20 @@ export async function scan(
         },
       );
     }
+    const now = (opts.now ?? (() => new Date()))();
+    const freshness = dataFreshness(db.status(), now, await maxDbAge(ctx, opts));
+    if (opts.failOnStale && freshness.stale) {
+      throw new ToolError(
+        "VULN_DB_STALE",
+        `the vulnerability data is too old to scan with --fail-on-stale: ${freshnessText(freshness)}`,
+        {
+          hint: `import current data (cleanimg-init db import PATH), or raise --max-db-age; stale sources: ${freshness.staleSources.join(", ") || "-"}`,
+        },
+      );
+    }
     const s = await generateSbom(ctx, ref, { ...opts, format: opts.format ?? "spdx-3" });
     const m = matchSbom(s.sbom, db);
+    const support = distroSupport(s.sbom.distro, now, opts.distroInfoDir);
     let evidence: EvidenceLink | undefined;
     const links: RecordedLink[] = s.link ? [s.link] : [];
     const tool = `${TOOL.name} ${TOOL.version}`;
@@ -76,6 +121,8 @@ export async function scan(
           unassessed: m.unassessed,
           findings: m.findings,
           issues: m.issues,
+          dataFreshness: freshness,
+          ...(support ? { distroSupport: support } : {}),
         }),
       );
       const store = ctx.evidence();
@@ -173,6 +220,8 @@ export async function scan(
     }
     return {
       ...m,
+      freshness,
+      ...(support ? { distroSupport: support } : {}),
       issues: [...m.issues, ...decisions.issues, ...applied.issues],
       vex,
       ...(vexEvidence ? { vexEvidence } : {}),

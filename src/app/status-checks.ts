@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Digest } from "../core/digest.js";
 import { remediationDeadline } from "../report/index.js";
 import type { VexStatement } from "../vex/index.js";
-import type { Finding } from "../vuln/index.js";
+import type { DataFreshness, DistroSupport, Finding } from "../vuln/index.js";
 import {
   ATTESTATION_KIND,
   type ChainLinkPredicate,
@@ -103,6 +103,8 @@ export interface VulnerabilityEvidence {
   readonly statements?: readonly VexStatement[];
   readonly unassessed: readonly { readonly ecosystem: string; readonly packages: number }[];
   readonly notAssessed: number;
+  /** The scan's data age and the distribution's end of life, shown beside the vulnerability lines. */
+  readonly dataNote?: string;
 }
 
 export async function vulnerabilityEvidence(s: StatusInputs): Promise<VulnerabilityEvidence> {
@@ -117,7 +119,24 @@ export async function vulnerabilityEvidence(s: StatusInputs): Promise<Vulnerabil
   const scanDoc = await read<{
     findings: Finding[];
     unassessed?: { ecosystem: string; packages: number }[];
+    dataFreshness?: DataFreshness;
+    distroSupport?: DistroSupport;
   }>(scan);
+  const f = scanDoc?.dataFreshness;
+  const now = f?.built
+    ? Math.max(0, Math.floor((s.now.getTime() - Date.parse(f.built)) / 86_400_000))
+    : undefined;
+  const eol = scanDoc?.distroSupport;
+  const notes = [
+    ...(f
+      ? [
+          f.built
+            ? `vulnerability data built ${f.built}: ${now} days old now, ${f.ageDays} at the scan${f.stale ? ` (over the maximum ${f.maxAgeDays} days)` : ""}`
+            : "vulnerability data age unknown (no record dates)",
+        ]
+      : []),
+    ...(eol && eol.state !== "supported" ? [eol.detail] : []),
+  ];
   const vexDoc = await read<{ statements: VexStatement[] }>(vex);
   const unassessed = scanDoc?.unassessed ?? [];
   return {
@@ -127,6 +146,7 @@ export async function vulnerabilityEvidence(s: StatusInputs): Promise<Vulnerabil
     ...(vexDoc ? { statements: vexDoc.statements } : {}),
     unassessed,
     notAssessed: unassessed.reduce((n, u) => n + u.packages, 0),
+    ...(notes.length ? { dataNote: notes.join("; ") } : {}),
   };
 }
 
@@ -165,7 +185,8 @@ export function vulnerabilityChecks(v: VulnerabilityEvidence): ComplianceCheck[]
   const open = findingsAtOrAbove(findings, "CRITICAL", statements);
   const critical = open.filter((f) => f.rating?.severity === "CRITICAL");
   const unrated = open.filter((f) => f.rating === undefined);
-  return [
+  const note = v.dataNote ? ` [${v.dataNote}]` : "";
+  const checks: ComplianceCheck[] = [
     {
       id: "vex-coverage",
       title: "Every vulnerability has a VEX status",
@@ -195,6 +216,7 @@ export function vulnerabilityChecks(v: VulnerabilityEvidence): ComplianceCheck[]
       evidence,
     },
   ];
+  return checks.map((c) => ({ ...c, detail: `${c.detail}${note}` }));
 }
 
 function notUsable(l: LinkReport, what: string): string {

@@ -9,7 +9,8 @@ import { readTar, writeFileAtomic } from "../oci/index.js";
 import {
   type ImportResult,
   type OsvRecord,
-  type SourceStatus,
+  type SourceAge,
+  sourceAges,
   type Untar,
   VulnDb,
 } from "../vuln/index.js";
@@ -194,14 +195,18 @@ export async function exportVulnDb(
   }
 }
 
-export function vulnDbStatus(ctx: AppContext): {
-  sources: SourceStatus[];
+/** Sources with record counts, dates and ages (of the newest record, and since the import). */
+export function vulnDbStatus(
+  ctx: AppContext,
+  now: Date = new Date(),
+): {
+  sources: SourceAge[];
   snapshot: string;
   records: number;
 } {
   const db = openVulnDb(ctx);
   try {
-    return { sources: db.status(), snapshot: db.snapshot(), records: db.count() };
+    return { sources: sourceAges(db.status(), now), snapshot: db.snapshot(), records: db.count() };
   } finally {
     db.close();
   }

@@ -27,6 +27,7 @@ import {
   fileRecord,
   findingsAtOrAbove,
   fleetStatus,
+  freshnessText,
   generateSbom,
   type ImportResult,
   importCatalog,
@@ -50,6 +51,7 @@ import {
   loadPrivateKey,
   loadPublicKey,
   type PolicyDecision,
+  parseDuration,
   parseKeyType,
   parsePlatform,
   parseSbomFormat,
@@ -451,6 +453,11 @@ export async function run(
       "--fail-on <severity>",
       "exit 1 when a finding at or above this severity is not resolved (low, medium, high, critical), or kev: one CISA's KEV catalog lists",
     )
+    .option(
+      "--max-db-age <duration>",
+      "warn when the vulnerability data is older than this (5d, 36h; default: maxDbAge in config.json, else 5d)",
+    )
+    .option("--fail-on-stale", "refuse to scan on data older than --max-db-age (exit 3)")
     .option("--output-vex <file>", "write one VEX statement per finding to a file")
     .option(
       "--vex-format <format>",
@@ -477,6 +484,8 @@ export async function run(
           outputVex?: string;
           vexFormat: string;
           evidence: boolean;
+          maxDbAge?: string;
+          failOnStale?: boolean;
         },
         cmd: Command,
       ) => {
@@ -504,17 +513,28 @@ export async function run(
           });
         }
         const vexDocuments = await readVexFiles(o.vex);
+        const maxDbAgeMs = o.maxDbAge ? parseDuration(o.maxDbAge) : undefined;
         const r = await scan(context(cmd), ref, {
           ...platformOf(o),
           record: o.evidence,
           vexDocuments,
+          ...(maxDbAgeMs !== undefined ? { maxDbAgeMs } : {}),
+          ...(o.failOnStale ? { failOnStale: true } : {}),
         });
+        if (r.freshness.stale) {
+          out.warn(`${freshnessText(r.freshness)}: the findings may miss recent advisories`);
+        }
+        if (r.distroSupport && r.distroSupport.state !== "supported") {
+          out.warn(r.distroSupport.detail);
+        }
         const doc = {
           image: ref,
           dbSnapshot: r.snapshot,
           packages: r.sbom.packages.length,
           packagesMatched: r.packagesMatched,
           unassessed: r.unassessed,
+          dataFreshness: r.freshness,
+          ...(r.distroSupport ? { distroSupport: r.distroSupport } : {}),
           findings: r.findings,
           vex: r.vex,
           issues: r.issues,
@@ -822,7 +842,7 @@ export async function run(
           : [
               ...r.sources.map(
                 (s) =>
-                  `${s.source.padEnd(16)} ${String(s.records).padStart(7)} records  newest ${s.newestModified ?? "-"}  imported ${s.importedAt ?? "-"}`,
+                  `${s.source.padEnd(16)} ${String(s.records).padStart(7)} records  newest ${s.newestModified ?? "-"} (${s.dataAgeDays === undefined ? "age unknown" : `${s.dataAgeDays} days old`})  imported ${s.importedAt ?? "-"} (${s.importedAgeDays ?? "-"} days ago)`,
               ),
               `${r.records} records, snapshot ${r.snapshot}`,
             ].join("\n"),

@@ -7,6 +7,18 @@ export {
 } from "./cvss.js";
 export { type AdvisoryHit, type ImportResult, type SourceStatus, VulnDb } from "./db.js";
 export { renderCycloneDxVulnerabilities, renderSarif } from "./formats.js";
+export {
+  type DataFreshness,
+  DEFAULT_MAX_DB_AGE_MS,
+  DISTRO_INFO_DIR,
+  type DistroSupport,
+  dataFreshness,
+  distroSupport,
+  freshnessText,
+  parseDuration,
+  type SourceAge,
+  sourceAges,
+} from "./freshness.js";
 export { distroEcosystem, type Finding, type MatchResult, matchSbom } from "./match.js";
 export {
   DEBIAN_RELEASES,

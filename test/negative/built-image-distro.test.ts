@@ -1,9 +1,10 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AppContext,
   buildImage,
+  complianceStatus,
   createAppContext,
   importVulnData,
   openVulnDb,
@@ -62,5 +63,23 @@ describe("a built image's scan assesses its Debian packages", () => {
       expect(debs.map((p) => p.purl)).toContain(f.package.purl);
     }
     expect(r.vex.length).toBe(r.findings.length);
+  });
+
+  it("names the release as past its end of life in the scan and the status (distro-info-data)", async () => {
+    const row = readFileSync("/usr/share/distro-info/debian.csv", "utf8")
+      .split("\n")
+      .map((l) => l.split(","))
+      .find((r) => r[2] === "bullseye") as string[];
+    const r = await scan(ctx, "old:1.0.0");
+    const lts = row[6] as string;
+    expect(r.distroSupport).toMatchObject({ eol: row[5], eolExtended: lts });
+    // past the end of LTS (the last of the dates the file gives) or not, as the file says
+    const past = Date.parse(`${lts}T23:59:59Z`) < Date.now();
+    expect(past).toBe(true);
+    expect(r.distroSupport?.state).toBe("end of life");
+    expect(r.distroSupport?.detail).toMatch(/bullseye.* is past its end of life/);
+    const s = await complianceStatus(ctx, "old:1.0.0");
+    const line = s.checks.find((c) => c.id === "critical-vulnerabilities");
+    expect(line?.detail).toMatch(/is past its end of life: security support ended/);
   });
 });
