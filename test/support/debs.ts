@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 /** Cache of .deb files fetched with apt-get download (git-ignored). */
@@ -15,10 +15,20 @@ export function fetchDebs(names: readonly string[]): string[] {
     readdirSync(DEB_CACHE).find((f) => f.startsWith(`${n}_`) && f.endsWith(".deb"));
   const missing = names.filter((n) => !have(n));
   if (missing.length > 0) {
-    execFileSync("apt-get", ["download", "-q", ...missing], {
-      cwd: DEB_CACHE,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    // downloaded aside, then renamed in: test files run in parallel and may fetch the same
+    // package at once; a rename is atomic, a download into the shared directory is not
+    const tmp = mkdtempSync(join(DEB_CACHE, ".download-"));
+    try {
+      execFileSync("apt-get", ["download", "-q", ...missing], {
+        cwd: tmp,
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      for (const f of readdirSync(tmp).filter((x) => x.endsWith(".deb"))) {
+        renameSync(join(tmp, f), join(DEB_CACHE, f));
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
   return names.map((n) => {
     const f = have(n);

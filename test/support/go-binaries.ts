@@ -1,40 +1,14 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { fetchDebs } from "./debs.js";
-import { goToolchain } from "./go-fixture.js";
+import { buildOnce, goToolchain } from "./go-fixture.js";
 
 const CACHE = resolve(import.meta.dirname, "../../.cache");
 export const GO_OSV = resolve(import.meta.dirname, "../../../shared/corpus/vulndb/go-osv.jsonl.gz");
 
-/** Makes a cached directory once (built aside and renamed into place; the first rename wins). */
-export function buildOnce(dir: string, build: (tmp: string) => void): string {
-  if (existsSync(dir)) {
-    return dir;
-  }
-  mkdirSync(resolve(dir, ".."), { recursive: true });
-  const tmp = mkdtempSync(`${dir}.tmp-`);
-  try {
-    build(tmp);
-    renameSync(tmp, dir);
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    if (!existsSync(dir)) {
-      throw e;
-    }
-  }
-  return dir;
-}
+export { buildOnce };
 
 export interface RealGoBinary {
   /** Short name for tables: package@version/file. */

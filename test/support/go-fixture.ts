@@ -21,7 +21,7 @@ export function goToolchain(): { go: string; goroot: string } {
  * at the same time: each builds in its own temporary directory and renames it into place; the
  * first rename wins and the others drop their copy.
  */
-function buildOnce(dir: string, build: (tmp: string) => void): string {
+export function buildOnce(dir: string, build: (tmp: string) => void): string {
   if (existsSync(dir)) {
     return dir;
   }
