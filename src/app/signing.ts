@@ -541,20 +541,34 @@ export async function evidenceTrust(ctx: AppContext): Promise<EvidenceTrust> {
       `CLEANIMG_SIGSTORE_TRUSTED_ROOT ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
-  const identities = (ctx.env["CLEANIMG_TRUSTED_IDENTITIES"] ?? "")
+  const identities = identityList(
+    ctx,
+    "CLEANIMG_TRUSTED_IDENTITIES",
+    "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main|https://token.actions.githubusercontent.com",
+  );
+  return { keys, logs, keyless: { trustedRoot: sigstoreRoot, identities } };
+}
+
+/**
+ * A `SAN|ISSUER;…` list of keyless identities from the environment variable `name`.
+ * @throws UsageError CLI_USAGE naming the entry that is not SAN|ISSUER
+ */
+export function identityList(
+  ctx: AppContext,
+  name: string,
+  example: string,
+): { subjectAlternativeName: string; issuer: string }[] {
+  return (ctx.env[name] ?? "")
     .split(";")
     .map((x) => x.trim())
     .filter(Boolean)
     .map((x) => {
       const bar = x.lastIndexOf("|");
       if (bar <= 0) {
-        throw new UsageError("CLI_USAGE", `CLEANIMG_TRUSTED_IDENTITIES: "${x}" is not SAN|ISSUER`, {
-          hint: "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main|https://token.actions.githubusercontent.com",
-        });
+        throw new UsageError("CLI_USAGE", `${name}: "${x}" is not SAN|ISSUER`, { hint: example });
       }
       return { subjectAlternativeName: x.slice(0, bar), issuer: x.slice(bar + 1) };
     });
-  return { keys, logs, keyless: { trustedRoot: sigstoreRoot, identities } };
 }
 
 /** Verifies one of our evidence bundles with what the store trusts (see EvidenceTrust). */

@@ -35,6 +35,7 @@ import {
   appendToTransparencyLog,
   evidenceTrust,
   identities,
+  identityList,
   signStatement,
   trustedLogs,
 } from "./signing.js";
@@ -271,19 +272,11 @@ export interface DecisionTrust {
 export async function decisionTrust(ctx: AppContext): Promise<DecisionTrust> {
   const keys = await trustedPersonKeys(ctx);
   const logs = await trustedLogs(ctx);
-  const people = (ctx.env["CLEANIMG_TRUSTED_PEOPLE"] ?? "")
-    .split(";")
-    .map((x) => x.trim())
-    .filter(Boolean)
-    .map((x) => {
-      const bar = x.lastIndexOf("|");
-      if (bar <= 0) {
-        throw new UsageError("CLI_USAGE", `CLEANIMG_TRUSTED_PEOPLE: "${x}" is not SAN|ISSUER`, {
-          hint: "alice@example.com|https://accounts.google.com",
-        });
-      }
-      return { subjectAlternativeName: x.slice(0, bar), issuer: x.slice(bar + 1) };
-    });
+  const people = identityList(
+    ctx,
+    "CLEANIMG_TRUSTED_PEOPLE",
+    "alice@example.com|https://accounts.google.com",
+  );
   const root = people.length > 0 ? (await evidenceTrust(ctx)).keyless?.trustedRoot : undefined;
   return {
     keys,
