@@ -1,4 +1,4 @@
-import { sha256 } from "../core/digest.js";
+import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError, UsageError } from "../core/errors.js";
 import type { Sbom } from "../sbom/index.js";
 import type { EvidenceLink } from "../store/index.js";
@@ -15,6 +15,7 @@ import {
   matchSbom,
   type OsvRecord,
   parseDuration,
+  type VulnDb,
 } from "../vuln/index.js";
 import { type RecordedLink, recordChainLink } from "./chain.js";
 import { loadConfig } from "./config.js";
@@ -70,6 +71,105 @@ async function maxDbAge(ctx: AppContext, opts: ScanOptions): Promise<number> {
   return c === undefined ? DEFAULT_MAX_DB_AGE_MS : parseDuration(c, "maxDbAge in config.json");
 }
 
+/**
+ * The data a scan may use: not empty, and (with failOnStale) no older than the maximum age.
+ * @throws ToolError CORE_INVALID_ARGUMENT when empty; VULN_DB_STALE when stale and refused
+ */
+async function usableData(
+  ctx: AppContext,
+  db: VulnDb,
+  opts: ScanOptions,
+): Promise<{ now: Date; freshness: DataFreshness }> {
+  if (db.count() === 0) {
+    throw new ToolError(
+      "CORE_INVALID_ARGUMENT",
+      "the vulnerability database is empty, so nothing can be said about vulnerabilities",
+      {
+        hint: "import data first: cleanimg-init db import PATH (OSV, Debian, Alpine)",
+      },
+    );
+  }
+  const now = (opts.now ?? (() => new Date()))();
+  const freshness = dataFreshness(db.status(), now, await maxDbAge(ctx, opts));
+  if (opts.failOnStale && freshness.stale) {
+    throw new ToolError(
+      "VULN_DB_STALE",
+      `the vulnerability data is too old to scan with --fail-on-stale: ${freshnessText(freshness)}`,
+      {
+        hint: `import current data (cleanimg-init db import PATH), or raise --max-db-age; stale sources: ${freshness.staleSources.join(", ") || "-"}`,
+      },
+    );
+  }
+  return { now, freshness };
+}
+
+/**
+ * Records the VEX statements of an image scan: the document, its link to the image, and the
+ * chain's vex link after the scan link (pushed onto `links`).
+ */
+async function recordVex(
+  ctx: AppContext,
+  o: {
+    image: { name: string; digest: Digest };
+    scan: EvidenceLink;
+    given: readonly { name: string; digest: string; doc: { format: string } }[];
+    vex: readonly VexStatement[];
+    links: RecordedLink[];
+    tool: string;
+  },
+): Promise<EvidenceLink> {
+  const { scan: evidence, given, vex, links, tool } = o;
+  const store = ctx.evidence();
+  const d = await store.putBlob(
+    new TextEncoder().encode(
+      JSON.stringify({
+        mediaType: VEX_MEDIA_TYPE,
+        scan: evidence.evidence,
+        documents: given.map((g) => ({ name: g.name, digest: g.digest, format: g.doc.format })),
+        statements: vex,
+      }),
+    ),
+    VEX_MEDIA_TYPE,
+  );
+  const vexEvidence = await store.link(o.image.digest, d, "vex", {
+    scan: evidence.evidence,
+    notAffected: String(vex.filter((v) => v.status === "not_affected").length),
+    statements: String(vex.length),
+  });
+  const scanLink = links.find((l) => l.stage === "scan");
+  if (scanLink) {
+    links.push(
+      await recordChainLink(ctx, {
+        image: o.image,
+        stage: "vex",
+        evidence: { digest: d, mediaType: VEX_MEDIA_TYPE },
+        previous: [scanLink],
+        inputs: {
+          statements: String(vex.length),
+          ...Object.fromEntries(given.map((g, i) => [`document${i}`, g.digest])),
+        },
+        tool,
+      }),
+    );
+  }
+  return vexEvidence;
+}
+
+/** The records symbol-level analyses read (Go advisories list the vulnerable functions). */
+function goRecords(db: VulnDb, findings: readonly Finding[]): Map<string, OsvRecord> {
+  const records = new Map<string, OsvRecord>();
+  for (const f of findings) {
+    if (f.matchedAs.ecosystem === "Go" && !records.has(f.id)) {
+      for (const h of db.lookup("Go", f.matchedAs.name)) {
+        if (h.record.id === f.id) {
+          records.set(f.id, h.record);
+        }
+      }
+    }
+  }
+  return records;
+}
+
 export async function scan(
   ctx: AppContext,
   ref: string,
@@ -83,26 +183,7 @@ export async function scan(
   }));
   const db = openVulnDb(ctx);
   try {
-    if (db.count() === 0) {
-      throw new ToolError(
-        "CORE_INVALID_ARGUMENT",
-        "the vulnerability database is empty, so nothing can be said about vulnerabilities",
-        {
-          hint: "import data first: cleanimg-init db import PATH (OSV, Debian, Alpine)",
-        },
-      );
-    }
-    const now = (opts.now ?? (() => new Date()))();
-    const freshness = dataFreshness(db.status(), now, await maxDbAge(ctx, opts));
-    if (opts.failOnStale && freshness.stale) {
-      throw new ToolError(
-        "VULN_DB_STALE",
-        `the vulnerability data is too old to scan with --fail-on-stale: ${freshnessText(freshness)}`,
-        {
-          hint: `import current data (cleanimg-init db import PATH), or raise --max-db-age; stale sources: ${freshness.staleSources.join(", ") || "-"}`,
-        },
-      );
-    }
+    const { now, freshness } = await usableData(ctx, db, opts);
     const s = await generateSbom(ctx, ref, { ...opts, format: opts.format ?? "spdx-3" });
     const m = matchSbom(s.sbom, db);
     const support = distroSupport(s.sbom.distro, now, opts.distroInfoDir);
@@ -149,17 +230,7 @@ export async function scan(
         );
       }
     }
-    // the records symbol-level analyses read (Go advisories list the vulnerable functions)
-    const records = new Map<string, OsvRecord>();
-    for (const f of m.findings) {
-      if (f.matchedAs.ecosystem === "Go" && !records.has(f.id)) {
-        for (const h of db.lookup("Go", f.matchedAs.name)) {
-          if (h.record.id === f.id) {
-            records.set(f.id, h.record);
-          }
-        }
-      }
-    }
+    const records = goRecords(db, m.findings);
     const automatic =
       s.sbom.subject.kind === "image"
         ? analyzeFindings(s.sbom, m.findings, {
@@ -182,42 +253,17 @@ export async function scan(
       given.flatMap((g) => g.doc.statements),
     );
     const vex = applied.statements;
-    let vexEvidence: EvidenceLink | undefined;
-    if (evidence && s.sbom.subject.kind === "image") {
-      const store = ctx.evidence();
-      const d = await store.putBlob(
-        new TextEncoder().encode(
-          JSON.stringify({
-            mediaType: VEX_MEDIA_TYPE,
-            scan: evidence.evidence,
-            documents: given.map((g) => ({ name: g.name, digest: g.digest, format: g.doc.format })),
-            statements: vex,
-          }),
-        ),
-        VEX_MEDIA_TYPE,
-      );
-      vexEvidence = await store.link(s.sbom.subject.manifestDigest, d, "vex", {
-        scan: evidence.evidence,
-        notAffected: String(vex.filter((v) => v.status === "not_affected").length),
-        statements: String(vex.length),
-      });
-      const scanLink = links.find((l) => l.stage === "scan");
-      if (scanLink) {
-        links.push(
-          await recordChainLink(ctx, {
+    const vexEvidence =
+      evidence && s.sbom.subject.kind === "image"
+        ? await recordVex(ctx, {
             image: { name: s.sbom.subject.name, digest: s.sbom.subject.manifestDigest },
-            stage: "vex",
-            evidence: { digest: d, mediaType: VEX_MEDIA_TYPE },
-            previous: [scanLink],
-            inputs: {
-              statements: String(vex.length),
-              ...Object.fromEntries(given.map((g, i) => [`document${i}`, g.digest])),
-            },
+            scan: evidence,
+            given,
+            vex,
+            links,
             tool,
-          }),
-        );
-      }
-    }
+          })
+        : undefined;
     return {
       ...m,
       freshness,

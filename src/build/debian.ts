@@ -187,6 +187,51 @@ export async function cachedReleaseFields(
   return releaseFieldsOf(release);
 }
 
+/** Adds one Packages stanza to the index: by name, and under every name it Provides. */
+function addPackage(
+  f: ReadonlyMap<string, string>,
+  packages: Map<string, DebPackage[]>,
+  providers: Map<string, DebPackage[]>,
+): void {
+  const p: DebPackage = {
+    name: f.get("Package") ?? "",
+    version: f.get("Version") ?? "",
+    architecture: f.get("Architecture") ?? "",
+    filename: f.get("Filename") ?? "",
+    size: Number(f.get("Size") ?? 0),
+    sha256: f.get("SHA256") ?? "",
+    ...(f.get("Source") ? { source: f.get("Source") as string } : {}),
+    depends: f.get("Depends") ?? "",
+    preDepends: f.get("Pre-Depends") ?? "",
+    provides: f.get("Provides") ?? "",
+  };
+  const list = packages.get(p.name) ?? [];
+  list.push(p);
+  packages.set(p.name, list);
+  for (const v of p.provides.split(",")) {
+    const name = v.trim().split(/[\s(]/)[0];
+    if (name) {
+      const pl = providers.get(name) ?? [];
+      pl.push(p);
+      providers.set(name, pl);
+    }
+  }
+}
+
+/** The SHA256 list of a signed Release: path -> sha256 and size. */
+function signedHashes(
+  release: ReadonlyMap<string, string>,
+): Map<string, { sha256: string; size: number }> {
+  const hashes = new Map<string, { sha256: string; size: number }>();
+  for (const l of (release.get("SHA256") ?? "").split("\n")) {
+    const m = /^\s*([0-9a-f]{64})\s+(\d+)\s+(\S+)$/.exec(l);
+    if (m) {
+      hashes.set(m[3] as string, { sha256: m[1] as string, size: Number(m[2]) });
+    }
+  }
+  return hashes;
+}
+
 /**
  * Fetches (or reads from the cache) and verifies the archive index for a spec.
  * @throws ToolError ATTEST_SIGNATURE_INVALID when InRelease does not verify;
@@ -230,13 +275,7 @@ export async function loadArchiveIndex(
       release.set(k, v);
     }
   });
-  const hashes = new Map<string, { sha256: string; size: number }>();
-  for (const l of (release.get("SHA256") ?? "").split("\n")) {
-    const m = /^\s*([0-9a-f]{64})\s+(\d+)\s+(\S+)$/.exec(l);
-    if (m) {
-      hashes.set(m[3] as string, { sha256: m[1] as string, size: Number(m[2]) });
-    }
-  }
+  const hashes = signedHashes(release);
   const byHash = release.get("Acquire-By-Hash") === "yes";
   const packages = new Map<string, DebPackage[]>();
   const providers = new Map<string, DebPackage[]>();
@@ -278,31 +317,7 @@ export async function loadArchiveIndex(
     }
     parseStanzas(
       gunzipSync(gz).toString("utf8"),
-      (f) => {
-        const p: DebPackage = {
-          name: f.get("Package") ?? "",
-          version: f.get("Version") ?? "",
-          architecture: f.get("Architecture") ?? "",
-          filename: f.get("Filename") ?? "",
-          size: Number(f.get("Size") ?? 0),
-          sha256: f.get("SHA256") ?? "",
-          ...(f.get("Source") ? { source: f.get("Source") as string } : {}),
-          depends: f.get("Depends") ?? "",
-          preDepends: f.get("Pre-Depends") ?? "",
-          provides: f.get("Provides") ?? "",
-        };
-        const list = packages.get(p.name) ?? [];
-        list.push(p);
-        packages.set(p.name, list);
-        for (const v of p.provides.split(",")) {
-          const name = v.trim().split(/[\s(]/)[0];
-          if (name) {
-            const pl = providers.get(name) ?? [];
-            pl.push(p);
-            providers.set(name, pl);
-          }
-        }
-      },
+      (f) => addPackage(f, packages, providers),
       PKG_FIELDS,
     );
   }

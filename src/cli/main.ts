@@ -524,7 +524,7 @@ export async function run(
         if (r.freshness.stale) {
           out.warn(`${freshnessText(r.freshness)}: the findings may miss recent advisories`);
         }
-        if (r.distroSupport && r.distroSupport.state !== "supported") {
+        if (r.distroSupport?.state === "end of life") {
           out.warn(r.distroSupport.detail);
         }
         const doc = {

@@ -164,6 +164,58 @@ function aliasesOf(r: OsvRecord): string[] {
   return [...new Set([...(r.aliases ?? []), ...(r.upstream ?? [])])].sort();
 }
 
+/** The finding of one advisory hit on one package. */
+function findingOf(
+  p: Sbom["packages"][number],
+  hit: AdvisoryHit,
+  matchedAs: Finding["matchedAs"],
+  verdict: { kind: Finding["status"]; reason: string },
+  status: string | undefined,
+): Finding {
+  const flags: string[] = [];
+  if (
+    p.type === "deb" &&
+    matchedAs.name === "linux" &&
+    /^(linux-libc-dev|linux-headers-|linux-kbuild-)/.test(p.name)
+  ) {
+    flags.push("kernel-headers");
+  }
+  const fixed = fixedOf(hit);
+  return {
+    id: hit.record.id,
+    aliases: aliasesOf(hit.record),
+    source: hit.source,
+    ...(hit.record.summary ? { summary: hit.record.summary } : {}),
+    package: {
+      id: p.id,
+      name: p.name,
+      version: p.version,
+      purl: p.purl,
+      type: p.type,
+      ...(p.locations[0] ? { location: p.locations[0].path } : {}),
+    },
+    matchedAs,
+    status: verdict.kind,
+    reason: verdict.reason,
+    ...(fixed ? { fixedIn: fixed } : {}),
+    ...(status ? { distroStatus: status } : {}),
+    ...(hit.record.severity ? { severity: hit.record.severity } : {}),
+    ...ratingOf(hit),
+    flags,
+  };
+}
+
+/** Marks the findings CISA's KEV catalog lists (by id or alias; the earliest due date wins). */
+function markKnownExploited(list: readonly Finding[], db: VulnDb): Finding[] {
+  const kev = db.knownExploited(list.flatMap((f) => [f.id, ...f.aliases]));
+  return list.map((f) => {
+    const entry = [f.id, ...f.aliases]
+      .flatMap((id) => kev.get(id) ?? [])
+      .sort((a, b) => (a.dueDate < b.dueDate ? -1 : a.dueDate > b.dueDate ? 1 : 0))[0];
+    return entry ? { ...f, knownExploited: entry } : f;
+  });
+}
+
 /**
  * Matches every package of an SBOM against the database. OS packages are matched with their
  * distribution's data by source package and release, honouring the distribution's statuses;
@@ -246,37 +298,16 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
       if (findings.has(key)) {
         continue; // the same advisory from another source (derived OSV and list)
       }
-      const flags: string[] = [];
-      if (
-        p.type === "deb" &&
-        name === "linux" &&
-        /^(linux-libc-dev|linux-headers-|linux-kbuild-)/.test(p.name)
-      ) {
-        flags.push("kernel-headers");
-      }
-      const fixed = fixedOf(hit);
-      findings.set(key, {
-        id: hit.record.id,
-        aliases: aliasesOf(hit.record),
-        source: hit.source,
-        ...(hit.record.summary ? { summary: hit.record.summary } : {}),
-        package: {
-          id: p.id,
-          name: p.name,
-          version: p.version,
-          purl: p.purl,
-          type: p.type,
-          ...(p.locations[0] ? { location: p.locations[0].path } : {}),
-        },
-        matchedAs: { ecosystem, name },
-        status: verdict.kind,
-        reason: verdict.reason,
-        ...(fixed ? { fixedIn: fixed } : {}),
-        ...(status ? { distroStatus: status } : {}),
-        ...(hit.record.severity ? { severity: hit.record.severity } : {}),
-        ...ratingOf(hit),
-        flags,
-      });
+      findings.set(
+        key,
+        findingOf(
+          p,
+          hit,
+          { ecosystem, name },
+          verdict as Affected & { kind: Finding["status"] },
+          status,
+        ),
+      );
     }
   }
   const list = foldDebianAdvisories([...findings.values()]).sort((a, b) =>
@@ -290,14 +321,7 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
             ? 1
             : 0,
   );
-  const kev = db.knownExploited(list.flatMap((f) => [f.id, ...f.aliases]));
-  const marked = list.map((f) => {
-    // the earliest due date when several of its CVEs are in the catalog
-    const entry = [f.id, ...f.aliases]
-      .flatMap((id) => kev.get(id) ?? [])
-      .sort((a, b) => (a.dueDate < b.dueDate ? -1 : a.dueDate > b.dueDate ? 1 : 0))[0];
-    return entry ? { ...f, knownExploited: entry } : f;
-  });
+  const marked = markKnownExploited(list, db);
   for (const [ecosystem, n] of unassessed) {
     issues.push({
       code: "VULN_NO_DATA",
