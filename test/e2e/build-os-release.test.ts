@@ -56,6 +56,7 @@ function unpack(ctx: AppContext, ref: string): string {
 describe("built images identify their distribution", () => {
   let ctx: AppContext;
   let generated: BuildResult;
+  let genDir: string;
   let fromPackage: BuildResult;
 
   beforeAll(async () => {
@@ -64,9 +65,8 @@ describe("built images identify their distribution", () => {
       home: tempDir("cleanimg-osrel-home-"),
       env: { CLEANIMG_CACHE: CACHE, SOURCE_DATE_EPOCH: "1700000000" },
     });
-    generated = await buildImage(ctx, {
-      spec: join(context(["curl", "ca-certificates"], "myapp:1.0.0"), "cleanimg.yaml"),
-    });
+    genDir = context(["curl", "ca-certificates"], "myapp:1.0.0");
+    generated = await buildImage(ctx, { spec: join(genDir, "cleanimg.yaml") });
     fromPackage = await buildImage(ctx, {
       spec: join(
         context(["base-files", "curl", "ca-certificates"], "withbf:1.0.0"),
@@ -129,6 +129,31 @@ describe("built images identify their distribution", () => {
     const g = await generateSbom(ctx, "myapp:1.0.0", { record: false });
     expect(s.sbom.distro).toEqual(g.sbom.distro);
   });
+
+  it("reads the Release fields from the pinned InRelease when an older lock lacks them", async () => {
+    const prov = await provenanceOf(ctx, generated);
+    // the first build's lock, as a lock written before the Release fields were recorded
+    const dir = context(["curl", "ca-certificates"], "myapp:1.0.0");
+    const lock = JSON.parse(readFileSync(join(genDir, "cleanimg.lock"), "utf8"));
+    for (const k of ["origin", "label", "releaseSuite", "codename"]) {
+      expect(lock.archive[k]).toBeTypeOf("string");
+      delete lock.archive[k];
+    }
+    writeFileSync(join(dir, "cleanimg.lock"), `${JSON.stringify(lock, null, 2)}\n`);
+    const other = createAppContext({
+      home: tempDir("cleanimg-osrel-home-"),
+      env: { CLEANIMG_CACHE: CACHE, SOURCE_DATE_EPOCH: "1700000000" },
+    });
+    try {
+      const again = await buildImage(other, { spec: join(dir, "cleanimg.yaml"), offline: true });
+      expect(again.lockWritten).toBe(false);
+      expect(again.image.digest).toBe(generated.image.digest);
+      const rec = (await provenanceOf(other, again)).buildDefinition.internalParameters.osRelease;
+      expect(rec).toEqual(prov.buildDefinition.internalParameters.osRelease);
+    } finally {
+      await other.close();
+    }
+  }, 300_000);
 
   it("scans every Debian package of the built image against its release's data", async () => {
     await importVulnData(ctx, [join(CORPUS, "debian-dsa-osv.jsonl.gz")]);
