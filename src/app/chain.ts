@@ -374,7 +374,7 @@ async function verifyLink(
     envelope: current.envelope,
     evidence: current.evidence,
   };
-  const checked = await verifyAttestation(ctx, trust, image, stage, current);
+  const checked = await verifyAttestation(ctx, trust, image, stage, current, expected.events);
   if ("reason" in checked) {
     return { ...base, state: "broken", reason: checked.reason };
   }
@@ -416,6 +416,7 @@ async function verifyAttestation(
   image: Digest,
   stage: Stage,
   current: RecordedLink,
+  events: readonly AuditEvent[],
 ): Promise<
   | { verified: VerifiedEvidenceBundle; predicate: ChainLinkPredicate; rekorEntries?: number }
   | { reason: string }
@@ -448,7 +449,12 @@ async function verifyAttestation(
   } catch (e) {
     return { reason: (e as Error).message };
   }
-  const gap = await transparencyLogGap(ctx, bytes);
+  // a link imported from another store was logged in that store's log (its inclusion proof and
+  // signed checkpoint are verified above): only links logged here must be in this store's log
+  const imported = events.some(
+    (e) => e.action === "evidence-import" && e.evidence["attestation"] === current.attestation,
+  );
+  const gap = imported ? undefined : await transparencyLogGap(ctx, bytes);
   if (gap) {
     return { reason: gap };
   }
@@ -583,7 +589,7 @@ async function referenceState(
     return undefined;
   }
   // an older generation the store still holds: made from it, the link is stale, once it verifies
-  const from = await verifyAttestation(c.ctx, c.trust, c.image, ref.stage, held);
+  const from = await verifyAttestation(c.ctx, c.trust, c.image, ref.stage, held, events);
   if ("reason" in from) {
     return {
       state: "broken",

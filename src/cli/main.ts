@@ -1890,6 +1890,7 @@ export async function run(
         );
       }
       const r = await verifyChain(c, digest);
+      const nothing = r.links.every((l) => l.state === "not-recorded");
       out.result(r, () =>
         [
           `${ref} ${r.image}`,
@@ -1901,10 +1902,15 @@ export async function run(
                   : (l.reason ?? (l.state === "not-recorded" ? "no evidence of this stage" : ""))
               }`,
           ),
-          r.intact ? "chain intact" : `chain BROKEN at ${r.firstBroken}`,
+          nothing
+            ? "no evidence is recorded for this image: nothing to verify"
+            : r.intact
+              ? "chain intact"
+              : `chain BROKEN at ${r.firstBroken}`,
         ].join("\n"),
       );
-      if (!r.intact) {
+      // a chain with no link is not "intact": there is nothing it could show
+      if (!r.intact || nothing) {
         exitCode = ExitCode.Failed;
       }
     });

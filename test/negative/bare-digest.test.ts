@@ -39,6 +39,13 @@ describe("bare digests are local", { timeout: 300_000 }, () => {
     expect(r.stdout).toMatch(/chain intact/);
   });
 
+  it("verify of a digest with no evidence says so and exits 1, never 'chain intact'", () => {
+    const r = cli("verify", "--image", `sha256:${"c".repeat(64)}`);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/no evidence is recorded for this image: nothing to verify/);
+    expect(r.stdout).not.toMatch(/chain intact/);
+  });
+
   it("image inspect sha256:… reads the local store; an unknown digest is named, not looked up", () => {
     const known = cli("image", "inspect", digest, "--json", "--no-evidence");
     expect(known.status).toBe(0);

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fetchDebs } from "./debs.js";
 
 const CACHE = resolve(import.meta.dirname, "../../.cache");
@@ -25,7 +25,7 @@ export function buildOnce(dir: string, build: (tmp: string) => void): string {
   if (existsSync(dir)) {
     return dir;
   }
-  mkdirSync(CACHE, { recursive: true });
+  mkdirSync(dirname(dir), { recursive: true });
   const tmp = mkdtempSync(`${dir}.tmp-`);
   try {
     build(tmp);
