@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildImageLayout, type LayerFile, layerFromFiles } from "../support/build-image.js";
@@ -50,15 +50,31 @@ describe("hostile layers on image export", { timeout: 400_000 }, () => {
       ],
     });
     const target = tempDir();
+    chmodSync(target, 0o751);
     const low = exportCli(`oci:${dir}`, target, "--max-bytes", "15000");
     expect(low.status).toBe(3);
     expect(low.stderr).toMatch(/--max-bytes limit of 15000 bytes/);
     expect(readdirSync(target)).toEqual([]);
-    const ok = exportCli(`oci:${dir}`, target, "--max-bytes", "20000");
+    expect(statSync(target).mode & 0o777).toBe(0o751);
+    const ok = exportCli(`oci:${dir}`, target, "--max-bytes", "30000");
     expect(ok.status).toBe(0);
     expect(readdirSync(join(target, "a")).sort()).toEqual(["one", "two"]);
     const bad = exportCli(`oci:${dir}`, join(tempDir(), "n"), "--max-bytes", "lots");
     expect(bad.status).toBe(2);
+  });
+
+  it("counts directories against the budget, and removes the parents it made", async () => {
+    const dir = join(tempDir("cleanimg-dirs-"), "img");
+    const files: LayerFile[] = Array.from({ length: 2000 }, (_, i) => ({
+      name: `d${i}/`,
+      type: "dir",
+    }));
+    await buildImageLayout({ dir, layers: [{ kind: "files", files }] });
+    const parent = join(tempDir(), "new", "deeper");
+    const r = exportCli(`oci:${dir}`, join(parent, "out"), "--max-bytes", "1000000");
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/--max-bytes limit of 1000000 bytes/);
+    expect(existsSync(join(parent, "..")), "the parents the export made are gone").toBe(false);
   });
 
   it("refuses a path longer than the kernel takes before writing anything, in one short line", async () => {
