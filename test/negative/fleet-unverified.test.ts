@@ -219,6 +219,8 @@ describe("fleet: only verified signatures and chains are signed or ready", () =>
     const bad = await posture();
     expect(bad.status).toBe(200);
     expect(bad.headers.get("x-cleanimg-verified")).toBe("false");
-    expect(bad.headers.get("x-cleanimg-audit-trail")).toMatch(/^BROKEN; \d+ problems, first at event \d+/);
+    expect(bad.headers.get("x-cleanimg-audit-trail")).toMatch(
+      /^BROKEN; \d+ problems, first at event \d+/,
+    );
   });
 });
