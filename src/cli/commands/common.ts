@@ -1,0 +1,69 @@
+import { readFile } from "node:fs/promises";
+import { InvalidArgumentError } from "commander";
+import { TOOL, VEX_FORMATS, type VexFormat, type VexStatement } from "../../app/index.js";
+import { requireIsoDate } from "../../core/dates.js";
+import { ToolError, UsageError } from "../../core/errors.js";
+
+/** Option parsers and messages shared by several commands. */
+
+export const VERSION = TOOL.version;
+
+/** A numeric option: a whole number of at least 0, or a usage error. */
+export function wholeNumber(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`"${v}" is not a whole number`);
+  }
+  return n;
+}
+
+/** --to: a bare date means the end of that day. */
+export function endOfDay(s: string): string {
+  const t = requireIsoDate(s, "--to");
+  return new Date(/^\d{4}-\d{2}-\d{2}$/.test(s) ? t + 86_400_000 : t).toISOString();
+}
+
+export function isoDate(s: string, flag: string): string {
+  return new Date(requireIsoDate(s, flag)).toISOString();
+}
+
+export function vexFormatOf(f: string): VexFormat {
+  if (!(VEX_FORMATS as readonly string[]).includes(f)) {
+    throw new UsageError("CLI_USAGE", `unknown VEX format "${f}"`, {
+      hint: "openvex, csaf or cyclonedx",
+    });
+  }
+  return f as VexFormat;
+}
+
+export async function readVexFiles(
+  names: readonly string[],
+): Promise<{ name: string; bytes: Uint8Array }[]> {
+  return Promise.all(
+    names.map(async (name) => ({
+      name,
+      bytes: new Uint8Array(
+        await readFile(name).catch((e: NodeJS.ErrnoException) => {
+          throw new ToolError(
+            "VEX_INPUT_UNREADABLE",
+            `cannot read VEX document ${name}: ${e.code ?? e.message}`,
+            { hint: "give the path of an OpenVEX, CSAF or CycloneDX VEX file" },
+          );
+        }),
+      ),
+    })),
+  );
+}
+
+export function noFindingsNote(output: string): string {
+  return `no findings, so no VEX statements: OpenVEX needs at least one, nothing was written to ${output}`;
+}
+
+export function wroteVexNote(
+  vex: readonly VexStatement[],
+  format: VexFormat,
+  output: string,
+): string {
+  const na = vex.filter((v) => v.status === "not_affected").length;
+  return `wrote ${vex.length} ${format} VEX statements to ${output} (${na} not_affected, each with its evidence)`;
+}

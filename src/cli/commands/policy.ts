@@ -1,0 +1,118 @@
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import {
+  evaluateImagePolicy,
+  evaluatePolicy,
+  loadPolicy,
+  type PolicyDecision,
+  policyInput,
+} from "../../app/index.js";
+import { UsageError } from "../../core/errors.js";
+import type { CliDeps } from "./deps.js";
+
+/** Registers the policy commands. */
+export function registerPolicy(program: Command, deps: CliDeps): void {
+  const { out, context } = deps;
+  // --- policy --------------------------------------------------------------------------------------
+  const policyCmd = program.command("policy").description("policies as code (CEL; Rego with OPA)");
+  const showDecision = (d: PolicyDecision): string[] =>
+    d.rules.map((r) =>
+      r.result === "pass"
+        ? `  PASS  ${r.name}`
+        : `  ${r.result.toUpperCase()}  ${r.name}: requires ${r.message}${r.error ? ` (error: ${r.error})` : ""}${Object.entries(
+            r.observed ?? {},
+          )
+            .map(([k, v]) => `\n        looked at ${k} = ${JSON.stringify(v)}`)
+            .join("")}`,
+    );
+  policyCmd
+    .command("eval")
+    .description(
+      "evaluate a policy against an image's verified evidence; the decision joins its chain",
+    )
+    .argument("[image]", "image location")
+    .option("--image <ref>", "image to evaluate")
+    .option(
+      "--policy <file>",
+      "a CEL policy (YAML/JSON) or a Rego file (needs opa); default: the built-in policy",
+    )
+    .option("--query <q>", "Rego query whose value is the decision", "data.deployment.allow")
+    .action(
+      async (
+        arg: string | undefined,
+        o: { image?: string; policy?: string; query: string },
+        cmd: Command,
+      ) => {
+        const ref = o.image ?? arg;
+        if (!ref) {
+          throw new UsageError("CLI_USAGE", "which image? give IMAGE or --image REF");
+        }
+        const r = await evaluateImagePolicy(context(cmd), ref, {
+          ...(o.policy ? { policy: o.policy } : {}),
+          regoQuery: o.query,
+        });
+        out.result(r, () =>
+          [
+            `policy ${r.policy.name} (${r.policy.engine}, ${r.policy.digest}) on ${ref} ${r.image.digest}: ${r.decision.allow ? "ALLOW" : "DENY"}`,
+            ...showDecision(r.decision),
+            ...(r.link ? [`decision recorded as the policy link ${r.link.attestation}`] : []),
+          ].join("\n"),
+        );
+        if (!r.decision.allow) {
+          deps.fail();
+        }
+      },
+    );
+  policyCmd
+    .command("input")
+    .description("print the policy input document of an image (what rules can rely on)")
+    .argument("[image]", "image location")
+    .option("--image <ref>", "image")
+    .action(async (arg: string | undefined, o: { image?: string }, cmd: Command) => {
+      const ref = o.image ?? arg;
+      if (!ref) {
+        throw new UsageError("CLI_USAGE", "which image? give IMAGE or --image REF");
+      }
+      const r = await policyInput(context(cmd), ref);
+      process.stdout.write(`${JSON.stringify(r.input, null, 2)}\n`);
+    });
+  policyCmd
+    .command("test")
+    .description(
+      "run a policy's unit tests: fixtures of {input, params?, expect: {allow, failing?}}",
+    )
+    .option("--policy <file>", "the CEL policy under test (default: the built-in policy)")
+    .argument("<fixtures...>", "fixture JSON files")
+    .action(async (fixtures: string[], o: { policy?: string }) => {
+      const { policy } = await loadPolicy(o.policy);
+      const results: { fixture: string; ok: boolean; allow: boolean; failing: string[] }[] = [];
+      for (const f of fixtures) {
+        const fx = JSON.parse(await readFile(f, "utf8")) as {
+          input: Record<string, unknown>;
+          params?: Record<string, unknown>;
+          expect: { allow: boolean; failing?: string[] };
+        };
+        const d = evaluatePolicy(policy, fx.input, fx.params ?? {});
+        const failing = d.rules
+          .filter((r) => r.result !== "pass")
+          .map((r) => r.name)
+          .sort();
+        const ok =
+          d.allow === fx.expect.allow &&
+          (fx.expect.failing === undefined ||
+            JSON.stringify(failing) === JSON.stringify([...fx.expect.failing].sort()));
+        results.push({ fixture: f, ok, allow: d.allow, failing });
+      }
+      out.result(results, () =>
+        results
+          .map(
+            (r) =>
+              `${r.ok ? "ok  " : "FAIL"} ${r.fixture}: ${r.allow ? "allow" : `deny (${r.failing.join(", ")})`}`,
+          )
+          .join("\n"),
+      );
+      if (results.some((r) => !r.ok)) {
+        deps.fail();
+      }
+    });
+}
