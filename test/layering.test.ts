@@ -20,8 +20,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   policy: ["core"],
   report: ["core"],
   intoto: ["core", "attest"],
+  chain: ["core", "attest", "store"],
   app: [
     "core",
+    "chain",
     "oci",
     "source",
     "store",

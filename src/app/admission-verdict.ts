@@ -1,6 +1,6 @@
+import { type RecordedLink, recordChainLink, STAGES, verifyChain } from "../chain/index.js";
 import type { Digest } from "../core/digest.js";
 import { clip } from "./admission-workload.js";
-import { type RecordedLink, recordChainLink, STAGES, verifyChain } from "./chain.js";
 import type { AdmissionSettings } from "./config.js";
 import type { AppContext } from "./context.js";
 import { DEPLOYMENT_MEDIA_TYPE } from "./deploy.js";

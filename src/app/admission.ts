@@ -1,3 +1,4 @@
+import { AuditWatcher, recordAuditEvent } from "../chain/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import {
   type AdmissionRequest,
@@ -13,7 +14,6 @@ import {
   pinnedDigest,
   workloadImages,
 } from "./admission-workload.js";
-import { AuditWatcher, recordAuditEvent } from "./audit.js";
 import { type AdmissionSettings, loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { type StoreHealth, storeHealth } from "./store-health.js";

@@ -1,14 +1,12 @@
 import { statement } from "../attest/index.js";
+import { actor, recordAuditEvent, signStatement, verifyChain } from "../chain/index.js";
 import type { Digest } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import { renderOpenVex, type VexStatement } from "../vex/index.js";
 import type { Finding } from "../vuln/index.js";
-import { actor, recordAuditEvent } from "./audit.js";
-import { verifyChain } from "./chain.js";
 import type { AppContext } from "./context.js";
 import { resolveSubject } from "./images.js";
 import { TOOL } from "./sbom.js";
-import { signStatement } from "./signing.js";
 
 export const OPENVEX_PREDICATE = "https://openvex.dev/ns/v0.2.0";
 export const VULNS_PREDICATE = "https://in-toto.io/attestation/vulns/v0.2";
@@ -158,7 +156,7 @@ export async function deriveStandardAttestation(
     predicateType = OPENVEX_PREDICATE;
     predicate = JSON.parse(
       renderOpenVex(statements, {
-        author: actor(ctx.env),
+        author: actor(ctx.settings.author),
         timestamp: link.predicate.created,
         tool: TOOL,
       }),

@@ -21,6 +21,7 @@ import {
   type ReleaseFields,
   resolvePackages,
 } from "../build/index.js";
+import { type RecordedLink, recordChainLink, signStatement } from "../chain/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError, UsageError } from "../core/errors.js";
 import {
@@ -34,12 +35,10 @@ import {
   writeFileAtomic,
 } from "../oci/index.js";
 import { renderSbom } from "../sbom/index.js";
-import { type RecordedLink, recordChainLink } from "./chain.js";
 import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { copyImageBetween } from "./images.js";
 import { generateSbom, TOOL } from "./sbom.js";
-import { signStatement } from "./signing.js";
 
 const run = promisify(execFile);
 
@@ -235,7 +234,7 @@ function assemblyRecord(lock: BuildLock, base: { remote: boolean } | undefined):
 
 /** Where fetched indexes and .debs are kept: $CLEANIMG_CACHE, else $CLEANIMG_HOME/cache. */
 export function cacheDir(ctx: AppContext): string {
-  return ctx.env["CLEANIMG_CACHE"] ?? join(ctx.home, "cache");
+  return ctx.settings.cache ?? join(ctx.home, "cache");
 }
 
 async function fetchDeb(
@@ -352,7 +351,7 @@ export async function buildImage(ctx: AppContext, opts: BuildOptions = {}): Prom
       .map((p) => ({ name: p.name, version: p.version }));
   }
   const source = await gitSource(contextDir);
-  const envEpoch = ctx.env["SOURCE_DATE_EPOCH"];
+  const envEpoch = ctx.settings.sourceDateEpoch;
   const epoch =
     opts.epoch ??
     (envEpoch !== undefined && /^\d+$/.test(envEpoch) ? Number(envEpoch) : (source?.time ?? 0));

@@ -1,5 +1,6 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
+import type { ChainContext } from "../chain/index.js";
 import {
   type CredentialLookup,
   dockerConfigCredentials,
@@ -8,20 +9,22 @@ import {
   type OpenContext,
 } from "../oci/index.js";
 import { type EvidenceStore, PostgresEvidenceStore, SqliteEvidenceStore } from "../store/index.js";
+import { type Environment, type Settings, settingsFromEnv } from "./settings.js";
 
 /** Progress reports for long work; the CLI shows them on a terminal. */
 export type ProgressFn = (message: string) => void;
 
 /** Everything a use case needs, built once by the CLI (or a library user). */
-export interface AppContext extends OpenContext {
+export interface AppContext extends OpenContext, ChainContext {
   /** `$CLEANIMG_HOME`, default `~/.cleanimg`. */
   readonly home: string;
   readonly local: LocalImageStore;
   /** Opens the evidence store lazily (the embedded default under the home directory). */
   evidence(): EvidenceStore;
   readonly progress: ProgressFn;
-  /** The environment the CLI was given (CLEANIMG_SIGNING_KEY, CLEANIMG_AUTHOR, …). */
-  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The environment the CLI was given; the use cases read `settings`, resolved from it once. */
+  readonly env: Environment;
+  readonly settings: Settings;
   close(): Promise<void>;
 }
 
@@ -53,6 +56,7 @@ export function createAppContext(opts: AppContextOptions = {}): AppContext {
     credentials: opts.credentials ?? dockerConfigCredentials(dockerConfigPath(opts.env ?? {})),
     progress: opts.progress ?? (() => {}),
     env: opts.env ?? {},
+    settings: settingsFromEnv(opts.env ?? {}),
     evidence() {
       const url = opts.store ?? opts.env?.["CLEANIMG_STORE"];
       if (!store && url && /^postgres(ql)?:\/\//.test(url)) {

@@ -1,5 +1,5 @@
+import { type RecordedLink, recordChainLink, verifyChain } from "../chain/index.js";
 import { ToolError } from "../core/errors.js";
-import { type RecordedLink, recordChainLink, verifyChain } from "./chain.js";
 import type { AppContext } from "./context.js";
 import { inspectImage } from "./images.js";
 import { TOOL } from "./sbom.js";

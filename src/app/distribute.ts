@@ -1,19 +1,25 @@
 import { CHAIN_LINK_PREDICATE } from "../attest/index.js";
+import {
+  ATTESTATION_KIND,
+  BUNDLE_MEDIA_TYPE,
+  type ChainLinkPredicate,
+  evidenceTrust,
+  linkAnnotations,
+  recordAuditEvent,
+  verifyEvidence,
+} from "../chain/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import { type Descriptor, MediaType, parseImageLocation, RegistryClient } from "../oci/index.js";
 import type { EvidenceLink } from "../store/index.js";
 import { STANDARD_ATTESTATION_KIND, standardStageOf } from "./attestations.js";
-import { recordAuditEvent } from "./audit.js";
 import {
   BASE_IMAGE_PREDICATE,
   IMAGE_SIGNATURE_PREDICATE,
   REPRODUCIBLE_PREDICATE,
   SLSA_PROVENANCE_V1,
 } from "./build.js";
-import { ATTESTATION_KIND, type ChainLinkPredicate, linkAnnotations } from "./chain.js";
 import type { AppContext } from "./context.js";
-import { BUNDLE_MEDIA_TYPE, evidenceTrust, verifyEvidence } from "./signing.js";
 
 /**
  * Evidence in OCI registries: every signed piece of an image's evidence pushed as an OCI 1.1

@@ -1,10 +1,14 @@
+import {
+  ATTESTATION_KIND,
+  type ChainReport,
+  evidenceTrust,
+  type LinkReport,
+} from "../chain/index.js";
 import type { Digest } from "../core/digest.js";
 import type { EvidenceLink } from "../store/index.js";
 import { IMAGE_SIGNATURE_KIND } from "./build.js";
-import { ATTESTATION_KIND, type ChainReport, type LinkReport } from "./chain.js";
 import type { AppContext } from "./context.js";
 import { imageSignatureCheck } from "./image-signature.js";
-import { evidenceTrust } from "./signing.js";
 import type { ComplianceCheck } from "./status.js";
 
 /**

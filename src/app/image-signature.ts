@@ -2,10 +2,10 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { keyIdOf, loadPublicKey } from "../attest/index.js";
+import { type EvidenceTrust, evidenceTrust, verifyEvidence } from "../chain/index.js";
 import type { Digest } from "../core/digest.js";
 import { IMAGE_SIGNATURE_KIND, IMAGE_SIGNATURE_PREDICATE } from "./build.js";
 import type { AppContext } from "./context.js";
-import { type EvidenceTrust, evidenceTrust, verifyEvidence } from "./signing.js";
 import type { ComplianceCheck } from "./status.js";
 
 /**
@@ -62,7 +62,7 @@ export async function imageSignatureCheck(
 
 /** Where the published verification key is read: $CLEANIMG_PUBLISHED_KEY, else keys/signing.pub. */
 export function publishedKeyPath(ctx: AppContext): string {
-  return ctx.env["CLEANIMG_PUBLISHED_KEY"] ?? join(ctx.home, "keys", "signing.pub");
+  return ctx.settings.publishedKey ?? join(ctx.home, "keys", "signing.pub");
 }
 
 /**

@@ -1,4 +1,42 @@
 export { keySigner, loadPrivateKey, loadPublicKey } from "../attest/index.js";
+export {
+  ATTESTATION_KIND,
+  AUDIT_LOG,
+  type AuditEvent,
+  type AuditSummary,
+  type AuditVerification,
+  actor,
+  appendToTransparencyLog,
+  auditEvents,
+  auditSummary,
+  BUNDLE_MEDIA_TYPE,
+  type ChainLinkPredicate,
+  type ChainReport,
+  type EvidenceTrust,
+  evidenceTrust,
+  identities,
+  imageAuditEvents,
+  type LinkReport,
+  type LinkState,
+  type LogIdentity,
+  latestLink,
+  type RecordedLink,
+  readTransparencyLog,
+  recordAuditEvent,
+  recordChainLink,
+  type SigningIdentity,
+  STAGES,
+  type Stage,
+  signStatement,
+  TLOG,
+  type TransparencyLogVerification,
+  trustedKeys,
+  trustedLogs,
+  verifyAuditTrail,
+  verifyChain,
+  verifyEvidence,
+  verifyTransparencyLog,
+} from "../chain/index.js";
 export { parsePlatform, writeFileAtomic } from "../oci/index.js";
 export { evaluatePolicy, type PolicyDecision } from "../policy/index.js";
 export {
@@ -41,18 +79,6 @@ export {
   vulnsPredicate,
 } from "./attestations.js";
 export {
-  AUDIT_LOG,
-  type AuditEvent,
-  type AuditSummary,
-  type AuditVerification,
-  actor,
-  auditEvents,
-  auditSummary,
-  imageAuditEvents,
-  recordAuditEvent,
-  verifyAuditTrail,
-} from "./audit.js";
-export {
   BUILD_TYPE,
   BUILDER_ID,
   type BuildLock,
@@ -63,19 +89,6 @@ export {
   SLSA_PROVENANCE_V1,
 } from "./build.js";
 export { importCatalog, resolveFramework } from "./catalog.js";
-export {
-  ATTESTATION_KIND,
-  type ChainLinkPredicate,
-  type ChainReport,
-  type LinkReport,
-  type LinkState,
-  latestLink,
-  type RecordedLink,
-  recordChainLink,
-  STAGES,
-  type Stage,
-  verifyChain,
-} from "./chain.js";
 export { type CleanimgConfig, loadConfig } from "./config.js";
 export {
   type AppContext,
@@ -156,23 +169,6 @@ export {
   scan,
   VEX_AUTHOR,
 } from "./scan.js";
-export {
-  appendToTransparencyLog,
-  BUNDLE_MEDIA_TYPE,
-  type EvidenceTrust,
-  evidenceTrust,
-  identities,
-  type LogIdentity,
-  readTransparencyLog,
-  type SigningIdentity,
-  signStatement,
-  TLOG,
-  type TransparencyLogVerification,
-  trustedKeys,
-  trustedLogs,
-  verifyEvidence,
-  verifyTransparencyLog,
-} from "./signing.js";
 export {
   ChainCache,
   type CheckResult,

@@ -3,6 +3,7 @@ import { readFile, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { statement } from "../attest/index.js";
+import { BUNDLE_MEDIA_TYPE, recordAuditEvent, signStatement } from "../chain/index.js";
 import { type Digest, digestHex, sha256 } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import {
@@ -22,11 +23,9 @@ import {
   verifyLayout,
 } from "../intoto/index.js";
 import { writeFileAtomic } from "../oci/index.js";
-import { recordAuditEvent } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { resolveSubject } from "./images.js";
 import { TOOL } from "./sbom.js";
-import { BUNDLE_MEDIA_TYPE, signStatement } from "./signing.js";
 
 /**
  * The in-toto use cases, with the reference implementation's command-line semantics:

@@ -3,6 +3,16 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import {
+  type ChainReport,
+  evidenceTrust,
+  identities,
+  type LinkReport,
+  type RecordedLink,
+  recordChainLink,
+  verifyChain,
+  verifyEvidence,
+} from "../chain/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError, UsageError } from "../core/errors.js";
 import {
@@ -15,19 +25,11 @@ import {
 import type { VexStatement } from "../vex/index.js";
 import type { Finding } from "../vuln/index.js";
 import { BUILDER_ID, IMAGE_SIGNATURE_KIND, IMAGE_SIGNATURE_PREDICATE } from "./build.js";
-import {
-  type ChainReport,
-  type LinkReport,
-  type RecordedLink,
-  recordChainLink,
-  verifyChain,
-} from "./chain.js";
 import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { resolveSubject } from "./images.js";
 import { buildProperties, signedBaseImage } from "./provenance.js";
 import { TOOL } from "./sbom.js";
-import { evidenceTrust, identities, verifyEvidence } from "./signing.js";
 
 const run = promisify(execFile);
 

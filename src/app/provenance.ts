@@ -1,5 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { verifySigstoreBundle } from "../attest/index.js";
+import type { LinkReport } from "../chain/index.js";
+import { evidenceTrust, verifyEvidence } from "../chain/index.js";
 import { type Digest, isDigest, sha256 } from "../core/digest.js";
 import { AttestError, ToolError } from "../core/errors.js";
 import {
@@ -10,9 +12,7 @@ import {
   BUILDER_ID,
   SLSA_PROVENANCE_V1,
 } from "./build.js";
-import type { LinkReport } from "./chain.js";
 import type { AppContext } from "./context.js";
-import { evidenceTrust, verifyEvidence } from "./signing.js";
 
 /**
  * `verify-provenance` in the manner of slsa-verifier, for any builder that signs SLSA provenance

@@ -1,3 +1,10 @@
+import type { ChainReport, LinkReport } from "../chain/index.js";
+import {
+  evidenceTrust,
+  recordAuditEvent,
+  verifyAuditTrail,
+  verifyEvidence,
+} from "../chain/index.js";
 import type { Digest } from "../core/digest.js";
 import {
   buildReport,
@@ -8,13 +15,10 @@ import {
   type ReportCheck,
   type RiskItem,
 } from "../report/index.js";
-import { recordAuditEvent, verifyAuditTrail } from "./audit.js";
 import { resolveFramework } from "./catalog.js";
-import type { ChainReport, LinkReport } from "./chain.js";
 import type { AppContext } from "./context.js";
 import { imageSignatureCheck, publishedKeyCheck } from "./image-signature.js";
 import { policyInput } from "./policy.js";
-import { evidenceTrust, verifyEvidence } from "./signing.js";
 
 export const REPORT_MEDIA_TYPE = "application/vnd.cleanimg.compliance-report.v1+json";
 

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { latestLink, type RecordedLink, recordChainLink } from "../chain/index.js";
 import { SbomError, UsageError } from "../core/errors.js";
 import type { Limits } from "../core/limits.js";
 import { openSource, type Platform, parseImageLocation, resolveImage } from "../oci/index.js";
@@ -22,7 +23,6 @@ import {
 } from "../sbom/index.js";
 import { DirectoryResolver, ImageFilesystem, ImageResolver } from "../source/index.js";
 import type { EvidenceLink } from "../store/index.js";
-import { latestLink, type RecordedLink, recordChainLink } from "./chain.js";
 import type { AppContext } from "./context.js";
 import { catalogCacheKey, evidenceLayerCache } from "./layer-cache.js";
 

@@ -1,3 +1,4 @@
+import { type RecordedLink, recordChainLink } from "../chain/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError, UsageError } from "../core/errors.js";
 import type { Sbom } from "../sbom/index.js";
@@ -17,7 +18,6 @@ import {
   parseDuration,
   type VulnDb,
 } from "../vuln/index.js";
-import { type RecordedLink, recordChainLink } from "./chain.js";
 import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { generateSbom, type SbomOptions, TOOL } from "./sbom.js";

@@ -1,21 +1,22 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Digest } from "../core/digest.js";
-import { remediationDeadline } from "../report/index.js";
-import type { VexStatement } from "../vex/index.js";
-import type { DataFreshness, DistroSupport, Finding } from "../vuln/index.js";
 import {
   ATTESTATION_KIND,
   type ChainLinkPredicate,
   type ChainReport,
+  evidenceTrust,
   type LinkReport,
-} from "./chain.js";
+  verifyEvidence,
+} from "../chain/index.js";
+import type { Digest } from "../core/digest.js";
+import { remediationDeadline } from "../report/index.js";
+import type { VexStatement } from "../vex/index.js";
+import type { DataFreshness, DistroSupport, Finding } from "../vuln/index.js";
 import type { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import type { ImageSubject } from "./images.js";
 import { signedBaseImage } from "./provenance.js";
 import { findingsAtOrAbove } from "./scan.js";
-import { evidenceTrust, verifyEvidence } from "./signing.js";
 import type { CheckResult, ComplianceCheck } from "./status.js";
 import { vulnDbStatus } from "./vulndb.js";
 

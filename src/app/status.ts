@@ -1,6 +1,5 @@
+import { AuditWatcher, auditEvents, type ChainReport, verifyChain } from "../chain/index.js";
 import { type Digest, isDigest } from "../core/digest.js";
-import { AuditWatcher, auditEvents } from "./audit.js";
-import { type ChainReport, verifyChain } from "./chain.js";
 import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { discoverEvidence } from "./distribute.js";

@@ -1,12 +1,11 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { verifySignature } from "../attest/index.js";
+import { actor, identities, recordAuditEvent, trustedKeys } from "../chain/index.js";
 import { requireIsoDate } from "../core/dates.js";
 import { sha256 } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import { appendToLog } from "../store/index.js";
-import { actor, recordAuditEvent } from "./audit.js";
 import type { AppContext } from "./context.js";
-import { identities, trustedKeys } from "./signing.js";
 
 /**
  * API tokens of the server. A token is `cit_<id>_<secret>`; the store keeps only the SHA-256 of
@@ -102,7 +101,7 @@ export async function createToken(
   }
   const id = randomBytes(8).toString("hex");
   const secret = randomBytes(32).toString("base64url");
-  const by = opts.by ?? actor(ctx.env);
+  const by = opts.by ?? actor(ctx.settings.author);
   const entry = await appendTokenEntry(ctx, (prev) => ({
     op: "create",
     id,
@@ -145,7 +144,7 @@ export async function revokeToken(ctx: AppContext, id: string, by?: string): Pro
   if (t.record.revoked) {
     throw new ToolError("CORE_INVALID_ARGUMENT", `token ${id} was revoked at ${t.record.revoked}`);
   }
-  const who = by ?? actor(ctx.env);
+  const who = by ?? actor(ctx.settings.author);
   await appendTokenEntry(ctx, (prev) => ({
     op: "revoke",
     id,

@@ -14,6 +14,15 @@ import {
   type TrustedLog,
   verifyEvidenceBundle,
 } from "../attest/index.js";
+import {
+  appendToTransparencyLog,
+  evidenceTrust,
+  identities,
+  identityList,
+  recordAuditEvent,
+  signStatement,
+  trustedLogs,
+} from "../chain/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { UsageError } from "../core/errors.js";
 import type { Issue } from "../core/issues.js";
@@ -26,19 +35,10 @@ import {
   type VexDocument,
   type VexStatus,
 } from "../vex/index.js";
-import { recordAuditEvent } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { inspectImage } from "./images.js";
 import { trustedPersonKeys } from "./keys.js";
 import { TOOL } from "./sbom.js";
-import {
-  appendToTransparencyLog,
-  evidenceTrust,
-  identities,
-  identityList,
-  signStatement,
-  trustedLogs,
-} from "./signing.js";
 
 export const OPENVEX_MEDIA_TYPE = "application/vnd.openvex+json";
 export const VEX_DECISION_KIND = "vex-decision";
@@ -102,7 +102,7 @@ function validateDecision(ctx: AppContext, d: VexDecision, hasKey: boolean): voi
       hint: "--author you@example.com (or set CLEANIMG_AUTHOR)",
     });
   }
-  if (!hasKey && !ctx.env["CLEANIMG_FULCIO_URL"]) {
+  if (!hasKey && !ctx.settings.fulcioURL) {
     throw new UsageError(
       "CLI_USAGE",
       "a VEX decision is signed by the person who makes it: give --key FILE (or configure keyless signing, CLEANIMG_FULCIO_URL)",
@@ -273,7 +273,7 @@ export async function decisionTrust(ctx: AppContext): Promise<DecisionTrust> {
   const keys = await trustedPersonKeys(ctx);
   const logs = await trustedLogs(ctx);
   const people = identityList(
-    ctx,
+    ctx.settings.trustedPeople,
     "CLEANIMG_TRUSTED_PEOPLE",
     "alice@example.com|https://accounts.google.com",
   );

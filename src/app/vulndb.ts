@@ -3,6 +3,7 @@ import { open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { type DsseEnvelope, type Signer, signEnvelope, verifyEnvelope } from "../attest/index.js";
+import { recordAuditEvent } from "../chain/index.js";
 import { AttestError } from "../core/errors.js";
 import { streamOf } from "../core/limits.js";
 import { readTar, writeFileAtomic } from "../oci/index.js";
@@ -14,7 +15,6 @@ import {
   type Untar,
   VulnDb,
 } from "../vuln/index.js";
-import { recordAuditEvent } from "./audit.js";
 import type { AppContext } from "./context.js";
 
 /** Reads the regular files of an in-memory tar archive (the Debian tracker list bundle). */

@@ -1,196 +1,25 @@
-import type { KeyObject } from "node:crypto";
 import {
   CHAIN_LINK_PREDICATE,
   keyIdOf,
-  statement,
   type VerifiedEvidenceBundle,
   verifyRekorEntries,
 } from "../attest/index.js";
 import { type Digest, isDigest, sha256 } from "../core/digest.js";
 import { isToolError } from "../core/errors.js";
-import type { EvidenceLink } from "../store/index.js";
+import { type AuditEvent, auditLogCut } from "./audit.js";
+import type { ChainContext } from "./context.js";
+import { type ExpectedChain, expectedChain, indexDiscrepancy } from "./expected.js";
 import {
-  type AuditEvent,
-  type AuditProblem,
-  auditLogCut,
-  imageAuditRecord,
-  recordAuditEvent,
-} from "./audit.js";
-import type { AppContext } from "./context.js";
-import {
-  BUNDLE_MEDIA_TYPE,
-  type EvidenceTrust,
-  evidenceTrust,
-  signStatement,
-  transparencyLogGap,
-  verifyEvidence,
-} from "./signing.js";
-
-/**
- * The evidence chain: source -> provenance -> SBOM -> scan -> VEX -> policy -> deployment. Each
- * link is a signed, logged in-toto statement about the image (predicate CHAIN_LINK_PREDICATE)
- * that names the evidence document by digest and the envelope of the link(s) it was made from.
- * Recording a link also records an audit event; the audit trail is what tells a deleted or
- * replaced link from one that was never made.
- */
-
-export const ATTESTATION_KIND = "attestation";
-export const STAGES = ["provenance", "sbom", "scan", "vex", "policy", "deployment"] as const;
-export type Stage = (typeof STAGES)[number];
-
-export interface ChainLinkPredicate {
-  readonly stage: Stage;
-  /** When the link was made (ISO 8601): signed, unlike the store's own timestamps. */
-  readonly created: string;
-  readonly tool: string;
-  /** The evidence document, stored content-addressed. */
-  readonly evidence: {
-    readonly digest: Digest;
-    readonly mediaType: string;
-    /** The standard predicate type of the document (SPDX, CycloneDX, OpenVEX, …). */
-    readonly predicateType?: string;
-  };
-  /** The links this one was made from: their stage and DSSE envelope digest. */
-  readonly previous: readonly { readonly stage: Stage; readonly envelope: Digest }[];
-  /** Other inputs by digest (the vulnerability database snapshot, a source commit, …). */
-  readonly inputs: Readonly<Record<string, string>>;
-}
-
-/** A link as recorded in the store. */
-export interface RecordedLink {
-  readonly stage: Stage;
-  /** Digest of the Sigstore bundle (the attestation blob). */
-  readonly attestation: Digest;
-  /** Digest of the DSSE envelope (what later links refer to, what the log records). */
-  readonly envelope: Digest;
-  readonly evidence: Digest;
-  readonly created: string;
-}
-
-const toRecorded = (l: EvidenceLink): RecordedLink | undefined => {
-  const a = l.annotations;
-  return a["stage"] && a["envelope"] && a["evidence"] && a["created"]
-    ? {
-        stage: a["stage"] as Stage,
-        attestation: l.evidence,
-        envelope: a["envelope"] as Digest,
-        evidence: a["evidence"] as Digest,
-        created: a["created"],
-      }
-    : undefined;
-};
-
-/** The store's index entry of a chain link (what `find` filters and `toRecorded` reads). */
-export function linkAnnotations(a: {
-  stage: Stage;
-  envelope: Digest;
-  evidence: Digest;
-  created: string;
-  image: string;
-  inputs: Readonly<Record<string, string>>;
-}): Record<string, string> {
-  return {
-    stage: a.stage,
-    envelope: a.envelope,
-    evidence: a.evidence,
-    created: a.created,
-    image: a.image,
-    ...(a.inputs["slsaBuildLevel"] ? { slsaBuildLevel: a.inputs["slsaBuildLevel"] } : {}),
-    ...(a.inputs["unassessed"] ? { unassessed: a.inputs["unassessed"] } : {}),
-  };
-}
-
-/**
- * The link of a stage in effect: the one made last by its own signed time (`created`), not the
- * one the store received last (evidence made elsewhere can be imported after links made here
- * from newer ones); on equal times, the later arrival. `links` in the store's (arrival) order.
- */
-export function linkInEffect(links: readonly RecordedLink[]): RecordedLink | undefined {
-  let best: RecordedLink | undefined;
-  for (const l of links) {
-    if (!best || l.created >= best.created) {
-      best = l;
-    }
-  }
-  return best;
-}
-
-/** The link in effect of a stage for an image, as the store indexes it (not verified). */
-export async function latestLink(
-  ctx: AppContext,
-  image: Digest,
-  stage: Stage,
-): Promise<RecordedLink | undefined> {
-  const rows = await ctx.evidence().find({ subject: image, kind: ATTESTATION_KIND });
-  return linkInEffect(rows.map(toRecorded).filter((r): r is RecordedLink => r?.stage === stage));
-}
-
-/**
- * Records a link: signs the statement, logs it, stores the bundle linked to the image, and
- * appends the audit event. The evidence document must already be stored.
- */
-export async function recordChainLink(
-  ctx: AppContext,
-  l: {
-    readonly image: { readonly name: string; readonly digest: Digest };
-    readonly stage: Stage;
-    readonly evidence: ChainLinkPredicate["evidence"];
-    readonly previous: readonly RecordedLink[];
-    readonly inputs?: Readonly<Record<string, string>>;
-    readonly tool: string;
-    readonly created?: string;
-    /** Extra details for the audit event (a policy decision's outcome, …). */
-    readonly details?: Readonly<Record<string, string>>;
-    /** Who acted, for the audit event (default: this process's user). */
-    readonly actor?: string;
-  },
-): Promise<RecordedLink> {
-  const created = l.created ?? new Date().toISOString();
-  const predicate: ChainLinkPredicate = {
-    stage: l.stage,
-    created,
-    tool: l.tool,
-    evidence: l.evidence,
-    previous: l.previous.map((p) => ({ stage: p.stage, envelope: p.envelope })),
-    inputs: l.inputs ?? {},
-  };
-  const signed = await signStatement(
-    ctx,
-    statement([{ name: l.image.name, digest: l.image.digest }], CHAIN_LINK_PREDICATE, predicate),
-  );
-  const envelope = sha256(new TextEncoder().encode(JSON.stringify(signed.bundle.dsseEnvelope)));
-  const store = ctx.evidence();
-  const attestation = await store.putBlob(signed.bytes, BUNDLE_MEDIA_TYPE);
-  // the link and the audit event that records it are made together or not at all
-  await recordAuditEvent(
-    ctx,
-    {
-      action: l.stage === "provenance" ? "build" : l.stage,
-      subject: l.image.digest,
-      subjectName: l.image.name,
-      evidence: { attestation, envelope, document: l.evidence.digest },
-      details: { ...l.details, stage: l.stage },
-      time: created,
-      ...(l.actor ? { actor: l.actor } : {}),
-    },
-    [
-      {
-        subject: l.image.digest,
-        evidence: attestation,
-        kind: ATTESTATION_KIND,
-        annotations: linkAnnotations({
-          stage: l.stage,
-          envelope,
-          evidence: l.evidence.digest,
-          created,
-          image: l.image.name,
-          inputs: l.inputs ?? {},
-        }),
-      },
-    ],
-  );
-  return { stage: l.stage, attestation, envelope, evidence: l.evidence.digest, created };
-}
+  ATTESTATION_KIND,
+  type ChainLinkPredicate,
+  linkInEffect,
+  type RecordedLink,
+  STAGES,
+  type Stage,
+  toRecorded,
+} from "./links.js";
+import { transparencyLogGap } from "./tlog.js";
+import { type EvidenceTrust, evidenceTrust, verifyEvidence } from "./trust.js";
 
 export type LinkState = "valid" | "stale" | "broken" | "invalid" | "not-recorded";
 
@@ -225,92 +54,6 @@ export interface ChainReport {
 }
 
 /**
- * What the append-only records say an image's chain must contain: the chain links the signed,
- * hash-chained audit log recorded for the image, per stage (oldest first), and the entries about
- * the image that no longer verify. Taken from the log itself, never from the store's index, so
- * that deleting or editing index rows cannot change it. (The transparency log logs envelopes by
- * hash only, without their subject: it proves a link was logged, as each link's bundle shows,
- * but cannot say which links an image has; the audit log can.)
- */
-export interface ExpectedChain {
-  /** Every chain-link event about the image, oldest first. */
-  readonly events: readonly AuditEvent[];
-  readonly byStage: ReadonlyMap<Stage, readonly AuditEvent[]>;
-  /** Per stage, the audit entries about the image claiming that stage that do not verify. */
-  readonly unverifiable: ReadonlyMap<Stage, readonly AuditProblem[]>;
-}
-
-export async function expectedChain(
-  ctx: AppContext,
-  image: Digest,
-  keys?: readonly KeyObject[],
-): Promise<ExpectedChain> {
-  const record = await imageAuditRecord(ctx, image, keys);
-  const isStage = (s: unknown): s is Stage => STAGES.includes(s as Stage);
-  const events = record.events.filter((e) => isStage(e.details["stage"]));
-  const byStage = new Map<Stage, AuditEvent[]>();
-  const unverifiable = new Map<Stage, AuditProblem[]>();
-  for (const stage of STAGES) {
-    byStage.set(
-      stage,
-      events.filter((e) => e.details["stage"] === stage),
-    );
-    const bad = record.problems.filter((p) => p.stage === stage);
-    if (bad.length > 0) {
-      unverifiable.set(stage, bad);
-    }
-  }
-  return { events, byStage, unverifiable };
-}
-
-const described = (e: AuditEvent): string =>
-  `${e.evidence["attestation"]} (${e.time}, audit event #${e.seq})`;
-
-/**
- * How the store's index of one stage's links differs from what the audit log recorded, or
- * `undefined` when it returns every recorded link and the newest one as current: an entry
- * claiming the stage that does not verify; a recorded link (the newest, or an older one) the
- * index no longer returns; a current link older than the newest recorded; a current link the
- * log never recorded.
- */
-export function indexDiscrepancy(
-  stage: Stage,
-  indexed: readonly RecordedLink[],
-  expected: ExpectedChain,
-): string | undefined {
-  const bad = expected.unverifiable.get(stage)?.[0];
-  if (bad) {
-    return `the audit log's entry #${bad.seq} about this image (a ${stage} event) does not verify: ${bad.reason}; the audit log was altered (see audit verify)`;
-  }
-  const recorded = expected.byStage.get(stage) ?? [];
-  const newest = recorded[recorded.length - 1];
-  const current = indexed[indexed.length - 1];
-  const returned = (e: AuditEvent): boolean =>
-    indexed.some((l) => l.envelope === e.evidence["envelope"]);
-  const gone = (e: AuditEvent): string =>
-    `the audit log records ${stage} evidence ${described(e)} for this image that the store's index no longer returns`;
-  if (!current) {
-    return newest ? `deleted: ${gone(newest)}` : undefined;
-  }
-  if (!newest) {
-    return "the audit log never recorded this link: it was added behind cleanimg's back";
-  }
-  if (current.envelope !== newest.evidence["envelope"]) {
-    const older = recorded.find((e) => e.evidence["envelope"] === current.envelope);
-    if (!older) {
-      return `not the attestation the audit log recorded (the newest is ${described(newest)})`;
-    }
-    return `replaced by an older attestation, ${described(older)}: ${
-      returned(newest)
-        ? `the store's index returns it as current instead of the newest the audit log records, ${described(newest)}`
-        : gone(newest)
-    }`;
-  }
-  const missing = recorded.find((e) => !returned(e));
-  return missing ? gone(missing) : undefined;
-}
-
-/**
  * Walks the chain of an image and verifies every link: the attestation's bytes, its signature
  * by a trusted key, its transparency-log inclusion, that it is about this image, that its
  * evidence document is present and unaltered, that the store's index returns every link the
@@ -319,7 +62,7 @@ export function indexDiscrepancy(
  * The first broken link is named with its reason and every recorded link after it is invalid;
  * a link made before its predecessor was re-made is stale.
  */
-export async function verifyChain(ctx: AppContext, image: Digest): Promise<ChainReport> {
+export async function verifyChain(ctx: ChainContext, image: Digest): Promise<ChainReport> {
   const store = ctx.evidence();
   const trust = await evidenceTrust(ctx);
   const [rows, expected, cut] = await Promise.all([
@@ -354,7 +97,7 @@ export async function verifyChain(ctx: AppContext, image: Digest): Promise<Chain
 
 /** Verifies the current link of one stage (see verifyChain). */
 async function verifyLink(
-  ctx: AppContext,
+  ctx: ChainContext,
   trust: EvidenceTrust,
   image: Digest,
   stage: Stage,
@@ -411,7 +154,7 @@ async function verifyLink(
  * of this stage about this image, and that the index's entry describes it.
  */
 async function verifyAttestation(
-  ctx: AppContext,
+  ctx: ChainContext,
   trust: EvidenceTrust,
   image: Digest,
   stage: Stage,
@@ -509,7 +252,7 @@ function rerun(stage: Stage, name: string, r: LinkReport): string {
 
 /** What checking references needs besides the reports. */
 interface ReferenceContext {
-  readonly ctx: AppContext;
+  readonly ctx: ChainContext;
   readonly trust: EvidenceTrust;
   readonly image: Digest;
   /** The image's name, for the commands a stale link's reason names. */
