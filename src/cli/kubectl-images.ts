@@ -3,7 +3,7 @@ import { CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { Command } from "commander";
 import { ChainCache, createAppContext, type FleetRow, fleetStatus } from "../app/index.js";
 import { type Digest, isDigest } from "../core/digest.js";
-import { formatTable } from "./output.js";
+import { type Column, columnsTable, FLEET_COLUMNS } from "./render/table.js";
 
 /**
  * `kubectl images --compliance-status`: the images of running pods (read from the cluster in the
@@ -186,34 +186,17 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   if (o.output === "json") {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   } else {
-    const head = [
-      "IMAGE",
-      "VERSION",
-      "SLSA",
-      "SBOM",
-      "VEX",
-      "SIGNATURE",
-      "CHAIN",
-      "FEDRAMP",
-      "PODS",
-      "DIGEST",
+    const columns: Column<ImageRow>[] = [
+      ...FLEET_COLUMNS,
+      ["CHAIN", (r) => r.chain],
+      ["FEDRAMP", (r) => r.fedramp],
+      ["PODS", (r) => String(r.pods)],
+      ["DIGEST", (r) => r.digest.slice(0, 19)],
     ];
-    const cells = rows.map((r) => [
-      r.image,
-      r.version,
-      r.slsa,
-      r.sbom,
-      r.vex,
-      r.signature,
-      r.chain,
-      r.fedramp,
-      String(r.pods),
-      r.digest.slice(0, 19),
-    ]);
     process.stdout.write(
       rows.length === 0
         ? `no pods in ${o.allNamespaces ? "the cluster" : `namespace ${ns}`}\n`
-        : `${formatTable(head, cells).join("\n")}\n`,
+        : `${columnsTable(rows, columns).join("\n")}\n`,
     );
   }
   return rows.every((r) => r.fedramp === "READY") ? 0 : 1;

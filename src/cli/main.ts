@@ -51,6 +51,52 @@ Image locations:
 
 Environment: CLEANIMG_HOME (default ~/.cleanimg), DOCKER_CONFIG, NO_COLOR.`;
 
+/** Reports an error that ended a command, and returns the exit code it stands for. */
+function reportError(e: unknown, out: ReturnType<typeof createOutput>, debug: boolean): number {
+  if (e instanceof CommanderError) {
+    return e.code === "commander.helpDisplayed" ||
+      e.code === "commander.version" ||
+      e.code === "commander.help"
+      ? ExitCode.Ok
+      : ExitCode.Usage;
+  }
+  if (isToolError(e)) {
+    out.error(e.message, e.hint, e.code);
+    if (debug && e.stack) {
+      process.stderr.write(`${e.stack}\n`);
+    }
+    return exitCodeFor(e.code);
+  }
+  const err = e as Error;
+  out.error(
+    err?.message ?? String(e),
+    "this looks like a bug; rerun with --debug and report it",
+    "INTERNAL",
+  );
+  if (debug && err?.stack) {
+    process.stderr.write(`${err.stack}\n`);
+  }
+  return ExitCode.Operational;
+}
+
+/** Every command group, registered on the program with the shared dependencies. */
+const COMMAND_GROUPS = [
+  registerImage,
+  registerSbom,
+  registerScan,
+  registerDb,
+  registerVex,
+  registerKeys,
+  registerVersion,
+  registerEvidence,
+  registerInToto,
+  registerServe,
+  registerBuild,
+  registerPolicy,
+  registerReport,
+  registerChain,
+] as const;
+
 /** Runs the command line; returns the exit code. Only this module touches process. */
 export async function run(
   argv: readonly string[],
@@ -127,52 +173,14 @@ export async function run(
     },
   };
 
-  registerImage(program, deps);
-  registerSbom(program, deps);
-  registerScan(program, deps);
-  registerDb(program, deps);
-  registerVex(program, deps);
-  registerKeys(program, deps);
-  registerVersion(program, deps);
-  registerEvidence(program, deps);
-  registerInToto(program, deps);
-  registerServe(program, deps);
-  registerBuild(program, deps);
-  registerPolicy(program, deps);
-  registerReport(program, deps);
-  registerChain(program, deps);
+  for (const register of COMMAND_GROUPS) {
+    register(program, deps);
+  }
 
   try {
     await program.parseAsync(args, { from: "user" });
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (
-        e.code === "commander.helpDisplayed" ||
-        e.code === "commander.version" ||
-        e.code === "commander.help"
-      ) {
-        exitCode = ExitCode.Ok;
-      } else {
-        exitCode = ExitCode.Usage;
-      }
-    } else if (isToolError(e)) {
-      out.error(e.message, e.hint, e.code);
-      if (pre.debug && e.stack) {
-        process.stderr.write(`${e.stack}\n`);
-      }
-      exitCode = exitCodeFor(e.code);
-    } else {
-      const err = e as Error;
-      out.error(
-        err?.message ?? String(e),
-        "this looks like a bug; rerun with --debug and report it",
-        "INTERNAL",
-      );
-      if (pre.debug && err?.stack) {
-        process.stderr.write(`${err.stack}\n`);
-      }
-      exitCode = ExitCode.Operational;
-    }
+    exitCode = reportError(e, out, pre.debug);
   } finally {
     await ctx?.close();
   }

@@ -5,6 +5,7 @@ import {
   ChainCache,
   complianceStatus,
   discoverEvidence,
+  type FleetRow,
   fleetStatus,
   resolveSubject,
   verifyAuditTrail,
@@ -12,7 +13,7 @@ import {
   verifyTransparencyLog,
 } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
-import { formatTable } from "../output.js";
+import { type Column, columnsTable, FLEET_COLUMNS } from "../render/table.js";
 import { endOfDay, isoDate } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -97,24 +98,15 @@ function registerStatus(program: Command, deps: CliDeps): void {
           const chains = new ChainCache(c);
           const rows = await fleetStatus(c, o.verify ? { verify: (d) => chains.verify(d) } : {});
           out.result(rows, () => {
-            const head = ["IMAGE", "VERSION", "SLSA", "SBOM", "VEX", "SIGNATURE", "READINESS"];
-            if (o.verify) {
-              head.push("CHAIN");
-            }
-            const cells = rows.map((r) => [
-              r.image,
-              r.version,
-              r.slsa,
-              r.sbom,
-              r.vex,
-              r.signature,
-              r.ready,
-              ...(o.verify ? [r.chain] : []),
-            ]);
+            const columns: Column<FleetRow>[] = [
+              ...FLEET_COLUMNS,
+              ["READINESS", (r) => r.ready],
+              ...(o.verify ? [["CHAIN", (r: FleetRow) => r.chain] as const] : []),
+            ];
             return rows.length === 0
               ? "no images with evidence in the store"
               : [
-                  ...formatTable(head, cells),
+                  ...columnsTable(rows, columns),
                   "",
                   o.verify
                     ? "every image signature and chain verified (signatures, transparency log, references; each link the newest the audit trail records)"

@@ -1,6 +1,14 @@
 import { readFile } from "node:fs/promises";
 import { InvalidArgumentError } from "commander";
-import { TOOL, VEX_FORMATS, type VexFormat, type VexStatement } from "../../app/index.js";
+import {
+  renderVex,
+  TOOL,
+  VEX_AUTHOR,
+  VEX_FORMATS,
+  type VexFormat,
+  type VexStatement,
+  writeFileAtomic,
+} from "../../app/index.js";
 import { requireIsoDate } from "../../core/dates.js";
 import { ToolError, UsageError } from "../../core/errors.js";
 
@@ -66,4 +74,23 @@ export function wroteVexNote(
 ): string {
   const na = vex.filter((v) => v.status === "not_affected").length;
   return `wrote ${vex.length} ${format} VEX statements to ${output} (${na} not_affected, each with its evidence)`;
+}
+
+/**
+ * Writes a scan's VEX statements to `output` in `format` (scan --output-vex, vex generate) and
+ * says what was written; OpenVEX with no statement is not written, and the note says so.
+ */
+export async function writeVexDocument(
+  output: string,
+  format: VexFormat,
+  r: { readonly vex: readonly VexStatement[]; readonly sbom: { readonly created: string } },
+): Promise<{ written: boolean; note: string }> {
+  if (r.vex.length === 0 && format === "openvex") {
+    return { written: false, note: noFindingsNote(output) };
+  }
+  await writeFileAtomic(
+    output,
+    renderVex(format, r.vex, { author: VEX_AUTHOR, timestamp: r.sbom.created, tool: TOOL }),
+  );
+  return { written: true, note: wroteVexNote(r.vex, format, output) };
 }

@@ -6,19 +6,34 @@ import {
   parseSeverity,
   renderCycloneDxVulnerabilities,
   renderSarif,
-  renderVex,
+  type ScanResult,
   scan,
   TOOL,
-  VEX_AUTHOR,
   writeFileAtomic,
 } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
-import { noFindingsNote, readVexFiles, vexFormatOf, wroteVexNote } from "./common.js";
+import { scanDocument, scanTable } from "../render/scan.js";
+import { readVexFiles, vexFormatOf, writeVexDocument } from "./common.js";
 import type { CliDeps } from "./deps.js";
+
+/** The options of `scan`, as commander parses them. */
+interface ScanCliOptions {
+  vex: string[];
+  image?: string;
+  platform?: string;
+  output?: string;
+  failOn?: string;
+  format: string;
+  outputVex?: string;
+  vexFormat: string;
+  evidence: boolean;
+  maxDbAge?: string;
+  failOnStale?: boolean;
+}
 
 /** Registers the scan commands. */
 export function registerScan(program: Command, deps: CliDeps): void {
-  const { out, context, platformOption, platformOf } = deps;
+  const { platformOption } = deps;
   // --- scan ------------------------------------------------------------------------------------
   program
     .command("scan")
@@ -59,177 +74,118 @@ export function registerScan(program: Command, deps: CliDeps): void {
       [] as string[],
     )
     .option("--no-evidence", "do not record the SBOM and scan in the evidence store")
-    .action(
-      async (
-        positional: string | undefined,
-        o: {
-          vex: string[];
-          image?: string;
-          platform?: string;
-          output?: string;
-          failOn?: string;
-          format: string;
-          outputVex?: string;
-          vexFormat: string;
-          evidence: boolean;
-          maxDbAge?: string;
-          failOnStale?: boolean;
-        },
-        cmd: Command,
-      ) => {
-        const ref = o.image ?? positional;
-        if (!ref) {
-          throw new UsageError("CLI_USAGE", "scan needs an image", {
-            hint: "cleanimg-init scan myapp:1.0.0 (or --scan --image myapp:1.0.0)",
-          });
-        }
-        const vexFormat = vexFormatOf(o.vexFormat);
-        if (o.outputVex && /^(sbom|dir):/.test(ref)) {
-          // Refused before any work: VEX statements name the image as the product.
-          throw new UsageError(
-            "CLI_USAGE",
-            "--output-vex needs an image: VEX statements identify the product by image digest",
-            {
-              hint: "scan the image itself (oci:, docker://, docker-archive:, a local tag)",
-            },
-          );
-        }
-        const failOn = o.failOn ? parseSeverity(o.failOn) : undefined;
-        if (!["table", "json", "sarif", "cyclonedx"].includes(o.format)) {
-          throw new UsageError("CLI_USAGE", `unknown scan format "${o.format}"`, {
-            hint: "table, json, sarif or cyclonedx",
-          });
-        }
-        const vexDocuments = await readVexFiles(o.vex);
-        const maxDbAgeMs = o.maxDbAge ? parseDuration(o.maxDbAge) : undefined;
-        const r = await scan(context(cmd), ref, {
-          ...platformOf(o),
-          record: o.evidence,
-          vexDocuments,
-          ...(maxDbAgeMs !== undefined ? { maxDbAgeMs } : {}),
-          ...(o.failOnStale ? { failOnStale: true } : {}),
-        });
-        if (r.freshness.stale) {
-          out.warn(`${freshnessText(r.freshness)}: the findings may miss recent advisories`);
-        }
-        if (r.distroSupport?.state === "end of life") {
-          out.warn(r.distroSupport.detail);
-        }
-        const doc = {
-          image: ref,
-          dbSnapshot: r.snapshot,
-          packages: r.sbom.packages.length,
-          packagesMatched: r.packagesMatched,
-          unassessed: r.unassessed,
-          dataFreshness: r.freshness,
-          ...(r.distroSupport ? { distroSupport: r.distroSupport } : {}),
-          findings: r.findings,
-          vex: r.vex,
-          issues: r.issues,
-          ...(r.evidence ? { evidence: r.evidence } : {}),
-          ...(r.vexEvidence ? { vexEvidence: r.vexEvidence } : {}),
-        };
-        let vexNote = "";
-        if (o.outputVex) {
-          if (r.vex.length === 0 && vexFormat === "openvex") {
-            vexNote = noFindingsNote(o.outputVex);
-          } else {
-            await writeFileAtomic(
-              o.outputVex,
-              renderVex(vexFormat, r.vex, {
-                author: VEX_AUTHOR,
-                timestamp: r.sbom.created,
-                tool: TOOL,
-              }),
-            );
-            vexNote = wroteVexNote(r.vex, vexFormat, o.outputVex);
-          }
-        }
-        const rendered =
-          o.format === "sarif"
-            ? renderSarif(r.findings, TOOL, ref)
-            : o.format === "cyclonedx"
-              ? renderCycloneDxVulnerabilities(r.sbom, r.findings)
-              : o.format === "json"
-                ? `${JSON.stringify(doc, null, 2)}\n`
-                : undefined;
-        out.issues(r.issues);
-        if (o.output) {
-          await writeFileAtomic(o.output, rendered ?? `${JSON.stringify(doc, null, 2)}\n`);
-        } else if (rendered && !out.json) {
-          process.stdout.write(rendered);
-        }
-        out.result(doc, () => {
-          if (rendered || o.output) {
-            return [
-              o.output
-                ? `wrote ${o.format === "table" ? "json" : o.format} scan result to ${o.output}`
-                : "",
-              vexNote,
-            ]
-              .filter(Boolean)
-              .join("\n");
-          }
-          const gaps = r.unassessed.length
-            ? `; not assessed, no data: ${r.unassessed.map((u) => `${u.packages} ${u.ecosystem}`).join(", ")}`
-            : "";
-          if (r.findings.length === 0) {
-            return [
-              `no known vulnerabilities in the ${r.packagesMatched} packages assessed${gaps} (database snapshot ${r.snapshot})`,
-              vexNote,
-            ]
-              .filter(Boolean)
-              .join("\n");
-          }
-          const vexOf = new Map(
-            r.vex.map((v) => [`${v.vulnerability}\n${v.subcomponent.purl}`, v]),
-          );
-          // the KEV column only when the catalog lists one of the findings
-          const kev = r.findings.some((f) => f.knownExploited);
-          const rows = r.findings.map((f) => [
-            vexOf.get(`${f.id}\n${f.package.purl}`)?.status ?? "-",
-            f.rating?.severity ?? "UNKNOWN",
-            f.package.name,
-            f.package.version,
-            f.fixedIn ?? (f.distroStatus ? `(${f.distroStatus})` : "-"),
-            f.id,
-            ...(kev ? [f.knownExploited ? `due ${f.knownExploited.dueDate}` : "-"] : []),
-            (f.summary ?? f.aliases.join(" ")).slice(0, 60),
-          ]);
-          const header = [
-            "VEX",
-            "SEVERITY",
-            "PACKAGE",
-            "INSTALLED",
-            "FIXED IN",
-            "ID",
-            ...(kev ? ["KNOWN EXPLOITED"] : []),
-            "TITLE",
-          ];
-          const widths = header.map((h, i) =>
-            Math.min(40, Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length))),
-          );
-          const line = (cells: string[]) =>
-            cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ");
-          return [
-            line(header),
-            ...rows.map(line),
-            "",
-            `${r.findings.length} findings in the ${r.packagesMatched} packages assessed${gaps} (database snapshot ${r.snapshot})`,
-            ...(vexNote ? [vexNote] : []),
-          ].join("\n");
-        });
-        if (failOn) {
-          const over = findingsAtOrAbove(r.findings, failOn, r.vex);
-          if (over.length > 0) {
-            out.warn(
-              failOn === "KEV"
-                ? `${over.length} known exploited findings (CISA KEV) not resolved by VEX`
-                : `${over.length} findings at or above ${failOn.toLowerCase()} not resolved by VEX (unrated findings count as well)`,
-            );
-            deps.fail();
-          }
-        }
+    .action((positional: string | undefined, o: ScanCliOptions, cmd: Command) =>
+      runScan(deps, positional, o, cmd),
+    );
+}
+
+/**
+ * What is refused before any work: no image, an unknown format, VEX for what is not an image.
+ * @throws UsageError CLI_USAGE
+ */
+function scanArguments(positional: string | undefined, o: ScanCliOptions) {
+  const ref = o.image ?? positional;
+  if (!ref) {
+    throw new UsageError("CLI_USAGE", "scan needs an image", {
+      hint: "cleanimg-init scan myapp:1.0.0 (or --scan --image myapp:1.0.0)",
+    });
+  }
+  const vexFormat = vexFormatOf(o.vexFormat);
+  if (o.outputVex && /^(sbom|dir):/.test(ref)) {
+    // Refused before any work: VEX statements name the image as the product.
+    throw new UsageError(
+      "CLI_USAGE",
+      "--output-vex needs an image: VEX statements identify the product by image digest",
+      {
+        hint: "scan the image itself (oci:, docker://, docker-archive:, a local tag)",
       },
     );
+  }
+  const failOn = o.failOn ? parseSeverity(o.failOn) : undefined;
+  if (!["table", "json", "sarif", "cyclonedx"].includes(o.format)) {
+    throw new UsageError("CLI_USAGE", `unknown scan format "${o.format}"`, {
+      hint: "table, json, sarif or cyclonedx",
+    });
+  }
+  return { ref, vexFormat, failOn };
+}
+
+/** The scan in a machine format (sarif, cyclonedx, json); undefined for the table. */
+function renderedScan(format: string, r: ScanResult, ref: string, doc: unknown) {
+  return format === "sarif"
+    ? renderSarif(r.findings, TOOL, ref)
+    : format === "cyclonedx"
+      ? renderCycloneDxVulnerabilities(r.sbom, r.findings)
+      : format === "json"
+        ? `${JSON.stringify(doc, null, 2)}\n`
+        : undefined;
+}
+
+/** Exits 1 (after the output) when a finding at or above --fail-on is not resolved by VEX. */
+function failOnFindings(
+  deps: CliDeps,
+  r: ScanResult,
+  failOn: ReturnType<typeof parseSeverity> | undefined,
+) {
+  if (!failOn) {
+    return;
+  }
+  const over = findingsAtOrAbove(r.findings, failOn, r.vex);
+  if (over.length > 0) {
+    deps.out.warn(
+      failOn === "KEV"
+        ? `${over.length} known exploited findings (CISA KEV) not resolved by VEX`
+        : `${over.length} findings at or above ${failOn.toLowerCase()} not resolved by VEX (unrated findings count as well)`,
+    );
+    deps.fail();
+  }
+}
+
+/** `scan`: catalog, match, apply VEX, write what was asked for, and print the result. */
+async function runScan(
+  deps: CliDeps,
+  positional: string | undefined,
+  o: ScanCliOptions,
+  cmd: Command,
+): Promise<void> {
+  const { out } = deps;
+  const { ref, vexFormat, failOn } = scanArguments(positional, o);
+  const vexDocuments = await readVexFiles(o.vex);
+  const maxDbAgeMs = o.maxDbAge ? parseDuration(o.maxDbAge) : undefined;
+  const r = await scan(deps.context(cmd), ref, {
+    ...deps.platformOf(o),
+    record: o.evidence,
+    vexDocuments,
+    ...(maxDbAgeMs !== undefined ? { maxDbAgeMs } : {}),
+    ...(o.failOnStale ? { failOnStale: true } : {}),
+  });
+  if (r.freshness.stale) {
+    out.warn(`${freshnessText(r.freshness)}: the findings may miss recent advisories`);
+  }
+  if (r.distroSupport?.state === "end of life") {
+    out.warn(r.distroSupport.detail);
+  }
+  const doc = scanDocument(ref, r);
+  const vexNote = o.outputVex ? (await writeVexDocument(o.outputVex, vexFormat, r)).note : "";
+  const rendered = renderedScan(o.format, r, ref, doc);
+  out.issues(r.issues);
+  if (o.output) {
+    await writeFileAtomic(o.output, rendered ?? `${JSON.stringify(doc, null, 2)}\n`);
+  } else if (rendered && !out.json) {
+    process.stdout.write(rendered);
+  }
+  out.result(doc, () => {
+    if (rendered || o.output) {
+      return [
+        o.output
+          ? `wrote ${o.format === "table" ? "json" : o.format} scan result to ${o.output}`
+          : "",
+        vexNote,
+      ]
+        .filter(Boolean)
+        .join("\n");
+    }
+    return scanTable(r, vexNote);
+  });
+  failOnFindings(deps, r, failOn);
 }

@@ -1,15 +1,8 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import {
-  addVexDecision,
-  renderVex,
-  scan,
-  TOOL,
-  VEX_AUTHOR,
-  writeFileAtomic,
-} from "../../app/index.js";
+import { addVexDecision, scan } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
-import { noFindingsNote, readVexFiles, vexFormatOf, wroteVexNote } from "./common.js";
+import { readVexFiles, vexFormatOf, writeVexDocument } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the vex commands. */
@@ -49,21 +42,18 @@ export function registerVex(program: Command, deps: CliDeps): void {
           vexDocuments: await readVexFiles(o.vex),
         });
         out.issues(r.issues);
-        if (r.vex.length === 0 && format === "openvex") {
-          out.result({ statements: 0 }, () => noFindingsNote(o.output));
+        const w = await writeVexDocument(o.output, format, r);
+        if (!w.written) {
+          out.result({ statements: 0 }, () => w.note);
           return;
         }
-        await writeFileAtomic(
-          o.output,
-          renderVex(format, r.vex, { author: VEX_AUTHOR, timestamp: r.sbom.created, tool: TOOL }),
-        );
         out.result(
           {
             statements: r.vex.length,
             output: o.output,
             ...(r.vexEvidence ? { evidence: r.vexEvidence } : {}),
           },
-          () => wroteVexNote(r.vex, format, o.output),
+          () => w.note,
         );
       },
     );
