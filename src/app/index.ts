@@ -48,6 +48,9 @@ export {
   renderReportMarkdown,
 } from "../report/index.js";
 export {
+  findingKey,
+  keyOfFinding,
+  keyOfStatement,
   renderVex,
   VEX_FORMATS,
   type VexFormat,

@@ -23,6 +23,7 @@ import {
   parsePolicy,
 } from "../policy/index.js";
 import type { VexStatement } from "../vex/index.js";
+import { keyOfFinding, keyOfStatement } from "../vex/index.js";
 import type { Finding } from "../vuln/index.js";
 import { BUILDER_ID, IMAGE_SIGNATURE_KIND, IMAGE_SIGNATURE_PREDICATE } from "./build.js";
 import { loadConfig } from "./config.js";
@@ -34,6 +35,133 @@ import { TOOL } from "./sbom.js";
 const run = promisify(execFile);
 
 export const POLICY_DECISION_MEDIA_TYPE = "application/vnd.cleanimg.policy-decision.v1+json";
+
+type Json = <T>(d: Digest | undefined) => Promise<T | undefined>;
+
+/** The vulnerabilities and VEX view of the input, from the verified scan and VEX links only. */
+async function vulnerabilityInput(scan: LinkReport, vex: LinkReport, json: Json) {
+  const ok = (l: LinkReport): boolean => l.state === "valid";
+  const scanDoc = ok(scan)
+    ? await json<{ findings: Finding[]; unassessed?: { packages: number }[] }>(scan.evidence)
+    : undefined;
+  const vexDoc = ok(vex) ? await json<{ statements: VexStatement[] }>(vex.evidence) : undefined;
+  const statements = vexDoc?.statements ?? [];
+  const statusOf = new Map(statements.map((s) => [keyOfStatement(s), s]));
+  const vulnerabilities = (scanDoc?.findings ?? []).map((f) => {
+    const s = statusOf.get(keyOfFinding(f));
+    return {
+      id: f.id,
+      package: f.package.name,
+      version: f.package.version,
+      purl: f.package.purl,
+      severity: f.rating?.severity ?? "UNKNOWN",
+      status: s?.status ?? "unassessed",
+      ...(s?.justification ? { justification: s.justification } : {}),
+    };
+  });
+  const unassessed = (scanDoc?.unassessed ?? []).reduce((n, u) => n + u.packages, 0);
+  const count = (st: string): number => vulnerabilities.filter((v) => v.status === st).length;
+  return {
+    vulnerabilities,
+    vex: {
+      present: vex.state !== "not-recorded",
+      verified: ok(vex) && ok(scan),
+      complete:
+        ok(vex) &&
+        ok(scan) &&
+        vulnerabilities.every((v) => v.status !== "unassessed") &&
+        unassessed === 0,
+      unassessedPackages: unassessed,
+      statements: statements.length,
+      affected: count("affected"),
+      not_affected: count("not_affected"),
+      fixed: count("fixed"),
+      under_investigation: count("under_investigation"),
+      ...(vex.evidence ? { digest: vex.evidence } : {}),
+    },
+  };
+}
+
+/** The image's newest signature, verified: present, valid (about this image), its signer. */
+async function signatureInput(ctx: AppContext, digest: Digest): Promise<Record<string, unknown>> {
+  const store = ctx.evidence();
+  const sigs = await store.find({ subject: digest, kind: IMAGE_SIGNATURE_KIND });
+  const sig = sigs[sigs.length - 1];
+  if (!sig) {
+    return { present: false, valid: false, signer: "" };
+  }
+  try {
+    const v = verifyEvidence((await store.getBlob(sig.evidence)).bytes, await evidenceTrust(ctx));
+    const about = v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === digest);
+    return {
+      present: true,
+      valid: about && v.statement.predicateType === IMAGE_SIGNATURE_PREDICATE,
+      signer: v.keyids[0] ?? "",
+      digest: sig.evidence,
+    };
+  } catch (e) {
+    return {
+      present: true,
+      valid: false,
+      signer: "",
+      error: (e as Error).message,
+      digest: sig.evidence,
+    };
+  }
+}
+
+/** Provenance, SBOM and build facts, from the verified provenance and SBOM links only. */
+async function buildInput(ctx: AppContext, digest: Digest, prov: LinkReport, sbom: LinkReport) {
+  const ok = (l: LinkReport): boolean => l.state === "valid";
+  const pin = prov.predicate?.inputs ?? {};
+  // hermetic and isolated: from the verified provenance only
+  const built = await buildProperties(ctx, digest, prov);
+  return {
+    provenance: {
+      present: prov.state !== "not-recorded",
+      verified: ok(prov),
+      level: ok(prov) ? Number(pin["slsaBuildLevel"] ?? 0) : 0,
+      slsaVersion: "v1.0",
+      builder: pin["builder"] ?? "",
+      ...(prov.evidence ? { digest: prov.evidence } : {}),
+    },
+    sbom: {
+      present: sbom.state !== "not-recorded",
+      verified: ok(sbom),
+      format:
+        sbom.predicate?.inputs["format"] === "spdx-3"
+          ? "spdx-3.0.1"
+          : (sbom.predicate?.inputs["format"] ?? ""),
+      packages: Number(sbom.predicate?.inputs["packages"] ?? 0),
+      ...(sbom.evidence ? { digest: sbom.evidence } : {}),
+    },
+    build: {
+      present: ok(prov),
+      tool: ok(prov) && pin["builder"] === BUILDER_ID ? "cleanimg" : "",
+      reproducible: ok(prov) && Boolean(pin["reproducible"]),
+      hermetic: built.hermetic,
+      isolated: built.isolated,
+      detail: built.detail,
+    },
+  };
+}
+
+/** The base image from the verified base-image attestation, and whether config approves it. */
+async function baseInput(ctx: AppContext, digest: Digest, prov: LinkReport) {
+  const approved = (await loadConfig(ctx)).approvedBaseImages;
+  const base = await signedBaseImage(ctx, digest, prov);
+  return {
+    name: base.kind === "scratch" ? "scratch" : base.kind === "image" ? base.name : "",
+    digest: base.kind === "image" ? base.digest : "",
+    signed: base.kind === "scratch" || base.kind === "image",
+    approved:
+      base.kind === "scratch"
+        ? true
+        : base.kind === "image" && approved
+          ? approved.includes(base.digest)
+          : null,
+  };
+}
 
 /**
  * The policy input document of an image (documented in docs/policy.md), assembled from its
@@ -53,126 +181,25 @@ export async function policyInput(
   const store = ctx.evidence();
   const link = (s: LinkReport["stage"]): LinkReport =>
     chain.links.find((l) => l.stage === s) as LinkReport;
-  const ok = (l: LinkReport): boolean => l.state === "valid";
-  const json = async <T>(d: Digest | undefined): Promise<T | undefined> =>
+  const json: Json = async <T>(d: Digest | undefined): Promise<T | undefined> =>
     d ? (JSON.parse(new TextDecoder().decode((await store.getBlob(d)).bytes)) as T) : undefined;
-
   const prov = link("provenance");
-  const sbom = link("sbom");
-  const scan = link("scan");
-  const vex = link("vex");
-  const scanDoc = ok(scan)
-    ? await json<{ findings: Finding[]; unassessed?: { packages: number }[] }>(scan.evidence)
-    : undefined;
-  const vexDoc = ok(vex) ? await json<{ statements: VexStatement[] }>(vex.evidence) : undefined;
-  const statements = vexDoc?.statements ?? [];
-  const statusOf = new Map(
-    statements.map((s) => [`${s.vulnerability}\n${s.subcomponent.purl}`, s]),
-  );
-  const vulnerabilities = (scanDoc?.findings ?? []).map((f) => {
-    const s = statusOf.get(`${f.id}\n${f.package.purl}`);
-    return {
-      id: f.id,
-      package: f.package.name,
-      version: f.package.version,
-      purl: f.package.purl,
-      severity: f.rating?.severity ?? "UNKNOWN",
-      status: s?.status ?? "unassessed",
-      ...(s?.justification ? { justification: s.justification } : {}),
-    };
-  });
-  const unassessed = (scanDoc?.unassessed ?? []).reduce((n, u) => n + u.packages, 0);
-  const count = (st: string): number => vulnerabilities.filter((v) => v.status === st).length;
-
-  // the image signature, verified
-  let signature: Record<string, unknown> = { present: false, valid: false, signer: "" };
-  const sigs = await store.find({ subject: digest, kind: IMAGE_SIGNATURE_KIND });
-  const sig = sigs[sigs.length - 1];
-  if (sig) {
-    try {
-      const v = verifyEvidence((await store.getBlob(sig.evidence)).bytes, await evidenceTrust(ctx));
-      const about = v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === digest);
-      signature = {
-        present: true,
-        valid: about && v.statement.predicateType === IMAGE_SIGNATURE_PREDICATE,
-        signer: v.keyids[0] ?? "",
-        digest: sig.evidence,
-      };
-    } catch (e) {
-      signature = {
-        present: true,
-        valid: false,
-        signer: "",
-        error: (e as Error).message,
-        digest: sig.evidence,
-      };
-    }
-  }
-  const pin = prov.predicate?.inputs ?? {};
+  const vulns = await vulnerabilityInput(link("scan"), link("vex"), json);
+  const signature = await signatureInput(ctx, digest);
   const { signing } = await identities(ctx);
-  const approved = (await loadConfig(ctx)).approvedBaseImages;
-  // hermetic, isolated and the base: from the verified provenance and base-image attestation only
-  const built = await buildProperties(ctx, digest, prov);
-  const base = await signedBaseImage(ctx, digest, prov);
+  const facts = await buildInput(ctx, digest, prov, link("sbom"));
+  const base = await baseInput(ctx, digest, prov);
   const input = {
     image: {
       name,
       digest,
-      provenance: {
-        present: prov.state !== "not-recorded",
-        verified: ok(prov),
-        level: ok(prov) ? Number(pin["slsaBuildLevel"] ?? 0) : 0,
-        slsaVersion: "v1.0",
-        builder: pin["builder"] ?? "",
-        ...(prov.evidence ? { digest: prov.evidence } : {}),
-      },
-      sbom: {
-        present: sbom.state !== "not-recorded",
-        verified: ok(sbom),
-        format:
-          sbom.predicate?.inputs["format"] === "spdx-3"
-            ? "spdx-3.0.1"
-            : (sbom.predicate?.inputs["format"] ?? ""),
-        packages: Number(sbom.predicate?.inputs["packages"] ?? 0),
-        ...(sbom.evidence ? { digest: sbom.evidence } : {}),
-      },
-      vulnerabilities,
-      vex: {
-        present: vex.state !== "not-recorded",
-        verified: ok(vex) && ok(scan),
-        complete:
-          ok(vex) &&
-          ok(scan) &&
-          vulnerabilities.every((v) => v.status !== "unassessed") &&
-          unassessed === 0,
-        unassessedPackages: unassessed,
-        statements: statements.length,
-        affected: count("affected"),
-        not_affected: count("not_affected"),
-        fixed: count("fixed"),
-        under_investigation: count("under_investigation"),
-        ...(vex.evidence ? { digest: vex.evidence } : {}),
-      },
+      provenance: facts.provenance,
+      sbom: facts.sbom,
+      vulnerabilities: vulns.vulnerabilities,
+      vex: vulns.vex,
       signature,
-      build: {
-        present: ok(prov),
-        tool: ok(prov) && pin["builder"] === BUILDER_ID ? "cleanimg" : "",
-        reproducible: ok(prov) && Boolean(pin["reproducible"]),
-        hermetic: built.hermetic,
-        isolated: built.isolated,
-        detail: built.detail,
-      },
-      base: {
-        name: base.kind === "scratch" ? "scratch" : base.kind === "image" ? base.name : "",
-        digest: base.kind === "image" ? base.digest : "",
-        signed: base.kind === "scratch" || base.kind === "image",
-        approved:
-          base.kind === "scratch"
-            ? true
-            : base.kind === "image" && approved
-              ? approved.includes(base.digest)
-              : null,
-      },
+      build: facts.build,
+      base,
       chain: {
         intact: chain.intact,
         ...(chain.firstBroken ? { firstBroken: chain.firstBroken } : {}),

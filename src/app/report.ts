@@ -15,6 +15,7 @@ import {
   type ReportCheck,
   type RiskItem,
 } from "../report/index.js";
+import { findingKey, keyOfFinding } from "../vex/index.js";
 import { resolveFramework } from "./catalog.js";
 import type { AppContext } from "./context.js";
 import { imageSignatureCheck, publishedKeyCheck } from "./image-signature.js";
@@ -101,7 +102,7 @@ export async function evidenceSummary(
       }[];
     };
     for (const f of doc.findings) {
-      const k = `${f.id}\n${f.package.purl}`;
+      const k = keyOfFinding(f);
       if (!first.has(k)) {
         first.set(k, l.createdAt);
       }
@@ -117,8 +118,8 @@ export async function evidenceSummary(
     severity: v.severity,
     status: v.status,
     ...(v.justification ? { justification: v.justification } : {}),
-    firstDetected: first.get(`${v.id}\n${v.purl}`) ?? new Date().toISOString(),
-    ...((k) => (k ? { knownExploited: k } : {}))(kev.get(`${v.id}\n${v.purl}`)),
+    firstDetected: first.get(findingKey(v.id, v.purl)) ?? new Date().toISOString(),
+    ...((k) => (k ? { knownExploited: k } : {}))(kev.get(findingKey(v.id, v.purl))),
   }));
   const snapshot = link("scan").predicate?.inputs["dbSnapshot"];
   return {

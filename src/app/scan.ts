@@ -3,7 +3,14 @@ import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError, UsageError } from "../core/errors.js";
 import type { Sbom } from "../sbom/index.js";
 import type { EvidenceLink } from "../store/index.js";
-import { analyzeFindings, applyVex, readVex, type VexStatement } from "../vex/index.js";
+import {
+  analyzeFindings,
+  applyVex,
+  keyOfFinding,
+  keyOfStatement,
+  readVex,
+  type VexStatement,
+} from "../vex/index.js";
 import {
   type DataFreshness,
   DEFAULT_MAX_DB_AGE_MS,
@@ -311,13 +318,12 @@ export function findingsAtOrAbove(
   const resolved = new Set(
     vex
       .filter((v) => v.status === "not_affected" || v.status === "fixed")
-      .map((v) => `${v.vulnerability}\n${v.subcomponent.purl}`),
+      .map((v) => keyOfStatement(v)),
   );
   return findings.filter(
     (f) =>
       (min === "KEV"
         ? f.knownExploited !== undefined
-        : rank(f.rating?.severity) >= SEVERITIES.indexOf(min)) &&
-      !resolved.has(`${f.id}\n${f.package.purl}`),
+        : rank(f.rating?.severity) >= SEVERITIES.indexOf(min)) && !resolved.has(keyOfFinding(f)),
   );
 }

@@ -11,6 +11,7 @@ import {
 import type { Digest } from "../core/digest.js";
 import { remediationDeadline } from "../report/index.js";
 import type { VexStatement } from "../vex/index.js";
+import { keyOfFinding, keyOfStatement } from "../vex/index.js";
 import type { DataFreshness, DistroSupport, Finding } from "../vuln/index.js";
 import type { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
@@ -151,8 +152,6 @@ export async function vulnerabilityEvidence(s: StatusInputs): Promise<Vulnerabil
   };
 }
 
-const key = (id: string, purl: string): string => `${id}\n${purl}`;
-
 /** Every vulnerability has a VEX status; no unresolved critical vulnerability. */
 export function vulnerabilityChecks(v: VulnerabilityEvidence): ComplianceCheck[] {
   const { findings, statements, notAssessed } = v;
@@ -176,8 +175,8 @@ export function vulnerabilityChecks(v: VulnerabilityEvidence): ComplianceCheck[]
       },
     ];
   }
-  const covered = new Set(statements.map((st) => key(st.vulnerability, st.subcomponent.purl)));
-  const missing = findings.filter((f) => !covered.has(key(f.id, f.package.purl)));
+  const covered = new Set(statements.map((st) => keyOfStatement(st)));
+  const missing = findings.filter((f) => !covered.has(keyOfFinding(f)));
   const by = (st: string): number => statements.filter((x) => x.status === st).length;
   const gap =
     notAssessed > 0
@@ -350,7 +349,7 @@ async function firstDetections(s: StatusInputs): Promise<Map<string, string>> {
         new TextDecoder().decode((await store.getBlob(p.evidence.digest as Digest)).bytes),
       ) as { findings: Finding[] };
       for (const f of doc.findings) {
-        const k = key(f.id, f.package.purl);
+        const k = keyOfFinding(f);
         const at = first.get(k);
         if (!at || p.created < at) {
           first.set(k, p.created);
@@ -421,17 +420,17 @@ async function findingConditions(
       { name: "remediation deadlines", result: "UNKNOWN", detail },
     ];
   }
-  const status = new Map(statements.map((x) => [key(x.vulnerability, x.subcomponent.purl), x]));
-  const missing = findings.filter((f) => !status.has(key(f.id, f.package.purl)));
+  const status = new Map(statements.map((x) => [keyOfStatement(x), x]));
+  const missing = findings.filter((f) => !status.has(keyOfFinding(f)));
   const unresolved = findings.filter((f) => {
-    const st = status.get(key(f.id, f.package.purl))?.status;
+    const st = status.get(keyOfFinding(f))?.status;
     return st !== "not_affected" && st !== "fixed";
   });
   const first = await firstDetections(s);
   const dated = unresolved
     .filter((f) => f.rating?.severity !== "NONE")
     .map((f) => {
-      const detected = first.get(key(f.id, f.package.purl));
+      const detected = first.get(keyOfFinding(f));
       // FedRAMP's timeframe from first detection, or CISA's KEV due date when sooner (and a
       // known exploited finding is due by that date even with no signed first detection)
       const kevDue = f.knownExploited ? `${f.knownExploited.dueDate}T23:59:59.999Z` : undefined;

@@ -57,3 +57,16 @@ export interface VexStatement {
   /** Set when the statement comes from a VEX document given to the scan, not from analysis. */
   readonly origin?: { readonly document: string; readonly author?: string };
 }
+
+/** The key that joins a finding to the VEX statement about it: vulnerability id and package purl. */
+export const findingKey = (id: string, purl: string): string => `${id}\n${purl}`;
+
+/** The join key of a finding (see findingKey). */
+export const keyOfFinding = (f: {
+  readonly id: string;
+  readonly package: { readonly purl: string };
+}) => findingKey(f.id, f.package.purl);
+
+/** The join key of a VEX statement (see findingKey). */
+export const keyOfStatement = (s: Pick<VexStatement, "vulnerability" | "subcomponent">) =>
+  findingKey(s.vulnerability, s.subcomponent.purl);

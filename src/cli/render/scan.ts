@@ -1,4 +1,4 @@
-import type { ScanResult } from "../../app/index.js";
+import { keyOfFinding, keyOfStatement, type ScanResult } from "../../app/index.js";
 
 /** The scan result as JSON and as `scan --json` prints it. */
 export function scanDocument(ref: string, r: ScanResult): Record<string, unknown> {
@@ -35,11 +35,11 @@ export function scanTable(r: ScanResult, vexNote: string): string {
       .filter(Boolean)
       .join("\n");
   }
-  const vexOf = new Map(r.vex.map((v) => [`${v.vulnerability}\n${v.subcomponent.purl}`, v]));
+  const vexOf = new Map(r.vex.map((v) => [keyOfStatement(v), v]));
   // the KEV column only when the catalog lists one of the findings
   const kev = r.findings.some((f) => f.knownExploited);
   const rows = r.findings.map((f) => [
-    vexOf.get(`${f.id}\n${f.package.purl}`)?.status ?? "-",
+    vexOf.get(keyOfFinding(f))?.status ?? "-",
     f.rating?.severity ?? "UNKNOWN",
     f.package.name,
     f.package.version,
