@@ -129,20 +129,19 @@ export {
   tagLocalImage,
 } from "./images.js";
 export {
-  createLayoutFile,
   INTOTO_VERIFICATION_KIND,
   intotoRecordStart,
   intotoRecordStop,
   intotoRun,
   intotoSign,
   intotoVerify,
-  layoutFromYaml,
   loadPublicKeys as loadInTotoPublicKeys,
   loadSigner as loadInTotoSigner,
   type RunOptions as InTotoRunOptions,
   recordInTotoVerification,
   VSA_PREDICATE,
 } from "./intoto.js";
+export { createLayoutFile, layoutFromYaml } from "./intoto-layout.js";
 export {
   parseKeyType,
   type SignBundleOptions,

@@ -1,15 +1,5 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import {
-  ATTESTATION_KIND,
-  type ChainLinkPredicate,
-  type ChainReport,
-  evidenceTrust,
-  type LinkReport,
-  verifyEvidence,
-} from "../chain/index.js";
-import type { Digest } from "../core/digest.js";
-import { remediationDeadline } from "../report/index.js";
+import type { ChainReport, LinkReport } from "../chain/index.js";
 import type { VexStatement } from "../vex/index.js";
 import { keyOfFinding, keyOfStatement } from "../vex/index.js";
 import type { DataFreshness, DistroSupport, Finding } from "../vuln/index.js";
@@ -19,7 +9,6 @@ import type { ImageSubject } from "./images.js";
 import { signedBaseImage } from "./provenance.js";
 import { findingsAtOrAbove } from "./scan.js";
 import type { CheckResult, ComplianceCheck } from "./status.js";
-import { vulnDbStatus } from "./vulndb.js";
 
 /**
  * The checks of the compliance status, one function each, over the image's verified chain. PASS
@@ -39,8 +28,8 @@ export const BASE_DIGEST = "org.opencontainers.image.base.digest";
 
 export const linkOf = (s: StatusInputs, stage: LinkReport["stage"]): LinkReport =>
   s.chain.links.find((l) => l.stage === stage) as LinkReport;
-const usable = (l: LinkReport): boolean => l.state === "valid";
-const ev = (...ls: LinkReport[]): string[] =>
+export const usable = (l: LinkReport): boolean => l.state === "valid";
+export const ev = (...ls: LinkReport[]): string[] =>
   ls.flatMap((l) => (l.attestation ? [l.attestation] : []));
 
 /** SLSA Build level, SLSA v1.0 Build track. */
@@ -219,7 +208,7 @@ export function vulnerabilityChecks(v: VulnerabilityEvidence): ComplianceCheck[]
   return checks.map((c) => ({ ...c, detail: `${c.detail}${note}` }));
 }
 
-function notUsable(l: LinkReport, what: string): string {
+export function notUsable(l: LinkReport, what: string): string {
   return l.state === "not-recorded"
     ? `no ${what} recorded: run cleanimg-init scan`
     : `the ${what} link is ${l.state}: ${l.reason ?? ""}`;
@@ -316,199 +305,5 @@ export function chainCheck(s: StatusInputs): ComplianceCheck {
             ? `stale: ${stale.map((l) => `${l.stage} (${l.reason})`).join("; ")}`
             : `${recorded.map((l) => l.stage).join(" -> ")} verified`,
     evidence: ev(...recorded),
-  };
-}
-
-/** One condition of SI-2 (flaw remediation) and what the evidence shows of it. */
-export interface Si2Condition {
-  readonly name: string;
-  readonly result: CheckResult;
-  readonly detail: string;
-}
-
-/**
- * When each finding was first detected: the signed creation time of the earliest verified scan
- * link of this image whose document lists it (the store's own timestamps are not signed).
- */
-async function firstDetections(s: StatusInputs): Promise<Map<string, string>> {
-  const store = s.ctx.evidence();
-  const trust = await evidenceTrust(s.ctx);
-  const first = new Map<string, string>();
-  const rows = await store.find({ subject: s.img.digest, kind: ATTESTATION_KIND });
-  for (const row of rows.filter((r) => r.annotations["stage"] === "scan")) {
-    try {
-      const v = verifyEvidence((await store.getBlob(row.evidence)).bytes, trust);
-      const p = v.statement.predicate as ChainLinkPredicate;
-      if (
-        p.stage !== "scan" ||
-        !v.statement.subject.some((x) => `sha256:${x.digest["sha256"]}` === s.img.digest)
-      ) {
-        continue;
-      }
-      const doc = JSON.parse(
-        new TextDecoder().decode((await store.getBlob(p.evidence.digest as Digest)).bytes),
-      ) as { findings: Finding[] };
-      for (const f of doc.findings) {
-        const k = keyOfFinding(f);
-        const at = first.get(k);
-        if (!at || p.created < at) {
-          first.set(k, p.created);
-        }
-      }
-    } catch {
-      // a scan record that does not verify (or whose document is gone) dates nothing
-    }
-  }
-  return first;
-}
-
-/** SI-2: the scan verified, on the current database snapshot, every package assessed. */
-function scanConditions(s: StatusInputs, v: VulnerabilityEvidence): Si2Condition[] {
-  const snapshot = v.scan.predicate?.inputs["dbSnapshot"];
-  const dbHere = existsSync(join(s.ctx.home, "vulndb", "vuln.db"))
-    ? vulnDbStatus(s.ctx)
-    : undefined;
-  return [
-    usable(v.scan) && v.findings
-      ? { name: "signed scan", result: "PASS", detail: `scan verified (${v.scan.attestation})` }
-      : {
-          name: "signed scan",
-          result: v.scan.state === "not-recorded" ? "UNKNOWN" : "FAIL",
-          detail: notUsable(v.scan, "scan"),
-        },
-    !usable(v.scan) || !snapshot
-      ? { name: "current snapshot", result: "UNKNOWN", detail: "no verified scan names a snapshot" }
-      : !dbHere || dbHere.records === 0
-        ? {
-            name: "current snapshot",
-            result: "UNKNOWN",
-            detail: `scanned on ${snapshot}; no vulnerability database here to tell whether it is current`,
-          }
-        : dbHere.snapshot === snapshot
-          ? {
-              name: "current snapshot",
-              result: "PASS",
-              detail: `scanned on ${snapshot}, the database's current snapshot`,
-            }
-          : {
-              name: "current snapshot",
-              result: "FAIL",
-              detail: `scanned on ${snapshot}; the database now holds ${dbHere.snapshot}: scan again`,
-            },
-    !v.findings
-      ? { name: "every package assessed", result: "UNKNOWN", detail: "no verified scan" }
-      : v.notAssessed > 0
-        ? {
-            name: "every package assessed",
-            result: "UNKNOWN",
-            detail: `${v.notAssessed} packages could not be assessed (${v.unassessed.map((u) => `${u.ecosystem} ${u.packages}`).join(", ")})`,
-          }
-        : { name: "every package assessed", result: "PASS", detail: "every package assessed" },
-  ];
-}
-
-/** SI-2: every finding has a VEX status; none unresolved past its remediation deadline. */
-async function findingConditions(
-  s: StatusInputs,
-  v: VulnerabilityEvidence,
-): Promise<Si2Condition[]> {
-  const { findings, statements } = v;
-  if (!findings || !statements) {
-    const detail = !findings ? notUsable(v.scan, "scan") : notUsable(v.vex, "VEX");
-    return [
-      { name: "every finding has a VEX status", result: "UNKNOWN", detail },
-      { name: "remediation deadlines", result: "UNKNOWN", detail },
-    ];
-  }
-  const status = new Map(statements.map((x) => [keyOfStatement(x), x]));
-  const missing = findings.filter((f) => !status.has(keyOfFinding(f)));
-  const unresolved = findings.filter((f) => {
-    const st = status.get(keyOfFinding(f))?.status;
-    return st !== "not_affected" && st !== "fixed";
-  });
-  const first = await firstDetections(s);
-  const dated = unresolved
-    .filter((f) => f.rating?.severity !== "NONE")
-    .map((f) => {
-      const detected = first.get(keyOfFinding(f));
-      // FedRAMP's timeframe from first detection, or CISA's KEV due date when sooner (and a
-      // known exploited finding is due by that date even with no signed first detection)
-      const kevDue = f.knownExploited ? `${f.knownExploited.dueDate}T23:59:59.999Z` : undefined;
-      const due = detected
-        ? remediationDeadline(f.rating?.severity ?? "", detected, f.knownExploited).dueBy
-        : kevDue;
-      return { f, due: due ? new Date(due) : undefined };
-    });
-  const undated = dated.filter((d) => !d.due);
-  const overdue = dated.filter((d) => d.due && d.due.getTime() < s.now.getTime());
-  const next = dated
-    .flatMap((d) => (d.due ? [d.due.toISOString()] : []))
-    .sort()
-    .at(0);
-  return [
-    missing.length > 0
-      ? {
-          name: "every finding has a VEX status",
-          result: "FAIL",
-          detail: `${missing.length} of ${findings.length} findings have none (first: ${missing[0]?.id})`,
-        }
-      : {
-          name: "every finding has a VEX status",
-          result: "PASS",
-          detail: `${findings.length} findings, each with a VEX status`,
-        },
-    overdue.length > 0
-      ? {
-          name: "remediation deadlines",
-          result: "FAIL",
-          detail: `${overdue.length} unresolved past the deadline: ${overdue
-            .slice(0, 5)
-            .map(
-              (d) =>
-                `${d.f.id} (${d.f.rating?.severity ?? "unrated"}${d.f.knownExploited ? ", known exploited (CISA KEV)" : ""}, due ${d.due?.toISOString()})`,
-            )
-            .join(", ")}`,
-        }
-      : undated.length > 0
-        ? {
-            name: "remediation deadlines",
-            result: "UNKNOWN",
-            detail: `${undated.length} unresolved findings have no signed first detection (first: ${undated[0]?.f.id})`,
-          }
-        : {
-            name: "remediation deadlines",
-            result: "PASS",
-            detail:
-              dated.length === 0
-                ? "no unresolved finding"
-                : `${dated.length} unresolved, none past its deadline (next due ${next})`,
-          },
-  ];
-}
-
-/**
- * FedRAMP ready, SI-2 (flaw remediation) from the evidence: a verified scan on the database's
- * current snapshot, every package assessed, every finding with a VEX status, and no unresolved
- * finding past FedRAMP's deadline from first detection (critical and high 30 days, moderate 90,
- * low 180; unrated 30; a known exploited finding by CISA's KEV due date when sooner). FAIL when one fails, UNKNOWN when one cannot be shown, PASS only when each
- * is shown by verified evidence. The organizational parts of SI-2 are not automated: the detail
- * says so.
- */
-export async function fedrampReadyCheck(
-  s: StatusInputs,
-  v: VulnerabilityEvidence,
-): Promise<ComplianceCheck> {
-  const conditions = [...scanConditions(s, v), ...(await findingConditions(s, v))];
-  const result: CheckResult = conditions.some((c) => c.result === "FAIL")
-    ? "FAIL"
-    : conditions.some((c) => c.result === "UNKNOWN")
-      ? "UNKNOWN"
-      : "PASS";
-  return {
-    id: "fedramp-ready",
-    title: "FedRAMP ready (SI-2 flaw remediation, from the evidence)",
-    result,
-    detail: `${conditions.map((c) => `${c.result} ${c.name}: ${c.detail}`).join("; ")}; SI-2's organizational parts (the flaw remediation process, testing updates before install) need organizational evidence`,
-    evidence: ev(v.scan, v.vex),
   };
 }

@@ -9,13 +9,13 @@ import {
   baseImageCheck,
   chainCheck,
   evidenceSignaturesCheck,
-  fedrampReadyCheck,
   type StatusInputs,
   sbomCheck,
   slsaBuildLevelCheck,
   vulnerabilityChecks,
   vulnerabilityEvidence,
 } from "./status-checks.js";
+import { fedrampReadyCheck } from "./status-fedramp.js";
 
 export { type FleetRow, fleetStatus } from "./fleet.js";
 

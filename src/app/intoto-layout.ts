@@ -1,0 +1,178 @@
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { ToolError } from "../core/errors.js";
+import {
+  type InTotoKey,
+  type InTotoSigner,
+  type Layout,
+  loadInTotoPublicKey,
+  parseRule,
+  signMetadata,
+} from "../intoto/index.js";
+import { writeFileAtomic } from "../oci/index.js";
+
+/** in-toto layouts written from a YAML description (`intoto layout create`). */
+
+interface LayoutSpec {
+  expires?: string | Date;
+  readme?: string;
+  keys?: Record<string, string>;
+  steps?: {
+    name?: string;
+    functionaries?: string[];
+    threshold?: number;
+    expected_command?: string[] | string;
+    materials?: (string | string[])[];
+    products?: (string | string[])[];
+  }[];
+  inspect?: {
+    name?: string;
+    run?: string[] | string;
+    materials?: (string | string[])[];
+    products?: (string | string[])[];
+  }[];
+}
+
+/**
+ * A layout from its readable YAML description (docs/intoto.md): functionaries by name with
+ * their public key files (relative to the description), rules as `MATCH foo WITH PRODUCTS FROM
+ * build` strings or lists, expiry as a date or a duration (`90d`, `12h`).
+ * @throws ToolError CORE_INVALID_ARGUMENT naming the field that is wrong
+ */
+export async function layoutFromYaml(
+  text: string,
+  baseDir: string,
+  now = new Date(),
+): Promise<Layout> {
+  let spec: LayoutSpec;
+  try {
+    spec = parseYaml(text) as LayoutSpec;
+  } catch (e) {
+    throw new ToolError(
+      "CORE_INVALID_ARGUMENT",
+      `the layout description is not YAML: ${(e as Error).message}`,
+    );
+  }
+  const bad = (where: string, what: string): never => {
+    throw new ToolError("CORE_INVALID_ARGUMENT", `layout description, ${where}: ${what}`);
+  };
+  if (!spec || typeof spec !== "object") {
+    bad("top level", "expected a mapping with keys, steps and inspect");
+  }
+  let expires: string;
+  const e = spec.expires;
+  if (e instanceof Date) {
+    expires = e.toISOString();
+  } else if (typeof e === "string" && /^\d+[dh]$/.test(e)) {
+    const n = Number(e.slice(0, -1));
+    expires = new Date(
+      now.getTime() + n * (e.endsWith("d") ? 86_400_000 : 3_600_000),
+    ).toISOString();
+  } else if (typeof e === "string" && !Number.isNaN(Date.parse(e))) {
+    expires = new Date(e).toISOString();
+  } else {
+    return bad("expires", "give a date (2027-01-31T00:00:00Z) or a duration (90d, 12h)");
+  }
+  expires = `${expires.slice(0, 19)}Z`;
+  const keys: Record<string, InTotoKey> = {};
+  const idOf = new Map<string, string>();
+  for (const [name, file] of Object.entries(spec.keys ?? {})) {
+    const k = loadInTotoPublicKey(
+      await readFile(resolve(baseDir, String(file)), "utf8").catch(() =>
+        bad(`keys.${name}`, `cannot read ${file}`),
+      ),
+    );
+    keys[k.keyid] = k;
+    idOf.set(name, k.keyid);
+  }
+  const rules = (where: string, list: (string | string[])[] | undefined): string[][] =>
+    (list ?? []).map((r, i) => {
+      const rule = Array.isArray(r) ? r.map(String) : String(r).trim().split(/\s+/);
+      try {
+        parseRule(rule);
+      } catch (err) {
+        bad(`${where}[${i}]`, (err as Error).message);
+      }
+      return rule;
+    });
+  const argv = (v: string[] | string | undefined): string[] =>
+    Array.isArray(v) ? v.map(String) : typeof v === "string" ? v.trim().split(/\s+/) : [];
+  const names = new Set<string>();
+  const steps = (spec.steps ?? []).map((s, i) => {
+    const where = `steps[${i}]`;
+    if (!s.name || !/^[\w.-]+$/.test(s.name)) {
+      bad(`${where}.name`, "a step needs a name of letters, digits, . _ -");
+    }
+    if (names.has(s.name as string)) {
+      bad(`${where}.name`, `${s.name} is named twice`);
+    }
+    names.add(s.name as string);
+    const pubkeys = (s.functionaries ?? []).map(
+      (f) => idOf.get(f) ?? bad(`${where}.functionaries`, `${f} is not in keys`),
+    );
+    const threshold = s.threshold ?? 1;
+    if (!Number.isInteger(threshold) || threshold < 1 || threshold > pubkeys.length) {
+      bad(
+        `${where}.threshold`,
+        `must be from 1 to the number of functionaries (${pubkeys.length})`,
+      );
+    }
+    return {
+      _type: "step" as const,
+      name: s.name as string,
+      pubkeys,
+      threshold,
+      expected_command: argv(s.expected_command),
+      expected_materials: rules(`${where}.materials`, s.materials),
+      expected_products: rules(`${where}.products`, s.products),
+    };
+  });
+  const inspect = (spec.inspect ?? []).map((s, i) => {
+    const where = `inspect[${i}]`;
+    if (!s.name || !/^[\w.-]+$/.test(s.name) || names.has(s.name)) {
+      bad(`${where}.name`, "an inspection needs a name of its own");
+    }
+    names.add(s.name as string);
+    const run = argv(s.run);
+    if (run.length === 0) {
+      bad(`${where}.run`, "an inspection needs a command");
+    }
+    return {
+      _type: "inspection" as const,
+      name: s.name as string,
+      run,
+      expected_materials: rules(`${where}.materials`, s.materials),
+      expected_products: rules(`${where}.products`, s.products),
+    };
+  });
+  return {
+    _type: "layout",
+    expires,
+    readme: spec.readme ?? "",
+    keys,
+    steps,
+    inspect,
+  };
+}
+
+/** Creates a layout from its YAML description, signed by the owner keys. */
+export async function createLayoutFile(o: {
+  description: string;
+  signers: readonly InTotoSigner[];
+  output: string;
+  useDsse?: boolean;
+}): Promise<{ output: string; layout: Layout }> {
+  const text = await readFile(o.description, "utf8").catch((e: NodeJS.ErrnoException) => {
+    throw new ToolError(
+      "CORE_INVALID_ARGUMENT",
+      `cannot read ${o.description}: ${e.code ?? e.message}`,
+    );
+  });
+  const layout = await layoutFromYaml(text, dirname(resolve(o.description)));
+  await writeFileAtomic(
+    o.output,
+    signMetadata(layout, o.signers, o.useDsse ? "dsse" : "metablock"),
+  );
+  return { output: o.output, layout };
+}
