@@ -102,16 +102,18 @@ export {
 } from "./context.js";
 export { DEPLOYMENT_MEDIA_TYPE, recordDeployment } from "./deploy.js";
 export {
-  discoverEvidence,
   type EvidenceExport,
   type EvidenceItem,
   exportEvidence,
-  type ImportResult,
-  importEvidence,
   itemsOf,
-  pullEvidence,
   pushEvidence,
 } from "./distribute.js";
+export {
+  discoverEvidence,
+  type ImportResult,
+  importEvidence,
+  pullEvidence,
+} from "./evidence-import.js";
 export {
   copyImageBetween,
   exportImage,

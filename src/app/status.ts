@@ -2,7 +2,7 @@ import { AuditWatcher, auditEvents, type ChainReport, verifyChain } from "../cha
 import { type Digest, isDigest } from "../core/digest.js";
 import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
-import { discoverEvidence } from "./distribute.js";
+import { discoverEvidence } from "./evidence-import.js";
 import { imageSignatureCheck } from "./image-signature.js";
 import { resolveSubject } from "./images.js";
 import {
