@@ -210,6 +210,7 @@ export {
 export {
   exportVulnDb,
   importVulnData,
+  isExportBundle,
   openVulnDb,
   untarMembers,
   VULNDB_BUNDLE_TYPE,

@@ -54,7 +54,7 @@ interface BundleHeader {
 }
 
 /** True when a file is a signed database export (a DSSE envelope of that payload type). */
-async function isExportBundle(path: string): Promise<boolean> {
+export async function isExportBundle(path: string): Promise<boolean> {
   if (!(await stat(path).catch(() => undefined))?.isFile()) {
     return false;
   }
@@ -64,7 +64,7 @@ async function isExportBundle(path: string): Promise<boolean> {
   }
   try {
     const head = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(head, 0, 512, 0);
+    const { bytesRead } = await fh.read(head, 0, 512, 0).catch(() => ({ bytesRead: 0 }));
     return head
       .subarray(0, bytesRead)
       .toString("utf8")

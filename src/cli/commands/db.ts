@@ -1,12 +1,12 @@
-import { open, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import {
   exportVulnDb,
   importVulnData,
+  isExportBundle,
   keySigner,
   loadPrivateKey,
   loadPublicKey,
-  VULNDB_BUNDLE_TYPE,
   vulnDbStatus,
 } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
@@ -27,7 +27,7 @@ export function registerDb(program: Command, deps: CliDeps): void {
       if (!o.key?.length) {
         // a signed export is verified with its exporter's key or not imported at all
         for (const p of paths) {
-          if (await isSignedDbExport(p)) {
+          if (await isExportBundle(p)) {
             throw new UsageError(
               "CLI_USAGE",
               `--key is required for verification: ${p} is a signed database export`,
@@ -54,23 +54,6 @@ export function registerDb(program: Command, deps: CliDeps): void {
         ].join("\n"),
       );
     });
-  /** True when a file begins as a `db export` envelope (its payload type in the first bytes). */
-  const isSignedDbExport = async (path: string): Promise<boolean> => {
-    const fh = await open(path, "r").catch(() => undefined);
-    if (!fh) {
-      return false;
-    }
-    try {
-      const head = Buffer.alloc(512);
-      const { bytesRead } = await fh.read(head, 0, 512, 0).catch(() => ({ bytesRead: 0 }));
-      return head
-        .subarray(0, bytesRead)
-        .toString("utf8")
-        .includes(`"payloadType":"${VULNDB_BUNDLE_TYPE}"`);
-    } finally {
-      await fh.close();
-    }
-  };
   db.command("export")
     .description(
       "write the whole database as one signed file for an air-gapped machine (db import --key)",
