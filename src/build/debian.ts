@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { writeFileAtomic } from "../core/atomic-write.js";
 import { ToolError } from "../core/errors.js";
 import { debComparator } from "../versions/index.js";
 import type { BuildSpec, SpecPackage } from "./spec.js";
@@ -65,12 +66,6 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
     throw new ToolError("CORE_INVALID_ARGUMENT", `cannot fetch ${url}: HTTP ${res.status}`);
   }
   return new Uint8Array(await res.arrayBuffer());
-}
-
-async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
 }
 
 /** Runs gpgv on a clearsigned file; returns the signed text only. */
@@ -267,7 +262,7 @@ export async function loadArchiveIndex(
   }
   const text = await gpgvVerify(keyring, inRelease, `${uri}/dists/${suite}/InRelease`);
   if (!opts.offline) {
-    await writeAtomic(inReleasePath, inRelease);
+    await writeFileAtomic(inReleasePath, inRelease);
   }
   const release = new Map<string, string>();
   parseStanzas(text, (f) => {
@@ -313,7 +308,7 @@ export async function loadArchiveIndex(
       );
     }
     if (!existsSync(cached)) {
-      await writeAtomic(cached, gz);
+      await writeFileAtomic(cached, gz);
     }
     parseStanzas(
       gunzipSync(gz).toString("utf8"),
