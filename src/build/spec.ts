@@ -73,26 +73,96 @@ const KEYS = [
   "annotations",
 ];
 
-/**
- * Parses and validates a spec.
- * @throws ToolError CORE_INVALID_ARGUMENT with file:line, the field and a hint
- */
-export function parseSpec(text: string, file: string): BuildSpec {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const at = (n: Node | null | undefined): string => {
+/** Reads typed fields from a parsed YAML document; every failure names file:line:col. */
+class SpecReader {
+  constructor(
+    private readonly file: string,
+    private readonly lines: LineCounter,
+  ) {}
+
+  at(n: Node | null | undefined): string {
     const r = n?.range?.[0];
     if (r === undefined) {
-      return file;
+      return this.file;
     }
-    const p = lines.linePos(r);
-    return `${file}:${p.line}:${p.col}`;
-  };
-  const fail = (n: Node | null | undefined, msg: string, hint?: string): never => {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `${at(n)}: ${msg}`, {
+    const p = this.lines.linePos(r);
+    return `${this.file}:${p.line}:${p.col}`;
+  }
+
+  fail(n: Node | null | undefined, msg: string, hint?: string): never {
+    throw new ToolError("CORE_INVALID_ARGUMENT", `${this.at(n)}: ${msg}`, {
       hint: hint ?? "see docs/build.md for the spec format",
     });
-  };
+  }
+
+  /** The fields of a mapping node, refusing keys outside `known`. */
+  fields(n: Node, what: string, known: readonly string[], hint = known.join(", ")) {
+    if (!isMap(n)) {
+      return this.fail(n, `${what} must be a mapping (${known.join(", ")})`);
+    }
+    const out = new Map<string, Node>();
+    for (const item of n.items) {
+      const k = isScalar(item.key) ? String(item.key.value) : "";
+      if (!known.includes(k)) {
+        this.fail(
+          item.key as Node,
+          `unknown ${what === "spec" ? "" : `${what} `}field "${k}"`,
+          hint,
+        );
+      }
+      out.set(k, item.value as Node);
+    }
+    return out;
+  }
+
+  str(k: string, n: Node | undefined): string | undefined {
+    if (n === undefined || (isScalar(n) && n.value === null)) {
+      return undefined;
+    }
+    if (!isScalar(n) || (typeof n.value !== "string" && typeof n.value !== "number")) {
+      return this.fail(n, `${k} must be a string`);
+    }
+    return String(n.value);
+  }
+
+  strList(k: string, n: Node | undefined): string[] | undefined {
+    if (n === undefined) {
+      return undefined;
+    }
+    if (!isSeq(n)) {
+      return this.fail(n, `${k} must be a list`, `e.g. ${k}: ["/usr/bin/app", "--flag"]`);
+    }
+    return n.items.map((i, idx) => this.str(`${k}[${idx}]`, i as Node) as string);
+  }
+
+  strMap(k: string, n: Node | undefined): Record<string, string> {
+    if (n === undefined) {
+      return {};
+    }
+    if (!isMap(n)) {
+      return this.fail(n, `${k} must be a mapping of strings`);
+    }
+    const out: Record<string, string> = {};
+    for (const item of n.items) {
+      const key = isScalar(item.key) ? String(item.key.value) : "";
+      out[key] = this.str(`${k}.${key}`, item.value as Node) ?? "";
+    }
+    return out;
+  }
+
+  /** The items of a list node. */
+  items(n: Node, msg: string, hint?: string): Node[] {
+    if (!isSeq(n)) {
+      return this.fail(n, msg, hint);
+    }
+    return n.items as Node[];
+  }
+}
+
+function parseRoot(text: string, file: string): { r: SpecReader; fields: Map<string, Node> } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const r = new SpecReader(file, lines);
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const p = e?.linePos?.[0];
@@ -104,218 +174,172 @@ export function parseSpec(text: string, file: string): BuildSpec {
   }
   const root = doc.contents;
   if (!isMap(root)) {
-    return fail(root, "the spec must be a mapping (key: value lines)");
+    return r.fail(root, "the spec must be a mapping (key: value lines)");
   }
-  const fields = new Map<string, Node>();
-  for (const item of root.items) {
-    const k = isScalar(item.key) ? String(item.key.value) : "";
-    if (!KEYS.includes(k)) {
-      fail(item.key as Node, `unknown field "${k}"`, `known fields: ${KEYS.join(", ")}`);
-    }
-    fields.set(k, item.value as Node);
-  }
-  const str = (k: string, n: Node | undefined = fields.get(k)): string | undefined => {
-    if (n === undefined || (isScalar(n) && n.value === null)) {
-      return undefined;
-    }
-    if (!isScalar(n) || (typeof n.value !== "string" && typeof n.value !== "number")) {
-      return fail(n, `${k} must be a string`);
-    }
-    return String(n.value);
-  };
-  const strList = (k: string, n: Node | undefined = fields.get(k)): string[] | undefined => {
-    if (n === undefined) {
-      return undefined;
-    }
-    if (!isSeq(n)) {
-      return fail(n, `${k} must be a list`, `e.g. ${k}: ["/usr/bin/app", "--flag"]`);
-    }
-    return n.items.map((i, idx) => str(`${k}[${idx}]`, i as Node) as string);
-  };
-  const strMap = (k: string): Record<string, string> => {
-    const n = fields.get(k);
-    if (n === undefined) {
-      return {};
-    }
-    if (!isMap(n)) {
-      return fail(n, `${k} must be a mapping of strings`);
-    }
-    const out: Record<string, string> = {};
-    for (const item of n.items) {
-      const key = isScalar(item.key) ? String(item.key.value) : "";
-      out[key] = str(`${k}.${key}`, item.value as Node) ?? "";
-    }
-    return out;
-  };
+  return { r, fields: r.fields(root, "spec", KEYS, `known fields: ${KEYS.join(", ")}`) };
+}
 
-  const version = str("version");
-  if (version !== undefined && version !== "1") {
-    fail(fields.get("version"), `spec version ${version} is not supported`, "use version: 1");
-  }
-  const base = str("base") ?? "scratch";
+function parseBase(r: SpecReader, n: Node | undefined): string {
+  const base = r.str("base", n) ?? "scratch";
   if (base !== "scratch" && !/@sha256:[0-9a-f]{64}$/.test(base)) {
-    fail(
-      fields.get("base"),
+    r.fail(
+      n,
       `base image "${base}" is not pinned by digest`,
       "write base: REF@sha256:… (a tag can change; a build must not), or base: scratch",
     );
   }
   if (base !== "scratch" && !isDigest(base.slice(base.lastIndexOf("@") + 1))) {
-    fail(fields.get("base"), `base image "${base}" has an invalid digest`);
+    r.fail(n, `base image "${base}" has an invalid digest`);
   }
+  return base;
+}
 
-  let archive: BuildSpec["archive"] = { ...DEFAULT_ARCHIVE };
-  const an = fields.get("archive");
-  if (an !== undefined) {
-    if (!isMap(an)) {
-      fail(an, "archive must be a mapping (uri, suite, components, keyring)");
-    }
-    const a = new Map<string, Node>();
-    for (const item of (an as { items: { key: unknown; value: unknown }[] }).items) {
-      const k = isScalar(item.key) ? String(item.key.value) : "";
-      if (!["uri", "suite", "components", "keyring"].includes(k)) {
-        fail(item.key as Node, `unknown archive field "${k}"`, "uri, suite, components, keyring");
-      }
-      a.set(k, item.value as Node);
-    }
-    archive = {
-      uri: (str("archive.uri", a.get("uri")) ?? DEFAULT_ARCHIVE.uri).replace(/\/+$/, ""),
-      suite: str("archive.suite", a.get("suite")) ?? DEFAULT_ARCHIVE.suite,
-      components: strList("archive.components", a.get("components")) ?? [
-        ...DEFAULT_ARCHIVE.components,
-      ],
-      keyring: str("archive.keyring", a.get("keyring")) ?? DEFAULT_ARCHIVE.keyring,
-    };
-    if (!/^https?:\/\//.test(archive.uri)) {
-      fail(a.get("uri"), `archive uri "${archive.uri}" is not an http(s) URL`);
-    }
+function parseArchive(r: SpecReader, an: Node | undefined): BuildSpec["archive"] {
+  if (an === undefined) {
+    return { ...DEFAULT_ARCHIVE };
   }
-
-  const packages: SpecPackage[] = [];
-  const pn = fields.get("packages");
-  if (pn !== undefined) {
-    if (!isSeq(pn)) {
-      fail(pn, "packages must be a list", "e.g. packages: [hello, ca-certificates]");
-    }
-    for (const [i, item] of (pn as { items: unknown[] }).items.entries()) {
-      const n = item as Node;
-      if (isMap(n)) {
-        const m = new Map<string, Node>();
-        for (const it of n.items) {
-          const k = isScalar(it.key) ? String(it.key.value) : "";
-          if (k !== "name" && k !== "version") {
-            fail(it.key as Node, `unknown package field "${k}"`, "name and version");
-          }
-          m.set(k, it.value as Node);
-        }
-        const name = str(`packages[${i}].name`, m.get("name"));
-        if (!name) {
-          fail(n, `packages[${i}] has no name`);
-        }
-        const v = str(`packages[${i}].version`, m.get("version"));
-        packages.push({ name: name as string, ...(v ? { version: v } : {}) });
-      } else {
-        packages.push({ name: str(`packages[${i}]`, n) as string });
-      }
-    }
-    for (const [i, p] of packages.entries()) {
-      if (!/^[a-z0-9][a-z0-9+.-]+$/.test(p.name)) {
-        fail((pn as { items: Node[] }).items[i], `"${p.name}" is not a Debian package name`);
-      }
-    }
+  const a = r.fields(an, "archive", ["uri", "suite", "components", "keyring"]);
+  const archive = {
+    uri: (r.str("archive.uri", a.get("uri")) ?? DEFAULT_ARCHIVE.uri).replace(/\/+$/, ""),
+    suite: r.str("archive.suite", a.get("suite")) ?? DEFAULT_ARCHIVE.suite,
+    components: r.strList("archive.components", a.get("components")) ?? [
+      ...DEFAULT_ARCHIVE.components,
+    ],
+    keyring: r.str("archive.keyring", a.get("keyring")) ?? DEFAULT_ARCHIVE.keyring,
+  };
+  if (!/^https?:\/\//.test(archive.uri)) {
+    r.fail(a.get("uri"), `archive uri "${archive.uri}" is not an http(s) URL`);
   }
+  return archive;
+}
 
-  const files: SpecFile[] = [];
-  const fn = fields.get("files");
-  if (fn !== undefined) {
-    if (!isSeq(fn)) {
-      fail(fn, "files must be a list of {src, dst, mode, owner}");
-    }
-    for (const [i, item] of (fn as { items: unknown[] }).items.entries()) {
-      const n = item as Node;
-      if (!isMap(n)) {
-        fail(n, `files[${i}] must be a mapping with src and dst`);
-      }
-      const m = new Map<string, Node>();
-      for (const it of (n as { items: { key: unknown; value: unknown }[] }).items) {
-        const k = isScalar(it.key) ? String(it.key.value) : "";
-        if (!["src", "dst", "mode", "owner"].includes(k)) {
-          fail(it.key as Node, `unknown files field "${k}"`, "src, dst, mode, owner");
-        }
-        m.set(k, it.value as Node);
-      }
-      const src = str(`files[${i}].src`, m.get("src"));
-      const dst = str(`files[${i}].dst`, m.get("dst"));
-      if (!src || !dst) {
-        fail(n, `files[${i}] needs src and dst`);
-      }
-      if ((src as string).startsWith("/") || (src as string).split("/").includes("..")) {
-        fail(
-          m.get("src"),
-          `files[${i}].src "${src}" leaves the build context`,
-          "use a path relative to the spec's directory",
-        );
-      }
-      if (!(dst as string).startsWith("/") || (dst as string).split("/").includes("..")) {
-        fail(m.get("dst"), `files[${i}].dst "${dst}" must be an absolute path without ".."`);
-      }
-      const modeS = str(`files[${i}].mode`, m.get("mode"));
-      if (modeS !== undefined && !/^0?[0-7]{3,4}$/.test(modeS)) {
-        fail(
-          m.get("mode"),
-          `files[${i}].mode "${modeS}" is not an octal mode`,
-          'e.g. mode: "0755"',
-        );
-      }
-      const owner = str(`files[${i}].owner`, m.get("owner")) ?? "0:0";
-      const om = /^(\d+):(\d+)$/.exec(owner);
-      if (!om) {
-        fail(
-          m.get("owner"),
-          `files[${i}].owner "${owner}" is not UID:GID`,
-          'numeric, e.g. owner: "65532:65532"',
-        );
-      }
-      files.push({
-        src: src as string,
-        dst: dst as string,
-        ...(modeS !== undefined ? { mode: Number.parseInt(modeS, 8) } : {}),
-        uid: Number((om as RegExpExecArray)[1]),
-        gid: Number((om as RegExpExecArray)[2]),
-      });
-    }
+function parsePackages(r: SpecReader, pn: Node | undefined): SpecPackage[] {
+  if (pn === undefined) {
+    return [];
   }
-
-  let env: string[] = [];
-  const en = fields.get("env");
-  if (en !== undefined) {
-    if (isMap(en)) {
-      env = Object.entries(strMap("env")).map(([k, v]) => `${k}=${v}`);
+  const items = r.items(pn, "packages must be a list", "e.g. packages: [hello, ca-certificates]");
+  return items.map((n, i) => {
+    let p: SpecPackage;
+    if (isMap(n)) {
+      const m = r.fields(n, "package", ["name", "version"], "name and version");
+      const name = r.str(`packages[${i}].name`, m.get("name"));
+      if (!name) {
+        r.fail(n, `packages[${i}] has no name`);
+      }
+      const v = r.str(`packages[${i}].version`, m.get("version"));
+      p = { name: name as string, ...(v ? { version: v } : {}) };
     } else {
-      env = strList("env") ?? [];
-      for (const e of env) {
-        if (!/^[^=]+=/.test(e)) {
-          fail(en, `env entry "${e}" is not NAME=VALUE`);
-        }
-      }
+      p = { name: r.str(`packages[${i}]`, n) as string };
+    }
+    if (!/^[a-z0-9][a-z0-9+.-]+$/.test(p.name)) {
+      r.fail(n, `"${p.name}" is not a Debian package name`);
+    }
+    return p;
+  });
+}
+
+function parseFile(r: SpecReader, n: Node, i: number): SpecFile {
+  if (!isMap(n)) {
+    r.fail(n, `files[${i}] must be a mapping with src and dst`);
+  }
+  const m = r.fields(n, "files", ["src", "dst", "mode", "owner"]);
+  const src = r.str(`files[${i}].src`, m.get("src"));
+  const dst = r.str(`files[${i}].dst`, m.get("dst"));
+  if (!src || !dst) {
+    return r.fail(n, `files[${i}] needs src and dst`);
+  }
+  if (src.startsWith("/") || src.split("/").includes("..")) {
+    r.fail(
+      m.get("src"),
+      `files[${i}].src "${src}" leaves the build context`,
+      "use a path relative to the spec's directory",
+    );
+  }
+  if (!dst.startsWith("/") || dst.split("/").includes("..")) {
+    r.fail(m.get("dst"), `files[${i}].dst "${dst}" must be an absolute path without ".."`);
+  }
+  const modeS = r.str(`files[${i}].mode`, m.get("mode"));
+  if (modeS !== undefined && !/^0?[0-7]{3,4}$/.test(modeS)) {
+    r.fail(m.get("mode"), `files[${i}].mode "${modeS}" is not an octal mode`, 'e.g. mode: "0755"');
+  }
+  const owner = r.str(`files[${i}].owner`, m.get("owner")) ?? "0:0";
+  const om = /^(\d+):(\d+)$/.exec(owner);
+  if (!om) {
+    return r.fail(
+      m.get("owner"),
+      `files[${i}].owner "${owner}" is not UID:GID`,
+      'numeric, e.g. owner: "65532:65532"',
+    );
+  }
+  return {
+    src,
+    dst,
+    ...(modeS !== undefined ? { mode: Number.parseInt(modeS, 8) } : {}),
+    uid: Number(om[1]),
+    gid: Number(om[2]),
+  };
+}
+
+function parseFiles(r: SpecReader, fn: Node | undefined): SpecFile[] {
+  if (fn === undefined) {
+    return [];
+  }
+  const items = r.items(fn, "files must be a list of {src, dst, mode, owner}");
+  return items.map((n, i) => parseFile(r, n, i));
+}
+
+function parseEnv(r: SpecReader, en: Node | undefined): string[] {
+  if (en === undefined) {
+    return [];
+  }
+  if (isMap(en)) {
+    return Object.entries(r.strMap("env", en)).map(([k, v]) => `${k}=${v}`);
+  }
+  const env = r.strList("env", en) ?? [];
+  for (const e of env) {
+    if (!/^[^=]+=/.test(e)) {
+      r.fail(en, `env entry "${e}" is not NAME=VALUE`);
     }
   }
-  const ports = strList("ports") ?? [];
+  return env;
+}
+
+function parsePorts(r: SpecReader, n: Node | undefined): string[] {
+  const ports = r.strList("ports", n) ?? [];
   for (const p of ports) {
     if (!/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(p)) {
-      fail(fields.get("ports"), `port "${p}" is not PORT[/tcp|udp|sctp]`);
+      r.fail(n, `port "${p}" is not PORT[/tcp|udp|sctp]`);
     }
   }
-  const image = str("image");
-  const user = str("user");
-  const workdir = str("workdir");
-  const entrypoint = strList("entrypoint");
-  const cmd = strList("cmd");
+  return ports.map((p) => (p.includes("/") ? p : `${p}/tcp`));
+}
+
+/**
+ * Parses and validates a spec.
+ * @throws ToolError CORE_INVALID_ARGUMENT with file:line, the field and a hint
+ */
+export function parseSpec(text: string, file: string): BuildSpec {
+  const { r, fields } = parseRoot(text, file);
+  const version = r.str("version", fields.get("version"));
+  if (version !== undefined && version !== "1") {
+    r.fail(fields.get("version"), `spec version ${version} is not supported`, "use version: 1");
+  }
+  const base = parseBase(r, fields.get("base"));
+  const archive = parseArchive(r, fields.get("archive"));
+  const packages = parsePackages(r, fields.get("packages"));
+  const files = parseFiles(r, fields.get("files"));
+  const env = parseEnv(r, fields.get("env"));
+  const ports = parsePorts(r, fields.get("ports"));
+  const image = r.str("image", fields.get("image"));
+  const user = r.str("user", fields.get("user"));
+  const workdir = r.str("workdir", fields.get("workdir"));
+  const entrypoint = r.strList("entrypoint", fields.get("entrypoint"));
+  const cmd = r.strList("cmd", fields.get("cmd"));
   return {
     ...(image ? { image } : {}),
     base,
     archive,
-    architecture: str("architecture") ?? "amd64",
+    architecture: r.str("architecture", fields.get("architecture")) ?? "amd64",
     packages,
     files,
     ...(user ? { user } : {}),
@@ -323,8 +347,8 @@ export function parseSpec(text: string, file: string): BuildSpec {
     env,
     ...(entrypoint ? { entrypoint } : {}),
     ...(cmd ? { cmd } : {}),
-    ports: ports.map((p) => (p.includes("/") ? p : `${p}/tcp`)),
-    labels: strMap("labels"),
-    annotations: strMap("annotations"),
+    ports,
+    labels: r.strMap("labels", fields.get("labels")),
+    annotations: r.strMap("annotations", fields.get("annotations")),
   };
 }
