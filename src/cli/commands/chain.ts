@@ -14,7 +14,7 @@ import {
 } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
 import { type Column, columnsTable, FLEET_COLUMNS } from "../render/table.js";
-import { endOfDay, isoDate } from "./common.js";
+import { timeRange } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the chain commands. */
@@ -176,13 +176,7 @@ function registerAudit(program: Command, deps: CliDeps): void {
             hint: "audit verify, or audit --from D --to D",
           });
         }
-        const from = o.from ? isoDate(o.from, "--from") : undefined;
-        const to = o.to ? endOfDay(o.to) : undefined;
-        if (from && to && from >= to) {
-          throw new UsageError("CLI_USAGE", `--from ${o.from} is not before --to ${o.to}`, {
-            hint: "the range is --from (inclusive) to the end of --to",
-          });
-        }
+        const { from, to } = timeRange(o, true);
         const { summary: s, events } = await auditSummary(c, from, to);
         out.result(o.details ? { summary: s, events } : s, () =>
           [

@@ -35,6 +35,27 @@ export function isoDate(s: string, flag: string): string {
   return new Date(requireIsoDate(s, flag)).toISOString();
 }
 
+/**
+ * --from and --to as a time range (ISO 8601 strings, either open): a bare --to date includes
+ * that day when `toEndOfDay`, else --to is the instant it names (exclusive).
+ * @throws UsageError CLI_USAGE when --from is not before --to (the range selects nothing)
+ */
+export function timeRange(
+  o: { readonly from?: string; readonly to?: string },
+  toEndOfDay: boolean,
+): { from?: string; to?: string } {
+  const from = o.from ? isoDate(o.from, "--from") : undefined;
+  const to = o.to ? (toEndOfDay ? endOfDay(o.to) : isoDate(o.to, "--to")) : undefined;
+  if (from && to && from >= to) {
+    throw new UsageError("CLI_USAGE", `--from ${o.from} is not before --to ${o.to}`, {
+      hint: toEndOfDay
+        ? "the range is --from (inclusive) to the end of --to"
+        : "the range is --from (inclusive) to --to (exclusive): give a --from earlier than --to",
+    });
+  }
+  return { ...(from ? { from } : {}), ...(to ? { to } : {}) };
+}
+
 export function vexFormatOf(f: string): VexFormat {
   if (!(VEX_FORMATS as readonly string[]).includes(f)) {
     throw new UsageError("CLI_USAGE", `unknown VEX format "${f}"`, {

@@ -17,7 +17,7 @@ import {
 } from "../../app/index.js";
 import { isDigest as isDigestString, parseDigest } from "../../core/digest.js";
 import { UsageError } from "../../core/errors.js";
-import { isoDate } from "./common.js";
+import { timeRange } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the evidence commands. */
@@ -178,11 +178,12 @@ function registerEvidenceImport(
     .option("--to <date>", "recorded before (ISO 8601)")
     .action(
       async (o: { subject?: string; kind?: string; from?: string; to?: string }, cmd: Command) => {
+        const { from, to } = timeRange(o, false);
         const r = await listEvidence(context(cmd), {
           ...(o.subject ? { subject: parseDigest(o.subject) } : {}),
           ...(o.kind ? { kind: o.kind } : {}),
-          ...(o.from ? { since: isoDate(o.from, "--from") } : {}),
-          ...(o.to ? { until: isoDate(o.to, "--to") } : {}),
+          ...(from ? { since: from } : {}),
+          ...(to ? { until: to } : {}),
         });
         out.result(r, () =>
           r.length === 0
