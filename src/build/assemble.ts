@@ -268,11 +268,7 @@ const records = (items: readonly Item[]): FileRecord[] =>
     from: it.from,
   }));
 
-/**
- * Builds the image into an OCI layout directory (tagged `refName`).
- * @throws ToolError CORE_DIGEST_MISMATCH when a .deb is not the one the lock names
- */
-export async function assembleImage(o: {
+interface AssembleOptions {
   readonly spec: BuildSpec;
   readonly contextDir: string;
   readonly debs: readonly { readonly pkg: LockedPackage; readonly path: string }[];
@@ -284,9 +280,13 @@ export async function assembleImage(o: {
   readonly base?: { readonly name: string; readonly image: ResolvedImage };
   /** A generated /etc/os-release (no package ships one), put in the packages' layer. */
   readonly osRelease?: Uint8Array;
-}): Promise<AssembledImage> {
-  const { spec, epoch } = o;
-  for (const d of o.debs) {
+}
+
+type LayerSet = { items: Item[]; createdBy: string };
+
+/** Every .deb must be the one the lock file pins, before anything is built. */
+async function checkDebs(debs: AssembleOptions["debs"]): Promise<void> {
+  for (const d of debs) {
     const bytes = await readFile(d.path);
     const got = createHash("sha256").update(bytes).digest("hex");
     if (got !== d.pkg.sha256 || bytes.length !== d.pkg.size) {
@@ -297,7 +297,12 @@ export async function assembleImage(o: {
       );
     }
   }
-  const layerSets: { items: Item[]; createdBy: string }[] = [];
+}
+
+/** The packages' layer (with a generated /etc/os-release), then the build context's. */
+async function layerSetsOf(o: AssembleOptions): Promise<LayerSet[]> {
+  const { spec, epoch } = o;
+  const layerSets: LayerSet[] = [];
   if (o.debs.length > 0 || o.osRelease) {
     // read the packages a few at a time (dpkg-deb runs in its own process); merge in lock order
     const read: Item[][] = new Array(o.debs.length);
@@ -330,7 +335,134 @@ export async function assembleImage(o: {
       createdBy: `cleanimg build: ${spec.files.length} entries from the build context`,
     });
   }
-  const created = new Date(epoch * 1000).toISOString().replace(/\.000Z$/, "Z");
+  return layerSets;
+}
+
+const INHERITED = [
+  "User",
+  "Env",
+  "Entrypoint",
+  "Cmd",
+  "WorkingDir",
+  "ExposedPorts",
+  "Labels",
+  "StopSignal",
+] as const;
+
+/** The runtime configuration: the base's, with the spec's fields over it. */
+function runtimeConfig(spec: BuildSpec, bc: Record<string, unknown>): Record<string, unknown> {
+  const cfg: Record<string, unknown> = {};
+  for (const k of INHERITED) {
+    if (bc[k] !== undefined) {
+      cfg[k] = bc[k];
+    }
+  }
+  if (spec.env.length && Array.isArray(bc["Env"])) {
+    // the spec's variables replace the base's of the same name
+    const names = new Set(spec.env.map((e) => e.slice(0, e.indexOf("="))));
+    cfg["Env"] = [
+      ...(bc["Env"] as string[]).filter((e) => !names.has(e.slice(0, e.indexOf("=")))),
+      ...spec.env,
+    ];
+  }
+  if (spec.user) {
+    cfg["User"] = spec.user;
+  }
+  if (spec.env.length && !Array.isArray(bc["Env"])) {
+    cfg["Env"] = spec.env;
+  }
+  if (spec.entrypoint) {
+    cfg["Entrypoint"] = spec.entrypoint;
+  }
+  if (spec.cmd) {
+    cfg["Cmd"] = spec.cmd;
+  }
+  if (spec.workdir) {
+    cfg["WorkingDir"] = spec.workdir;
+  }
+  if (spec.ports.length) {
+    cfg["ExposedPorts"] = {
+      ...((bc["ExposedPorts"] as Record<string, unknown> | undefined) ?? {}),
+      ...Object.fromEntries(spec.ports.map((p) => [p, {}])),
+    };
+  }
+  if (Object.keys(spec.labels).length) {
+    cfg["Labels"] = {
+      ...((bc["Labels"] as Record<string, string> | undefined) ?? {}),
+      ...spec.labels,
+    };
+  }
+  return cfg;
+}
+
+function configBytes(
+  o: AssembleOptions,
+  created: string,
+  layerSets: readonly LayerSet[],
+  layers: AssembledImage["layers"],
+): Uint8Array {
+  const baseImg = o.base?.image;
+  return new TextEncoder().encode(
+    JSON.stringify({
+      created,
+      architecture: o.spec.architecture,
+      os: "linux",
+      config: runtimeConfig(o.spec, (baseImg?.config.config ?? {}) as Record<string, unknown>),
+      rootfs: {
+        type: "layers",
+        diff_ids: [...(baseImg?.layers ?? []).map((l) => l.diffId), ...layers.map((l) => l.diffId)],
+      },
+      history: [
+        ...(baseImg?.config.history ?? []),
+        ...layerSets.map((s) => ({ created, created_by: s.createdBy })),
+      ],
+    }),
+  );
+}
+
+function manifestBytes(
+  o: AssembleOptions,
+  created: string,
+  config: { digest: string; size: number },
+  baseLayers: readonly { mediaType: string; digest: string; size: number }[],
+  layers: AssembledImage["layers"],
+): Uint8Array {
+  const baseImg = o.base?.image;
+  return new TextEncoder().encode(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: { mediaType: MediaType.OciConfig, digest: config.digest, size: config.size },
+      layers: [
+        ...baseLayers,
+        ...layers.map((l) => ({
+          mediaType: MediaType.OciLayerGzip,
+          digest: l.digest,
+          size: l.size,
+        })),
+      ],
+      annotations: {
+        "org.opencontainers.image.created": created,
+        ...(o.base && baseImg
+          ? {
+              "org.opencontainers.image.base.digest": baseImg.descriptor.digest,
+              "org.opencontainers.image.base.name": o.base.name,
+            }
+          : {}),
+        ...o.spec.annotations,
+      },
+    }),
+  );
+}
+
+/**
+ * Builds the image into an OCI layout directory (tagged `refName`).
+ * @throws ToolError CORE_DIGEST_MISMATCH when a .deb is not the one the lock names
+ */
+export async function assembleImage(o: AssembleOptions): Promise<AssembledImage> {
+  await checkDebs(o.debs);
+  const layerSets = await layerSetsOf(o);
+  const created = new Date(o.epoch * 1000).toISOString().replace(/\.000Z$/, "Z");
   const dest = new LayoutDestination(o.outDir, { refName: o.refName });
   const layers: AssembledImage["layers"][number][] = [];
   const files: FileRecord[] = [];
@@ -359,105 +491,18 @@ export async function assembleImage(o: {
       layers.push({ digest, diffId: sha256(tar), size: gz.length });
       files.push(...records(set.items));
     }
-    const bc = (baseImg?.config.config ?? {}) as Record<string, unknown>;
-    const cfg: Record<string, unknown> = {};
-    for (const k of [
-      "User",
-      "Env",
-      "Entrypoint",
-      "Cmd",
-      "WorkingDir",
-      "ExposedPorts",
-      "Labels",
-      "StopSignal",
-    ]) {
-      if (bc[k] !== undefined) {
-        cfg[k] = bc[k];
-      }
-    }
-    if (spec.env.length && Array.isArray(bc["Env"])) {
-      // the spec's variables replace the base's of the same name
-      const names = new Set(spec.env.map((e) => e.slice(0, e.indexOf("="))));
-      cfg["Env"] = [
-        ...(bc["Env"] as string[]).filter((e) => !names.has(e.slice(0, e.indexOf("=")))),
-        ...spec.env,
-      ];
-    }
-    if (spec.user) {
-      cfg["User"] = spec.user;
-    }
-    if (spec.env.length && !Array.isArray(bc["Env"])) {
-      cfg["Env"] = spec.env;
-    }
-    if (spec.entrypoint) {
-      cfg["Entrypoint"] = spec.entrypoint;
-    }
-    if (spec.cmd) {
-      cfg["Cmd"] = spec.cmd;
-    }
-    if (spec.workdir) {
-      cfg["WorkingDir"] = spec.workdir;
-    }
-    if (spec.ports.length) {
-      cfg["ExposedPorts"] = {
-        ...((bc["ExposedPorts"] as Record<string, unknown> | undefined) ?? {}),
-        ...Object.fromEntries(spec.ports.map((p) => [p, {}])),
-      };
-    }
-    if (Object.keys(spec.labels).length) {
-      cfg["Labels"] = {
-        ...((bc["Labels"] as Record<string, string> | undefined) ?? {}),
-        ...spec.labels,
-      };
-    }
-    const config = new TextEncoder().encode(
-      JSON.stringify({
-        created,
-        architecture: spec.architecture,
-        os: "linux",
-        config: cfg,
-        rootfs: {
-          type: "layers",
-          diff_ids: [
-            ...(baseImg?.layers ?? []).map((l) => l.diffId),
-            ...layers.map((l) => l.diffId),
-          ],
-        },
-        history: [
-          ...(baseImg?.config.history ?? []),
-          ...layerSets.map((s) => ({ created, created_by: s.createdBy })),
-        ],
-      }),
-    );
+    const config = configBytes(o, created, layerSets, layers);
     const configDigest = sha256(config);
     await dest.putBlob(
       { mediaType: MediaType.OciConfig, digest: configDigest, size: config.length },
       once(config),
     );
-    const manifest = new TextEncoder().encode(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MediaType.OciManifest,
-        config: { mediaType: MediaType.OciConfig, digest: configDigest, size: config.length },
-        layers: [
-          ...baseLayers,
-          ...layers.map((l) => ({
-            mediaType: MediaType.OciLayerGzip,
-            digest: l.digest,
-            size: l.size,
-          })),
-        ],
-        annotations: {
-          "org.opencontainers.image.created": created,
-          ...(o.base && baseImg
-            ? {
-                "org.opencontainers.image.base.digest": baseImg.descriptor.digest,
-                "org.opencontainers.image.base.name": o.base.name,
-              }
-            : {}),
-          ...spec.annotations,
-        },
-      }),
+    const manifest = manifestBytes(
+      o,
+      created,
+      { digest: configDigest, size: config.length },
+      baseLayers,
+      layers,
     );
     const manifestDigest = sha256(manifest);
     await dest.putManifest(
