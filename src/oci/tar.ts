@@ -254,6 +254,297 @@ type State =
   | { kind: "meta"; remaining: number; padding: number; chunks: Uint8Array[]; flag: string }
   | { kind: "done" };
 
+/** The header fields of a ustar block, before PAX records and GNU long names apply. */
+function ustarFields(buf: Uint8Array, size: number, what: string): PaxFields {
+  const magic = readString(buf, 257, 6);
+  let name = readString(buf, 0, 100);
+  if (magic === "ustar") {
+    const prefix = readString(buf, 345, 155);
+    if (prefix) {
+      name = `${prefix}/${name}`;
+    }
+  }
+  return {
+    name,
+    linkname: readString(buf, 157, 100),
+    size,
+    uid: readNumber(buf, 108, 8, "uid", what),
+    gid: readNumber(buf, 116, 8, "gid", what),
+    mtime: readNumber(buf, 136, 12, "mtime", what),
+    uname: readString(buf, 265, 32),
+    gname: readString(buf, 297, 32),
+  };
+}
+
+type GlobalFields = { fields: Partial<PaxFields>; extra?: Readonly<Record<string, string>> };
+
+/** The state machine behind readTar: fed chunks in order, it calls `onEntry` per entry. */
+class TarParser {
+  private readonly what: string;
+  private readonly maxMeta: number;
+  private readonly maxRecords: number;
+  private readonly maxGlobals: number;
+  private state: State = { kind: "header" };
+  private readonly headerBuf = new Uint8Array(BLOCK);
+  private headerFill = 0;
+  entries = 0;
+  private zeroBlocks = 0;
+  private globalHeaders = 0;
+  private globalFields: GlobalFields = { fields: {} };
+  private paxLocal: Record<string, string> | undefined;
+  private longName: string | undefined;
+  private longLink: string | undefined;
+  /** Absolute offset in the archive of the byte after the header being processed. */
+  private position = 0;
+  /** Absolute offset of the chunk being fed. */
+  private base = 0;
+
+  constructor(private readonly opts: TarReadOptions) {
+    this.what = opts.what ?? "tar archive";
+    this.maxMeta = opts.maxMetaBytes ?? 1024 * 1024;
+    this.maxRecords = opts.maxPaxRecords ?? MAX_PAX_RECORDS;
+    this.maxGlobals = opts.maxPaxGlobalHeaders ?? MAX_PAX_GLOBAL_HEADERS;
+  }
+
+  async feed(chunk: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < chunk.length) {
+      const s = this.state;
+      if (s.kind === "done") {
+        // Trailing bytes after the end-of-archive marker are ignored, as GNU tar does.
+        break;
+      }
+      if (s.kind === "header") {
+        off = await this.feedHeader(chunk, off);
+      } else if (s.kind === "meta") {
+        off = this.feedMeta(s, chunk, off);
+      } else {
+        off = await this.feedBody(s, chunk, off);
+      }
+    }
+    this.base += chunk.length;
+  }
+
+  /** The result once the stream has ended; a stream that stops inside an entry is an error. */
+  finish(): { entries: number } {
+    const end = this.state;
+    if (end.kind === "body" || end.kind === "meta" || this.headerFill !== 0) {
+      if (end.kind === "body" && end.remaining === 0 && this.headerFill === 0) {
+        // Only padding of the last entry is missing: tolerated like GNU tar.
+        return { entries: this.entries };
+      }
+      throw new OciError(
+        "OCI_TAR_TRUNCATED",
+        `${this.what}: archive ends inside an entry (truncated?)`,
+      );
+    }
+    return { entries: this.entries };
+  }
+
+  private async feedHeader(chunk: Uint8Array, off: number): Promise<number> {
+    if (this.headerFill === 0 && chunk.length - off >= BLOCK) {
+      this.position = this.base + off + BLOCK;
+      await this.startHeader(chunk.subarray(off, off + BLOCK));
+      return off + BLOCK;
+    }
+    const n = Math.min(BLOCK - this.headerFill, chunk.length - off);
+    this.headerBuf.set(chunk.subarray(off, off + n), this.headerFill);
+    this.headerFill += n;
+    if (this.headerFill === BLOCK) {
+      this.headerFill = 0;
+      this.position = this.base + off + n;
+      await this.startHeader(this.headerBuf);
+    }
+    return off + n;
+  }
+
+  private feedMeta(s: State & { kind: "meta" }, chunk: Uint8Array, off: number): number {
+    let at = off;
+    if (s.remaining > 0) {
+      const n = Math.min(s.remaining, chunk.length - at);
+      s.chunks.push(chunk.slice(at, at + n));
+      s.remaining -= n;
+      at += n;
+    }
+    if (s.remaining === 0) {
+      this.finishMeta();
+    }
+    return at;
+  }
+
+  private async feedBody(
+    s: State & { kind: "body" },
+    chunk: Uint8Array,
+    off: number,
+  ): Promise<number> {
+    if (s.remaining > 0) {
+      const n = Math.min(s.remaining, chunk.length - off);
+      if (s.sink) {
+        await s.sink.write(chunk.subarray(off, off + n));
+      }
+      s.remaining -= n;
+      if (s.remaining === 0) {
+        await s.sink?.close();
+        s.sink = undefined;
+      }
+      if (s.remaining === 0 && s.padding === 0) {
+        this.state = { kind: "header" };
+      }
+      return off + n;
+    }
+    const n = Math.min(s.padding, chunk.length - off);
+    s.padding -= n;
+    if (s.padding === 0) {
+      this.state = { kind: "header" };
+    }
+    return off + n;
+  }
+
+  private async startHeader(buf: Uint8Array): Promise<void> {
+    const what = this.what;
+    if (isZeroBlock(buf, 0)) {
+      this.zeroBlocks++;
+      if (this.zeroBlocks === 2) {
+        this.state = { kind: "done" };
+      }
+      return;
+    }
+    if (this.zeroBlocks > 0) {
+      throw new OciError("OCI_TAR_INVALID", `${what}: data after an end-of-archive block`);
+    }
+    if (!checksumOk(buf, 0, what)) {
+      throw new OciError("OCI_TAR_INVALID", `${what}: header checksum mismatch`, {
+        hint: "the layer is not a tar archive or is corrupt",
+      });
+    }
+    const flag = String.fromCharCode(buf[156] ?? 0);
+    const size = readNumber(buf, 124, 12, "size", what);
+    if (flag === "x" || flag === "g" || flag === "L" || flag === "K") {
+      this.startMeta(flag, size);
+      return;
+    }
+    const entry = this.entryOf(buf, flag, size);
+    this.entries++;
+    const sink = await this.opts.onEntry(entry, this.position);
+    this.state = {
+      kind: "body",
+      remaining: entry.size,
+      padding: (BLOCK - (entry.size % BLOCK)) % BLOCK,
+      sink,
+    };
+    if (entry.size === 0) {
+      await sink?.close();
+      this.state = { kind: "header" };
+    }
+  }
+
+  private startMeta(flag: string, size: number): void {
+    if (size > this.maxMeta) {
+      throw new ToolError(
+        "CORE_LIMIT_EXCEEDED",
+        `${this.what}: ${flag === "x" || flag === "g" ? "PAX header" : "GNU long name"} of ${size} bytes exceeds the ${this.maxMeta}-byte limit`,
+      );
+    }
+    const padding = (BLOCK - (size % BLOCK)) % BLOCK;
+    this.state = { kind: "meta", remaining: size, padding, chunks: [], flag };
+    if (size === 0) {
+      this.finishMeta();
+    }
+  }
+
+  /** The entry a ustar header describes, with the pending PAX records and long names applied. */
+  private entryOf(buf: Uint8Array, flag: string, size: number): TarEntry {
+    const what = this.what;
+    const f = ustarFields(buf, size, what);
+    // Global records were parsed once, when their header was read: the work per entry depends
+    // on this entry's own header only, however large the global headers are.
+    Object.assign(f, this.globalFields.fields);
+    const extra = this.paxLocal ? applyPax(f, this.paxLocal, what) : {};
+    if (this.longName !== undefined) {
+      f.name = this.longName;
+    }
+    if (this.longLink !== undefined) {
+      f.linkname = this.longLink;
+    }
+    this.paxLocal = undefined;
+    this.longName = undefined;
+    this.longLink = undefined;
+    const type: TarEntryType = TYPES[flag] ?? "other";
+    const device = type === "char" || type === "block";
+    return {
+      name: f.name,
+      type,
+      typeflag: flag,
+      mode: readNumber(buf, 100, 8, "mode", what),
+      uid: f.uid,
+      gid: f.gid,
+      // Only regular files (and unknown types) carry a body; a hardlink's size field is ignored.
+      size: type === "file" || type === "other" ? f.size : 0,
+      mtime: f.mtime,
+      linkname: f.linkname,
+      uname: f.uname,
+      gname: f.gname,
+      devmajor: device ? readNumber(buf, 329, 8, "devmajor", what) : 0,
+      devminor: device ? readNumber(buf, 337, 8, "devminor", what) : 0,
+      ...(Object.keys(extra).length > 0 ? { pax: extra } : {}),
+      ...(this.globalFields.extra ? { paxGlobal: this.globalFields.extra } : {}),
+    };
+  }
+
+  private finishMeta(): void {
+    const s = this.state;
+    if (s.kind !== "meta") {
+      return;
+    }
+    const data = concatBytes(s.chunks);
+    switch (s.flag) {
+      case "x":
+        this.paxLocal = parsePax(data, this.what, this.maxRecords);
+        break;
+      case "g":
+        this.addGlobal(data);
+        break;
+      case "L":
+        this.longName = readString(data, 0, data.length);
+        break;
+      case "K":
+        this.longLink = readString(data, 0, data.length);
+        break;
+    }
+    this.state =
+      s.padding > 0
+        ? { kind: "body", remaining: 0, padding: s.padding, sink: undefined }
+        : { kind: "header" };
+  }
+
+  /** A global header's records, parsed once and merged over the earlier ones. */
+  private addGlobal(data: Uint8Array): void {
+    const what = this.what;
+    if (++this.globalHeaders > this.maxGlobals) {
+      throw new ToolError(
+        "CORE_LIMIT_EXCEEDED",
+        `${what}: more than ${this.maxGlobals} global PAX headers`,
+        { hint: "the layer is hostile or corrupt; real archives carry at most one" },
+      );
+    }
+    const fields: Partial<PaxFields> = { ...this.globalFields.fields };
+    const extra = {
+      ...this.globalFields.extra,
+      ...applyPax(fields, parsePax(data, what, this.maxRecords), what),
+    };
+    if (Object.keys(extra).length > this.maxRecords) {
+      throw new ToolError(
+        "CORE_LIMIT_EXCEEDED",
+        `${what}: global PAX headers with more than ${this.maxRecords} records`,
+      );
+    }
+    this.globalFields = {
+      fields,
+      ...(Object.keys(extra).length > 0 ? { extra: Object.freeze(extra) } : {}),
+    };
+  }
+}
+
 /**
  * Reads a tar stream, calling `onEntry` for each entry in order.
  * Bodies the handler does not take are skipped without copying.
@@ -264,244 +555,11 @@ export async function readTar(
   source: AsyncIterable<Uint8Array>,
   opts: TarReadOptions,
 ): Promise<{ entries: number }> {
-  const what = opts.what ?? "tar archive";
-  const maxMeta = opts.maxMetaBytes ?? 1024 * 1024;
-  let state: State = { kind: "header" };
-  const headerBuf = new Uint8Array(BLOCK);
-  let headerFill = 0;
-  let entries = 0;
-  let zeroBlocks = 0;
-  const maxRecords = opts.maxPaxRecords ?? MAX_PAX_RECORDS;
-  const maxGlobals = opts.maxPaxGlobalHeaders ?? MAX_PAX_GLOBAL_HEADERS;
-  let globalHeaders = 0;
-  let globalFields: { fields: Partial<PaxFields>; extra?: Readonly<Record<string, string>> } = {
-    fields: {},
-  };
-  let paxLocal: Record<string, string> | undefined;
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  // Absolute offset in the archive of the byte after the header being processed.
-  let position = 0;
-
-  const startHeader = async (buf: Uint8Array): Promise<void> => {
-    if (isZeroBlock(buf, 0)) {
-      zeroBlocks++;
-      if (zeroBlocks === 2) {
-        state = { kind: "done" };
-      }
-      return;
-    }
-    if (zeroBlocks > 0) {
-      throw new OciError("OCI_TAR_INVALID", `${what}: data after an end-of-archive block`);
-    }
-    if (!checksumOk(buf, 0, what)) {
-      throw new OciError("OCI_TAR_INVALID", `${what}: header checksum mismatch`, {
-        hint: "the layer is not a tar archive or is corrupt",
-      });
-    }
-    const flag = String.fromCharCode(buf[156] ?? 0);
-    const size = readNumber(buf, 124, 12, "size", what);
-    const padding = (BLOCK - (size % BLOCK)) % BLOCK;
-    if (flag === "x" || flag === "g" || flag === "L" || flag === "K") {
-      if (size > maxMeta) {
-        throw new ToolError(
-          "CORE_LIMIT_EXCEEDED",
-          `${what}: ${flag === "x" || flag === "g" ? "PAX header" : "GNU long name"} of ${size} bytes exceeds the ${maxMeta}-byte limit`,
-        );
-      }
-      state = { kind: "meta", remaining: size, padding, chunks: [], flag };
-      if (size === 0) {
-        finishMeta();
-      }
-      return;
-    }
-    const magic = readString(buf, 257, 6);
-    let name = readString(buf, 0, 100);
-    if (magic === "ustar") {
-      const prefix = readString(buf, 345, 155);
-      if (prefix) {
-        name = `${prefix}/${name}`;
-      }
-    }
-    const f: PaxFields = {
-      name,
-      linkname: readString(buf, 157, 100),
-      size,
-      uid: readNumber(buf, 108, 8, "uid", what),
-      gid: readNumber(buf, 116, 8, "gid", what),
-      mtime: readNumber(buf, 136, 12, "mtime", what),
-      uname: readString(buf, 265, 32),
-      gname: readString(buf, 297, 32),
-    };
-    // Global records were parsed once, when their header was read: the work per entry depends
-    // on this entry's own header only, however large the global headers are.
-    Object.assign(f, globalFields.fields);
-    const extra = paxLocal ? applyPax(f, paxLocal, what) : {};
-    if (longName !== undefined) {
-      f.name = longName;
-    }
-    if (longLink !== undefined) {
-      f.linkname = longLink;
-    }
-    paxLocal = undefined;
-    longName = undefined;
-    longLink = undefined;
-    const type: TarEntryType = TYPES[flag] ?? "other";
-    // Only regular files (and unknown types) carry a body; a hardlink's size field is ignored.
-    const bodySize = type === "file" || type === "other" ? f.size : 0;
-    const entry: TarEntry = {
-      name: f.name,
-      type,
-      typeflag: flag,
-      mode: readNumber(buf, 100, 8, "mode", what),
-      uid: f.uid,
-      gid: f.gid,
-      size: bodySize,
-      mtime: f.mtime,
-      linkname: f.linkname,
-      uname: f.uname,
-      gname: f.gname,
-      devmajor: type === "char" || type === "block" ? readNumber(buf, 329, 8, "devmajor", what) : 0,
-      devminor: type === "char" || type === "block" ? readNumber(buf, 337, 8, "devminor", what) : 0,
-      ...(Object.keys(extra).length > 0 ? { pax: extra } : {}),
-      ...(globalFields.extra ? { paxGlobal: globalFields.extra } : {}),
-    };
-    entries++;
-    const sink = await opts.onEntry(entry, position);
-    state = {
-      kind: "body",
-      remaining: bodySize,
-      padding: (BLOCK - (bodySize % BLOCK)) % BLOCK,
-      sink,
-    };
-    if (bodySize === 0) {
-      await sink?.close();
-      state = { kind: "header" };
-    }
-  };
-
-  const finishMeta = (): void => {
-    if (state.kind !== "meta") {
-      return;
-    }
-    const data = concatBytes(state.chunks);
-    switch (state.flag) {
-      case "x":
-        paxLocal = parsePax(data, what, maxRecords);
-        break;
-      case "g": {
-        if (++globalHeaders > maxGlobals) {
-          throw new ToolError(
-            "CORE_LIMIT_EXCEEDED",
-            `${what}: more than ${maxGlobals} global PAX headers`,
-            { hint: "the layer is hostile or corrupt; real archives carry at most one" },
-          );
-        }
-        const fields: Partial<PaxFields> = { ...globalFields.fields };
-        const extra = {
-          ...globalFields.extra,
-          ...applyPax(fields, parsePax(data, what, maxRecords), what),
-        };
-        if (Object.keys(extra).length > maxRecords) {
-          throw new ToolError(
-            "CORE_LIMIT_EXCEEDED",
-            `${what}: global PAX headers with more than ${maxRecords} records`,
-          );
-        }
-        globalFields = {
-          fields,
-          ...(Object.keys(extra).length > 0 ? { extra: Object.freeze(extra) } : {}),
-        };
-        break;
-      }
-      case "L":
-        longName = readString(data, 0, data.length);
-        break;
-      case "K":
-        longLink = readString(data, 0, data.length);
-        break;
-    }
-    state =
-      state.padding > 0
-        ? { kind: "body", remaining: 0, padding: state.padding, sink: undefined }
-        : { kind: "header" };
-  };
-
-  let base = 0;
+  const parser = new TarParser(opts);
   for await (const chunk of source) {
-    let off = 0;
-    while (off < chunk.length) {
-      const s = state as State;
-      if (s.kind === "done") {
-        // Trailing bytes after the end-of-archive marker are ignored, as GNU tar does.
-        off = chunk.length;
-        break;
-      }
-      if (s.kind === "header") {
-        if (headerFill === 0 && chunk.length - off >= BLOCK) {
-          off += BLOCK;
-          position = base + off;
-          await startHeader(chunk.subarray(off - BLOCK, off));
-        } else {
-          const n = Math.min(BLOCK - headerFill, chunk.length - off);
-          headerBuf.set(chunk.subarray(off, off + n), headerFill);
-          headerFill += n;
-          off += n;
-          if (headerFill === BLOCK) {
-            headerFill = 0;
-            position = base + off;
-            await startHeader(headerBuf);
-          }
-        }
-        continue;
-      }
-      if (s.kind === "meta") {
-        if (s.remaining > 0) {
-          const n = Math.min(s.remaining, chunk.length - off);
-          s.chunks.push(chunk.slice(off, off + n));
-          s.remaining -= n;
-          off += n;
-        }
-        if (s.remaining === 0) {
-          finishMeta();
-        }
-        continue;
-      }
-      // body
-      if (s.remaining > 0) {
-        const n = Math.min(s.remaining, chunk.length - off);
-        if (s.sink) {
-          await s.sink.write(chunk.subarray(off, off + n));
-        }
-        s.remaining -= n;
-        off += n;
-        if (s.remaining === 0) {
-          await s.sink?.close();
-          s.sink = undefined;
-        }
-        if (s.remaining === 0 && s.padding === 0) {
-          state = { kind: "header" };
-        }
-        continue;
-      }
-      const n = Math.min(s.padding, chunk.length - off);
-      s.padding -= n;
-      off += n;
-      if (s.padding === 0) {
-        state = { kind: "header" };
-      }
-    }
-    base += chunk.length;
+    await parser.feed(chunk);
   }
-  const end = state as State;
-  if (end.kind === "body" || end.kind === "meta" || headerFill !== 0) {
-    if (end.kind === "body" && end.remaining === 0 && headerFill === 0) {
-      // Only padding of the last entry is missing: tolerated like GNU tar.
-      return { entries };
-    }
-    throw new OciError("OCI_TAR_TRUNCATED", `${what}: archive ends inside an entry (truncated?)`);
-  }
-  return { entries };
+  return parser.finish();
 }
 
 function parsePaxInt(v: string, field: string, what: string): number {
