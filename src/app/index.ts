@@ -166,6 +166,8 @@ export { complianceReport, evidenceSummary, REPORT_MEDIA_TYPE } from "./report.j
 export { generateSbom, parseSbomFormat, type SbomOptions, type SbomResult, TOOL } from "./sbom.js";
 export {
   findingsAtOrAbove,
+  MAX_DB_AGE_LIMIT_DAYS,
+  parseMaxDbAge,
   parseSeverity,
   SCAN_MEDIA_TYPE,
   type ScanResult,

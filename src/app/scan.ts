@@ -69,13 +69,33 @@ export interface ScanOptions extends SbomOptions {
   readonly distroInfoDir?: string;
 }
 
+/** The longest maximum data age a scan takes: 10 years (3650 days). */
+export const MAX_DB_AGE_LIMIT_DAYS = 3650;
+
+/**
+ * A maximum data age (`--max-db-age`, `maxDbAge` in config.json): a duration of at most
+ * MAX_DB_AGE_LIMIT_DAYS, so that data can still be found stale.
+ * @throws UsageError CLI_USAGE naming `what`
+ */
+export function parseMaxDbAge(s: string, what = "--max-db-age"): number {
+  const ms = parseDuration(s, what);
+  if (!Number.isFinite(ms) || ms > MAX_DB_AGE_LIMIT_DAYS * 86_400_000) {
+    throw new UsageError(
+      "CLI_USAGE",
+      `${what} "${s.length > 40 ? `${s.slice(0, 40)}…` : s}" is longer than ${MAX_DB_AGE_LIMIT_DAYS} days`,
+      { hint: `give a duration up to ${MAX_DB_AGE_LIMIT_DAYS}d, e.g. 5d (the default) or 2w` },
+    );
+  }
+  return ms;
+}
+
 /** The maximum age the scan applies: the option, the config's `maxDbAge`, else 5 days. */
 async function maxDbAge(ctx: AppContext, opts: ScanOptions): Promise<number> {
   if (opts.maxDbAgeMs !== undefined) {
     return opts.maxDbAgeMs;
   }
   const c = (await loadConfig(ctx)).maxDbAge;
-  return c === undefined ? DEFAULT_MAX_DB_AGE_MS : parseDuration(c, "maxDbAge in config.json");
+  return c === undefined ? DEFAULT_MAX_DB_AGE_MS : parseMaxDbAge(c, "maxDbAge in config.json");
 }
 
 /**

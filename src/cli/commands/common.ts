@@ -25,6 +25,29 @@ export function wholeNumber(v: string): number {
   return n;
 }
 
+/**
+ * A numeric option written as a plain decimal (`25`, `2.5`; no `Infinity`, `1e3`, `0x10`) that
+ * lies in (`min`, `max`] when `exclusiveMin`, else in [`min`, `max`].
+ * @throws UsageError CLI_USAGE naming the option and the range
+ */
+export function numberInRange(
+  v: string,
+  option: string,
+  range: { readonly min: number; readonly max: number; readonly exclusiveMin?: boolean },
+): number {
+  const n = Number(v);
+  const low = range.exclusiveMin ? n > range.min : n >= range.min;
+  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !Number.isFinite(n) || !low || n > range.max) {
+    const shown = v.length > 40 ? `${v.slice(0, 40)}…` : v;
+    throw new UsageError(
+      "CLI_USAGE",
+      `${option} "${shown}" is not a number ${range.exclusiveMin ? `above ${range.min} and at most` : `from ${range.min} to`} ${range.max}`,
+      { hint: `give ${option} a plain decimal number, at most ${range.max}` },
+    );
+  }
+  return n;
+}
+
 /** --to: a bare date means the end of that day. */
 export function endOfDay(s: string): string {
   const t = requireIsoDate(s, "--to");

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import {
   findingsAtOrAbove,
   freshnessText,
-  parseDuration,
+  parseMaxDbAge,
   parseSeverity,
   renderCycloneDxVulnerabilities,
   renderSarif,
@@ -151,7 +151,7 @@ async function runScan(
   const { out } = deps;
   const { ref, vexFormat, failOn } = scanArguments(positional, o);
   const vexDocuments = await readVexFiles(o.vex);
-  const maxDbAgeMs = o.maxDbAge ? parseDuration(o.maxDbAge) : undefined;
+  const maxDbAgeMs = o.maxDbAge ? parseMaxDbAge(o.maxDbAge) : undefined;
   const r = await scan(deps.context(cmd), ref, {
     ...deps.platformOf(o),
     record: o.evidence,

@@ -2,7 +2,11 @@ import type { Command } from "commander";
 import { createToken, listTokens, revokeToken } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
 import { startServer } from "../../server/index.js";
+import { numberInRange } from "./common.js";
 import type { CliDeps } from "./deps.js";
+
+/** The highest --rate-limit (requests per second per token): far above what one server serves. */
+const MAX_RATE_LIMIT = 1_000_000;
 
 /** Registers the serve commands. */
 export function registerServe(program: Command, deps: CliDeps): void {
@@ -25,10 +29,11 @@ export function registerServe(program: Command, deps: CliDeps): void {
         if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) {
           throw new UsageError("CLI_USAGE", "--tls-cert and --tls-key go together");
         }
-        const rate = Number(o.rateLimit);
-        if (!(rate > 0)) {
-          throw new UsageError("CLI_USAGE", `--rate-limit ${o.rateLimit} is not a positive number`);
-        }
+        const rate = numberInRange(o.rateLimit, "--rate-limit", {
+          min: 0,
+          exclusiveMin: true,
+          max: MAX_RATE_LIMIT,
+        });
         const c = context(cmd);
         const srv = await startServer(c, {
           listen: o.listen,
