@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { open, rename, rm, stat, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { ToolError } from "./errors.js";
 
 /**
@@ -28,7 +28,8 @@ async function unwritable(path: string, e: NodeJS.ErrnoException): Promise<ToolE
 }
 
 /**
- * Atomically replaces a small file (write temp, fsync, rename); a device or pipe is written to.
+ * Atomically replaces a small file (write a short-named temporary file beside it, fsync, rename),
+ * so any name the filesystem takes can be written; a device or pipe is written to.
  * @throws ToolError CORE_OUTPUT_UNWRITABLE naming `path` (a directory, a missing or unwritable
  *   directory), with nothing left behind
  */
@@ -46,7 +47,10 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     });
     return;
   }
-  const tmp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
+  // A short name of its own in the same directory (the rename stays on one filesystem): the
+  // user's name with a suffix would pass NAME_MAX (255 bytes) for a legal name of 239 or more.
+  // ".tmp-" is in it, as in every temporary name the stores sweep.
+  const tmp = join(dirname(path), `.cleanimg.tmp-${randomBytes(8).toString("hex")}`);
   const fh = await open(tmp, "wx").catch(async (e: NodeJS.ErrnoException) => {
     throw await unwritable(path, e);
   });
