@@ -13,51 +13,46 @@ type Json = Record<string, unknown>;
 
 export const SPDX3_CONTEXT = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld";
 
-/**
- * Renders an SBOM as native SPDX 3.0.1 JSON-LD (Core, Software and, for an SBOM made by a
- * build, Build profiles): one
- * `software_Sbom` whose root is the image (or directory) package, packages with purls and
- * suppliers, declared licenses as `simplelicensing_LicenseExpression` elements linked with
- * `hasDeclaredLicense`, and `contains` / `dependsOn` relationships. Deterministic.
- */
-export function renderSpdx3(sbom: Sbom): string {
-  const name = subjectName(sbom);
-  const base = `https://spdx.org/spdxdocs/cleanimg-${name.replace(/[^A-Za-z0-9._-]+/g, "-")}-${stableUuid(
-    JSON.stringify({ s: sbom.subject, p: sbom.packages.map((p) => p.purl), c: sbom.created }),
-  )}/`;
-  const ci = "_:creationinfo";
-  const id = (local: string): string => `${base}${local}`;
-  const graph: Json[] = [];
-  const agentId = id("agent/cleanimg");
-  const toolId = id("tool/cleanimg");
-  graph.push({
-    type: "CreationInfo",
-    "@id": ci,
-    specVersion: "3.0.1",
-    created: sbom.created,
-    createdBy: [agentId],
-    createdUsing: [toolId],
-  });
-  graph.push({ type: "SoftwareAgent", spdxId: agentId, creationInfo: ci, name: sbom.tool.name });
-  graph.push({
-    type: "Tool",
-    spdxId: toolId,
-    creationInfo: ci,
-    name: `${sbom.tool.name}-${sbom.tool.version}`,
-  });
+const CI = "_:creationinfo";
 
-  const suppliers = new Map<string, string>();
-  const supplierId = (s: string): string => {
+/** The graph being written: element ids under one document namespace, shared agents and licenses. */
+class Spdx3Graph {
+  readonly graph: Json[] = [];
+  readonly elements: string[] = [];
+  readonly relationships: Json[] = [];
+  private relN = 0;
+  readonly suppliers = new Map<string, string>();
+  private readonly licenses = new Map<string, string>();
+
+  constructor(private readonly base: string) {}
+
+  id(local: string): string {
+    return `${this.base}${local}`;
+  }
+
+  rel(from: string, type: string, to: string[]): void {
+    this.relationships.push({
+      type: "Relationship",
+      spdxId: this.id(`relationship/${++this.relN}`),
+      creationInfo: CI,
+      from,
+      relationshipType: type,
+      to,
+    });
+  }
+
+  /** The Organization or Person element of a supplier or author, written once. */
+  supplierId(s: string): string {
     const c = parseContact(s);
     const key = `${c.name}|${c.email ?? ""}`;
-    let sid = suppliers.get(key);
+    let sid = this.suppliers.get(key);
     if (!sid) {
-      sid = id(`agent/${stableUuid(key)}`);
-      suppliers.set(key, sid);
-      graph.push({
+      sid = this.id(`agent/${stableUuid(key)}`);
+      this.suppliers.set(key, sid);
+      this.graph.push({
         type: isOrganization(c.name) ? "Organization" : "Person",
         spdxId: sid,
-        creationInfo: ci,
+        creationInfo: CI,
         name: c.name,
         ...(c.email
           ? {
@@ -73,15 +68,56 @@ export function renderSpdx3(sbom: Sbom): string {
       });
     }
     return sid;
-  };
+  }
 
-  const rootId = id("subject");
+  /** The license expression element, written once per expression. */
+  licenseId(expression: string): string {
+    let lid = this.licenses.get(expression);
+    if (!lid) {
+      lid = this.id(`license/${stableUuid(expression)}`);
+      this.licenses.set(expression, lid);
+      this.graph.push({
+        type: "simplelicensing_LicenseExpression",
+        spdxId: lid,
+        creationInfo: CI,
+        simplelicensing_licenseExpression: expression,
+      });
+      this.elements.push(lid);
+    }
+    return lid;
+  }
+}
+
+function creationElements(g: Spdx3Graph, sbom: Sbom): { agentId: string; toolId: string } {
+  const agentId = g.id("agent/cleanimg");
+  const toolId = g.id("tool/cleanimg");
+  g.graph.push({
+    type: "CreationInfo",
+    "@id": CI,
+    specVersion: "3.0.1",
+    created: sbom.created,
+    createdBy: [agentId],
+    createdUsing: [toolId],
+  });
+  g.graph.push({ type: "SoftwareAgent", spdxId: agentId, creationInfo: CI, name: sbom.tool.name });
+  g.graph.push({
+    type: "Tool",
+    spdxId: toolId,
+    creationInfo: CI,
+    name: `${sbom.tool.name}-${sbom.tool.version}`,
+  });
+  return { agentId, toolId };
+}
+
+/** The image (or directory) package, and the operating system it contains. */
+function subjectElements(g: Spdx3Graph, sbom: Sbom, name: string): string {
+  const rootId = g.id("subject");
   const version = subjectVersion(sbom);
   const rootPurl = imagePurl(sbom);
-  graph.push({
+  g.graph.push({
     type: "software_Package",
     spdxId: rootId,
-    creationInfo: ci,
+    creationInfo: CI,
     name,
     ...(version ? { software_packageVersion: version } : {}),
     ...(rootPurl ? { software_packageUrl: rootPurl } : {}),
@@ -94,147 +130,154 @@ export function renderSpdx3(sbom: Sbom): string {
       : {}),
     software_primaryPurpose: sbom.subject.kind === "image" ? "container" : "source",
   });
-
-  const pkgId = (p: Package): string => id(`package/${p.id}`);
-  const elements: string[] = [rootId];
-  const relationships: Json[] = [];
-  let relN = 0;
-  const rel = (from: string, type: string, to: string[]): void => {
-    relationships.push({
-      type: "Relationship",
-      spdxId: id(`relationship/${++relN}`),
-      creationInfo: ci,
-      from,
-      relationshipType: type,
-      to,
-    });
-  };
+  g.elements.push(rootId);
   if (sbom.distro) {
-    const osId = id("operating-system");
-    graph.push({
+    const osId = g.id("operating-system");
+    g.graph.push({
       type: "software_Package",
       spdxId: osId,
-      creationInfo: ci,
+      creationInfo: CI,
       name: sbom.distro.id,
       ...(sbom.distro.versionId ? { software_packageVersion: sbom.distro.versionId } : {}),
       ...(sbom.distro.prettyName ? { description: sbom.distro.prettyName } : {}),
       software_primaryPurpose: "operatingSystem",
     });
-    elements.push(osId);
-    rel(rootId, "contains", [osId]);
+    g.elements.push(osId);
+    g.rel(rootId, "contains", [osId]);
   }
-  const licenses = new Map<string, string>();
-  for (const p of sbom.packages) {
-    const pid = pkgId(p);
-    elements.push(pid);
-    graph.push({
-      type: "software_Package",
-      spdxId: pid,
-      creationInfo: ci,
-      name: p.name,
-      software_packageVersion: p.version,
-      software_packageUrl: p.purl,
-      ...(p.supplier ? { suppliedBy: supplierId(p.supplier) } : {}),
-      ...(p.author ? { originatedBy: [supplierId(p.author)] } : {}),
-      ...(p.checksums.length
-        ? {
-            verifiedUsing: p.checksums.map((c) => ({
-              type: "Hash",
-              algorithm: c.algorithm.toLowerCase(),
-              hashValue: c.value,
-            })),
-          }
-        : {}),
-      ...(p.cpes.length
-        ? {
-            externalIdentifier: p.cpes.map((c) => ({
-              type: "ExternalIdentifier",
-              externalIdentifierType: "cpe23",
-              identifier: c,
-              ...(p.properties?.[CPE_SOURCE] === "generated"
-                ? { comment: GENERATED_CPE_COMMENT }
-                : {}),
-            })),
-          }
-        : {}),
-      software_sourceInfo: `found by ${p.foundBy} in ${p.locations.map((l) => `${l.path}${l.layer ? ` (layer ${l.layer})` : ""}`).join(", ")}`,
-      software_primaryPurpose: "library",
-    });
-    if (p.license) {
-      let lid = licenses.get(p.license);
-      if (!lid) {
-        lid = id(`license/${stableUuid(p.license)}`);
-        licenses.set(p.license, lid);
-        graph.push({
-          type: "simplelicensing_LicenseExpression",
-          spdxId: lid,
-          creationInfo: ci,
-          simplelicensing_licenseExpression: p.license,
-        });
-        elements.push(lid);
-      }
-      rel(pid, "hasDeclaredLicense", [lid]);
-    }
+  return rootId;
+}
+
+function packageElement(g: Spdx3Graph, p: Package): void {
+  const pid = g.id(`package/${p.id}`);
+  g.elements.push(pid);
+  g.graph.push({
+    type: "software_Package",
+    spdxId: pid,
+    creationInfo: CI,
+    name: p.name,
+    software_packageVersion: p.version,
+    software_packageUrl: p.purl,
+    ...(p.supplier ? { suppliedBy: g.supplierId(p.supplier) } : {}),
+    ...(p.author ? { originatedBy: [g.supplierId(p.author)] } : {}),
+    ...(p.checksums.length
+      ? {
+          verifiedUsing: p.checksums.map((c) => ({
+            type: "Hash",
+            algorithm: c.algorithm.toLowerCase(),
+            hashValue: c.value,
+          })),
+        }
+      : {}),
+    ...(p.cpes.length
+      ? {
+          externalIdentifier: p.cpes.map((c) => ({
+            type: "ExternalIdentifier",
+            externalIdentifierType: "cpe23",
+            identifier: c,
+            ...(p.properties?.[CPE_SOURCE] === "generated"
+              ? { comment: GENERATED_CPE_COMMENT }
+              : {}),
+          })),
+        }
+      : {}),
+    software_sourceInfo: `found by ${p.foundBy} in ${p.locations.map((l) => `${l.path}${l.layer ? ` (layer ${l.layer})` : ""}`).join(", ")}`,
+    software_primaryPurpose: "library",
+  });
+  if (p.license) {
+    g.rel(pid, "hasDeclaredLicense", [g.licenseId(p.license)]);
   }
+}
+
+/** The SBOM's relationships, one Relationship per (from, type) with its targets sorted. */
+function packageRelationships(g: Spdx3Graph, sbom: Sbom, rootId: string): void {
   const grouped = new Map<string, string[]>();
   for (const r of sbom.relationships) {
-    const from = r.from === "root" ? rootId : id(`package/${r.from}`);
+    const from = r.from === "root" ? rootId : g.id(`package/${r.from}`);
     const key = `${from}\n${r.type === "contains" ? "contains" : "dependsOn"}`;
-    grouped.set(key, [...(grouped.get(key) ?? []), id(`package/${r.to}`)]);
+    grouped.set(key, [...(grouped.get(key) ?? []), g.id(`package/${r.to}`)]);
   }
   for (const [key, to] of [...grouped.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const [from, type] = key.split("\n") as [string, string];
-    rel(from, type, [...new Set(to)].sort());
+    g.rel(from, type, [...new Set(to)].sort());
   }
+}
+
+/** The Build profile: the build that produced the image, as its provenance records it. */
+function buildElement(g: Spdx3Graph, b: NonNullable<Sbom["build"]>, rootId: string): void {
+  const buildId = g.id("build");
+  g.graph.push({
+    type: "build_Build",
+    spdxId: buildId,
+    creationInfo: CI,
+    build_buildType: b.buildType,
+    build_buildId: b.buildId,
+    build_buildStartTime: b.startTime,
+    build_buildEndTime: b.endTime,
+    build_configSourceUri: [b.configSource.uri],
+    build_configSourceDigest: [
+      { type: "Hash", algorithm: "sha256", hashValue: b.configSource.sha256 },
+    ],
+    ...(Object.keys(b.parameters).length
+      ? {
+          build_parameter: Object.entries(b.parameters)
+            .sort(([x], [y]) => (x < y ? -1 : 1))
+            .map(([key, value]) => ({ type: "DictionaryEntry", key, value })),
+        }
+      : {}),
+  });
+  g.elements.push(buildId);
+  g.rel(buildId, "hasOutput", [rootId]);
+}
+
+/**
+ * Renders an SBOM as native SPDX 3.0.1 JSON-LD (Core, Software and, for an SBOM made by a
+ * build, Build profiles): one
+ * `software_Sbom` whose root is the image (or directory) package, packages with purls and
+ * suppliers, declared licenses as `simplelicensing_LicenseExpression` elements linked with
+ * `hasDeclaredLicense`, and `contains` / `dependsOn` relationships. Deterministic.
+ */
+export function renderSpdx3(sbom: Sbom): string {
+  const name = subjectName(sbom);
+  const g = new Spdx3Graph(
+    `https://spdx.org/spdxdocs/cleanimg-${name.replace(/[^A-Za-z0-9._-]+/g, "-")}-${stableUuid(
+      JSON.stringify({ s: sbom.subject, p: sbom.packages.map((p) => p.purl), c: sbom.created }),
+    )}/`,
+  );
+  const { agentId, toolId } = creationElements(g, sbom);
+  const rootId = subjectElements(g, sbom, name);
+  for (const p of sbom.packages) {
+    packageElement(g, p);
+  }
+  packageRelationships(g, sbom, rootId);
   if (sbom.build) {
-    // the Build profile: the build that produced the image, as its provenance records it
-    const b = sbom.build;
-    const buildId = id("build");
-    graph.push({
-      type: "build_Build",
-      spdxId: buildId,
-      creationInfo: ci,
-      build_buildType: b.buildType,
-      build_buildId: b.buildId,
-      build_buildStartTime: b.startTime,
-      build_buildEndTime: b.endTime,
-      build_configSourceUri: [b.configSource.uri],
-      build_configSourceDigest: [
-        { type: "Hash", algorithm: "sha256", hashValue: b.configSource.sha256 },
-      ],
-      ...(Object.keys(b.parameters).length
-        ? {
-            build_parameter: Object.entries(b.parameters)
-              .sort(([x], [y]) => (x < y ? -1 : 1))
-              .map(([key, value]) => ({ type: "DictionaryEntry", key, value })),
-          }
-        : {}),
-    });
-    elements.push(buildId);
-    rel(buildId, "hasOutput", [rootId]);
+    buildElement(g, sbom.build, rootId);
   }
-  graph.push(...relationships);
-  elements.push(...relationships.map((r) => r["spdxId"] as string));
-  elements.push(...suppliers.values());
-  const sbomId = id("sbom");
-  graph.push({
+  g.graph.push(...g.relationships);
+  const elements = [
+    ...g.elements,
+    ...g.relationships.map((r) => r["spdxId"] as string),
+    ...g.suppliers.values(),
+  ];
+  const sbomId = g.id("sbom");
+  g.graph.push({
     type: "software_Sbom",
     spdxId: sbomId,
-    creationInfo: ci,
+    creationInfo: CI,
     name: `SBOM of ${name}`,
     rootElement: [rootId],
     element: [...elements].sort(),
     // made by the build (from the image it produced) or by analysis of an image
     software_sbomType: sbom.build ? ["build", "analyzed"] : ["analyzed"],
   });
-  graph.push({
+  g.graph.push({
     type: "SpdxDocument",
-    spdxId: id("document"),
-    creationInfo: ci,
+    spdxId: g.id("document"),
+    creationInfo: CI,
     name: `SBOM of ${name}`,
     rootElement: [sbomId],
     element: [sbomId, agentId, toolId, ...elements].sort(),
     profileConformance: ["core", "software", "simpleLicensing", ...(sbom.build ? ["build"] : [])],
   });
-  return `${JSON.stringify({ "@context": SPDX3_CONTEXT, "@graph": graph }, null, 2)}\n`;
+  return `${JSON.stringify({ "@context": SPDX3_CONTEXT, "@graph": g.graph }, null, 2)}\n`;
 }
