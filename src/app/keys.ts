@@ -1,6 +1,6 @@
 import { createPublicKey, sign as cryptoSign, type KeyObject } from "node:crypto";
 import { constants, existsSync, readdirSync } from "node:fs";
-import { mkdir, open, readFile } from "node:fs/promises";
+import { lstat, mkdir, open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type BundleVerifyOptions,
@@ -16,6 +16,7 @@ import {
   type VerifiedBundle,
   verifySigstoreBundle,
 } from "../attest/index.js";
+import { unwritable } from "../core/atomic-write.js";
 import { AttestError, ToolError, UsageError } from "../core/errors.js";
 import { writeFileAtomic } from "../oci/index.js";
 import type { AppContext } from "./context.js";
@@ -87,19 +88,27 @@ export async function writeKeyPair(
   passphrase: string | undefined,
 ): Promise<{ privateKey: string; publicKey: string; keyid: string }> {
   const k = generateKeyPair(type, passphrase);
+  const exists = (path: string): ToolError =>
+    new ToolError("CORE_INVALID_ARGUMENT", `cannot create ${path}: it exists`, {
+      hint: "choose another --output-key-prefix; existing keys are never overwritten",
+    });
+  for (const path of [`${prefix}.key`, `${prefix}.pub`]) {
+    if (
+      await lstat(path).then(
+        () => true,
+        () => false,
+      )
+    ) {
+      throw exists(path); // before either is written: never half a pair
+    }
+  }
   const write = async (path: string, data: string, mode: number): Promise<void> => {
     const fh = await open(
       path,
       constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
       mode,
-    ).catch((e: NodeJS.ErrnoException) => {
-      throw new ToolError(
-        "CORE_INVALID_ARGUMENT",
-        `cannot create ${path}: ${e.code === "EEXIST" ? "it exists" : e.message}`,
-        {
-          hint: "choose another --output-key-prefix; existing keys are never overwritten",
-        },
-      );
+    ).catch(async (e: NodeJS.ErrnoException) => {
+      throw e.code === "EEXIST" ? exists(path) : await unwritable(path, e);
     });
     try {
       await fh.writeFile(data);
@@ -109,7 +118,10 @@ export async function writeKeyPair(
     }
   };
   await write(`${prefix}.key`, k.privatePem, 0o600);
-  await write(`${prefix}.pub`, k.publicPem, 0o644);
+  await write(`${prefix}.pub`, k.publicPem, 0o644).catch(async (e: unknown) => {
+    await rm(`${prefix}.key`, { force: true });
+    throw e;
+  });
   return { privateKey: `${prefix}.key`, publicKey: `${prefix}.pub`, keyid: k.keyid };
 }
 

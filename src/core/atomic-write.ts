@@ -5,9 +5,10 @@ import { ToolError } from "./errors.js";
 
 /**
  * Why a file cannot be written at `path`, in the user's words: the path they gave, never the
- * temporary name the write goes through.
+ * temporary name the write goes through. For every writer of a user's output file.
+ * @returns ToolError CORE_OUTPUT_UNWRITABLE
  */
-async function unwritable(path: string, e: NodeJS.ErrnoException): Promise<ToolError> {
+export async function unwritable(path: string, e: NodeJS.ErrnoException): Promise<ToolError> {
   const dir = dirname(path);
   const parent = await stat(dir).catch(() => undefined);
   const why = !parent
