@@ -417,11 +417,7 @@ function readSpdx2(doc: Json, path: string): ReadResult {
       relationships.push({ from: to, to: from, type: "depends-on" });
     }
   }
-  for (const p of packages) {
-    if (!contained.has(p.id)) {
-      relationships.push({ from: "root", to: p.id, type: "contains" });
-    }
-  }
+  containUnclaimed(relationships, contained, packages);
   const ci = isObj(doc["creationInfo"]) ? doc["creationInfo"] : {};
   const toolCreator = arr(ci["creators"])
     .map(String)
@@ -445,30 +441,14 @@ function readSpdx2(doc: Json, path: string): ReadResult {
 
 // --- SPDX 3 --------------------------------------------------------------------------------------
 
-function readSpdx3(doc: Json, path: string): ReadResult {
-  const graph = arr(doc["@graph"]).filter(isObj);
-  const issues: Issue[] = [];
-  const elements = new Map<string, Json>();
-  for (const e of graph) {
-    const id = str(e["spdxId"]) ?? str(e["@id"]);
-    if (id) {
-      elements.set(id, e);
-    }
-  }
-  const creation = graph.find((e) => e["type"] === "CreationInfo");
-  const specVersion = str(creation?.["specVersion"]) ?? "3.0.1";
-  const sbomEl = graph.find((e) => e["type"] === "software_Sbom");
-  const docEl = graph.find((e) => e["type"] === "SpdxDocument");
-  let rootId = str(arr(sbomEl?.["rootElement"] ?? docEl?.["rootElement"])[0]);
-  if (rootId && elements.get(rootId)?.["type"] === "software_Sbom") {
-    rootId = str(arr(elements.get(rootId)?.["rootElement"])[0]);
-  }
-  // Declared licenses, else concluded ones; NOASSERTION and NONE say nothing.
+const isRelationship = (e: Json): boolean =>
+  e["type"] === "Relationship" || e["type"] === "LifecycleScopedRelationship";
+
+/** Declared licenses, else concluded ones, by element id; NOASSERTION and NONE say nothing. */
+function spdx3Licenses(graph: readonly Json[], elements: ReadonlyMap<string, Json>) {
   const declared = new Map<string, string[]>();
   const concluded = new Map<string, string[]>();
-  for (const r of graph.filter(
-    (e) => e["type"] === "Relationship" || e["type"] === "LifecycleScopedRelationship",
-  )) {
+  for (const r of graph.filter(isRelationship)) {
     const target =
       r["relationshipType"] === "hasDeclaredLicense"
         ? declared
@@ -487,69 +467,67 @@ function readSpdx3(doc: Json, path: string): ReadResult {
       }
     }
   }
-  const packages: Package[] = [];
-  const byId = new Map<string, string>();
-  let distro: Distro | undefined;
-  for (const e of graph) {
-    if (e["type"] !== "software_Package") {
-      continue;
-    }
-    const sid = String(e["spdxId"]);
-    if (sid === rootId) {
-      continue;
-    }
-    const name = str(e["name"]);
-    if (!name) {
-      issues.push({ code: "SBOM_PACKAGE_INVALID", message: `package ${sid} has no name`, path });
-      continue;
-    }
-    if (e["software_primaryPurpose"] === "operatingSystem") {
-      const v = str(e["software_packageVersion"]);
-      distro = { id: name, ...(v ? { versionId: v } : {}) };
-      continue;
-    }
-    const supplier = str(e["suppliedBy"]);
-    const originator = str(arr(e["originatedBy"])[0]);
-    const pkg = makePackage(
-      {
-        name,
-        version: str(e["software_packageVersion"]),
-        purl: str(e["software_packageUrl"]),
-        cpes: arr(e["externalIdentifier"])
-          .filter(isObj)
-          .filter((x) => String(x["externalIdentifierType"]).startsWith("cpe"))
-          .map((x) => String(x["identifier"])),
-        licenses: declared.get(sid) ?? concluded.get(sid) ?? [],
-        supplier: supplier ? (str(elements.get(supplier)?.["name"]) ?? supplier) : undefined,
-        author: originator ? (str(elements.get(originator)?.["name"]) ?? originator) : undefined,
-        checksums: arr(e["verifiedUsing"])
-          .filter(isObj)
-          .flatMap((h) => {
-            const alg =
-              HASH_ALGS[
-                String(h["algorithm"])
-                  .toUpperCase()
-                  .replace(/^SHA(\d)/, "SHA$1")
-              ];
-            return alg && str(h["hashValue"])
-              ? [{ algorithm: alg, value: String(h["hashValue"]) }]
-              : [];
-          }),
-        locations: [],
-        ref: sid,
-        foundBy: "imported:spdx3",
-      },
-      issues,
-      path,
-    );
-    packages.push(pkg);
-    byId.set(sid, pkg.id);
-  }
+  return (id: string): string[] => declared.get(id) ?? concluded.get(id) ?? [];
+}
+
+function spdx3Checksums(e: Json): Checksum[] {
+  return arr(e["verifiedUsing"])
+    .filter(isObj)
+    .flatMap((h) => {
+      const alg =
+        HASH_ALGS[
+          String(h["algorithm"])
+            .toUpperCase()
+            .replace(/^SHA(\d)/, "SHA$1")
+        ];
+      return alg && str(h["hashValue"]) ? [{ algorithm: alg, value: String(h["hashValue"]) }] : [];
+    });
+}
+
+/** One software_Package element as a package of the model. */
+function spdx3Package(
+  e: Json,
+  name: string,
+  elements: ReadonlyMap<string, Json>,
+  licenses: (id: string) => string[],
+  issues: Issue[],
+  path: string,
+): Package {
+  const sid = String(e["spdxId"]);
+  const supplier = str(e["suppliedBy"]);
+  const originator = str(arr(e["originatedBy"])[0]);
+  return makePackage(
+    {
+      name,
+      version: str(e["software_packageVersion"]),
+      purl: str(e["software_packageUrl"]),
+      cpes: arr(e["externalIdentifier"])
+        .filter(isObj)
+        .filter((x) => String(x["externalIdentifierType"]).startsWith("cpe"))
+        .map((x) => String(x["identifier"])),
+      licenses: licenses(sid),
+      supplier: supplier ? (str(elements.get(supplier)?.["name"]) ?? supplier) : undefined,
+      author: originator ? (str(elements.get(originator)?.["name"]) ?? originator) : undefined,
+      checksums: spdx3Checksums(e),
+      locations: [],
+      ref: sid,
+      foundBy: "imported:spdx3",
+    },
+    issues,
+    path,
+  );
+}
+
+/** contains / dependsOn between known packages (the root as "root"). */
+function spdx3Relationships(
+  graph: readonly Json[],
+  rootId: string | undefined,
+  byId: ReadonlyMap<string, string>,
+  packages: readonly Package[],
+): Relationship[] {
   const relationships: Relationship[] = [];
   const contained = new Set<string>();
-  for (const r of graph.filter(
-    (e) => e["type"] === "Relationship" || e["type"] === "LifecycleScopedRelationship",
-  )) {
+  for (const r of graph.filter(isRelationship)) {
     const fromRaw = String(r["from"]);
     const from = fromRaw === rootId ? "root" : byId.get(fromRaw);
     for (const toRaw of arr(r["to"]).map(String)) {
@@ -565,10 +543,73 @@ function readSpdx3(doc: Json, path: string): ReadResult {
       }
     }
   }
+  return containUnclaimed(relationships, contained, packages);
+}
+
+/** Packages no relationship places anywhere are contained by the root. */
+function containUnclaimed(
+  relationships: Relationship[],
+  contained: ReadonlySet<string>,
+  packages: readonly Package[],
+): Relationship[] {
   for (const p of packages) {
     if (!contained.has(p.id)) {
       relationships.push({ from: "root", to: p.id, type: "contains" });
     }
+  }
+  return relationships;
+}
+
+/** The root element: the SBOM's (or document's) root, through a nested software_Sbom. */
+function spdx3RootId(
+  sbomEl: Json | undefined,
+  docEl: Json | undefined,
+  elements: ReadonlyMap<string, Json>,
+): string | undefined {
+  const rootId = str(arr(sbomEl?.["rootElement"] ?? docEl?.["rootElement"])[0]);
+  if (rootId && elements.get(rootId)?.["type"] === "software_Sbom") {
+    return str(arr(elements.get(rootId)?.["rootElement"])[0]);
+  }
+  return rootId;
+}
+
+function readSpdx3(doc: Json, path: string): ReadResult {
+  const graph = arr(doc["@graph"]).filter(isObj);
+  const issues: Issue[] = [];
+  const elements = new Map<string, Json>();
+  for (const e of graph) {
+    const id = str(e["spdxId"]) ?? str(e["@id"]);
+    if (id) {
+      elements.set(id, e);
+    }
+  }
+  const creation = graph.find((e) => e["type"] === "CreationInfo");
+  const specVersion = str(creation?.["specVersion"]) ?? "3.0.1";
+  const sbomEl = graph.find((e) => e["type"] === "software_Sbom");
+  const docEl = graph.find((e) => e["type"] === "SpdxDocument");
+  const rootId = spdx3RootId(sbomEl, docEl, elements);
+  const licenses = spdx3Licenses(graph, elements);
+  const packages: Package[] = [];
+  const byId = new Map<string, string>();
+  let distro: Distro | undefined;
+  for (const e of graph) {
+    const sid = String(e["spdxId"]);
+    if (e["type"] !== "software_Package" || sid === rootId) {
+      continue;
+    }
+    const name = str(e["name"]);
+    if (!name) {
+      issues.push({ code: "SBOM_PACKAGE_INVALID", message: `package ${sid} has no name`, path });
+      continue;
+    }
+    if (e["software_primaryPurpose"] === "operatingSystem") {
+      const v = str(e["software_packageVersion"]);
+      distro = { id: name, ...(v ? { versionId: v } : {}) };
+      continue;
+    }
+    const pkg = spdx3Package(e, name, elements, licenses, issues, path);
+    packages.push(pkg);
+    byId.set(sid, pkg.id);
   }
   const rootEl = rootId ? elements.get(rootId) : undefined;
   const toolId = str(arr(creation?.["createdUsing"])[0]);
@@ -584,7 +625,7 @@ function readSpdx3(doc: Json, path: string): ReadResult {
       tool: toolName ? { name: toolName, version: "" } : undefined,
     },
     packages,
-    relationships,
+    spdx3Relationships(graph, rootId, byId, packages),
     issues,
     distro,
   );
