@@ -1,4 +1,7 @@
+import { stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import { type Digest, isDigest } from "../core/digest.js";
+import { ToolError } from "../core/errors.js";
 import type { Issue } from "../core/issues.js";
 import type { Limits } from "../core/limits.js";
 import {
@@ -209,6 +212,35 @@ export async function exportImage(
 }
 
 /** Copies an image between any two locations. */
+/**
+ * Refuses a destination whose directory `dir` cannot be made: the nearest part of it that
+ * exists is not a directory (a regular file in the way of an image layout or an archive).
+ * Missing parts are fine (they are made).
+ * @throws ToolError CORE_OUTPUT_UNWRITABLE naming `path` (the user's) and the part in the way
+ */
+async function assertDirectoryPath(dir: string, path: string): Promise<void> {
+  for (let d = dir; ; d = dirname(d)) {
+    const s = await stat(d).catch((e: NodeJS.ErrnoException) =>
+      e.code === "ENOENT" || e.code === "ENOTDIR" ? undefined : null,
+    );
+    if (s === null || s?.isDirectory()) {
+      return; // a directory (or a problem the write itself reports)
+    }
+    if (s) {
+      throw new ToolError(
+        "CORE_OUTPUT_UNWRITABLE",
+        `cannot write ${path}: ${d} is not a directory`,
+        {
+          hint: "give a path whose existing parts are directories (missing ones are made)",
+        },
+      );
+    }
+    if (dirname(d) === d) {
+      return;
+    }
+  }
+}
+
 export async function copyImageBetween(
   ctx: AppContext,
   from: string,
@@ -223,6 +255,11 @@ export async function copyImageBetween(
 }> {
   const srcLoc = parseImageLocation(from);
   const dstLoc = parseImageLocation(to);
+  if (dstLoc.kind === "oci") {
+    await assertDirectoryPath(dstLoc.path, dstLoc.path);
+  } else if (dstLoc.kind === "oci-archive" || dstLoc.kind === "docker-archive") {
+    await assertDirectoryPath(dirname(dstLoc.path), dstLoc.path);
+  }
   const src = await openSource(srcLoc, ctx);
   const dst = openDestination(dstLoc, ctx);
   const mountFrom =
