@@ -49,6 +49,136 @@ function dependencyNames(v: string | undefined): string[] {
     .filter(Boolean);
 }
 
+type StatusSource = { path: string; stanzas: Map<string, string>[]; statusD: boolean };
+
+/** /var/lib/dpkg/status and the status.d files distroless images carry instead. */
+async function statusSources(resolver: FileResolver): Promise<StatusSource[]> {
+  const sources: StatusSource[] = [];
+  const status = await resolver.read(STATUS);
+  if (status) {
+    sources.push({ path: STATUS, stanzas: parseStanzas(text(status)), statusD: false });
+  }
+  for (const f of resolver.files()) {
+    if (f.type === "file" && STATUS_D.test(f.path) && !f.path.endsWith(".md5sums")) {
+      const b = await resolver.read(f.path);
+      if (b) {
+        sources.push({ path: f.path, stanzas: parseStanzas(text(b)), statusD: true });
+      }
+    }
+  }
+  return sources;
+}
+
+/** A package's files (from its .list, else its md5sums) with their md5 where recorded. */
+async function packageFiles(
+  resolver: FileResolver,
+  src: StatusSource,
+  name: string,
+  arch: string | undefined,
+) {
+  const listPath = await firstExisting(resolver, [
+    `/var/lib/dpkg/info/${name}:${arch}.list`,
+    `/var/lib/dpkg/info/${name}.list`,
+  ]);
+  const md5Path = src.statusD
+    ? await firstExisting(resolver, [
+        `${src.path}.md5sums`,
+        `/var/lib/dpkg/status.d/${name}.md5sums`,
+      ])
+    : await firstExisting(resolver, [
+        `/var/lib/dpkg/info/${name}:${arch}.md5sums`,
+        `/var/lib/dpkg/info/${name}.md5sums`,
+      ]);
+  const md5 = new Map<string, string>();
+  if (md5Path) {
+    for (const line of text((await resolver.read(md5Path)) as Uint8Array).split("\n")) {
+      const m = /^([0-9a-f]{32})\s+(.+)$/.exec(line.trim());
+      if (m?.[1] && m[2]) {
+        md5.set(`/${m[2].replace(/^\/+/, "")}`, m[1]);
+      }
+    }
+  }
+  const files = new Map<string, string | undefined>();
+  if (listPath) {
+    for (const line of text((await resolver.read(listPath)) as Uint8Array).split("\n")) {
+      const p = line.trim();
+      if (p && p !== "/.") {
+        const node = resolver.lstat(p);
+        if (node && node.type !== "dir") {
+          files.set(p, md5.get(p));
+        }
+      }
+    }
+  } else {
+    for (const [p, sum] of md5) {
+      files.set(p, sum);
+    }
+  }
+  const locations: Location[] = [locationOf(resolver, resolver.lstat(src.path), src.path)];
+  if (listPath) {
+    locations.push(locationOf(resolver, resolver.lstat(listPath), listPath));
+  }
+  if (md5Path && md5Path !== listPath) {
+    locations.push(locationOf(resolver, resolver.lstat(md5Path), md5Path));
+  }
+  return { md5, files, locations };
+}
+
+/** One installed package's stanza as a package of the model. */
+async function dpkgPackage(
+  resolver: FileResolver,
+  ctx: CatalogContext,
+  src: StatusSource,
+  st: Map<string, string>,
+  name: string,
+  version: string,
+): Promise<Package> {
+  const arch = st.get("Architecture");
+  const source = parseSource(st.get("Source"), name, version);
+  const { md5, files, locations } = await packageFiles(resolver, src, name, arch);
+  const copyright = await resolver.read(`/usr/share/doc/${name}/copyright`);
+  const declared = copyright ? parseDep5Licenses(text(copyright)) : [];
+  const p = purl("deb", ctx.distro?.id ?? "debian", name, version, {
+    arch,
+    distro: distroQualifier(ctx.distro),
+    upstream:
+      source.name !== name
+        ? source.version !== version
+          ? `${source.name}@${source.version}`
+          : source.name
+        : undefined,
+  });
+  const license = normalizeLicenses(declared);
+  const maintainer = st.get("Maintainer");
+  return {
+    id: packageId(p, src.path),
+    name,
+    version,
+    type: "deb",
+    purl: p,
+    cpes: [],
+    ...(license ? { license } : {}),
+    licenseDeclared: declared,
+    ...(maintainer ? { supplier: maintainer } : {}),
+    foundBy: "dpkg-db-cataloger",
+    locations,
+    checksums: [],
+    source,
+    // md5sums lists exactly the regular files: their absence is what "removed later" means
+    ...(md5.size ? { presence: presenceOf(resolver, md5.keys()) } : {}),
+    ...(arch ? { arch } : {}),
+    files: [...files.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([path, sum]) => ({ path, ...(sum ? { md5: sum } : {}) })),
+    dependsOn: [
+      ...new Set([
+        ...dependencyNames(st.get("Pre-Depends")),
+        ...dependencyNames(st.get("Depends")),
+      ]),
+    ].sort(),
+  };
+}
+
 /** Packages from the dpkg database: /var/lib/dpkg/status and distroless status.d files. */
 export const dpkgCataloger: Cataloger = {
   id: "dpkg-db-cataloger",
@@ -58,22 +188,8 @@ export const dpkgCataloger: Cataloger = {
   },
   async catalog(resolver: FileResolver, ctx: CatalogContext): Promise<CatalogResult> {
     const issues: Issue[] = [];
-    const sources: { path: string; stanzas: Map<string, string>[]; statusD: boolean }[] = [];
-    const status = await resolver.read(STATUS);
-    if (status) {
-      sources.push({ path: STATUS, stanzas: parseStanzas(text(status)), statusD: false });
-    }
-    for (const f of resolver.files()) {
-      if (f.type === "file" && STATUS_D.test(f.path) && !f.path.endsWith(".md5sums")) {
-        const b = await resolver.read(f.path);
-        if (b) {
-          sources.push({ path: f.path, stanzas: parseStanzas(text(b)), statusD: true });
-        }
-      }
-    }
     const packages: Package[] = [];
-    const namespace = ctx.distro?.id ?? "debian";
-    for (const src of sources) {
+    for (const src of await statusSources(resolver)) {
       for (const st of src.stanzas) {
         const name = st.get("Package");
         const version = st.get("Version");
@@ -89,94 +205,7 @@ export const dpkgCataloger: Cataloger = {
         if (state !== undefined && !/\binstalled$/.test(state)) {
           continue; // config-files, half-installed, not-installed: not present
         }
-        const arch = st.get("Architecture");
-        const source = parseSource(st.get("Source"), name, version);
-        const listPath = await firstExisting(resolver, [
-          `/var/lib/dpkg/info/${name}:${arch}.list`,
-          `/var/lib/dpkg/info/${name}.list`,
-        ]);
-        const md5Path = src.statusD
-          ? await firstExisting(resolver, [
-              `${src.path}.md5sums`,
-              `/var/lib/dpkg/status.d/${name}.md5sums`,
-            ])
-          : await firstExisting(resolver, [
-              `/var/lib/dpkg/info/${name}:${arch}.md5sums`,
-              `/var/lib/dpkg/info/${name}.md5sums`,
-            ]);
-        const md5 = new Map<string, string>();
-        if (md5Path) {
-          for (const line of text((await resolver.read(md5Path)) as Uint8Array).split("\n")) {
-            const m = /^([0-9a-f]{32})\s+(.+)$/.exec(line.trim());
-            if (m?.[1] && m[2]) {
-              md5.set(`/${m[2].replace(/^\/+/, "")}`, m[1]);
-            }
-          }
-        }
-        const files = new Map<string, string | undefined>();
-        if (listPath) {
-          for (const line of text((await resolver.read(listPath)) as Uint8Array).split("\n")) {
-            const p = line.trim();
-            if (p && p !== "/.") {
-              const node = resolver.lstat(p);
-              if (node && node.type !== "dir") {
-                files.set(p, md5.get(p));
-              }
-            }
-          }
-        } else {
-          for (const [p, sum] of md5) {
-            files.set(p, sum);
-          }
-        }
-        const copyright = await resolver.read(`/usr/share/doc/${name}/copyright`);
-        const declared = copyright ? parseDep5Licenses(text(copyright)) : [];
-        const locations: Location[] = [locationOf(resolver, resolver.lstat(src.path), src.path)];
-        if (listPath) {
-          locations.push(locationOf(resolver, resolver.lstat(listPath), listPath));
-        }
-        if (md5Path && md5Path !== listPath) {
-          locations.push(locationOf(resolver, resolver.lstat(md5Path), md5Path));
-        }
-        const p = purl("deb", namespace, name, version, {
-          arch,
-          distro: distroQualifier(ctx.distro),
-          upstream:
-            source.name !== name
-              ? source.version !== version
-                ? `${source.name}@${source.version}`
-                : source.name
-              : undefined,
-        });
-        const license = normalizeLicenses(declared);
-        const maintainer = st.get("Maintainer");
-        packages.push({
-          id: packageId(p, src.path),
-          name,
-          version,
-          type: "deb",
-          purl: p,
-          cpes: [],
-          ...(license ? { license } : {}),
-          licenseDeclared: declared,
-          ...(maintainer ? { supplier: maintainer } : {}),
-          foundBy: "dpkg-db-cataloger",
-          locations,
-          checksums: [],
-          source,
-          // md5sums lists exactly the regular files: their absence is what "removed later" means
-          ...(md5.size ? { presence: presenceOf(resolver, md5.keys()) } : {}),
-          ...(arch ? { arch } : {}),
-          files: [...files.entries()]
-            .sort(([a], [b]) => (a < b ? -1 : 1))
-            .map(([path, sum]) => ({ path, ...(sum ? { md5: sum } : {}) })),
-          dependsOn: [
-            ...new Set([
-              ...dependencyNames(st.get("Pre-Depends")),
-              ...dependencyNames(st.get("Depends")),
-            ]),
-          ].sort(),
-        });
+        packages.push(await dpkgPackage(resolver, ctx, src, st, name, version));
       }
     }
     return { packages, issues };
