@@ -298,6 +298,170 @@ function isDir(t: TreeNode): t is TreeDir {
   return t.children !== undefined;
 }
 
+/** One image's layers being read: entries, collected contents and sniffer captures, by layer. */
+class LayerReading {
+  readonly limits: Limits;
+  readonly issues = new IssueCollector();
+  private readonly budget: { left: number };
+  readonly results: LayerEntry[][];
+  readonly contents = new Map<string, Uint8Array>();
+  readonly sniffed = new Map<string, Uint8Array>();
+  private readonly collectBudget: { left: number };
+  private readonly cache: { store: LayerCache; key: string } | undefined;
+  private readonly onBody: ((node: FileNode) => TarBodySink | undefined) | undefined;
+  private next = 0;
+
+  constructor(
+    private readonly image: ResolvedImage,
+    private readonly opts: OpenOptions,
+  ) {
+    this.limits = resolveLimits(opts.limits);
+    this.budget = { left: this.limits.maxEntries };
+    this.results = new Array(image.layers.length);
+    this.collectBudget = { left: opts.collect?.maxTotalBytes ?? 256 * 1024 * 1024 };
+    this.cache =
+      opts.layerCache && opts.cacheKey ? { store: opts.layerCache, key: opts.cacheKey } : undefined;
+    this.onBody = opts.collect || opts.sniff?.length ? (node) => this.bodySink(node) : undefined;
+  }
+
+  /** Reads the layers with a bounded number of workers. */
+  async readAll(): Promise<void> {
+    const n = Math.max(1, Math.min(this.opts.concurrency ?? 2, this.image.layers.length));
+    await Promise.all(Array.from({ length: n }, () => this.worker()));
+  }
+
+  private async worker(): Promise<void> {
+    while (this.next < this.image.layers.length) {
+      const i = this.next++;
+      const layer = this.image.layers[i] as ResolvedLayer;
+      const hit = this.cache ? await this.cache.store.get(layer.diffId, this.cache.key) : undefined;
+      if (hit) {
+        this.reuse(i, hit);
+        continue;
+      }
+      const layerIssues = new IssueCollector();
+      this.results[i] = await readLayerEntries(this.image, layer, layerIssues, {
+        limits: this.limits,
+        entryBudget: this.budget,
+        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+        ...(this.onBody ? { onBody: this.onBody } : {}),
+      });
+      for (const issue of layerIssues.list()) {
+        this.issues.add(issue);
+      }
+      if (this.cache) {
+        await this.cache.store.put(layer.diffId, this.cache.key, this.cached(i, layerIssues));
+      }
+    }
+  }
+
+  /**
+   * A layer is known by its content (diff id): what was read from it once is reused,
+   * renumbered to this image's layer index.
+   */
+  private reuse(i: number, hit: CachedLayer): void {
+    this.budget.left -= hit.entries.length;
+    if (this.budget.left < 0) {
+      throw new ToolError(
+        "CORE_LIMIT_EXCEEDED",
+        `${this.image.source.description} has more than ${this.limits.maxEntries} filesystem entries`,
+      );
+    }
+    this.results[i] = hit.entries.map((e) =>
+      e.kind === "file" ? { kind: "file", node: { ...e.node, layer: i } } : e,
+    );
+    for (const [seq, bytes] of hit.contents) {
+      this.contents.set(`${i}:${seq}`, bytes);
+    }
+    for (const [seq, id, bytes] of hit.sniffed) {
+      this.sniffed.set(`${i}:${seq}:${id}`, bytes);
+    }
+    for (const issue of hit.issues) {
+      this.issues.add(issue);
+    }
+  }
+
+  /** What layer `i` produced, numbered as layer 0, for the cache. */
+  private cached(i: number, layerIssues: IssueCollector): CachedLayer {
+    const entries = this.results[i] ?? [];
+    return {
+      entries: entries.map((e) =>
+        e.kind === "file" ? { kind: "file", node: { ...e.node, layer: 0 } } : e,
+      ),
+      contents: [...this.contents.entries()]
+        .filter(([k]) => k.startsWith(`${i}:`))
+        .map(([k, v]) => [Number(k.split(":")[1]), v]),
+      sniffed: [...this.sniffed.entries()]
+        .filter(([k]) => k.startsWith(`${i}:`))
+        .map(([k, v]) => {
+          const [, seq, ...id] = k.split(":");
+          return [Number(seq), id.join(":"), v];
+        }),
+      issues: layerIssues.list(),
+    };
+  }
+
+  /** A collected file's body is kept whole (bounded); any other file goes to the sniffers. */
+  private bodySink(node: FileNode): TarBodySink | undefined {
+    const collect = this.opts.collect;
+    if (node.type !== "file" || !collect?.match(node.path)) {
+      return this.sniffSinks(node);
+    }
+    const max = collect.maxFileBytes ?? 16 * 1024 * 1024;
+    if (node.size > max || node.size > this.collectBudget.left) {
+      this.issues.add({
+        code: "SOURCE_FILE_TOO_LARGE",
+        message: `not read: ${node.size} bytes is over the ${Math.min(max, this.collectBudget.left)}-byte limit for files read by catalogers`,
+        path: node.path,
+      });
+      return undefined;
+    }
+    this.collectBudget.left -= node.size;
+    const buf = new Uint8Array(node.size);
+    let off = 0;
+    return {
+      write: (chunk) => {
+        buf.set(chunk, off);
+        off += chunk.length;
+      },
+      close: () => {
+        this.contents.set(`${node.layer}:${node.seq}`, buf);
+      },
+    };
+  }
+
+  private sniffSinks(node: FileNode): TarBodySink | undefined {
+    const sinks =
+      node.type === "file"
+        ? (this.opts.sniff ?? [])
+            .filter((x) => x.match(node))
+            .map((sn) =>
+              sniffSink(
+                sn,
+                (b) => this.sniffed.set(`${node.layer}:${node.seq}:${sn.id}`, b),
+                node.size,
+              ),
+            )
+        : [];
+    if (sinks.length <= 1) {
+      return sinks[0];
+    }
+    return {
+      // sniffSink's write and close are synchronous
+      write: (chunk) => {
+        for (const k of sinks) {
+          void k.write(chunk);
+        }
+      },
+      close: () => {
+        for (const k of sinks) {
+          void k.close();
+        }
+      },
+    };
+  }
+}
+
 /**
  * The merged, read-only view of an image's final filesystem: every layer applied in order
  * with whiteouts and opaque directories, as overlayfs and the OCI image spec define.
@@ -325,142 +489,13 @@ export class ImageFilesystem {
    * @throws OciError, SourceError, ToolError when a layer cannot be read
    */
   static async open(image: ResolvedImage, opts: OpenOptions = {}): Promise<ImageFilesystem> {
-    const limits = resolveLimits(opts.limits);
-    const issues = new IssueCollector();
-    const budget = { left: limits.maxEntries };
-    const results: LayerEntry[][] = new Array(image.layers.length);
-    const contents = new Map<string, Uint8Array>();
-    const sniffed = new Map<string, Uint8Array>();
-    const sniffers = opts.sniff ?? [];
-    const collect = opts.collect;
-    const collectBudget = { left: collect?.maxTotalBytes ?? 256 * 1024 * 1024 };
-    const sniffBody = (node: FileNode): TarBodySink | undefined => {
-      const sinks =
-        node.type === "file"
-          ? sniffers
-              .filter((x) => x.match(node))
-              .map((sn) =>
-                sniffSink(
-                  sn,
-                  (b) => sniffed.set(`${node.layer}:${node.seq}:${sn.id}`, b),
-                  node.size,
-                ),
-              )
-          : [];
-      if (sinks.length <= 1) {
-        return sinks[0];
-      }
-      return {
-        // sniffSink's write and close are synchronous
-        write: (chunk) => {
-          for (const k of sinks) {
-            void k.write(chunk);
-          }
-        },
-        close: () => {
-          for (const k of sinks) {
-            void k.close();
-          }
-        },
-      };
-    };
-    const onBody =
-      collect || sniffers.length
-        ? (node: FileNode): TarBodySink | undefined => {
-            if (node.type !== "file" || !collect?.match(node.path)) {
-              return sniffBody(node);
-            }
-            const max = collect?.maxFileBytes ?? 16 * 1024 * 1024;
-            if (node.size > max || node.size > collectBudget.left) {
-              issues.add({
-                code: "SOURCE_FILE_TOO_LARGE",
-                message: `not read: ${node.size} bytes is over the ${Math.min(max, collectBudget.left)}-byte limit for files read by catalogers`,
-                path: node.path,
-              });
-              return undefined;
-            }
-            collectBudget.left -= node.size;
-            const buf = new Uint8Array(node.size);
-            let off = 0;
-            return {
-              write: (chunk) => {
-                buf.set(chunk, off);
-                off += chunk.length;
-              },
-              close: () => {
-                contents.set(`${node.layer}:${node.seq}`, buf);
-              },
-            };
-          }
-        : undefined;
-    let next = 0;
-    const cache =
-      opts.layerCache && opts.cacheKey ? { store: opts.layerCache, key: opts.cacheKey } : undefined;
-    const worker = async (): Promise<void> => {
-      while (next < image.layers.length) {
-        const i = next++;
-        const layer = image.layers[i] as ResolvedLayer;
-        const hit = cache ? await cache.store.get(layer.diffId, cache.key) : undefined;
-        if (hit) {
-          // A layer is known by its content (diff id): what was read from it once is reused,
-          // renumbered to this image's layer index.
-          budget.left -= hit.entries.length;
-          if (budget.left < 0) {
-            throw new ToolError(
-              "CORE_LIMIT_EXCEEDED",
-              `${image.source.description} has more than ${limits.maxEntries} filesystem entries`,
-            );
-          }
-          results[i] = hit.entries.map((e) =>
-            e.kind === "file" ? { kind: "file", node: { ...e.node, layer: i } } : e,
-          );
-          for (const [seq, bytes] of hit.contents) {
-            contents.set(`${i}:${seq}`, bytes);
-          }
-          for (const [seq, id, bytes] of hit.sniffed) {
-            sniffed.set(`${i}:${seq}:${id}`, bytes);
-          }
-          for (const issue of hit.issues) {
-            issues.add(issue);
-          }
-          continue;
-        }
-        const layerIssues = new IssueCollector();
-        results[i] = await readLayerEntries(image, layer, layerIssues, {
-          limits,
-          entryBudget: budget,
-          ...(opts.signal ? { signal: opts.signal } : {}),
-          ...(onBody ? { onBody } : {}),
-        });
-        for (const issue of layerIssues.list()) {
-          issues.add(issue);
-        }
-        if (cache) {
-          const entries = results[i] ?? [];
-          await cache.store.put(layer.diffId, cache.key, {
-            entries: entries.map((e) =>
-              e.kind === "file" ? { kind: "file", node: { ...e.node, layer: 0 } } : e,
-            ),
-            contents: [...contents.entries()]
-              .filter(([k]) => k.startsWith(`${i}:`))
-              .map(([k, v]) => [Number(k.split(":")[1]), v]),
-            sniffed: [...sniffed.entries()]
-              .filter(([k]) => k.startsWith(`${i}:`))
-              .map(([k, v]) => {
-                const [, seq, ...id] = k.split(":");
-                return [Number(seq), id.join(":"), v];
-              }),
-            issues: layerIssues.list(),
-          });
-        }
-      }
-    };
-    const n = Math.max(1, Math.min(opts.concurrency ?? 2, image.layers.length));
-    await Promise.all(Array.from({ length: n }, worker));
+    const reading = new LayerReading(image, opts);
+    await reading.readAll();
     const root: TreeDir = { node: undefined, children: new Map() };
-    results.forEach((entries, i) => {
-      applyLayer(root, entries, image.layers[i]?.descriptor.digest as Digest, issues);
+    reading.results.forEach((entries, i) => {
+      applyLayer(root, entries, image.layers[i]?.descriptor.digest as Digest, reading.issues);
     });
+    const { results, issues, contents, sniffed } = reading;
     const fs = new ImageFilesystem(image, root, results, issues.list(), contents, sniffed);
     // Keep only the contents of files that survived the merge.
     if (contents.size > 0 || sniffed.size > 0) {
