@@ -13,8 +13,8 @@ import {
   verifyChain,
   verifyEvidence,
 } from "../chain/index.js";
-import { type Digest, sha256 } from "../core/digest.js";
-import { ToolError, UsageError } from "../core/errors.js";
+import { type Digest, isDigest, sha256 } from "../core/digest.js";
+import { OciError, ToolError, UsageError } from "../core/errors.js";
 import {
   DEFAULT_POLICY,
   evaluatePolicy,
@@ -277,6 +277,27 @@ async function evaluateRego(path: string, input: unknown, query: string): Promis
  * Evaluates a policy against an image's verified evidence and records the decision as the
  * chain's policy link (signed, logged, audited), naming every link it read.
  */
+/**
+ * Refuses a bare digest that names no image here: neither the local image store nor the
+ * evidence store holds anything of it, so a decision about it would be about nothing.
+ * @throws OciError OCI_MANIFEST_UNKNOWN (exit 3)
+ */
+async function assertImageHeld(ctx: AppContext, digest: Digest): Promise<void> {
+  if (await ctx.local.findDigest(digest)) {
+    return;
+  }
+  if ((await ctx.evidence().find({ subject: digest, limit: 1 })).length > 0) {
+    return;
+  }
+  throw new OciError(
+    "OCI_MANIFEST_UNKNOWN",
+    `no image with digest ${digest} in the store (neither the local image store nor its evidence)`,
+    {
+      hint: "give a digest of an image here (cleanimg-init image ls), or import its evidence first (cleanimg-init evidence import FILE or evidence pull REF)",
+    },
+  );
+}
+
 export async function evaluateImagePolicy(
   ctx: AppContext,
   ref: string,
@@ -291,6 +312,9 @@ export async function evaluateImagePolicy(
   } = {},
 ): Promise<PolicyEvaluation> {
   const name0 = opts.name ?? ref;
+  if (isDigest(ref)) {
+    await assertImageHeld(ctx, ref);
+  }
   const { input, digest, links } = await policyInput(ctx, ref, name0);
   const config = await loadConfig(ctx);
   let decision: PolicyDecision;
