@@ -161,13 +161,156 @@ async function removeWritten(target: string, made: string | undefined): Promise<
   }
 }
 
+/** Writes the winning entries of the merged view under `target`, within a byte budget. */
+class TreeWriter {
+  readonly issues = new IssueCollector();
+  readonly stats = { files: 0, directories: 0, symlinks: 0, hardlinks: 0, bytes: 0 };
+  readonly created = new Set<string>(["/"]);
+  readonly hardlinks: FileNode[] = [];
+  // the budget counts file content and a block for each directory (20,000 empty directories
+  // are 80 MB on disk from a 94 KB layer)
+  private used = 0;
+
+  constructor(
+    private readonly target: string,
+    private readonly budget: { bytes: number; why: string },
+  ) {}
+
+  host(p: string): string {
+    return join(this.target, p);
+  }
+
+  private spend(n: number, path: string): void {
+    if (this.used + n > this.budget.bytes) {
+      throw new SourceError(
+        "SOURCE_EXPORT_TOO_LARGE",
+        `export stopped at ${path}: the image expands past ${this.budget.why}`,
+        {
+          hint: "what was written has been removed; give --max-bytes N to allow more, if the image is trusted",
+        },
+      );
+    }
+    this.used += n;
+  }
+
+  private async makeDir(path: string): Promise<void> {
+    this.spend(DIRECTORY_COST, path);
+    await mkdir(this.host(path), { mode: 0o755 });
+    this.created.add(path);
+  }
+
+  private async ensureParents(path: string): Promise<void> {
+    const parts = path.split("/").filter(Boolean);
+    parts.pop();
+    let cur = "";
+    for (const p of parts) {
+      cur += `/${p}`;
+      if (!this.created.has(cur)) {
+        await this.makeDir(cur);
+      }
+    }
+  }
+
+  /** Writes one winning entry; a regular file's body streams into the returned sink. */
+  async entry(node: FileNode): Promise<TarBodySink | undefined> {
+    await this.ensureParents(node.path);
+    switch (node.type) {
+      case "dir":
+        if (!this.created.has(node.path)) {
+          await this.makeDir(node.path);
+        }
+        this.stats.directories++;
+        return undefined;
+      case "symlink":
+        await symlink(node.linkname ?? "", this.host(node.path));
+        this.stats.symlinks++;
+        return undefined;
+      case "hardlink":
+        this.hardlinks.push(node);
+        return undefined;
+      case "file":
+        return this.file(node);
+      default:
+        this.issues.add({
+          code: "SOURCE_SPECIAL_FILE_SKIPPED",
+          message: `${node.type} file not exported`,
+          path: node.path,
+        });
+        return undefined;
+    }
+  }
+
+  private async file(node: FileNode): Promise<TarBodySink> {
+    const path = this.host(node.path);
+    const fh = await open(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+    this.stats.files++;
+    return {
+      write: async (chunk) => {
+        try {
+          this.spend(chunk.length, node.path);
+        } catch (e) {
+          await fh.close();
+          throw e;
+        }
+        await fh.write(chunk);
+        this.stats.bytes += chunk.length;
+      },
+      close: async () => {
+        await fh.close();
+        await chmod(path, node.mode & 0o777);
+        await utimes(path, node.mtime, node.mtime);
+      },
+    };
+  }
+
+  /** Hard links once every file is written; a link to anything but a written file is an issue. */
+  async linkHardlinks(fs: ImageFilesystem, byPath: ReadonlyMap<string, FileNode>): Promise<void> {
+    for (const h of this.hardlinks) {
+      const named = normalizeEntryPath(h.linkname ?? "");
+      const t = named ? fs.realpath(named) : undefined;
+      const targetNode = t ? byPath.get(t) : undefined;
+      if (!t || targetNode?.type !== "file") {
+        this.issues.add({
+          code: "SOURCE_HARDLINK_UNRESOLVED",
+          message: `hard link target ${h.linkname ?? ""} is not a regular file of the image; skipped`,
+          path: h.path,
+        });
+        continue;
+      }
+      const st = await lstat(this.host(t)).catch(() => undefined);
+      if (!st?.isFile()) {
+        this.issues.add({
+          code: "SOURCE_HARDLINK_UNRESOLVED",
+          message: `hard link target ${t} was not written; skipped`,
+          path: h.path,
+        });
+        continue;
+      }
+      await link(this.host(t), this.host(h.path));
+      this.stats.hardlinks++;
+    }
+  }
+
+  /** Directory modes last, deepest first, so that read-only directories do not block writes. */
+  async setDirectoryModes(byPath: ReadonlyMap<string, FileNode>): Promise<void> {
+    const dirs = [...byPath.values()].filter((n) => n.type === "dir" && this.created.has(n.path));
+    dirs.sort((a, b) => b.path.length - a.path.length);
+    for (const d of dirs) {
+      await chmod(this.host(d.path), (d.mode & 0o777) | 0o700);
+    }
+  }
+}
+
 async function writeTree(
   fs: ImageFilesystem,
   target: string,
   opts: ExportOptions,
   budget: { bytes: number; why: string },
 ): Promise<ExportResult> {
-  const issues = new IssueCollector();
   // Winners are keyed by (layer, entry ordinal): an entry may land at another path than its
   // name when a parent is a symlink (merged /usr), and only the merged view knows where.
   const winners = new Map<string, FileNode>();
@@ -176,42 +319,7 @@ async function writeTree(
     winners.set(`${n.layer}:${n.seq}`, n);
     byPath.set(n.path, n);
   }
-  const stats = { files: 0, directories: 0, symlinks: 0, hardlinks: 0, bytes: 0 };
-  const created = new Set<string>(["/"]);
-  const hardlinks: FileNode[] = [];
-  // the budget counts file content and a block for each directory (20,000 empty directories
-  // are 80 MB on disk from a 94 KB layer)
-  let used = 0;
-  const spend = (n: number, path: string): void => {
-    if (used + n > budget.bytes) {
-      throw new SourceError(
-        "SOURCE_EXPORT_TOO_LARGE",
-        `export stopped at ${path}: the image expands past ${budget.why}`,
-        {
-          hint: "what was written has been removed; give --max-bytes N to allow more, if the image is trusted",
-        },
-      );
-    }
-    used += n;
-  };
-  const makeDir = async (path: string): Promise<void> => {
-    spend(DIRECTORY_COST, path);
-    await mkdir(join(target, path), { mode: 0o755 });
-    created.add(path);
-  };
-  const ensureParents = async (path: string): Promise<void> => {
-    const parts = path.split("/").filter(Boolean);
-    parts.pop();
-    let cur = "";
-    for (const p of parts) {
-      cur += `/${p}`;
-      if (!created.has(cur)) {
-        await makeDir(cur);
-      }
-    }
-  };
-  const host = (p: string): string => join(target, p);
-
+  const w = new TreeWriter(target, budget);
   for (const layer of fs.image.layers) {
     await readLayerEntries(fs.image, layer, new IssueCollector(), {
       ...(opts.limits ? { limits: opts.limits } : {}),
@@ -219,89 +327,11 @@ async function writeTree(
       entryBudget: { left: Number.MAX_SAFE_INTEGER },
       onBody: async (entry): Promise<TarBodySink | undefined> => {
         const node = winners.get(`${entry.layer}:${entry.seq}`);
-        if (!node) {
-          return undefined;
-        }
-        await ensureParents(node.path);
-        switch (node.type) {
-          case "dir":
-            if (!created.has(node.path)) {
-              await makeDir(node.path);
-            }
-            stats.directories++;
-            return undefined;
-          case "symlink":
-            await symlink(node.linkname ?? "", host(node.path));
-            stats.symlinks++;
-            return undefined;
-          case "hardlink":
-            hardlinks.push(node);
-            return undefined;
-          case "file": {
-            const fh = await open(
-              host(node.path),
-              constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-              0o600,
-            );
-            stats.files++;
-            return {
-              write: async (chunk) => {
-                try {
-                  spend(chunk.length, node.path);
-                } catch (e) {
-                  await fh.close();
-                  throw e;
-                }
-                await fh.write(chunk);
-                stats.bytes += chunk.length;
-              },
-              close: async () => {
-                await fh.close();
-                await chmod(host(node.path), node.mode & 0o777);
-                await utimes(host(node.path), node.mtime, node.mtime);
-              },
-            };
-          }
-          default:
-            issues.add({
-              code: "SOURCE_SPECIAL_FILE_SKIPPED",
-              message: `${node.type} file not exported`,
-              path: node.path,
-            });
-            return undefined;
-        }
+        return node ? w.entry(node) : undefined;
       },
     });
   }
-  for (const h of hardlinks) {
-    const named = normalizeEntryPath(h.linkname ?? "");
-    const t = named ? fs.realpath(named) : undefined;
-    const targetNode = t ? byPath.get(t) : undefined;
-    if (!t || targetNode?.type !== "file") {
-      issues.add({
-        code: "SOURCE_HARDLINK_UNRESOLVED",
-        message: `hard link target ${h.linkname ?? ""} is not a regular file of the image; skipped`,
-        path: h.path,
-      });
-      continue;
-    }
-    const st = await lstat(host(t)).catch(() => undefined);
-    if (!st?.isFile()) {
-      issues.add({
-        code: "SOURCE_HARDLINK_UNRESOLVED",
-        message: `hard link target ${t} was not written; skipped`,
-        path: h.path,
-      });
-      continue;
-    }
-    await link(host(t), host(h.path));
-    stats.hardlinks++;
-  }
-  // Directory modes last, deepest first, so that read-only directories do not block writes.
-  const dirs = [...byPath.values()].filter((n) => n.type === "dir" && created.has(n.path));
-  dirs.sort((a, b) => b.path.length - a.path.length);
-  for (const d of dirs) {
-    await chmod(host(d.path), (d.mode & 0o777) | 0o700);
-  }
-  return { ...stats, issues: [...fs.issues, ...issues.list()] };
+  await w.linkHardlinks(fs, byPath);
+  await w.setDirectoryModes(byPath);
+  return { ...w.stats, issues: [...fs.issues, ...w.issues.list()] };
 }
