@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { ToolError } from "../core/errors.js";
+import { parseJson } from "../core/json.js";
 import { writeFileAtomic } from "../oci/index.js";
 import {
   builtinFramework,
@@ -37,8 +38,11 @@ export async function importCatalog(
 ): Promise<Framework & { readonly path: string }> {
   let doc: Record<string, unknown>;
   try {
-    doc = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+    doc = parseJson(await readFile(file, "utf8"), file) as Record<string, unknown>;
   } catch (e) {
+    if (e instanceof ToolError) {
+      throw e; // too deep: hostile input, named
+    }
     throw new ToolError(
       "CORE_INVALID_ARGUMENT",
       `${file} is not a JSON file: ${(e as Error).message}`,

@@ -40,11 +40,11 @@ async function readKeyFile(path: string): Promise<string> {
 }
 
 export async function loadSigner(path: string, password?: string): Promise<InTotoSigner> {
-  return loadInTotoSigner(await readKeyFile(path), password);
+  return loadInTotoSigner(await readKeyFile(path), password, path);
 }
 
 export async function loadPublicKeys(paths: readonly string[]): Promise<InTotoKey[]> {
-  return Promise.all(paths.map(async (p) => loadInTotoPublicKey(await readKeyFile(p))));
+  return Promise.all(paths.map(async (p) => loadInTotoPublicKey(await readKeyFile(p), p)));
 }
 
 export interface RunOptions {

@@ -18,6 +18,7 @@ import {
 } from "../attest/index.js";
 import { unwritable } from "../core/atomic-write.js";
 import { AttestError, ToolError, UsageError } from "../core/errors.js";
+import { parseJson } from "../core/json.js";
 import { writeFileAtomic } from "../oci/index.js";
 import type { AppContext } from "./context.js";
 
@@ -186,8 +187,8 @@ export async function verifyBundleFile(
   let bundle: unknown;
   let root: unknown;
   try {
-    bundle = JSON.parse((await read(bundlePath)).toString("utf8"));
-    root = JSON.parse((await read(opts.trustedRoot)).toString("utf8"));
+    bundle = parseJson(await read(bundlePath), bundlePath);
+    root = parseJson(await read(opts.trustedRoot), opts.trustedRoot);
   } catch (e) {
     if (e instanceof ToolError) {
       throw e;
@@ -252,7 +253,7 @@ export async function signBundleFile(
   let signingConfig: unknown;
   if (o.signingConfig) {
     try {
-      signingConfig = JSON.parse((await read(o.signingConfig)).toString("utf8"));
+      signingConfig = parseJson(await read(o.signingConfig), o.signingConfig);
     } catch (e) {
       if (e instanceof ToolError) {
         throw e;

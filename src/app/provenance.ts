@@ -3,7 +3,8 @@ import { verifySigstoreBundle } from "../attest/index.js";
 import type { LinkReport } from "../chain/index.js";
 import { evidenceTrust, verifyEvidence } from "../chain/index.js";
 import { type Digest, isDigest, sha256 } from "../core/digest.js";
-import { AttestError, ToolError } from "../core/errors.js";
+import { AttestError, isToolError, ToolError } from "../core/errors.js";
+import { parseJson } from "../core/json.js";
 import {
   ASSEMBLY_INPUTS_PINNED,
   ASSEMBLY_NO_NETWORK,
@@ -74,20 +75,32 @@ export async function verifyProvenanceFile(
       throw new ToolError("CORE_INVALID_ARGUMENT", `cannot read ${p}: ${e.code ?? e.message}`);
     });
   const artifact = new Uint8Array(await read(artifactPath));
-  const root = JSON.parse((await read(opts.trustedRoot)).toString("utf8"));
+  let root: unknown;
+  try {
+    root = parseJson(await read(opts.trustedRoot), opts.trustedRoot);
+  } catch (e) {
+    if (isToolError(e)) {
+      throw e;
+    }
+    throw new ToolError(
+      "CORE_INVALID_ARGUMENT",
+      `the trusted root ${opts.trustedRoot} is not JSON: ${(e as Error).message}`,
+      { hint: "give Sigstore's trusted_root.json" },
+    );
+  }
   const lines = (await read(provenancePath))
     .toString("utf8")
     .split("\n")
     .filter((l) => l.trim());
   const failures: string[] = [];
-  for (const line of lines) {
+  for (const [i, line] of lines.entries()) {
     try {
-      const bundle = JSON.parse(line);
+      const bundle = parseJson(line, `${provenancePath} line ${i + 1}`);
       const v = verifySigstoreBundle(bundle, { artifact, trustedRoot: root, issuer: GITHUB_OIDC });
       if (!v.dsse) {
         throw new AttestError("ATTEST_VERIFY_FAILED", "the bundle holds no DSSE attestation");
       }
-      const st = JSON.parse(new TextDecoder().decode(v.dsse.payload)) as {
+      const st = parseJson(v.dsse.payload, `the statement in ${provenancePath}`) as {
         predicateType: string;
         predicate: Json;
       };
@@ -117,6 +130,9 @@ export async function verifyProvenanceFile(
       }
       return { artifact: sha256(artifact), builder, source, predicateType: st.predicateType };
     } catch (e) {
+      if (isToolError(e) && e.code === "CORE_LIMIT_EXCEEDED") {
+        throw e; // hostile input, not a provenance that does not verify
+      }
       failures.push((e as Error).message);
     }
   }

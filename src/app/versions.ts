@@ -1,4 +1,5 @@
-import { VersionError } from "../core/errors.js";
+import { isToolError, VersionError } from "../core/errors.js";
+import { parseJson } from "../core/json.js";
 import { comparatorFor } from "../versions/index.js";
 
 /** Compares two versions of an ecosystem; an invalid version is an error, never a guess. */
@@ -12,19 +13,31 @@ export function compareVersionStrings(ecosystem: string, a: string, b: string): 
   return c.compare(a, b);
 }
 
-/** One line of `version compare --batch`: `{"a","b"}` in, `{"a","b","cmp"}` (or an error) out. */
-export function compareBatchLine(ecosystem: string, line: string): string {
+/**
+ * One line of `version compare --batch`: `{"a","b"}` in, `{"a","b","cmp"}` (or an error) out.
+ * `n` (from 1) names the line in errors about it.
+ */
+export function compareBatchLine(ecosystem: string, line: string, n?: number): string {
+  const which = n === undefined ? "line" : `line ${n}`;
   let a: unknown;
   let b: unknown;
   try {
-    const j = JSON.parse(line) as { a?: unknown; b?: unknown };
-    a = j.a;
-    b = j.b;
-  } catch {
-    return JSON.stringify({ cmp: null, error: "line is not JSON" });
+    const j = parseJson(line, which) as { a?: unknown; b?: unknown };
+    a = j?.a;
+    b = j?.b;
+  } catch (e) {
+    return JSON.stringify({
+      cmp: null,
+      error: isToolError(e) ? e.message : `${which} is not JSON`,
+    });
   }
   if (typeof a !== "string" || typeof b !== "string") {
-    return JSON.stringify({ a, b, cmp: null, error: 'each line needs string fields "a" and "b"' });
+    return JSON.stringify({
+      a,
+      b,
+      cmp: null,
+      error: `each line needs string fields "a" and "b" (${which})`,
+    });
   }
   try {
     return JSON.stringify({ a, b, cmp: compareVersionStrings(ecosystem, a, b) });

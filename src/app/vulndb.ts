@@ -5,6 +5,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { type DsseEnvelope, type Signer, signEnvelope, verifyEnvelope } from "../attest/index.js";
 import { recordAuditEvent } from "../chain/index.js";
 import { AttestError } from "../core/errors.js";
+import { parseJson } from "../core/json.js";
 import { streamOf } from "../core/limits.js";
 import { readTar, writeFileAtomic } from "../oci/index.js";
 import {
@@ -112,7 +113,7 @@ export async function importVulnData(
           },
         );
       }
-      const env = JSON.parse(await readFile(p, "utf8")) as DsseEnvelope;
+      const env = parseJson(await readFile(p, "utf8"), p) as DsseEnvelope;
       const verified = verifyEnvelope(env, opts.keys);
       if (verified.payloadType !== VULNDB_BUNDLE_TYPE) {
         throw new AttestError(
@@ -121,14 +122,17 @@ export async function importVulnData(
         );
       }
       const lines = gunzipSync(verified.payload).toString("utf8").split("\n").filter(Boolean);
-      const header = JSON.parse(lines[0] ?? "{}") as BundleHeader;
+      const header = parseJson(lines[0] ?? "{}", `${p}'s header`) as BundleHeader;
       if (header.cleanimgVulnDb !== 1) {
         throw new AttestError("ATTEST_SIGNATURE_INVALID", `${p}: not a cleanimg database export`);
       }
       const empty = db.count() === 0;
       const bySource = new Map<string, OsvRecord[]>();
       for (const line of lines.slice(1)) {
-        const { source, record } = JSON.parse(line) as { source: string; record: OsvRecord };
+        const { source, record } = parseJson(line, `a record of ${p}`) as {
+          source: string;
+          record: OsvRecord;
+        };
         const list = bySource.get(source) ?? [];
         list.push(record);
         bySource.set(source, list);

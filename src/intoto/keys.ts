@@ -7,6 +7,7 @@ import {
   verify,
 } from "node:crypto";
 import { ToolError } from "../core/errors.js";
+import { parseJson } from "../core/json.js";
 import { canonicalJson } from "./canonical.js";
 
 /**
@@ -112,10 +113,10 @@ const withId = (m: Omit<InTotoKey, "keyid">): InTotoKey => ({ keyid: inTotoKeyId
  * metadata (public or private; its public part is used).
  * @throws ToolError ATTEST_KEY_INVALID
  */
-export function loadInTotoPublicKey(text: string): InTotoKey {
+export function loadInTotoPublicKey(text: string, name = "the key"): InTotoKey {
   const t = text.trim();
   if (t.startsWith("{")) {
-    const k = JSON.parse(t) as InTotoKey & { keyval: { public: string; private?: string } };
+    const k = parseJson(t, name) as InTotoKey & { keyval: { public: string; private?: string } };
     const meta = {
       keytype: k.keytype,
       scheme: k.scheme,
@@ -144,10 +145,14 @@ export function loadInTotoPublicKey(text: string): InTotoKey {
  * securesystemslib JSON Ed25519 key with its private part.
  * @throws ToolError ATTEST_KEY_INVALID
  */
-export function loadInTotoSigner(text: string, passphrase?: string): InTotoSigner {
+export function loadInTotoSigner(
+  text: string,
+  passphrase?: string,
+  name = "the key",
+): InTotoSigner {
   const t = text.trim();
   if (t.startsWith("{")) {
-    const k = JSON.parse(t) as Omit<InTotoKey, "keyid" | "keyval"> & {
+    const k = parseJson(t, name) as Omit<InTotoKey, "keyid" | "keyval"> & {
       keyval: { public: string; private?: string };
     };
     if (!k.keyval?.private) {

@@ -1,5 +1,6 @@
 import { pae } from "../attest/index.js";
-import { ToolError } from "../core/errors.js";
+import { isToolError, ToolError } from "../core/errors.js";
+import { parseJson } from "../core/json.js";
 import { canonicalJson } from "./canonical.js";
 import { type InTotoKey, type InTotoSigner, inTotoSign, verifyInTotoSignature } from "./keys.js";
 
@@ -62,13 +63,17 @@ export interface Metadata<T> {
 
 /**
  * Parses a layout or link file in either envelope.
- * @throws ToolError CORE_INVALID_ARGUMENT naming the file and what is wrong
+ * @throws ToolError CORE_INVALID_ARGUMENT naming the file and what is wrong; CORE_LIMIT_EXCEEDED
+ *   when it is nested too deep to be walked
  */
 export function parseMetadata<T = Layout | Link>(bytes: Uint8Array, name: string): Metadata<T> {
   let doc: Record<string, unknown>;
   try {
-    doc = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+    doc = parseJson(bytes, name) as Record<string, unknown>;
   } catch (e) {
+    if (isToolError(e)) {
+      throw e; // nested too deep: hostile input (CORE_LIMIT_EXCEEDED), named
+    }
     throw new ToolError("CORE_INVALID_ARGUMENT", `${name} is not JSON: ${(e as Error).message}`);
   }
   if (typeof doc["payloadType"] === "string" && typeof doc["payload"] === "string") {
@@ -81,7 +86,7 @@ export function parseMetadata<T = Layout | Link>(bytes: Uint8Array, name: string
     const payload = Buffer.from(doc["payload"] as string, "base64");
     const sigs = (doc["signatures"] as { keyid?: string; sig: string }[] | undefined) ?? [];
     return {
-      signed: JSON.parse(payload.toString("utf8")) as T,
+      signed: parseJson(payload, `${name}'s DSSE payload`) as T,
       // DSSE signatures are base64; kept as hex like the classic ones
       signatures: sigs.map((s) => ({
         keyid: s.keyid ?? "",

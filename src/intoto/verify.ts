@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
+import { isToolError, type ToolError } from "../core/errors.js";
 import type { InTotoKey } from "./keys.js";
 import {
   type Artifacts,
@@ -100,6 +101,14 @@ export function recordArtifacts(
   return out;
 }
 
+/**
+ * An input too deeply nested to walk is not a failed verification but hostile input, an
+ * operational error (exit 3) naming the file: it passes through as it is.
+ */
+function hostile(e: unknown): ToolError | undefined {
+  return isToolError(e) && e.code === "CORE_LIMIT_EXCEEDED" ? e : undefined;
+}
+
 export function verifyLayout(o: VerifyOptions): VerifyResult {
   const warnings: string[] = [];
   const steps: { name: string; functionaries: string[] }[] = [];
@@ -109,7 +118,7 @@ export function verifyLayout(o: VerifyOptions): VerifyResult {
     try {
       meta = parseMetadata<Layout>(o.layout, o.layoutName ?? "the layout");
     } catch (e) {
-      throw new Failure("layout", (e as Error).message);
+      throw hostile(e) ?? new Failure("layout", (e as Error).message);
     }
     const layout = meta.signed;
     if (layout._type !== "layout") {
@@ -153,7 +162,7 @@ export function verifyLayout(o: VerifyOptions): VerifyResult {
         try {
           m = parseMetadata<Link>(readFileSync(file), file);
         } catch (e) {
-          throw new Failure(`step ${step.name}`, (e as Error).message);
+          throw hostile(e) ?? new Failure(`step ${step.name}`, (e as Error).message);
         }
         if (!signedBy(m, { ...key, keyid })) {
           warnings.push(

@@ -16,7 +16,8 @@ import {
   writeFileAtomic,
 } from "../../app/index.js";
 import { isDigest as isDigestString, parseDigest } from "../../core/digest.js";
-import { UsageError } from "../../core/errors.js";
+import { isToolError, UsageError } from "../../core/errors.js";
+import { parseJson } from "../../core/json.js";
 import { timeRange } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -148,11 +149,14 @@ function registerEvidenceImport(
     });
     let e: EvidenceExport;
     try {
-      e = JSON.parse(raw) as EvidenceExport;
+      e = parseJson(raw, file) as EvidenceExport;
       if (!isDigestString(e.image?.digest) || !Array.isArray(e.items)) {
         throw new Error("it has no image.digest or no items");
       }
     } catch (err) {
+      if (isToolError(err)) {
+        throw err; // too deep: hostile input, named
+      }
       throw new UsageError(
         "CLI_USAGE",
         `${file} is not an evidence export: ${(err as Error).message}`,

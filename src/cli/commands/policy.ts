@@ -7,7 +7,8 @@ import {
   type PolicyDecision,
   policyInput,
 } from "../../app/index.js";
-import { UsageError } from "../../core/errors.js";
+import { isToolError, ToolError, UsageError } from "../../core/errors.js";
+import { parseJson } from "../../core/json.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the policy commands. */
@@ -87,7 +88,28 @@ export function registerPolicy(program: Command, deps: CliDeps): void {
       const { policy } = await loadPolicy(o.policy);
       const results: { fixture: string; ok: boolean; allow: boolean; failing: string[] }[] = [];
       for (const f of fixtures) {
-        const fx = JSON.parse(await readFile(f, "utf8")) as {
+        const text = await readFile(f, "utf8").catch((e: NodeJS.ErrnoException) => {
+          throw new UsageError(
+            "CLI_USAGE",
+            `cannot read the fixture ${f}: ${e.code ?? e.message}`,
+            {
+              hint: "give the path of a fixture JSON file: {input, params?, expect: {allow, failing?}}",
+            },
+          );
+        });
+        let parsed: unknown;
+        try {
+          parsed = parseJson(text, f);
+        } catch (e) {
+          if (isToolError(e)) {
+            throw e; // too deep: hostile input, named
+          }
+          throw new ToolError(
+            "CORE_INVALID_ARGUMENT",
+            `the fixture ${f} is not JSON: ${(e as Error).message}`,
+          );
+        }
+        const fx = parsed as {
           input: Record<string, unknown>;
           params?: Record<string, unknown>;
           expect: { allow: boolean; failing?: string[] };

@@ -31,20 +31,22 @@ export function registerVersion(program: Command, deps: CliDeps): void {
       ) => {
         if (o.batch) {
           let buf = "";
+          let n = 0;
           for await (const chunk of process.stdin) {
             buf += chunk;
             let nl = buf.indexOf("\n");
             while (nl >= 0) {
               const line = buf.slice(0, nl).trim();
               buf = buf.slice(nl + 1);
+              n++;
               if (line) {
-                process.stdout.write(`${compareBatchLine(o.ecosystem, line)}\n`);
+                process.stdout.write(`${compareBatchLine(o.ecosystem, line, n)}\n`);
               }
               nl = buf.indexOf("\n");
             }
           }
           if (buf.trim()) {
-            process.stdout.write(`${compareBatchLine(o.ecosystem, buf.trim())}\n`);
+            process.stdout.write(`${compareBatchLine(o.ecosystem, buf.trim(), n + 1)}\n`);
           }
           return;
         }
