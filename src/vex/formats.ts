@@ -171,6 +171,126 @@ export function renderCycloneDxVex(
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
+const CSAF_STATUS: Record<VexStatus, string> = {
+  not_affected: "known_not_affected",
+  affected: "known_affected",
+  fixed: "fixed",
+  under_investigation: "under_investigation",
+};
+
+const CSAF_IMAGE_ID = "IMAGE";
+
+/** The product ids of a CSAF VEX document: the image, and each component in it. */
+class CsafProducts {
+  readonly ids = new Map<string, string>();
+  readonly byPurl: Map<string, VexStatement["subcomponent"]>;
+
+  constructor(statements: readonly VexStatement[]) {
+    for (const s of statements) {
+      if (!this.ids.has(s.subcomponent.purl)) {
+        this.ids.set(s.subcomponent.purl, `COMPONENT-${this.ids.size + 1}`);
+      }
+    }
+    this.byPurl = new Map(statements.map((s) => [s.subcomponent.purl, s.subcomponent]));
+  }
+
+  inImage(purl: string): string {
+    return `${this.ids.get(purl)}:${CSAF_IMAGE_ID}`;
+  }
+
+  private label(purl: string): string {
+    return `${this.byPurl.get(purl)?.name} ${this.byPurl.get(purl)?.version}`;
+  }
+
+  tree(first: VexStatement | undefined, digest: string) {
+    return {
+      full_product_names: [
+        ...(first
+          ? [
+              {
+                name: `${first.product.purl}`,
+                product_id: CSAF_IMAGE_ID,
+                product_identification_helper: {
+                  purl: first.product.purl,
+                  hashes: [
+                    {
+                      file_hashes: [{ algorithm: "sha256", value: digest.replace(/^sha256:/, "") }],
+                      filename: "manifest",
+                    },
+                  ],
+                },
+              },
+            ]
+          : []),
+        ...[...this.ids.entries()].map(([purl, pid]) => ({
+          name: this.label(purl),
+          product_id: pid,
+          product_identification_helper: { purl },
+        })),
+      ],
+      ...(this.ids.size
+        ? {
+            relationships: [...this.ids.entries()].map(([purl, pid]) => ({
+              category: "default_component_of",
+              full_product_name: {
+                name: `${this.label(purl)} in the image`,
+                product_id: this.inImage(purl),
+              },
+              product_reference: pid,
+              relates_to_product_reference: CSAF_IMAGE_ID,
+            })),
+          }
+        : {}),
+    };
+  }
+}
+
+/** One CSAF vulnerability entry: every component-in-image product in one status list. */
+function csafVulnerability(id: string, ss: readonly VexStatement[], products: CsafProducts) {
+  const cve = [id, ...ss.flatMap((s) => s.aliases)].find((a) => /^CVE-\d{4}-\d{4,}$/.test(a));
+  const productStatus: Record<string, string[]> = {};
+  for (const s of ss) {
+    const key = CSAF_STATUS[s.status];
+    const list = productStatus[key] ?? [];
+    productStatus[key] = list;
+    if (!list.includes(products.inImage(s.subcomponent.purl))) {
+      list.push(products.inImage(s.subcomponent.purl));
+    }
+  }
+  const flags = ss
+    .filter((s) => s.status === "not_affected" && s.justification)
+    .map((s) => ({
+      label: s.justification as string,
+      product_ids: [products.inImage(s.subcomponent.purl)],
+    }));
+  const threats = ss
+    .filter((s) => s.impact)
+    .map((s) => ({
+      category: "impact",
+      details: [s.impact, evidenceNote(s)].filter(Boolean).join(CSAF_EVIDENCE_SEPARATOR),
+      product_ids: [products.inImage(s.subcomponent.purl)],
+    }));
+  const remediations = ss
+    .filter((s) => s.status === "affected" && s.action)
+    .map((s) => ({
+      category: s.action?.startsWith("Update") ? "vendor_fix" : "none_available",
+      details: s.action as string,
+      product_ids: [products.inImage(s.subcomponent.purl)],
+    }));
+  const description = ss.find((s) => s.description)?.description;
+  return {
+    ...(cve ? { cve } : {}),
+    ...(cve !== id ? { ids: [{ system_name: "advisory", text: id }] } : {}),
+    ...(description
+      ? { notes: [{ category: "summary", text: description, title: "Summary" }] }
+      : {}),
+    product_status: productStatus,
+    ...(flags.length ? { flags: uniqueByJson(flags) } : {}),
+    ...(threats.length ? { threats: uniqueByJson(threats) } : {}),
+    ...(remediations.length ? { remediations: uniqueByJson(remediations) } : {}),
+  };
+}
+
 /**
  * CSAF 2.0 with the VEX profile (category csaf_vex): one vulnerability entry per advisory, the
  * image and each component in the product tree, and every component-in-image product in exactly
@@ -179,69 +299,14 @@ export function renderCycloneDxVex(
  */
 export function renderCsafVex(statements: readonly VexStatement[], o: VexDocumentOptions): string {
   const first = statements[0];
-  const imageId = "IMAGE";
-  const subIds = new Map<string, string>();
-  for (const s of statements) {
-    if (!subIds.has(s.subcomponent.purl)) {
-      subIds.set(s.subcomponent.purl, `COMPONENT-${subIds.size + 1}`);
-    }
-  }
-  const subByPurl = new Map(statements.map((s) => [s.subcomponent.purl, s.subcomponent]));
-  const inImage = (purl: string): string => `${subIds.get(purl)}:${imageId}`;
+  const products = new CsafProducts(statements);
   const byVuln = new Map<string, VexStatement[]>();
   for (const s of statements) {
     byVuln.set(s.vulnerability, [...(byVuln.get(s.vulnerability) ?? []), s]);
   }
-  const CSAF_STATUS: Record<VexStatus, string> = {
-    not_affected: "known_not_affected",
-    affected: "known_affected",
-    fixed: "fixed",
-    under_investigation: "under_investigation",
-  };
-  const vulnerabilities = [...byVuln.entries()].map(([id, ss]) => {
-    const cve = [id, ...ss.flatMap((s) => s.aliases)].find((a) => /^CVE-\d{4}-\d{4,}$/.test(a));
-    const productStatus: Record<string, string[]> = {};
-    for (const s of ss) {
-      const key = CSAF_STATUS[s.status];
-      const list = productStatus[key] ?? [];
-      productStatus[key] = list;
-      if (!list.includes(inImage(s.subcomponent.purl))) {
-        list.push(inImage(s.subcomponent.purl));
-      }
-    }
-    const flags = ss
-      .filter((s) => s.status === "not_affected" && s.justification)
-      .map((s) => ({
-        label: s.justification as string,
-        product_ids: [inImage(s.subcomponent.purl)],
-      }));
-    const threats = ss
-      .filter((s) => s.impact)
-      .map((s) => ({
-        category: "impact",
-        details: [s.impact, evidenceNote(s)].filter(Boolean).join(CSAF_EVIDENCE_SEPARATOR),
-        product_ids: [inImage(s.subcomponent.purl)],
-      }));
-    const remediations = ss
-      .filter((s) => s.status === "affected" && s.action)
-      .map((s) => ({
-        category: s.action?.startsWith("Update") ? "vendor_fix" : "none_available",
-        details: s.action as string,
-        product_ids: [inImage(s.subcomponent.purl)],
-      }));
-    const description = ss.find((s) => s.description)?.description;
-    return {
-      ...(cve ? { cve } : {}),
-      ...(cve !== id ? { ids: [{ system_name: "advisory", text: id }] } : {}),
-      ...(description
-        ? { notes: [{ category: "summary", text: description, title: "Summary" }] }
-        : {}),
-      product_status: productStatus,
-      ...(flags.length ? { flags: uniqueByJson(flags) } : {}),
-      ...(threats.length ? { threats: uniqueByJson(threats) } : {}),
-      ...(remediations.length ? { remediations: uniqueByJson(remediations) } : {}),
-    };
-  });
+  const vulnerabilities = [...byVuln.entries()].map(([id, ss]) =>
+    csafVulnerability(id, ss, products),
+  );
   const digest = first?.product.digest ?? "";
   const trackingId = `cleanimg-vex-${sha256(JSON.stringify(statements)).slice(7, 23)}`;
   const doc = {
@@ -260,45 +325,7 @@ export function renderCsafVex(statements: readonly VexStatement[], o: VexDocumen
         version: "1",
       },
     },
-    product_tree: {
-      full_product_names: [
-        ...(first
-          ? [
-              {
-                name: `${first.product.purl}`,
-                product_id: imageId,
-                product_identification_helper: {
-                  purl: first.product.purl,
-                  hashes: [
-                    {
-                      file_hashes: [{ algorithm: "sha256", value: digest.replace(/^sha256:/, "") }],
-                      filename: "manifest",
-                    },
-                  ],
-                },
-              },
-            ]
-          : []),
-        ...[...subIds.entries()].map(([purl, pid]) => ({
-          name: `${subByPurl.get(purl)?.name} ${subByPurl.get(purl)?.version}`,
-          product_id: pid,
-          product_identification_helper: { purl },
-        })),
-      ],
-      ...(subIds.size
-        ? {
-            relationships: [...subIds.entries()].map(([purl, pid]) => ({
-              category: "default_component_of",
-              full_product_name: {
-                name: `${subByPurl.get(purl)?.name} ${subByPurl.get(purl)?.version} in the image`,
-                product_id: inImage(purl),
-              },
-              product_reference: pid,
-              relates_to_product_reference: imageId,
-            })),
-          }
-        : {}),
-    },
+    product_tree: products.tree(first, digest),
     ...(vulnerabilities.length ? { vulnerabilities } : {}),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
