@@ -69,8 +69,8 @@ export interface ScanOptions extends SbomOptions {
   readonly distroInfoDir?: string;
 }
 
-/** The longest maximum data age a scan takes: 10 years (3650 days). */
-export const MAX_DB_AGE_LIMIT_DAYS = 3650;
+/** The longest maximum data age a scan takes: 100 years (36500 days); fixtures and archives can be decades old. */
+export const MAX_DB_AGE_LIMIT_DAYS = 36500;
 
 /**
  * A maximum data age (`--max-db-age`, `maxDbAge` in config.json): a duration of at most

@@ -462,7 +462,7 @@ describe("VEX from image analysis", () => {
     const out = join(tempDir(), "report.vex");
     // the fixture advisories are years old: this site accepts data of that age (maxDbAge), so
     // the command as written has nothing to warn about
-    writeFileSync(join(ctx.home, "config.json"), JSON.stringify({ maxDbAge: "100000d" }));
+    writeFileSync(join(ctx.home, "config.json"), JSON.stringify({ maxDbAge: "36500d" }));
     const r = spawnSync(
       process.execPath,
       [
