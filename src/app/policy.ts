@@ -25,11 +25,12 @@ import {
 import type { VexStatement } from "../vex/index.js";
 import { keyOfFinding, keyOfStatement } from "../vex/index.js";
 import type { Finding } from "../vuln/index.js";
+import { signedBaseImage } from "./base-image.js";
 import { BUILDER_ID, IMAGE_SIGNATURE_KIND, IMAGE_SIGNATURE_PREDICATE } from "./build.js";
 import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { resolveSubject } from "./images.js";
-import { buildProperties, signedBaseImage } from "./provenance.js";
+import { buildProperties } from "./provenance.js";
 import { TOOL } from "./sbom.js";
 
 const run = promisify(execFile);

@@ -3,10 +3,10 @@ import type { ChainReport, LinkReport } from "../chain/index.js";
 import type { VexStatement } from "../vex/index.js";
 import { keyOfFinding, keyOfStatement } from "../vex/index.js";
 import type { DataFreshness, DistroSupport, Finding } from "../vuln/index.js";
+import { signedBaseImage } from "./base-image.js";
 import type { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import type { ImageSubject } from "./images.js";
-import { signedBaseImage } from "./provenance.js";
 import { findingsAtOrAbove } from "./scan.js";
 import type { CheckResult, ComplianceCheck } from "./status.js";
 
