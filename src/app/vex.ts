@@ -5,20 +5,18 @@ import {
   type EvidenceBundle,
   IN_TOTO_PAYLOAD_TYPE,
   statement as inTotoStatement,
-  type KeylessTrust,
   keyIdOf,
   keySigner,
   loadPrivateKey,
   type Statement,
   signEnvelope,
-  type TrustedLog,
   verifyEvidenceBundle,
 } from "../attest/index.js";
 import {
-  appendToTransparencyLog,
+  type EvidenceTrust,
   evidenceTrust,
-  identities,
   identityList,
+  logDsseBody,
   recordAuditEvent,
   signStatement,
   trustedLogs,
@@ -219,22 +217,12 @@ async function signWithPersonKey(
   );
   const pem = createPublicKey(key).export({ type: "spki", format: "pem" }).toString();
   const body = dsseLogBody(envelope, new TextEncoder().encode(JSON.stringify(envelope)), pem);
-  const { log } = await identities(ctx);
-  const { index, proof, integratedTime } = await appendToTransparencyLog(ctx, body);
+  const entry = await logDsseBody(ctx, body);
   const bundle: EvidenceBundle = {
     mediaType: BUNDLE_MEDIA_TYPE,
     verificationMaterial: {
       publicKey: { hint: signer.keyid },
-      tlogEntries: [
-        {
-          logIndex: String(index),
-          logId: { keyId: log.logId },
-          kindVersion: { kind: "dsse", version: "0.0.1" },
-          integratedTime: String(integratedTime),
-          inclusionProof: proof,
-          canonicalizedBody: Buffer.from(body).toString("base64"),
-        },
-      ],
+      tlogEntries: [entry],
     },
     dsseEnvelope: envelope,
   };
@@ -263,11 +251,7 @@ async function signKeylessDecision(
  * evidence verification trusts. The keys that sign evidence (this store's, keys/trusted/) and
  * the CI identities of CLEANIMG_TRUSTED_IDENTITIES are not people and are not trusted here.
  */
-export interface DecisionTrust {
-  readonly keys: readonly KeyObject[];
-  readonly logs: readonly TrustedLog[];
-  readonly keyless?: KeylessTrust;
-}
+export type DecisionTrust = EvidenceTrust;
 
 export async function decisionTrust(ctx: AppContext): Promise<DecisionTrust> {
   const keys = await trustedPersonKeys(ctx);

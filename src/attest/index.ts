@@ -2,6 +2,7 @@ export {
   BUNDLE_MEDIA_TYPE,
   type EvidenceBundle,
   type KeylessTrust,
+  type OwnLogEntry,
   type TrustedLog,
   type VerifiedEvidenceBundle,
   verifyEvidenceBundle,

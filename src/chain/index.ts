@@ -54,6 +54,7 @@ export { signStatement } from "./sign.js";
 export {
   appendToTransparencyLog,
   BUNDLE_MEDIA_TYPE,
+  logDsseBody,
   readTransparencyLog,
   TLOG,
   type TransparencyLogVerification,

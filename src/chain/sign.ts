@@ -14,7 +14,7 @@ import { type Digest, sha256 } from "../core/digest.js";
 import { UsageError } from "../core/errors.js";
 import type { ChainContext, ChainSettings } from "./context.js";
 import { identities } from "./keys.js";
-import { appendToTransparencyLog } from "./tlog.js";
+import { logDsseBody } from "./tlog.js";
 
 /**
  * Keyless signing of evidence, when configured: CLEANIMG_FULCIO_URL and an OIDC token
@@ -54,7 +54,7 @@ export async function signStatement(
   ctx: ChainContext,
   stmt: Statement,
 ): Promise<{ bundle: EvidenceBundle; bytes: Uint8Array; digest: Digest }> {
-  const { signing, log } = await identities(ctx);
+  const { signing } = await identities(ctx);
   const payload = new TextEncoder().encode(JSON.stringify(stmt));
   const keyless = keylessConfig(ctx.settings);
   let verifierPem = signing.publicKeyPem;
@@ -84,24 +84,14 @@ export async function signStatement(
   const rekor = rekorURL
     ? await witnessEnvelopeInRekor(envelope, verifierPem, { rekorURL })
     : undefined;
-  const { index, proof, integratedTime } = await appendToTransparencyLog(ctx, body);
+  const entry = await logDsseBody(ctx, body);
   const bundle: EvidenceBundle = {
     mediaType: BUNDLE_MEDIA_TYPE,
     verificationMaterial: {
       ...(keyless
         ? { certificate: { rawBytes: new X509Certificate(verifierPem).raw.toString("base64") } }
         : { publicKey: { hint: signing.keyid } }),
-      tlogEntries: [
-        {
-          logIndex: String(index),
-          logId: { keyId: log.logId },
-          kindVersion: { kind: "dsse", version: "0.0.1" },
-          integratedTime: String(integratedTime),
-          inclusionProof: proof,
-          canonicalizedBody: Buffer.from(body).toString("base64"),
-        },
-        ...(rekor ? [rekor] : []),
-      ],
+      tlogEntries: [entry, ...(rekor ? [rekor] : [])],
     },
     dsseEnvelope: envelope,
   };

@@ -9,6 +9,7 @@ import {
   lastLeafProof,
   leafHash,
   noteKeyHint,
+  type OwnLogEntry,
   rootHash,
   signCheckpoint,
   verifyCheckpointNote,
@@ -94,6 +95,20 @@ export async function appendToTransparencyLog(
   const made = proof as InclusionProof;
   await raiseWitness(ctx, "tlog", index + 1, new TextEncoder().encode(made.checkpoint.envelope));
   return { index, proof: made, integratedTime: Math.floor(time / 1000) };
+}
+
+/** Appends a DSSE log body to the embedded log; returns the bundle's entry for it. */
+export async function logDsseBody(ctx: ChainContext, body: Uint8Array): Promise<OwnLogEntry> {
+  const { log } = await identities(ctx);
+  const { index, proof, integratedTime } = await appendToTransparencyLog(ctx, body);
+  return {
+    logIndex: String(index),
+    logId: { keyId: log.logId },
+    kindVersion: { kind: "dsse", version: "0.0.1" },
+    integratedTime: String(integratedTime),
+    inclusionProof: proof,
+    canonicalizedBody: Buffer.from(body).toString("base64"),
+  };
 }
 
 /**
