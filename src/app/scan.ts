@@ -100,7 +100,7 @@ async function maxDbAge(ctx: AppContext, opts: ScanOptions): Promise<number> {
 
 /**
  * The data a scan may use: not empty, and (with failOnStale) no older than the maximum age.
- * @throws ToolError CORE_INVALID_ARGUMENT when empty; VULN_DB_STALE when stale and refused
+ * @throws ToolError VULN_DB_EMPTY when empty; VULN_DB_STALE when stale and refused
  */
 async function usableData(
   ctx: AppContext,
@@ -109,7 +109,7 @@ async function usableData(
 ): Promise<{ now: Date; freshness: DataFreshness }> {
   if (db.count() === 0) {
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "VULN_DB_EMPTY",
       "the vulnerability database is empty, so nothing can be said about vulnerabilities",
       {
         hint: "import data first: cleanimg-init db import PATH (OSV, Debian, Alpine)",

@@ -56,6 +56,7 @@ export type ErrorCode =
   | "VULN_INPUT_UNREADABLE"
   | "VULN_NOTHING_IMPORTED"
   | "VULN_DB_STALE"
+  | "VULN_DB_EMPTY"
   | "CLI_USAGE"
   | "CLI_NOT_AVAILABLE";
 
