@@ -6,8 +6,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { writeFileAtomic } from "../core/atomic-write.js";
 import { ToolError } from "../core/errors.js";
-import { debComparator } from "../versions/index.js";
-import type { BuildSpec, SpecPackage } from "./spec.js";
+import type { BuildSpec } from "./spec.js";
 
 /**
  * The Debian archive as a build reads it: the InRelease file verified with gpgv against the
@@ -58,12 +57,12 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   try {
     res = await fetch(url);
   } catch (e) {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `cannot fetch ${url}: ${(e as Error).message}`, {
+    throw new ToolError("BUILD_FETCH_FAILED", `cannot fetch ${url}: ${(e as Error).message}`, {
       hint: "check the network, or build --offline with a complete lock file and cache",
     });
   }
   if (!res.ok) {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `cannot fetch ${url}: HTTP ${res.status}`);
+    throw new ToolError("BUILD_FETCH_FAILED", `cannot fetch ${url}: HTTP ${res.status}`);
   }
   return new Uint8Array(await res.arrayBuffer());
 }
@@ -240,7 +239,7 @@ export async function loadArchiveIndex(
   const { uri, suite, components, keyring } = spec.archive;
   const arch = spec.architecture;
   if (!existsSync(keyring)) {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `the archive keyring ${keyring} does not exist`, {
+    throw new ToolError("BUILD_ARCHIVE_INVALID", `the archive keyring ${keyring} does not exist`, {
       hint: "install debian-archive-keyring (apt-get install debian-archive-keyring)",
     });
   }
@@ -251,7 +250,7 @@ export async function loadArchiveIndex(
   if (opts.offline) {
     if (!existsSync(inReleasePath)) {
       throw new ToolError(
-        "CORE_INVALID_ARGUMENT",
+        "BUILD_NOT_CACHED",
         `offline, and no cached index of ${uri} ${suite}: the packages cannot be resolved`,
         { hint: "resolve once online (writing the lock file), or give a complete lock file" },
       );
@@ -279,7 +278,7 @@ export async function loadArchiveIndex(
     const want = hashes.get(path);
     if (!want) {
       throw new ToolError(
-        "CORE_INVALID_ARGUMENT",
+        "BUILD_ARCHIVE_INVALID",
         `${uri} ${suite} has no ${path} in its signed Release`,
         { hint: "check archive.components and architecture in the spec" },
       );
@@ -289,10 +288,7 @@ export async function loadArchiveIndex(
     if (existsSync(cached)) {
       gz = new Uint8Array(await readFile(cached));
     } else if (opts.offline) {
-      throw new ToolError(
-        "CORE_INVALID_ARGUMENT",
-        `offline, and ${path} of ${suite} is not cached`,
-      );
+      throw new ToolError("BUILD_NOT_CACHED", `offline, and ${path} of ${suite} is not cached`);
     } else {
       gz = await fetchBytes(
         byHash
@@ -328,160 +324,4 @@ export async function loadArchiveIndex(
     packages,
     providers,
   };
-}
-
-interface Relation {
-  readonly name: string;
-  readonly op?: string;
-  readonly version?: string;
-}
-
-/** Parses a Depends value into groups of alternatives. */
-export function parseRelations(value: string): Relation[][] {
-  return value
-    .split(",")
-    .map((g) => g.trim())
-    .filter(Boolean)
-    .map((g) =>
-      g.split("|").map((alt) => {
-        const m =
-          /^\s*([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9-]+)?\s*(?:\(\s*(<<|<=|=|>=|>>)\s*([^)\s]+)\s*\))?\s*(?:\[.*\])?\s*(?:<.*>)?\s*$/.exec(
-            alt,
-          );
-        if (!m) {
-          throw new ToolError("CORE_INVALID_ARGUMENT", `cannot read the relation "${alt.trim()}"`);
-        }
-        return { name: m[1] as string, ...(m[2] ? { op: m[2], version: m[3] as string } : {}) };
-      }),
-    );
-}
-
-function satisfies(version: string, r: Relation): boolean {
-  if (!r.op || !r.version) {
-    return true;
-  }
-  const c = debComparator.compare(version, r.version);
-  switch (r.op) {
-    case "<<":
-      return c < 0;
-    case "<=":
-      return c <= 0;
-    case "=":
-      return c === 0;
-    case ">=":
-      return c >= 0;
-    default:
-      return c > 0;
-  }
-}
-
-/**
- * Resolves the requested packages and their Depends/Pre-Depends closure (first satisfiable
- * alternative, preferring what is already chosen; virtual packages through Provides).
- * Recommends are not installed, as in distroless and apko.
- * @throws ToolError CORE_INVALID_ARGUMENT naming what cannot be satisfied and what needs it
- */
-export function resolvePackages(
-  index: ArchiveIndex,
-  requested: readonly SpecPackage[],
-  /** Packages the base image already has: they satisfy dependencies and are not installed again. */
-  installed: readonly { readonly name: string; readonly version: string }[] = [],
-): DebPackage[] {
-  const chosen = new Map<string, DebPackage>();
-  const preinstalled = new Set<string>();
-  for (const i of installed) {
-    preinstalled.add(i.name);
-    chosen.set(i.name, {
-      name: i.name,
-      version: i.version,
-      architecture: "",
-      filename: "",
-      size: 0,
-      sha256: "",
-      depends: "",
-      preDepends: "",
-      provides: "",
-    });
-  }
-  const where = `${index.suite} (${index.uri}, ${index.architecture})`;
-  const best = (name: string, r?: Relation): DebPackage | undefined =>
-    [...(index.packages.get(name) ?? [])]
-      .filter((p) => !r || satisfies(p.version, r))
-      .sort((a, b) => debComparator.compare(b.version, a.version))[0];
-  const queue: { pkg: DebPackage; by: string }[] = [];
-  const choose = (p: DebPackage, by: string): void => {
-    const have = chosen.get(p.name);
-    if (have) {
-      if (have.version !== p.version) {
-        throw new ToolError(
-          "CORE_INVALID_ARGUMENT",
-          `${p.name} is needed at ${p.version} by ${by} and at ${have.version} by another package`,
-        );
-      }
-      return;
-    }
-    chosen.set(p.name, p);
-    queue.push({ pkg: p, by });
-  };
-  for (const r of requested) {
-    const base = chosen.get(r.name);
-    if (base && preinstalled.has(r.name) && (!r.version || r.version === base.version)) {
-      continue; // the base image has it
-    }
-    const p = r.version
-      ? index.packages.get(r.name)?.find((x) => x.version === r.version)
-      : best(r.name);
-    if (!p) {
-      const avail = (index.packages.get(r.name) ?? []).map((x) => x.version);
-      throw new ToolError(
-        "CORE_INVALID_ARGUMENT",
-        `package ${r.name}${r.version ? ` ${r.version}` : ""} is not in ${where}${avail.length ? ` (it has ${avail.join(", ")})` : ""}`,
-        { hint: "check the name and version (apt-cache policy NAME shows what the archive has)" },
-      );
-    }
-    choose(p, "the spec");
-  }
-  while (queue.length > 0) {
-    const { pkg } = queue.shift() as { pkg: DebPackage; by: string };
-    const by = `${pkg.name} ${pkg.version}`;
-    for (const group of [...parseRelations(pkg.preDepends), ...parseRelations(pkg.depends)]) {
-      const done = group.some((r) => {
-        const c = chosen.get(r.name);
-        if (c && satisfies(c.version, r)) {
-          return true;
-        }
-        return (
-          !r.op &&
-          [...chosen.values()].some((p) =>
-            p.provides.split(",").some((v) => v.trim().split(/[\s(]/)[0] === r.name),
-          )
-        );
-      });
-      if (done) {
-        continue;
-      }
-      let picked: DebPackage | undefined;
-      for (const r of group) {
-        picked =
-          best(r.name, r) ??
-          (!r.op
-            ? [...(index.providers.get(r.name) ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1))[0]
-            : undefined);
-        if (picked) {
-          break;
-        }
-      }
-      if (!picked) {
-        throw new ToolError(
-          "CORE_INVALID_ARGUMENT",
-          `${by} needs ${group.map((r) => `${r.name}${r.op ? ` (${r.op} ${r.version})` : ""}`).join(" | ")}, which ${where} cannot satisfy`,
-          { hint: "add a suitable package to the spec, or use a suite that has it" },
-        );
-      }
-      choose(picked, by);
-    }
-  }
-  return [...chosen.values()]
-    .filter((p) => !preinstalled.has(p.name))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -10,10 +10,8 @@ export {
   cachedReleaseFields,
   type DebPackage,
   loadArchiveIndex,
-  parseRelations,
   parseStanzas,
   type ReleaseFields,
-  resolvePackages,
 } from "./debian.js";
 export {
   BASE_FILES,
@@ -21,6 +19,7 @@ export {
   type OsReleaseSource,
   osReleaseFromRelease,
 } from "./os-release.js";
+export { parseRelations, resolvePackages } from "./resolve.js";
 export {
   type BuildSpec,
   DEFAULT_ARCHIVE,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseRelations } from "./debian.js";
+import { parseRelations } from "./resolve.js";
 import { parseSpec } from "./spec.js";
 
 const ok = `version: 1
