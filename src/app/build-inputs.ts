@@ -6,6 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import {
   type BuildSpec,
+  fetchBytes,
   type LockedPackage,
   loadArchiveIndex,
   parseSpec,
@@ -145,7 +146,7 @@ async function fetchDeb(
   }
   if (offline) {
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "BUILD_NOT_CACHED",
       `offline, and ${p.name} ${p.version} is not in the cache (${path})`,
       { hint: "run the build once online to fill the cache" },
     );
@@ -153,13 +154,7 @@ async function fetchDeb(
   await mkdir(dir, { recursive: true });
   const url = `${archiveUri}/${p.filename}`;
   ctx.progress(`fetching ${p.name} ${p.version}`);
-  const res = await fetch(url).catch((e: Error) => {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `cannot fetch ${url}: ${e.message}`);
-  });
-  if (!res.ok) {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `cannot fetch ${url}: HTTP ${res.status}`);
-  }
-  const bytes = new Uint8Array(await res.arrayBuffer());
+  const bytes = await fetchBytes(url);
   const got = createHash("sha256").update(bytes).digest("hex");
   if (got !== p.sha256 || bytes.length !== p.size) {
     throw new ToolError(
@@ -270,7 +265,7 @@ export async function openBase(ctx: AppContext, spec: BuildSpec): Promise<OpenBa
 /**
  * The lock file when it matches the spec, else a new resolution from the verified index,
  * written beside the spec.
- * @throws ToolError CORE_INVALID_ARGUMENT for a lock file that is not JSON
+ * @throws ToolError CORE_INPUT_UNREADABLE for a lock file that is not JSON
  */
 export async function resolveLock(
   ctx: AppContext,
@@ -287,7 +282,7 @@ export async function resolveLock(
       const l = JSON.parse(await readFile(lockPath, "utf8")) as BuildLock;
       matching = l.lockVersion === 1 && l.resolutionKey === key ? l : undefined;
     } catch {
-      throw new ToolError("CORE_INVALID_ARGUMENT", `${lockPath} is not a valid lock file`, {
+      throw new ToolError("CORE_INPUT_UNREADABLE", `${lockPath} is not a valid lock file`, {
         hint: "delete it to resolve again",
       });
     }

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { ToolError } from "../core/errors.js";
-import { parseJson } from "../core/json.js";
+import { readJsonInput } from "../core/input.js";
 import { writeFileAtomic } from "../oci/index.js";
 import {
   builtinFramework,
@@ -37,20 +37,11 @@ export async function importCatalog(
   name?: string,
 ): Promise<Framework & { readonly path: string }> {
   let doc: Record<string, unknown>;
-  try {
-    doc = parseJson(await readFile(file, "utf8"), file) as Record<string, unknown>;
-  } catch (e) {
-    if (e instanceof ToolError) {
-      throw e; // too deep: hostile input, named
-    }
-    throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
-      `${file} is not a JSON file: ${(e as Error).message}`,
-      {
-        hint: "give an OSCAL catalog or profile in JSON",
-      },
-    );
-  }
+  doc = (await readJsonInput(
+    file,
+    "the catalog",
+    "give an OSCAL catalog or profile in JSON",
+  )) as Record<string, unknown>;
   const id =
     name ??
     basename(file)
@@ -96,7 +87,7 @@ export async function importCatalog(
     }
   } else {
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "CORE_INPUT_UNREADABLE",
       `${file} is neither an OSCAL catalog nor a profile`,
       {
         hint: "the top-level key must be catalog or profile",
@@ -104,7 +95,7 @@ export async function importCatalog(
     );
   }
   if (controls.length === 0) {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `${file} lists no controls`);
+    throw new ToolError("CORE_INPUT_UNREADABLE", `${file} lists no controls`);
   }
   const dir = join(ctx.home, "catalogs");
   await mkdir(dir, { recursive: true });

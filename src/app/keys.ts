@@ -18,7 +18,7 @@ import {
 } from "../attest/index.js";
 import { unwritable } from "../core/atomic-write.js";
 import { AttestError, ToolError, UsageError } from "../core/errors.js";
-import { parseJson } from "../core/json.js";
+import { readInput, readJsonInput } from "../core/input.js";
 import { writeFileAtomic } from "../oci/index.js";
 import type { AppContext } from "./context.js";
 
@@ -47,15 +47,13 @@ export async function trustedPersonKeys(ctx: AppContext): Promise<KeyObject[]> {
 /**
  * Trusts a person's public key for VEX decisions: copies it (as SPKI PEM) to
  * `keys/trusted-people/KEYID.pub`. Idempotent.
- * @throws ToolError CORE_INVALID_ARGUMENT when the file is unreadable or not a public key
+ * @throws ToolError CORE_INPUT_UNREADABLE when the file is unreadable or not a public key
  */
 export async function trustPersonKey(
   ctx: AppContext,
   file: string,
 ): Promise<{ keyid: string; path: string }> {
-  const pem = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `cannot read ${file}: ${e.code ?? e.message}`);
-  });
+  const pem = (await readInput(file, "the public key")).toString("utf8");
   let key: KeyObject;
   try {
     if (pem.includes("PRIVATE KEY")) {
@@ -64,7 +62,7 @@ export async function trustPersonKey(
     key = loadPublicKey(pem);
   } catch (e) {
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "CORE_INPUT_UNREADABLE",
       `${file} is not a public key: ${(e as Error).message}`,
       {
         hint: "give the person's PREFIX.pub (key generate writes it), never the private key",
@@ -180,21 +178,9 @@ export async function verifyBundleFile(
   },
 ): Promise<VerifiedBundle> {
   requireSignerPolicy(opts);
-  const read = async (p: string): Promise<Buffer> =>
-    readFile(p).catch((e: NodeJS.ErrnoException) => {
-      throw new ToolError("CORE_INVALID_ARGUMENT", `cannot read ${p}: ${e.code ?? e.message}`);
-    });
-  let bundle: unknown;
-  let root: unknown;
-  try {
-    bundle = parseJson(await read(bundlePath), bundlePath);
-    root = parseJson(await read(opts.trustedRoot), opts.trustedRoot);
-  } catch (e) {
-    if (e instanceof ToolError) {
-      throw e;
-    }
-    throw new ToolError("CORE_INVALID_ARGUMENT", `not JSON: ${(e as Error).message}`);
-  }
+  const read = (p: string) => readInput(p, "the file");
+  const bundle = await readJsonInput(bundlePath, "the bundle");
+  const root = await readJsonInput(opts.trustedRoot, "the trusted root");
   if (isCertificateSigned(bundle) && !(opts.identity && opts.issuer)) {
     // a key verifies a key-signed bundle only: a certificate's signer still needs an identity
     throw new AttestError(
@@ -245,21 +231,11 @@ export async function signBundleFile(
   bundlePath: string,
   o: SignBundleOptions,
 ): Promise<{ mediaType: string; keyKind: "certificate" | "public-key"; tlogEntries: number }> {
-  const read = async (p: string): Promise<Buffer> =>
-    readFile(p).catch((e: NodeJS.ErrnoException) => {
-      throw new ToolError("CORE_INVALID_ARGUMENT", `cannot read ${p}: ${e.code ?? e.message}`);
-    });
+  const read = (p: string) => readInput(p, "the file");
   const data = new Uint8Array(await read(artifactPath));
   let signingConfig: unknown;
   if (o.signingConfig) {
-    try {
-      signingConfig = parseJson(await read(o.signingConfig), o.signingConfig);
-    } catch (e) {
-      if (e instanceof ToolError) {
-        throw e;
-      }
-      throw new ToolError("CORE_INVALID_ARGUMENT", `${o.signingConfig} is not JSON`);
-    }
+    signingConfig = await readJsonInput(o.signingConfig, "the signing config");
   }
   const urls: SigstoreServiceUrls = {
     ...(o.staging ? STAGING : {}),

@@ -52,7 +52,11 @@ export interface ReleaseFields {
 
 const sha256hex = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
-async function fetchBytes(url: string): Promise<Uint8Array> {
+/**
+ * Fetches a URL of the archive.
+ * @throws ToolError BUILD_FETCH_FAILED on a network error or an HTTP error status
+ */
+export async function fetchBytes(url: string): Promise<Uint8Array> {
   let res: Response;
   try {
     res = await fetch(url);

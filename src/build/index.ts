@@ -9,6 +9,7 @@ export {
   type ArchiveIndex,
   cachedReleaseFields,
   type DebPackage,
+  fetchBytes,
   loadArchiveIndex,
   parseStanzas,
   type ReleaseFields,
