@@ -170,7 +170,11 @@ describe("cleanimg-init command line", () => {
     const exp = JSON.parse(cli(["image", "export", "myapp:1.0.0", out, "--json"], env()).stdout);
     expect(exp.files).toBeGreaterThan(10);
     const rm = JSON.parse(cli(["image", "rm", "myapp:latest", "--json"], env()).stdout);
-    expect(rm).toEqual({ removed: "docker.io/library/myapp:latest", blobsDeleted: 0 });
+    expect(rm).toEqual({
+      removed: "docker.io/library/myapp:latest",
+      names: ["docker.io/library/myapp:latest"],
+      blobsDeleted: 0,
+    });
     const rm2 = JSON.parse(cli(["image", "rm", "myapp:1.0.0", "--json"], env()).stdout);
     expect(rm2.blobsDeleted).toBe(3);
     expect(JSON.parse(cli(["image", "ls", "--json"], env()).stdout)).toEqual([]);
