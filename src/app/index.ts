@@ -38,7 +38,7 @@ export {
   verifyTransparencyLog,
 } from "../chain/index.js";
 export { parsePlatform, writeFileAtomic } from "../oci/index.js";
-export { evaluatePolicy, type PolicyDecision } from "../policy/index.js";
+export { evaluatePolicy, type Policy, type PolicyDecision } from "../policy/index.js";
 export {
   controlLabel,
   REPORT_FRAMEWORKS,
@@ -125,10 +125,7 @@ export {
   inspectImage,
   listEvidence,
   listImageFiles,
-  listLocalImages,
-  removeLocalImage,
   resolveSubject,
-  tagLocalImage,
 } from "./images.js";
 export {
   INTOTO_VERIFICATION_KIND,
@@ -154,6 +151,7 @@ export {
   verifyBundleFile,
   writeKeyPair,
 } from "./keys.js";
+export { listLocalImages, removeLocalImage, tagLocalImage } from "./local-images.js";
 export {
   evaluateImagePolicy,
   loadPolicy,

@@ -1,31 +1,59 @@
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import {
   evaluateImagePolicy,
   evaluatePolicy,
   loadPolicy,
+  type Policy,
   type PolicyDecision,
   policyInput,
 } from "../../app/index.js";
-import { isToolError, ToolError, UsageError } from "../../core/errors.js";
-import { parseJson } from "../../core/json.js";
+import { UsageError } from "../../core/errors.js";
+import { readJsonInput } from "../../core/input.js";
 import type { CliDeps } from "./deps.js";
+
+/** The rules of a decision, one line each, with what a failing rule looked at. */
+function showDecision(d: PolicyDecision): string[] {
+  return d.rules.map((r) =>
+    r.result === "pass"
+      ? `  PASS  ${r.name}`
+      : `  ${r.result.toUpperCase()}  ${r.name}: requires ${r.message}${r.error ? ` (error: ${r.error})` : ""}${Object.entries(
+          r.observed ?? {},
+        )
+          .map(([k, v]) => `\n        looked at ${k} = ${JSON.stringify(v)}`)
+          .join("")}`,
+  );
+}
+
+type Fixture = {
+  input: Record<string, unknown>;
+  params?: Record<string, unknown>;
+  expect: { allow: boolean; failing?: string[] };
+};
+
+/** Runs one fixture: whether the decision and its failing rules are the ones expected. */
+async function runFixture(policy: Policy, f: string) {
+  const fx = (await readJsonInput(
+    f,
+    "the fixture",
+    "give the path of a fixture JSON file: {input, params?, expect: {allow, failing?}}",
+  )) as Fixture;
+  const d = evaluatePolicy(policy, fx.input, fx.params ?? {});
+  const failing = d.rules
+    .filter((r) => r.result !== "pass")
+    .map((r) => r.name)
+    .sort();
+  const ok =
+    d.allow === fx.expect.allow &&
+    (fx.expect.failing === undefined ||
+      JSON.stringify(failing) === JSON.stringify([...fx.expect.failing].sort()));
+  return { fixture: f, ok, allow: d.allow, failing };
+}
 
 /** Registers the policy commands. */
 export function registerPolicy(program: Command, deps: CliDeps): void {
   const { out, context } = deps;
   // --- policy --------------------------------------------------------------------------------------
   const policyCmd = program.command("policy").description("policies as code (CEL; Rego with OPA)");
-  const showDecision = (d: PolicyDecision): string[] =>
-    d.rules.map((r) =>
-      r.result === "pass"
-        ? `  PASS  ${r.name}`
-        : `  ${r.result.toUpperCase()}  ${r.name}: requires ${r.message}${r.error ? ` (error: ${r.error})` : ""}${Object.entries(
-            r.observed ?? {},
-          )
-            .map(([k, v]) => `\n        looked at ${k} = ${JSON.stringify(v)}`)
-            .join("")}`,
-    );
   policyCmd
     .command("eval")
     .description(
@@ -86,44 +114,9 @@ export function registerPolicy(program: Command, deps: CliDeps): void {
     .argument("<fixtures...>", "fixture JSON files")
     .action(async (fixtures: string[], o: { policy?: string }) => {
       const { policy } = await loadPolicy(o.policy);
-      const results: { fixture: string; ok: boolean; allow: boolean; failing: string[] }[] = [];
+      const results: Awaited<ReturnType<typeof runFixture>>[] = [];
       for (const f of fixtures) {
-        const text = await readFile(f, "utf8").catch((e: NodeJS.ErrnoException) => {
-          throw new UsageError(
-            "CLI_USAGE",
-            `cannot read the fixture ${f}: ${e.code ?? e.message}`,
-            {
-              hint: "give the path of a fixture JSON file: {input, params?, expect: {allow, failing?}}",
-            },
-          );
-        });
-        let parsed: unknown;
-        try {
-          parsed = parseJson(text, f);
-        } catch (e) {
-          if (isToolError(e)) {
-            throw e; // too deep: hostile input, named
-          }
-          throw new ToolError(
-            "CORE_INVALID_ARGUMENT",
-            `the fixture ${f} is not JSON: ${(e as Error).message}`,
-          );
-        }
-        const fx = parsed as {
-          input: Record<string, unknown>;
-          params?: Record<string, unknown>;
-          expect: { allow: boolean; failing?: string[] };
-        };
-        const d = evaluatePolicy(policy, fx.input, fx.params ?? {});
-        const failing = d.rules
-          .filter((r) => r.result !== "pass")
-          .map((r) => r.name)
-          .sort();
-        const ok =
-          d.allow === fx.expect.allow &&
-          (fx.expect.failing === undefined ||
-            JSON.stringify(failing) === JSON.stringify([...fx.expect.failing].sort()));
-        results.push({ fixture: f, ok, allow: d.allow, failing });
+        results.push(await runFixture(policy, f));
       }
       out.result(results, () =>
         results
