@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { parseIsoDate } from "../core/dates.js";
 import { ToolError } from "../core/errors.js";
 import {
   type InTotoKey,
@@ -69,8 +70,15 @@ export async function layoutFromYaml(
     expires = new Date(
       now.getTime() + n * (e.endsWith("d") ? 86_400_000 : 3_600_000),
     ).toISOString();
-  } else if (typeof e === "string" && !Number.isNaN(Date.parse(e))) {
-    expires = new Date(e).toISOString();
+  } else if (typeof e === "string" && /^\d{4}-/.test(e.trim())) {
+    const t = parseIsoDate(e.trim());
+    if (t === undefined) {
+      return bad(
+        "expires",
+        `"${e}" is not a date that exists: give one that does (2027-01-31T00:00:00Z) or a duration (90d, 12h)`,
+      );
+    }
+    expires = new Date(t).toISOString();
   } else {
     return bad("expires", "give a date (2027-01-31T00:00:00Z) or a duration (90d, 12h)");
   }

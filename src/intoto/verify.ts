@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
+import { parseIsoDate } from "../core/dates.js";
 import { isToolError, type ToolError } from "../core/errors.js";
 import type { InTotoKey } from "./keys.js";
 import {
@@ -136,10 +137,18 @@ export function verifyLayout(o: VerifyOptions): VerifyResult {
       }
     }
     const now = o.now ?? new Date();
-    if (!layout.expires || Number.isNaN(Date.parse(layout.expires))) {
+    if (!layout.expires) {
       throw new Failure("layout", "the layout has no valid expiry date");
     }
-    if (Date.parse(layout.expires) <= now.getTime()) {
+    // strictly: Date.parse rolls a date that does not exist (February 30) over into March
+    const expires = typeof layout.expires === "string" ? parseIsoDate(layout.expires) : undefined;
+    if (expires === undefined) {
+      throw new Failure(
+        "layout",
+        `the layout's expiry ${JSON.stringify(layout.expires)} is not a date that exists (ISO 8601, e.g. 2027-01-31T00:00:00Z)`,
+      );
+    }
+    if (expires <= now.getTime()) {
       throw new Failure("layout", `the layout expired at ${layout.expires}`);
     }
     // links of each step, by its authorized functionaries
