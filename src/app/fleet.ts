@@ -3,6 +3,8 @@ import {
   type ChainReport,
   evidenceTrust,
   type LinkReport,
+  linkInEffect,
+  type Stage,
 } from "../chain/index.js";
 import type { Digest } from "../core/digest.js";
 import type { EvidenceLink } from "../store/index.js";
@@ -60,11 +62,16 @@ export async function fleetStatus(
   } = {},
 ): Promise<FleetRow[]> {
   const links = await ctx.evidence().find({ kind: ATTESTATION_KIND });
-  const byImage = new Map<Digest, Map<string, EvidenceLink>>();
+  const all = new Map<Digest, Map<string, EvidenceLink[]>>();
   for (const l of links) {
-    const m = byImage.get(l.subject) ?? new Map();
-    m.set(l.annotations["stage"] ?? "", l); // find() is oldest first: the last one wins
-    byImage.set(l.subject, m);
+    const m = all.get(l.subject) ?? new Map<string, EvidenceLink[]>();
+    const stage = l.annotations["stage"] ?? "";
+    m.set(stage, [...(m.get(stage) ?? []), l]); // find() is in arrival order
+    all.set(l.subject, m);
+  }
+  const byImage = new Map<Digest, Map<string, EvidenceLink>>();
+  for (const [digest, stages] of all) {
+    byImage.set(digest, new Map([...stages].map(([stage, ls]) => [stage, inEffect(ls)] as const)));
   }
   const names = await imageNames(ctx);
   const signed = new Set(
@@ -97,12 +104,30 @@ export async function fleetStatus(
 
 type RowValues = Omit<FleetRow, "image" | "digest" | "version">;
 
+/**
+ * A stage's link in effect, by the chain's own rule (linkInEffect: the one made last by its
+ * signed time, not the one the store received last, as the verifier takes it).
+ */
+function inEffect(ls: readonly EvidenceLink[]): EvidenceLink {
+  const recorded = ls.map((l) => ({
+    stage: l.annotations["stage"] as Stage,
+    attestation: l.evidence,
+    envelope: (l.annotations["envelope"] ?? "") as Digest,
+    evidence: (l.annotations["evidence"] ?? "") as Digest,
+    created: l.annotations["created"] ?? "",
+  }));
+  const chosen = linkInEffect(recorded);
+  return ls[chosen ? recorded.indexOf(chosen) : ls.length - 1] as EvidenceLink;
+}
+
 /** A row from the store's index: what was recorded, nothing verified, labelled so. */
 function indexRow(m: Map<string, EvidenceLink>, signed: boolean): RowValues {
   const sbom = m.get("sbom");
   const scan = m.get("scan");
   const vex = m.get("vex");
   const prov = m.get("provenance");
+  // the index holds no references: a link made (signed time) before the upstream link in
+  // effect cannot have been made from it; --verify applies the chain's references themselves
   const at = (l: EvidenceLink | undefined): string => l?.annotations["created"] ?? "";
   const stale = (scan && sbom && at(scan) < at(sbom)) || (vex && scan && at(vex) < at(scan));
   const partial = Number(scan?.annotations["unassessed"] ?? 0) > 0;
