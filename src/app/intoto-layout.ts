@@ -35,6 +35,51 @@ interface LayoutSpec {
   }[];
 }
 
+const bad = (where: string, what: string): never => {
+  throw new ToolError("CORE_INVALID_ARGUMENT", `layout description, ${where}: ${what}`);
+};
+
+/** The expiry: a date that exists, or a duration from now (`90d`, `12h`), to the second. */
+function layoutExpiry(e: unknown, now: Date): string {
+  let expires: string;
+  if (e instanceof Date) {
+    expires = e.toISOString();
+  } else if (typeof e === "string" && /^\d+[dh]$/.test(e)) {
+    const n = Number(e.slice(0, -1));
+    expires = new Date(
+      now.getTime() + n * (e.endsWith("d") ? 86_400_000 : 3_600_000),
+    ).toISOString();
+  } else if (typeof e === "string" && /^\d{4}-/.test(e.trim())) {
+    const t = parseIsoDate(e.trim());
+    if (t === undefined) {
+      return bad(
+        "expires",
+        `"${e}" is not a date that exists: give one that does (2027-01-31T00:00:00Z) or a duration (90d, 12h)`,
+      );
+    }
+    expires = new Date(t).toISOString();
+  } else {
+    return bad("expires", "give a date (2027-01-31T00:00:00Z) or a duration (90d, 12h)");
+  }
+  return `${expires.slice(0, 19)}Z`;
+}
+
+/** Artifact rules as strings (`MATCH foo WITH PRODUCTS FROM build`) or lists, each checked. */
+function ruleList(where: string, list: (string | string[])[] | undefined): string[][] {
+  return (list ?? []).map((r, i) => {
+    const rule = Array.isArray(r) ? r.map(String) : String(r).trim().split(/\s+/);
+    try {
+      parseRule(rule);
+    } catch (err) {
+      bad(`${where}[${i}]`, (err as Error).message);
+    }
+    return rule;
+  });
+}
+
+const argvOf = (v: string[] | string | undefined): string[] =>
+  Array.isArray(v) ? v.map(String) : typeof v === "string" ? v.trim().split(/\s+/) : [];
+
 /**
  * A layout from its readable YAML description (docs/intoto.md): functionaries by name with
  * their public key files (relative to the description), rules as `MATCH foo WITH PRODUCTS FROM
@@ -55,34 +100,10 @@ export async function layoutFromYaml(
       `the layout description is not YAML: ${(e as Error).message}`,
     );
   }
-  const bad = (where: string, what: string): never => {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `layout description, ${where}: ${what}`);
-  };
   if (!spec || typeof spec !== "object") {
     bad("top level", "expected a mapping with keys, steps and inspect");
   }
-  let expires: string;
-  const e = spec.expires;
-  if (e instanceof Date) {
-    expires = e.toISOString();
-  } else if (typeof e === "string" && /^\d+[dh]$/.test(e)) {
-    const n = Number(e.slice(0, -1));
-    expires = new Date(
-      now.getTime() + n * (e.endsWith("d") ? 86_400_000 : 3_600_000),
-    ).toISOString();
-  } else if (typeof e === "string" && /^\d{4}-/.test(e.trim())) {
-    const t = parseIsoDate(e.trim());
-    if (t === undefined) {
-      return bad(
-        "expires",
-        `"${e}" is not a date that exists: give one that does (2027-01-31T00:00:00Z) or a duration (90d, 12h)`,
-      );
-    }
-    expires = new Date(t).toISOString();
-  } else {
-    return bad("expires", "give a date (2027-01-31T00:00:00Z) or a duration (90d, 12h)");
-  }
-  expires = `${expires.slice(0, 19)}Z`;
+  const expires = layoutExpiry(spec.expires, now);
   const keys: Record<string, InTotoKey> = {};
   const idOf = new Map<string, string>();
   for (const [name, file] of Object.entries(spec.keys ?? {})) {
@@ -94,18 +115,6 @@ export async function layoutFromYaml(
     keys[k.keyid] = k;
     idOf.set(name, k.keyid);
   }
-  const rules = (where: string, list: (string | string[])[] | undefined): string[][] =>
-    (list ?? []).map((r, i) => {
-      const rule = Array.isArray(r) ? r.map(String) : String(r).trim().split(/\s+/);
-      try {
-        parseRule(rule);
-      } catch (err) {
-        bad(`${where}[${i}]`, (err as Error).message);
-      }
-      return rule;
-    });
-  const argv = (v: string[] | string | undefined): string[] =>
-    Array.isArray(v) ? v.map(String) : typeof v === "string" ? v.trim().split(/\s+/) : [];
   const names = new Set<string>();
   const steps = (spec.steps ?? []).map((s, i) => {
     const where = `steps[${i}]`;
@@ -131,9 +140,9 @@ export async function layoutFromYaml(
       name: s.name as string,
       pubkeys,
       threshold,
-      expected_command: argv(s.expected_command),
-      expected_materials: rules(`${where}.materials`, s.materials),
-      expected_products: rules(`${where}.products`, s.products),
+      expected_command: argvOf(s.expected_command),
+      expected_materials: ruleList(`${where}.materials`, s.materials),
+      expected_products: ruleList(`${where}.products`, s.products),
     };
   });
   const inspect = (spec.inspect ?? []).map((s, i) => {
@@ -142,7 +151,7 @@ export async function layoutFromYaml(
       bad(`${where}.name`, "an inspection needs a name of its own");
     }
     names.add(s.name as string);
-    const run = argv(s.run);
+    const run = argvOf(s.run);
     if (run.length === 0) {
       bad(`${where}.run`, "an inspection needs a command");
     }
@@ -150,8 +159,8 @@ export async function layoutFromYaml(
       _type: "inspection" as const,
       name: s.name as string,
       run,
-      expected_materials: rules(`${where}.materials`, s.materials),
-      expected_products: rules(`${where}.products`, s.products),
+      expected_materials: ruleList(`${where}.materials`, s.materials),
+      expected_products: ruleList(`${where}.products`, s.products),
     };
   });
   return {
