@@ -18,7 +18,7 @@ function walk(dir: string): string[] {
 }
 
 /** Every function-like node with a body longer than `max` lines, as "file:line name (n lines)". */
-export function longFunctions(file: string, text: string, max: number): string[] {
+function longFunctions(file: string, text: string, max: number): string[] {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const out: string[] = [];
   const visit = (n: ts.Node): void => {
