@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseIsoDate } from "../core/dates.js";
 import { ToolError } from "../core/errors.js";
+import { assertJsonDepth } from "../core/json.js";
 import {
   type InTotoKey,
   type InTotoSigner,
@@ -92,6 +93,7 @@ export async function layoutFromYaml(
   now = new Date(),
 ): Promise<Layout> {
   let spec: LayoutSpec;
+  assertJsonDepth(text, "the layout description");
   try {
     spec = parseYaml(text) as LayoutSpec;
   } catch (e) {
