@@ -118,6 +118,7 @@ export async function importEvidence(
         created: p.created,
         image: image.name,
         inputs: p.inputs,
+        previous: Array.isArray(p.previous) ? p.previous : [],
       });
       evidence = { attestation: bundleDigest, envelope, document: p.evidence.digest };
       details = { stage: p.stage, source: source.source };

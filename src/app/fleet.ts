@@ -5,6 +5,7 @@ import {
   type LinkReport,
   linkInEffect,
   type Stage,
+  staleInIndex,
 } from "../chain/index.js";
 import type { Digest } from "../core/digest.js";
 import type { EvidenceLink } from "../store/index.js";
@@ -126,10 +127,9 @@ function indexRow(m: Map<string, EvidenceLink>, signed: boolean): RowValues {
   const scan = m.get("scan");
   const vex = m.get("vex");
   const prov = m.get("provenance");
-  // the index holds no references: a link made (signed time) before the upstream link in
-  // effect cannot have been made from it; --verify applies the chain's references themselves
-  const at = (l: EvidenceLink | undefined): string => l?.annotations["created"] ?? "";
-  const stale = (scan && sbom && at(scan) < at(sbom)) || (vex && scan && at(vex) < at(scan));
+  // the links' references as the index holds them (not verified: --verify checks them signed)
+  const st = staleInIndex(m);
+  const stale = st.has("scan") || st.has("vex");
   const partial = Number(scan?.annotations["unassessed"] ?? 0) > 0;
   const complete = prov && sbom && scan && vex && !stale && !partial && signed;
   return {

@@ -42,6 +42,7 @@ export {
 export {
   ATTESTATION_KIND,
   type ChainLinkPredicate,
+  indexedPrevious,
   latestLink,
   linkAnnotations,
   linkInEffect,
@@ -49,6 +50,7 @@ export {
   recordChainLink,
   STAGES,
   type Stage,
+  staleInIndex,
 } from "./links.js";
 export { signStatement } from "./sign.js";
 export {

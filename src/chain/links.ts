@@ -67,6 +67,7 @@ export function linkAnnotations(a: {
   created: string;
   image: string;
   inputs: Readonly<Record<string, string>>;
+  previous: ChainLinkPredicate["previous"];
 }): Record<string, string> {
   return {
     stage: a.stage,
@@ -74,9 +75,59 @@ export function linkAnnotations(a: {
     evidence: a.evidence,
     created: a.created,
     image: a.image,
+    previous: a.previous.map((p) => `${p.stage}@${p.envelope}`).join(","),
     ...(a.inputs["slsaBuildLevel"] ? { slsaBuildLevel: a.inputs["slsaBuildLevel"] } : {}),
     ...(a.inputs["unassessed"] ? { unassessed: a.inputs["unassessed"] } : {}),
   };
+}
+
+/**
+ * The links an index entry says its link was made from (`previous`, as linkAnnotations writes
+ * it); undefined for an entry recorded before the index held them.
+ */
+export function indexedPrevious(
+  annotations: Readonly<Record<string, string>>,
+): ChainLinkPredicate["previous"] | undefined {
+  const v = annotations["previous"];
+  if (v === undefined) {
+    return undefined;
+  }
+  return v
+    .split(",")
+    .filter((p) => p.includes("@"))
+    .map((p) => {
+      const at = p.indexOf("@");
+      return { stage: p.slice(0, at) as Stage, envelope: p.slice(at + 1) as Digest };
+    });
+}
+
+/**
+ * The stages whose link in effect is stale by the store's index alone (nothing verified): a link
+ * made from another link than its predecessor in effect, or from a stale one. This is the rule
+ * verifyChain applies to the verified links' own references; an entry without references in the
+ * index (recorded before it held them) falls back to signed times, made before its predecessor.
+ * `inEffect`: each stage's link in effect, by its index entry.
+ */
+export function staleInIndex(inEffect: ReadonlyMap<string, EvidenceLink>): Set<Stage> {
+  const stale = new Set<Stage>();
+  for (const [i, stage] of STAGES.entries()) {
+    const l = inEffect.get(stage);
+    if (!l) {
+      continue;
+    }
+    const refs = indexedPrevious(l.annotations);
+    const made = (s: Stage): boolean => {
+      const ref = inEffect.get(s);
+      return ref === undefined || refs === undefined
+        ? (ref?.annotations["created"] ?? "") <= (l.annotations["created"] ?? "")
+        : refs.some((p) => p.stage === s && p.envelope === ref.annotations["envelope"]);
+    };
+    const upstream = refs ? refs.map((p) => p.stage) : STAGES.slice(Math.max(0, i - 1), i);
+    if (upstream.some((s) => inEffect.has(s) && (stale.has(s) || !made(s)))) {
+      stale.add(stage);
+    }
+  }
+  return stale;
 }
 
 /**
@@ -164,6 +215,7 @@ export async function recordChainLink(
           created,
           image: l.image.name,
           inputs: l.inputs ?? {},
+          previous: predicate.previous,
         }),
       },
     ],

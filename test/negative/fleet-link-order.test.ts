@@ -122,3 +122,44 @@ describe("fleet: links that arrive out of order", { timeout: 600_000 }, () => {
     expect(all.stdout).not.toMatch(/stale|broken/i);
   });
 });
+
+// The fleet's index view follows the links' own references, as the verifier does, not their
+// signed times. Here home A scans an SBOM made before the one home B made (B built later), but
+// signs the scan after it; A's evidence is imported into B. B's SBOM is in effect and A's scan
+// was not made from it: the chain is stale at the scan. The index view called the VEX complete
+// because the scan's signed time is later than the SBOM's.
+describe("fleet: a scan signed later but made from an older SBOM", { timeout: 600_000 }, () => {
+  let b: Awaited<ReturnType<typeof builtHome>>;
+
+  beforeAll(async () => {
+    const a = await builtHome("cleanimg-fleet-ref-a-");
+    b = await builtHome("cleanimg-fleet-ref-b-");
+    expect(b.image).toBe(a.image);
+    mkdirSync(join(b.home, "keys", "trusted"), { recursive: true });
+    mkdirSync(join(b.home, "keys", "trusted-logs"), { recursive: true });
+    copyFileSync(join(a.home, "keys", "signing.pub"), join(b.home, "keys", "trusted", "a.pub"));
+    copyFileSync(join(a.home, "keys", "log.pub"), join(b.home, "keys", "trusted-logs", "a.pub"));
+    await b.ctx.close();
+    await scan(a.ctx, REF); // after B's build: later than B's SBOM, made from A's own
+    await a.ctx.close();
+    const file = join(tempDir("cleanimg-fleet-ref-x-"), "evidence.json");
+    const ex = cli(a.home, "evidence", "export", REF, "-o", file);
+    expect(ex.status, ex.stderr).toBe(0);
+    const im = cli(b.home, "evidence", "import", file);
+    expect(im.status, im.stdout + im.stderr).toBe(0);
+  }, 600_000);
+
+  it("verify and the index view both say stale, not complete", async () => {
+    const ctx = createAppContext({ home: b.home, env: env() });
+    try {
+      const chain = await verifyChain(ctx, b.image);
+      expect(chain.intact).toBe(true);
+      expect(chain.links.find((l) => l.stage === "scan")?.state).toBe("stale");
+      const [row] = (await fleetStatus(ctx)) as [FleetRow];
+      expect(row.vex).toBe("stale");
+      expect(row.ready).toBe("NOT READY");
+    } finally {
+      await ctx.close();
+    }
+  });
+});
