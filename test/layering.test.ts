@@ -21,8 +21,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   report: ["core"],
   intoto: ["core", "attest"],
   chain: ["core", "attest", "store"],
+  compliance: ["core", "chain", "vex", "vuln", "report"],
   app: [
     "core",
+    "compliance",
     "chain",
     "oci",
     "source",
