@@ -1,23 +1,12 @@
 import type { LinkReport } from "../chain/index.js";
 import { evidenceTrust, verifyEvidence } from "../chain/index.js";
+import type { SignedBase } from "../compliance/index.js";
 import { type Digest, isDigest } from "../core/digest.js";
 import { BASE_IMAGE_PREDICATE } from "./build.js";
 import type { AppContext } from "./context.js";
 import { HEX, verifiedBuildProvenance } from "./provenance.js";
 
-/** The base image as the build's signed records name it. */
-export type SignedBase =
-  | { readonly kind: "scratch"; readonly evidence: readonly string[] }
-  | {
-      readonly kind: "image";
-      readonly name: string;
-      readonly digest: Digest;
-      /** Which signed record names it. */
-      readonly by: string;
-      readonly evidence: readonly string[];
-    }
-  | { readonly kind: "invalid"; readonly reason: string; readonly evidence: readonly string[] }
-  | { readonly kind: "none"; readonly reason: string };
+export type { SignedBase } from "../compliance/index.js";
 
 /** The newest base-image attestation about the image, verified. */
 async function baseAttestation(

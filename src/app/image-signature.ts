@@ -2,62 +2,25 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { keyIdOf, loadPublicKey } from "../attest/index.js";
-import { type EvidenceTrust, evidenceTrust, verifyEvidence } from "../chain/index.js";
+import { type EvidenceTrust, evidenceTrust } from "../chain/index.js";
+import {
+  type ComplianceCheck,
+  imageSignatureCheck as signatureCheck,
+} from "../compliance/index.js";
 import type { Digest } from "../core/digest.js";
-import { IMAGE_SIGNATURE_KIND, IMAGE_SIGNATURE_PREDICATE } from "./build.js";
 import type { AppContext } from "./context.js";
-import type { ComplianceCheck } from "./status.js";
+import { verifiedImageSignature } from "./evidence-bundle.js";
 
 /**
- * The image signature, verified: the newest "image-signature" evidence of the image, its bundle
- * verified with what the store trusts (signature by a trusted key, transparency-log inclusion),
- * and its statement an image signature about this digest. PASS carries the signature's digest.
+ * The image signature check (src/compliance) over the image's newest signature, verified with
+ * what the store trusts, or with `trust`.
  */
 export async function imageSignatureCheck(
   ctx: AppContext,
   image: Digest,
-  /** What to verify with (default: what the store trusts). */
   trust?: EvidenceTrust,
 ): Promise<ComplianceCheck> {
-  const title = "Image signature valid";
-  const sigs = await ctx.evidence().find({ subject: image, kind: IMAGE_SIGNATURE_KIND });
-  const last = sigs[sigs.length - 1];
-  if (!last) {
-    return {
-      id: "image-signature",
-      title,
-      result: "UNKNOWN",
-      detail: "no image signature is recorded (cleanimg build signs the images it builds)",
-      evidence: [],
-    };
-  }
-  try {
-    const v = verifyEvidence(
-      (await ctx.evidence().getBlob(last.evidence)).bytes,
-      trust ?? (await evidenceTrust(ctx)),
-    );
-    if (
-      v.statement.predicateType !== IMAGE_SIGNATURE_PREDICATE ||
-      !v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === image)
-    ) {
-      throw new Error("the signature is not an image signature for this digest");
-    }
-    return {
-      id: "image-signature",
-      title,
-      result: "PASS",
-      detail: `signed by ${v.keyids.join(", ")}, transparency log index ${v.logIndex}`,
-      evidence: [last.evidence],
-    };
-  } catch (e) {
-    return {
-      id: "image-signature",
-      title,
-      result: "FAIL",
-      detail: (e as Error).message,
-      evidence: [last.evidence],
-    };
-  }
+  return signatureCheck(await verifiedImageSignature(ctx, image, trust));
 }
 
 /** Where the published verification key is read: $CLEANIMG_PUBLISHED_KEY, else keys/signing.pub. */

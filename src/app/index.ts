@@ -37,6 +37,12 @@ export {
   verifyEvidence,
   verifyTransparencyLog,
 } from "../chain/index.js";
+export {
+  type FailOn,
+  findingsAtOrAbove,
+  parseSeverity,
+  SEVERITIES,
+} from "../compliance/index.js";
 export { parsePlatform, writeFileAtomic } from "../oci/index.js";
 export { evaluatePolicy, type Policy, type PolicyDecision } from "../policy/index.js";
 export {
@@ -163,13 +169,10 @@ export { type ProvenanceVerification, verifyProvenanceFile } from "./provenance.
 export { complianceReport, evidenceSummary, REPORT_MEDIA_TYPE } from "./report.js";
 export { generateSbom, parseSbomFormat, type SbomOptions, type SbomResult, TOOL } from "./sbom.js";
 export {
-  findingsAtOrAbove,
   MAX_DB_AGE_LIMIT_DAYS,
   parseMaxDbAge,
-  parseSeverity,
   SCAN_MEDIA_TYPE,
   type ScanResult,
-  SEVERITIES,
   scan,
   VEX_AUTHOR,
 } from "./scan.js";

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { verifySigstoreBundle } from "../attest/index.js";
 import type { LinkReport } from "../chain/index.js";
 import { evidenceTrust, verifyEvidence } from "../chain/index.js";
+import type { BuildProperties, BuildProperty } from "../compliance/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { AttestError, isToolError, ToolError } from "../core/errors.js";
 import { parseJson } from "../core/json.js";
@@ -196,17 +197,7 @@ export async function verifiedBuildProvenance(
   }
 }
 
-export type BuildProperty = true | false | "unknown";
-
-export interface BuildProperties {
-  /** No network during assembly and every input pinned by digest, as the provenance records. */
-  readonly hermetic: BuildProperty;
-  /** The assembly ran isolated from the build host (a sandbox the provenance records). */
-  readonly isolated: BuildProperty;
-  /** Why each is what it is. */
-  readonly detail: string;
-  readonly evidence: readonly string[];
-}
+export type { BuildProperties, BuildProperty } from "../compliance/index.js";
 
 export const HEX = /^[0-9a-f]{64}$/;
 

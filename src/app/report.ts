@@ -5,6 +5,15 @@ import {
   verifyAuditTrail,
   verifyEvidence,
 } from "../chain/index.js";
+import {
+  type ComplianceCheck,
+  chainCheck,
+  type EvidenceBundle,
+  imageSignatureCheck,
+  linkOf,
+  policyInputOf,
+  vulnerabilityChecks,
+} from "../compliance/index.js";
 import type { Digest } from "../core/digest.js";
 import {
   buildReport,
@@ -16,17 +25,19 @@ import {
   type RiskItem,
 } from "../report/index.js";
 import { findingKey, keyOfFinding } from "../vex/index.js";
+import { BUILDER_ID } from "./build.js";
 import { resolveFramework } from "./catalog.js";
 import type { AppContext } from "./context.js";
-import { imageSignatureCheck, publishedKeyCheck } from "./image-signature.js";
-import { policyInput } from "./policy.js";
+import { gatherEvidence } from "./evidence-bundle.js";
+import { publishedKeyCheck } from "./image-signature.js";
 
 export const REPORT_MEDIA_TYPE = "application/vnd.cleanimg.compliance-report.v1+json";
 
 /**
  * What an image's verified evidence shows, for reports (stale or broken evidence counts as
  * absent), and the verifications run to show it (`checks`): the chain, the image signature, the
- * published key, the VEX coverage, and with `auditTrail` the whole audit trail.
+ * published key, the VEX coverage, and with `auditTrail` the whole audit trail. The checks are
+ * the compliance checks status runs (src/compliance), over the same evidence bundle.
  */
 export async function evidenceSummary(
   ctx: AppContext,
@@ -35,22 +46,9 @@ export async function evidenceSummary(
   chain?: ChainReport,
   opts: { readonly auditTrail?: boolean } = {},
 ): Promise<EvidenceSummary> {
-  const { input, digest, links } = await policyInput(ctx, ref, ref, chain);
-  const image = input["image"] as {
-    vex: { complete: boolean };
-    chain: { intact: boolean; firstBroken?: string };
-    vulnerabilities: {
-      id: string;
-      package: string;
-      version: string;
-      purl: string;
-      severity: string;
-      status: string;
-      justification?: string;
-    }[];
-  };
-  const link = (s: LinkReport["stage"]): LinkReport =>
-    links.find((l) => l.stage === s) as LinkReport;
+  const b = await gatherEvidence(ctx, ref, { remediation: true, ...(chain ? { chain } : {}) });
+  const digest = b.image.digest;
+  const links = b.chain.links;
   const item = (l: LinkReport): EvidenceItem =>
     l.state === "valid"
       ? {
@@ -64,17 +62,16 @@ export async function evidenceSummary(
           detail: l.state === "not-recorded" ? "not recorded" : `${l.state}: ${l.reason ?? ""}`,
         };
   const valid = links.filter((l) => l.state === "valid");
-  const store = ctx.evidence();
-  const checks = await reportChecks(ctx, digest, links, image, opts.auditTrail === true);
+  const checks = await reportChecks(ctx, b, opts.auditTrail === true);
   const sig = checks.find((k) => k.id === "image-signature") as ReportCheck;
   const none: EvidenceItem = { present: false, digests: [], detail: "not recorded" };
   const evidence: Record<EvidenceType, EvidenceItem> = {
-    PROV: item(link("provenance")),
-    SBOM: item(link("sbom")),
-    SCAN: item(link("scan")),
-    VEX: item(link("vex")),
-    POL: item(link("policy")),
-    ADM: item(link("deployment")),
+    PROV: item(linkOf(b, "provenance")),
+    SBOM: item(linkOf(b, "sbom")),
+    SCAN: item(linkOf(b, "scan")),
+    VEX: item(linkOf(b, "vex")),
+    POL: item(linkOf(b, "policy")),
+    ADM: item(linkOf(b, "deployment")),
     SIG:
       sig.result === "PASS"
         ? { present: true, digests: sig.evidence, detail: sig.detail }
@@ -89,47 +86,54 @@ export async function evidenceSummary(
     ITL: none,
     REPRO: await reproducibility(ctx, digest),
   };
-  // first detection of each finding: the earliest recorded scan of this image that has it
-  const first = new Map<string, string>();
-  // known exploited (CISA KEV) as the scans recorded it, the newest scan's word last
-  const kev = new Map<string, NonNullable<RiskItem["knownExploited"]>>();
-  for (const l of await store.find({ subject: digest, kind: "vuln-scan" })) {
-    const doc = JSON.parse(new TextDecoder().decode((await store.getBlob(l.evidence)).bytes)) as {
-      findings: {
-        id: string;
-        package: { purl: string };
-        knownExploited?: { dateAdded: string; dueDate: string };
-      }[];
-    };
-    for (const f of doc.findings) {
-      const k = keyOfFinding(f);
-      if (!first.has(k)) {
-        first.set(k, l.createdAt);
-      }
-      if (f.knownExploited) {
-        kev.set(k, { dateAdded: f.knownExploited.dateAdded, dueDate: f.knownExploited.dueDate });
-      }
-    }
-  }
-  const risks: RiskItem[] = image.vulnerabilities.map((v) => ({
-    id: v.id,
-    package: v.package,
-    version: v.version,
-    severity: v.severity,
-    status: v.status,
-    ...(v.justification ? { justification: v.justification } : {}),
-    firstDetected: first.get(findingKey(v.id, v.purl)) ?? new Date().toISOString(),
-    ...((k) => (k ? { knownExploited: k } : {}))(kev.get(findingKey(v.id, v.purl))),
-  }));
-  const snapshot = link("scan").predicate?.inputs["dbSnapshot"];
+  const snapshot = linkOf(b, "scan").predicate?.inputs["dbSnapshot"];
   return {
     image: { reference: ref, digest },
     evidence,
-    vex: { complete: image.vex.complete },
-    risks,
+    vex: { complete: vexComplete(b) },
+    risks: riskItems(b),
     ...(snapshot ? { dbSnapshot: snapshot } : {}),
     checks,
   };
+}
+
+/** Every finding of the verified scan, with its VEX status and its first signed detection. */
+function riskItems(b: EvidenceBundle): RiskItem[] {
+  const input = policyInputOf(b, b.image.reference, BUILDER_ID)["image"] as {
+    vulnerabilities: {
+      id: string;
+      package: string;
+      version: string;
+      purl: string;
+      severity: string;
+      status: string;
+      justification?: string;
+    }[];
+  };
+  const findings = new Map((b.scan?.findings ?? []).map((f) => [keyOfFinding(f), f]));
+  // a finding of the verified scan is detected at the latest by that scan's signed time
+  const scanned = linkOf(b, "scan").created as string;
+  return input.vulnerabilities.map((v) => {
+    const k = findingKey(v.id, v.purl);
+    const kev = findings.get(k)?.knownExploited;
+    return {
+      id: v.id,
+      package: v.package,
+      version: v.version,
+      severity: v.severity,
+      status: v.status,
+      ...(v.justification ? { justification: v.justification } : {}),
+      firstDetected: b.remediation?.firstDetected.get(k) ?? scanned,
+      ...(kev ? { knownExploited: { dateAdded: kev.dateAdded, dueDate: kev.dueDate } } : {}),
+    };
+  });
+}
+
+/** Each finding of the verified scan has a VEX status and every package was assessed. */
+function vexComplete(b: EvidenceBundle): boolean {
+  return (
+    policyInputOf(b, b.image.reference, BUILDER_ID)["image"] as { vex: { complete: boolean } }
+  ).vex.complete;
 }
 
 /** The newest reproducibility attestation, counted only when its bundle verifies. */
@@ -147,85 +151,63 @@ async function reproducibility(ctx: AppContext, digest: Digest): Promise<Evidenc
   }
 }
 
+/** What each check of a report verifies, in words. */
+const VERIFIED = {
+  chain:
+    "every recorded chain link: attestation bytes, signature by a trusted key, transparency-log inclusion, subject, evidence document, previous links; none stale",
+  "image-signature":
+    "the image signature: its bundle's signature by a trusted key and transparency-log inclusion proof, an image signature of this digest",
+  "vex-coverage":
+    "each finding of the verified scan has a statement in the verified VEX document, every package assessed",
+} as const;
+
 /** The verifications a report runs on the image's evidence (see ReportCheck). */
 async function reportChecks(
   ctx: AppContext,
-  digest: Digest,
-  links: readonly LinkReport[],
-  image: { vex: { complete: boolean }; chain: { intact: boolean; firstBroken?: string } },
+  b: EvidenceBundle,
   auditTrail: boolean,
 ): Promise<ReportCheck[]> {
-  const recorded = links.filter((l) => l.state !== "not-recorded");
-  const validLinks = links.filter((l) => l.state === "valid");
-  const broken = links.find((l) => l.stage === image.chain.firstBroken);
-  const stale = links.filter((l) => l.state === "stale");
-  const checks: ReportCheck[] = [
-    {
-      id: "chain",
-      verified:
-        "every recorded chain link: attestation bytes, signature by a trusted key, transparency-log inclusion, subject, evidence document, previous links",
-      result: recorded.length === 0 ? "UNKNOWN" : image.chain.intact ? "PASS" : "FAIL",
-      detail:
-        recorded.length === 0
-          ? "no evidence recorded for this image"
-          : image.chain.intact
-            ? `${validLinks.map((l) => l.stage).join(" -> ")} verified${stale.length ? `; stale: ${stale.map((l) => l.stage).join(", ")}` : ""}`
-            : `broken at ${image.chain.firstBroken}: ${broken?.reason ?? ""}`,
-      evidence: validLinks.map((l) => l.attestation as string),
-    },
-  ];
-  const sig = await imageSignatureCheck(ctx, digest);
-  checks.push({
-    id: "image-signature",
-    verified:
-      "the image signature: its bundle's signature by a trusted key and transparency-log inclusion proof, an image signature of this digest",
-    result: sig.result,
-    detail: sig.detail,
-    evidence: sig.evidence,
+  const of = (c: ComplianceCheck): ReportCheck => ({
+    id: c.id as keyof typeof VERIFIED,
+    verified: VERIFIED[c.id as keyof typeof VERIFIED],
+    result: c.result,
+    detail: c.detail,
+    evidence: c.evidence,
   });
-  const pub = await publishedKeyCheck(ctx, digest);
+  const vex = vulnerabilityChecks(b).find((c) => c.id === "vex-coverage") as ComplianceCheck;
+  const checks: ReportCheck[] = [of(chainCheck(b)), of(imageSignatureCheck(b.signature))];
+  const pub = await publishedKeyCheck(ctx, b.image.digest);
   checks.push({
     id: "published-key",
     verified: "the published verification key, alone, verifies the image signature",
     ...pub,
   });
-  const scan = links.find((l) => l.stage === "scan");
-  const vex = links.find((l) => l.stage === "vex");
-  const docs = [scan, vex].flatMap((l) =>
-    l?.state === "valid" ? [l.attestation as string, ...(l.evidence ? [l.evidence] : [])] : [],
-  );
-  checks.push({
-    id: "vex-coverage",
-    verified:
-      "each finding of the verified scan has a statement in the verified VEX document, every package assessed",
-    result: image.vex.complete ? "PASS" : docs.length === 4 ? "FAIL" : "UNKNOWN",
-    detail: image.vex.complete
-      ? "every finding has a VEX status"
-      : docs.length === 4
-        ? "not every finding has a VEX status, or packages could not be assessed"
-        : `the scan is ${scan?.state ?? "not-recorded"}, the VEX link ${vex?.state ?? "not-recorded"}`,
-    evidence: docs,
-  });
+  checks.push(of(vex));
   if (auditTrail) {
-    const a = await verifyAuditTrail(ctx);
-    checks.push({
-      id: "audit-trail",
-      verified:
-        "the whole audit log: dense sequence numbers, each event hash-chained to the one before, each signature by a trusted key",
-      result: a.events === 0 ? "UNKNOWN" : a.intact ? "PASS" : "FAIL",
-      detail:
-        a.events === 0
-          ? "the audit log is empty"
-          : a.intact
-            ? `${a.events} events verified, head ${a.head}`
-            : `${a.problems.length} problems: ${a.problems
-                .slice(0, 3)
-                .map((p) => `event ${p.seq}: ${p.reason}`)
-                .join("; ")}`,
-      evidence: a.head ? [a.head] : [],
-    });
+    checks.push(await auditTrailCheck(ctx));
   }
   return checks;
+}
+
+/** The whole audit trail, verified. */
+async function auditTrailCheck(ctx: AppContext): Promise<ReportCheck> {
+  const a = await verifyAuditTrail(ctx);
+  return {
+    id: "audit-trail",
+    verified:
+      "the whole audit log: dense sequence numbers, each event hash-chained to the one before, each signature by a trusted key",
+    result: a.events === 0 ? "UNKNOWN" : a.intact ? "PASS" : "FAIL",
+    detail:
+      a.events === 0
+        ? "the audit log is empty"
+        : a.intact
+          ? `${a.events} events verified, head ${a.head}`
+          : `${a.problems.length} problems: ${a.problems
+              .slice(0, 3)
+              .map((p) => `event ${p.seq}: ${p.reason}`)
+              .join("; ")}`,
+    evidence: a.head ? [a.head] : [],
+  };
 }
 
 /**

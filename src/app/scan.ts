@@ -1,16 +1,10 @@
 import { type RecordedLink, recordChainLink } from "../chain/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError, UsageError } from "../core/errors.js";
+
 import type { Sbom } from "../sbom/index.js";
 import type { EvidenceLink } from "../store/index.js";
-import {
-  analyzeFindings,
-  applyVex,
-  keyOfFinding,
-  keyOfStatement,
-  readVex,
-  type VexStatement,
-} from "../vex/index.js";
+import { analyzeFindings, applyVex, readVex, type VexStatement } from "../vex/index.js";
 import {
   type DataFreshness,
   DEFAULT_MAX_DB_AGE_MS,
@@ -34,7 +28,6 @@ import { openVulnDb } from "./vulndb.js";
 export const SCAN_MEDIA_TYPE = "application/vnd.cleanimg.vuln-scan.v1+json";
 export const VEX_MEDIA_TYPE = "application/vnd.cleanimg.vex-statements.v1+json";
 export const VEX_AUTHOR = "cleanimg automated analysis";
-export const SEVERITIES = ["NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL"] as const;
 
 export interface ScanResult extends MatchResult {
   readonly sbom: Sbom;
@@ -306,44 +299,4 @@ export async function scan(
   } finally {
     db.close();
   }
-}
-
-/** What --fail-on takes: a severity, or "KEV" (known exploited, whatever the severity). */
-export type FailOn = (typeof SEVERITIES)[number] | "KEV";
-
-/** Parses --fail-on: low, medium, high, critical, or kev. @throws UsageError CLI_USAGE */
-export function parseSeverity(s: string): FailOn {
-  const up = s.toUpperCase();
-  if ((SEVERITIES as readonly string[]).includes(up) || up === "KEV") {
-    return up as FailOn;
-  }
-  throw new UsageError("CLI_USAGE", `unknown severity "${s}"`, {
-    hint: "one of low, medium, high, critical, or kev (in CISA's Known Exploited Vulnerabilities catalog)",
-  });
-}
-
-/**
- * Findings at or above a severity that VEX does not resolve: a finding whose statement is
- * not_affected (with its evidence) or fixed does not count; every other one does, and a finding
- * with no rating counts too (unknown is not "low").
- */
-export function findingsAtOrAbove(
-  findings: readonly Finding[],
-  /** A severity, or "KEV": the findings CISA's catalog lists as known exploited. */
-  min: FailOn,
-  vex: readonly VexStatement[] = [],
-): Finding[] {
-  const rank = (s: string | undefined): number =>
-    s === undefined ? SEVERITIES.length : SEVERITIES.indexOf(s as (typeof SEVERITIES)[number]);
-  const resolved = new Set(
-    vex
-      .filter((v) => v.status === "not_affected" || v.status === "fixed")
-      .map((v) => keyOfStatement(v)),
-  );
-  return findings.filter(
-    (f) =>
-      (min === "KEV"
-        ? f.knownExploited !== undefined
-        : rank(f.rating?.severity) >= SEVERITIES.indexOf(min)) && !resolved.has(keyOfFinding(f)),
-  );
 }

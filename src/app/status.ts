@@ -1,22 +1,10 @@
 import { AuditWatcher, auditEvents, type ChainReport, verifyChain } from "../chain/index.js";
-import { type Digest, isDigest } from "../core/digest.js";
-import { loadConfig } from "./config.js";
+import { type ComplianceCheck, complianceChecks } from "../compliance/index.js";
+import type { Digest } from "../core/digest.js";
 import type { AppContext } from "./context.js";
-import { discoverEvidence } from "./evidence-import.js";
-import { imageSignatureCheck } from "./image-signature.js";
-import { resolveSubject } from "./images.js";
-import {
-  baseImageCheck,
-  chainCheck,
-  evidenceSignaturesCheck,
-  type StatusInputs,
-  sbomCheck,
-  slsaBuildLevelCheck,
-  vulnerabilityChecks,
-  vulnerabilityEvidence,
-} from "./status-checks.js";
-import { fedrampReadyCheck } from "./status-fedramp.js";
+import { gatherEvidence } from "./evidence-bundle.js";
 
+export type { CheckResult, ComplianceCheck } from "../compliance/index.js";
 export { type FleetRow, fleetStatus } from "./fleet.js";
 
 /**
@@ -24,27 +12,6 @@ export { type FleetRow, fleetStatus } from "./fleet.js";
  * evidence behind it. PASS is only ever printed with the digest of verified evidence; what the
  * evidence cannot show is UNKNOWN, never PASS.
  */
-
-export type CheckResult = "PASS" | "FAIL" | "UNKNOWN";
-
-export interface ComplianceCheck {
-  readonly id:
-    | "slsa-build-level"
-    | "sbom"
-    | "vex-coverage"
-    | "base-image"
-    | "critical-vulnerabilities"
-    | "image-signature"
-    | "evidence-signatures"
-    | "chain"
-    | "fedramp-ready";
-  readonly title: string;
-  readonly result: CheckResult;
-  readonly detail: string;
-  /** Digests of the evidence the result rests on. */
-  readonly evidence: readonly string[];
-}
-
 export interface ComplianceStatus {
   readonly image: { readonly reference: string; readonly digest: Digest };
   readonly checks: readonly ComplianceCheck[];
@@ -54,44 +21,26 @@ export interface ComplianceStatus {
 }
 
 /**
- * Computes the check list for an image: each check is a function of the image's verified chain
- * (src/app/status-checks.ts). `now` dates remediation deadlines (default: the clock).
+ * Computes the check list for an image: the compliance checks (src/compliance) over its
+ * evidence bundle. `now` dates remediation deadlines (default: the clock).
  */
 export async function complianceStatus(
   ctx: AppContext,
   ref: string,
   opts: { readonly now?: () => Date } = {},
 ): Promise<ComplianceStatus> {
-  const img = await resolveSubject(ctx, ref);
-  const digest = img.digest;
   // an image in a registry, and nothing of it here: its evidence is discovered there
-  if (!isDigest(ref)) {
-    await discoverEvidence(ctx, ref, digest);
-  }
-  const chain = await verifyChain(ctx, digest);
-  const s: StatusInputs = {
-    ctx,
-    img,
-    chain,
-    config: await loadConfig(ctx),
+  const b = await gatherEvidence(ctx, ref, {
+    discover: true,
+    remediation: true,
     now: (opts.now ?? (() => new Date()))(),
-  };
-  const vuln = await vulnerabilityEvidence(s);
-  const checks: ComplianceCheck[] = [
-    slsaBuildLevelCheck(s),
-    sbomCheck(s),
-    ...vulnerabilityChecks(vuln),
-    await baseImageCheck(s),
-    await imageSignatureCheck(ctx, digest),
-    evidenceSignaturesCheck(s),
-    chainCheck(s),
-    await fedrampReadyCheck(s, vuln),
-  ];
+  });
+  const checks = complianceChecks(b);
   return {
-    image: { reference: ref, digest },
+    image: { reference: ref, digest: b.image.digest },
     checks,
     compliant: checks.every((c) => c.result === "PASS"),
-    chain,
+    chain: b.chain,
   };
 }
 
