@@ -69,8 +69,10 @@ function normalize(text: string, paths: Record<string, string>): string {
     }
   }
   t = t.replace(/(?<![0-9a-f])[0-9a-f]{40,128}(?![0-9a-f])/g, (h) => ids.get(h) ?? h);
-  t = t.replace(/(?<![0-9A-Za-z])[0-9a-f]{8,39}(?![0-9A-Za-z])/g, (h) => {
-    if (!/[a-f]/.test(h) || !/[0-9]/.test(h)) {
+  t = t.replace(/(?<![0-9A-Za-z])[0-9a-f]{8,39}(?![0-9A-Za-z])/g, (h, at: number, all: string) => {
+    // an abbreviation after "sha256:" is one even when its hex digits happen to be all numerals
+    const named = all.slice(Math.max(0, at - 7), at) === "sha256:";
+    if (!named && (!/[a-f]/.test(h) || !/[0-9]/.test(h))) {
       return h;
     }
     for (const [f, id] of ids) {
