@@ -1,8 +1,3 @@
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import {
   type ChainReport,
   type LinkReport,
@@ -11,21 +6,20 @@ import {
 } from "../chain/index.js";
 import { policyInputOf } from "../compliance/index.js";
 import { type Digest, isDigest, sha256 } from "../core/digest.js";
-import { OciError, ToolError, UsageError } from "../core/errors.js";
+import { OciError } from "../core/errors.js";
 import {
-  DEFAULT_POLICY,
-  evaluatePolicy,
+  celEngine,
+  loadCelPolicy,
+  loadPolicyFile,
   type Policy,
   type PolicyDecision,
-  parsePolicy,
+  regoEngine,
 } from "../policy/index.js";
 import { BUILDER_ID } from "./build.js";
 import { loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { gatherEvidence } from "./evidence-bundle.js";
 import { TOOL } from "./sbom.js";
-
-const run = promisify(execFile);
 
 export const POLICY_DECISION_MEDIA_TYPE = "application/vnd.cleanimg.policy-decision.v1+json";
 
@@ -60,56 +54,10 @@ export interface PolicyEvaluation {
   readonly link?: RecordedLink;
 }
 
-/** Loads a policy file (CEL in YAML/JSON), or the default policy. */
+/** Loads a CEL policy file (YAML/JSON), or the default policy. */
 export async function loadPolicy(path?: string): Promise<{ policy: Policy; bytes: Uint8Array }> {
-  if (!path) {
-    return {
-      policy: DEFAULT_POLICY,
-      bytes: new TextEncoder().encode(JSON.stringify(DEFAULT_POLICY)),
-    };
-  }
-  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new UsageError("CLI_USAGE", `cannot read the policy ${path}: ${e.code ?? e.message}`);
-  });
-  return { policy: parsePolicy(bytes.toString("utf8"), path), bytes: new Uint8Array(bytes) };
-}
-
-/** Evaluates a Rego policy with OPA (`opa` on PATH); the decision is `data.<package>.allow`. */
-async function evaluateRego(path: string, input: unknown, query: string): Promise<PolicyDecision> {
-  const dir = await mkdtemp(join(tmpdir(), "cleanimg-opa-"));
-  try {
-    await writeFile(join(dir, "input.json"), JSON.stringify(input));
-    const out = await run("opa", [
-      "eval",
-      "--format",
-      "json",
-      "-d",
-      path,
-      "-i",
-      join(dir, "input.json"),
-      query,
-    ]).catch((e: NodeJS.ErrnoException & { stderr?: string }) => {
-      if (e.code === "ENOENT") {
-        throw new ToolError(
-          "CORE_INVALID_ARGUMENT",
-          `${path} is a Rego policy, and OPA is not installed`,
-          {
-            hint: "install the opa executable (openpolicyagent.org) on PATH, or write the policy in CEL (docs/policy.md)",
-          },
-        );
-      }
-      throw new ToolError("CORE_INVALID_ARGUMENT", `opa eval failed: ${e.stderr ?? e.message}`);
-    });
-    const r = JSON.parse(out.stdout) as { result?: { expressions?: { value?: unknown }[] }[] };
-    const allow = r.result?.[0]?.expressions?.[0]?.value === true;
-    return {
-      policy: path,
-      allow,
-      rules: [{ name: query, result: allow ? "pass" : "fail", message: `${query} must be true` }],
-    };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const { policy, bytes } = await loadCelPolicy(path);
+  return { policy, bytes };
 }
 
 /**
@@ -156,22 +104,12 @@ export async function evaluateImagePolicy(
   }
   const { input, digest, links } = await policyInput(ctx, ref, name0);
   const config = await loadConfig(ctx);
-  let decision: PolicyDecision;
-  let policyBytes: Uint8Array;
-  let name: string;
-  let engine: "cel" | "rego";
-  if (opts.policy?.endsWith(".rego")) {
-    policyBytes = new Uint8Array(await readFile(opts.policy));
-    decision = await evaluateRego(opts.policy, input, opts.regoQuery ?? "data.deployment.allow");
-    name = opts.policy;
-    engine = "rego";
-  } else {
-    const { policy, bytes } = await loadPolicy(opts.policy);
-    policyBytes = bytes;
-    decision = evaluatePolicy(policy, input, config.policyParams ?? {});
-    name = policy.name;
-    engine = "cel";
-  }
+  const loaded = await loadPolicyFile(opts.policy, [
+    regoEngine(opts.regoQuery ?? "data.deployment.allow"),
+    celEngine,
+  ]);
+  const decision = await loaded.evaluate(input, config.policyParams ?? {});
+  const { name, engine, bytes: policyBytes } = loaded;
   const policyDigest = sha256(policyBytes);
   let link: RecordedLink | undefined;
   if (opts.record !== false) {
@@ -187,10 +125,7 @@ export async function evaluateImagePolicy(
       ),
       POLICY_DECISION_MEDIA_TYPE,
     );
-    await store.putBlob(
-      policyBytes,
-      engine === "rego" ? "application/vnd.opa.rego" : "application/yaml",
-    );
+    await store.putBlob(policyBytes, loaded.mediaType);
     const read = links
       .filter(
         (l) =>

@@ -1,4 +1,14 @@
 export {
+  celEngine,
+  celPolicy,
+  defaultPolicy,
+  type LoadedPolicy,
+  loadCelPolicy,
+  loadPolicyFile,
+  type PolicyEngine,
+  regoEngine,
+} from "./engine.js";
+export {
   DEFAULT_POLICY,
   evaluatePolicy,
   type Policy,
