@@ -26,6 +26,7 @@ import {
 } from "../report/index.js";
 import { findingKey, keyOfFinding } from "../vex/index.js";
 import { BUILDER_ID } from "./build.js";
+import { REPRODUCIBLE_PREDICATE } from "./build-evidence.js";
 import { resolveFramework } from "./catalog.js";
 import type { AppContext } from "./context.js";
 import { gatherEvidence } from "./evidence-bundle.js";
@@ -144,8 +145,22 @@ async function reproducibility(ctx: AppContext, digest: Digest): Promise<Evidenc
     return { present: false, digests: [], detail: "not recorded" };
   }
   try {
-    verifyEvidence((await ctx.evidence().getBlob(last.evidence)).bytes, await evidenceTrust(ctx));
-    return { present: true, digests: [last.evidence] };
+    const v = verifyEvidence(
+      (await ctx.evidence().getBlob(last.evidence)).bytes,
+      await evidenceTrust(ctx),
+    );
+    const st = v.statement;
+    const why =
+      st.predicateType !== REPRODUCIBLE_PREDICATE
+        ? `is a ${st.predicateType} attestation, not a reproducibility one`
+        : !st.subject.some((s) => `sha256:${s.digest["sha256"]}` === digest)
+          ? "is signed for another image"
+          : (st.predicate as { matched?: unknown }).matched !== true
+            ? "records a rebuild that did not match"
+            : undefined;
+    return why
+      ? { present: false, digests: [], detail: `the newest reproducibility record ${why}` }
+      : { present: true, digests: [last.evidence] };
   } catch (e) {
     return { present: false, digests: [], detail: `does not verify: ${(e as Error).message}` };
   }

@@ -7,6 +7,7 @@ import {
   complianceReport,
   createAppContext,
   evaluateImagePolicy,
+  evidenceSummary,
   importVulnData,
   scan,
 } from "../../src/app/index.js";
@@ -123,5 +124,19 @@ describe("report: the chain check, first detections and KEV from signed evidence
     const r = await report(home);
     expect(requests(r).knownExploited).toBeUndefined();
     expect(JSON.stringify(r.remediation)).not.toMatch(/2001-01-22/);
+  });
+
+  it("a reproducibility row naming another signed attestation is not reproducibility evidence", async () => {
+    const home = copy();
+    const ctx = createAppContext({ home, env });
+    const store = ctx.evidence();
+    const [sig] = await store.find({ kind: "image-signature" });
+    expect(sig).toBeDefined();
+    // a bundle a trusted key did sign, but as the image's signature, not a rebuild's record
+    await store.link(sig?.subject as never, sig?.evidence as never, "reproducibility");
+    const repro = (await evidenceSummary(ctx, REF)).evidence.REPRO;
+    await ctx.close();
+    expect(repro.present).toBe(false);
+    expect(repro.detail).toMatch(/not a reproducibility one/);
   });
 });
