@@ -1,13 +1,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import {
-  ATTESTATION_KIND,
-  type ChainLinkPredicate,
   type ChainReport,
   type EvidenceTrust,
   evidenceTrust,
   identities,
   type LinkReport,
+  verifiedStageLinks,
   verifyChain,
   verifyEvidence,
 } from "../chain/index.js";
@@ -150,36 +149,27 @@ async function remediationEvidence(ctx: AppContext, image: Digest): Promise<Reme
 }
 
 /**
- * When each finding was first detected: the signed creation time of the earliest verified scan
- * link of this image whose document lists it (the store's own timestamps are not signed).
+ * When each finding was first detected: the signed creation time of the earliest scan link of
+ * this image whose document lists it, among the links that verify as the chain's do and that
+ * the audit log recorded (the store's own timestamps are not signed, and a signed link the audit
+ * log never recorded dates nothing).
  */
 async function firstDetections(ctx: AppContext, image: Digest): Promise<Map<string, string>> {
   const store = ctx.evidence();
-  const trust = await evidenceTrust(ctx);
   const first = new Map<string, string>();
-  const rows = await store.find({ subject: image, kind: ATTESTATION_KIND });
-  for (const row of rows.filter((r) => r.annotations["stage"] === "scan")) {
+  for (const { predicate: p } of await verifiedStageLinks(ctx, image, "scan")) {
+    let doc: { findings?: Finding[] };
     try {
-      const v = verifyEvidence((await store.getBlob(row.evidence)).bytes, trust);
-      const p = v.statement.predicate as ChainLinkPredicate;
-      if (
-        p.stage !== "scan" ||
-        !v.statement.subject.some((x) => `sha256:${x.digest["sha256"]}` === image)
-      ) {
-        continue;
-      }
-      const doc = JSON.parse(
-        new TextDecoder().decode((await store.getBlob(p.evidence.digest as Digest)).bytes),
-      ) as { findings: Finding[] };
-      for (const f of doc.findings) {
-        const k = keyOfFinding(f);
-        const at = first.get(k);
-        if (!at || p.created < at) {
-          first.set(k, p.created);
-        }
-      }
+      doc = JSON.parse(new TextDecoder().decode((await store.getBlob(p.evidence.digest)).bytes));
     } catch {
-      // a scan record that does not verify (or whose document is gone) dates nothing
+      continue; // a scan link whose document is gone or altered dates nothing
+    }
+    for (const f of Array.isArray(doc.findings) ? doc.findings : []) {
+      const k = keyOfFinding(f);
+      const at = first.get(k);
+      if (!at || p.created < at) {
+        first.set(k, p.created);
+      }
     }
   }
   return first;

@@ -73,6 +73,7 @@ export {
   type ChainReport,
   type LinkReport,
   type LinkState,
+  verifiedStageLinks,
   verifyChain,
 } from "./verify.js";
 export {

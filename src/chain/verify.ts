@@ -95,6 +95,46 @@ export async function verifyChain(ctx: ChainContext, image: Digest): Promise<Cha
   return summarize(image, reports);
 }
 
+/**
+ * Every link of one stage the store holds for the image, older generations included, that
+ * verifies as verifyChain verifies the link in effect (bytes, signature by a trusted key,
+ * transparency-log inclusion with no gap, a chain link of this stage about this image, the
+ * index entry matching its content) and that the audit log recorded. What reads history from
+ * the chain (the first detection of a finding) reads it from these links only.
+ */
+export async function verifiedStageLinks(
+  ctx: ChainContext,
+  image: Digest,
+  stage: Stage,
+): Promise<{ readonly attestation: Digest; readonly predicate: ChainLinkPredicate }[]> {
+  const trust = await evidenceTrust(ctx);
+  const [rows, expected, cut] = await Promise.all([
+    ctx.evidence().find({ subject: image, kind: ATTESTATION_KIND }),
+    expectedChain(ctx, image, trust.keys),
+    auditLogCut(ctx, trust.keys),
+  ]);
+  if (cut) {
+    return []; // the audit log, the witness of which links were recorded, cannot be relied on
+  }
+  const out: { attestation: Digest; predicate: ChainLinkPredicate }[] = [];
+  for (const r of rows.map(toRecorded)) {
+    if (
+      !r ||
+      r.stage !== stage ||
+      !expected.events.some(
+        (e) => e.evidence["envelope"] === r.envelope && e.evidence["attestation"] === r.attestation,
+      )
+    ) {
+      continue;
+    }
+    const v = await verifyAttestation(ctx, trust, image, stage, r, expected.events);
+    if (!("reason" in v)) {
+      out.push({ attestation: r.attestation, predicate: v.predicate });
+    }
+  }
+  return out;
+}
+
 /** Verifies the current link of one stage (see verifyChain). */
 async function verifyLink(
   ctx: ChainContext,
