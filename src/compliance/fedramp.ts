@@ -1,4 +1,4 @@
-import { remediationDeadline } from "../report/index.js";
+import { kevDueBy, remediationDeadline } from "../report/index.js";
 import { keyOfFinding, keyOfStatement } from "../vex/index.js";
 import {
   type CheckResult,
@@ -87,12 +87,23 @@ function findingConditions(b: EvidenceBundle, v: VulnerabilityView): Si2Conditio
     .map((f) => {
       const detected = first.get(keyOfFinding(f));
       // FedRAMP's timeframe from first detection, or CISA's KEV due date when sooner (and a
-      // known exploited finding is due by that date even with no signed first detection)
-      const kevDue = f.knownExploited ? `${f.knownExploited.dueDate}T23:59:59.999Z` : undefined;
+      // known exploited finding is due by that date even with no signed first detection); a KEV
+      // due date that is not a date leaves the deadline unknown (it may be sooner than FedRAMP's)
+      const kev = f.knownExploited ? kevDueBy(f.knownExploited.dueDate) : undefined;
+      if (f.knownExploited && kev === undefined) {
+        return {
+          f,
+          why: `${f.id} is known exploited, but CISA's due date "${f.knownExploited.dueDate}" is not a date`,
+        };
+      }
       const due = detected
-        ? remediationDeadline(f.rating?.severity ?? "", detected, f.knownExploited).dueBy
-        : kevDue;
-      return { f, due: due ? new Date(due) : undefined };
+        ? Date.parse(
+            remediationDeadline(f.rating?.severity ?? "", detected, f.knownExploited).dueBy,
+          )
+        : kev;
+      return due === undefined || Number.isNaN(due)
+        ? { f, why: `${f.id} has no signed first detection` }
+        : { f, due: new Date(due) };
     });
   const undated = dated.filter((d) => !d.due);
   const overdue = dated.filter((d) => d.due && d.due.getTime() < b.now.getTime());
@@ -128,7 +139,7 @@ function findingConditions(b: EvidenceBundle, v: VulnerabilityView): Si2Conditio
         ? {
             name: "remediation deadlines",
             result: "UNKNOWN",
-            detail: `${undated.length} unresolved findings have no signed first detection (first: ${undated[0]?.f.id})`,
+            detail: `the deadline of ${undated.length} unresolved findings cannot be told (first: ${undated[0]?.why})`,
           }
         : {
             name: "remediation deadlines",

@@ -9,6 +9,7 @@ export {
   type EvidenceSummary,
   type EvidenceType,
   type Framework,
+  kevDueBy,
   MAPPINGS,
   type Mapping,
   nistControlTitle,

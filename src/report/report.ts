@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { parseIsoDate } from "../core/dates.js";
 import { UsageError } from "../core/errors.js";
 
 /**
@@ -358,8 +359,21 @@ export interface RemediationDeadline {
   readonly dueBy: string;
   /** FedRAMP's timeframe for the severity, in days from first detection. */
   readonly days: number;
-  /** "fedramp": first detection + days; "kev": CISA's due date, which is sooner. */
-  readonly rule: "fedramp" | "kev";
+  /**
+   * "fedramp": first detection + days; "kev": CISA's due date, which is sooner;
+   * "kev-unreadable": known exploited, but its due date is not a date, so the FedRAMP timeframe
+   * is only the latest the deadline can be.
+   */
+  readonly rule: "fedramp" | "kev" | "kev-unreadable";
+}
+
+/**
+ * CISA's KEV due date (YYYY-MM-DD) as the end of that day, UTC, in epoch milliseconds; undefined
+ * when it is not a date that exists.
+ */
+export function kevDueBy(dueDate: string): number | undefined {
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(dueDate) ? parseIsoDate(dueDate) : undefined;
+  return day === undefined ? undefined : day + 86_400_000 - 1;
 }
 
 /**
@@ -376,16 +390,22 @@ export function remediationDeadline(
 ): RemediationDeadline {
   const days = DAYS[severity] ?? 30;
   const fedramp = Date.parse(firstDetected) + days * 86_400_000;
-  const kev = knownExploited ? Date.parse(`${knownExploited.dueDate}T23:59:59.999Z`) : Number.NaN;
-  return !Number.isNaN(kev) && kev < fedramp
+  const kev = knownExploited ? kevDueBy(knownExploited.dueDate) : undefined;
+  return kev !== undefined && kev < fedramp
     ? { dueBy: new Date(kev).toISOString(), days, rule: "kev" }
-    : { dueBy: new Date(fedramp).toISOString(), days, rule: "fedramp" };
+    : {
+        dueBy: new Date(fedramp).toISOString(),
+        days,
+        rule: knownExploited && kev === undefined ? "kev-unreadable" : "fedramp",
+      };
 }
 
 const deadlineText = (x: RiskItem & RemediationDeadline): string =>
   x.rule === "kev"
     ? `CISA KEV due date ${x.knownExploited?.dueDate} (BOD 22-01), sooner than FedRAMP's ${x.days} days from first detection`
-    : `${x.days} days from first detection${x.knownExploited ? ` (known exploited: CISA's due date ${x.knownExploited.dueDate} is later)` : ""}`;
+    : x.rule === "kev-unreadable"
+      ? `known exploited, but CISA's due date "${x.knownExploited?.dueDate}" is not a date: FedRAMP's ${x.days} days from first detection is the latest it can be`
+      : `${x.days} days from first detection${x.knownExploited ? ` (known exploited: CISA's due date ${x.knownExploited.dueDate} is later)` : ""}`;
 
 /** Builds the report of one image against one framework's baseline. */
 export function buildReport(

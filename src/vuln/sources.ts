@@ -1,4 +1,5 @@
 import { gunzipSync } from "node:zlib";
+import { parseIsoDate } from "../core/dates.js";
 import type { Issue } from "../core/issues.js";
 import { assertJsonDepth } from "../core/json.js";
 import { zipEntries, zipRead } from "../core/zip.js";
@@ -308,6 +309,10 @@ function isKevCatalog(o: Record<string, unknown>): boolean {
   );
 }
 
+/** A date as KEV writes them (YYYY-MM-DD) that exists on the calendar. */
+const isCalendarDate = (s: string): boolean =>
+  /^\d{4}-\d{2}-\d{2}$/.test(s) && parseIsoDate(s) !== undefined;
+
 /**
  * CISA's KEV catalog as records, one per CVE, with no affected packages (KEV names products,
  * not package versions): findings are marked from it by CVE id or alias. dateAdded is the
@@ -324,10 +329,10 @@ export function kevToRecords(
     const id = String(v["cveID"]);
     const dateAdded = typeof v["dateAdded"] === "string" ? v["dateAdded"] : "";
     const dueDate = typeof v["dueDate"] === "string" ? v["dueDate"] : "";
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(dueDate) || !/^\d{4}-\d{2}-\d{2}$/.test(dateAdded)) {
+    if (!isCalendarDate(dueDate) || !isCalendarDate(dateAdded)) {
       issues.push({
         code: "VULN_RECORD_UNKNOWN",
-        message: `KEV entry ${id} has no dateAdded or dueDate (YYYY-MM-DD); skipped`,
+        message: `KEV entry ${id} has no dateAdded or dueDate that is a date (YYYY-MM-DD, one that exists); skipped`,
         path: where,
       });
       continue;
