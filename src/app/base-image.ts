@@ -57,8 +57,11 @@ export async function signedBaseImage(
   image: Digest,
   prov: LinkReport,
 ): Promise<SignedBase> {
-  const pinned = prov.state === "valid" ? prov.predicate?.inputs["base"] : undefined;
-  const provEvidence = prov.attestation ? [prov.attestation] : [];
+  // a stale provenance link verified (a newer upstream link exists, which is not tampering): what
+  // it signs about this image's build still holds; a broken or invalid one is neither read nor cited
+  const readable = prov.state === "valid" || prov.state === "stale";
+  const pinned = readable ? prov.predicate?.inputs["base"] : undefined;
+  const provEvidence = readable && prov.attestation ? [prov.attestation] : [];
   if (pinned === "scratch") {
     return { kind: "scratch", evidence: provEvidence };
   }
@@ -110,9 +113,8 @@ export async function signedBaseImage(
   }
   return {
     kind: "none",
-    reason:
-      prov.state === "valid"
-        ? "the signed provenance records no base image and no base-image attestation is recorded"
-        : "no signed record of the base image: no verified provenance and no base-image attestation",
+    reason: readable
+      ? "the signed provenance records no base image and no base-image attestation is recorded"
+      : "no signed record of the base image: no verified provenance and no base-image attestation",
   };
 }

@@ -171,7 +171,8 @@ export async function verifiedBuildProvenance(
   | { readonly error: string; readonly evidence: readonly string[] }
 > {
   const evidence = [prov.attestation, prov.evidence].filter((d): d is Digest => Boolean(d));
-  if (prov.state !== "valid" || !prov.evidence) {
+  // stale: verified, with a newer upstream link; what it signs about this build still holds
+  if ((prov.state !== "valid" && prov.state !== "stale") || !prov.evidence) {
     return {
       error:
         prov.state === "not-recorded"

@@ -1,6 +1,7 @@
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { signedBaseImage } from "../../src/app/base-image.js";
 import {
   type AppContext,
   type BuildResult,
@@ -9,8 +10,10 @@ import {
   copyImageBetween,
   createAppContext,
   importVulnData,
+  type LinkReport,
   policyInput,
   scan,
+  verifyChain,
 } from "../../src/app/index.js";
 import type { Digest } from "../../src/core/digest.js";
 import { buildImageLayout, writeBlob } from "../support/build-image.js";
@@ -31,6 +34,7 @@ describe("compliance status claims", () => {
   let ctx: AppContext;
   let plain: BuildResult;
   let req: BuildResult;
+  let onbase: BuildResult;
 
   const check = async (ref: string, id: ComplianceCheck["id"], c = ctx, now?: Date) =>
     (await complianceStatus(c, ref, now ? { now: () => now } : {})).checks.find(
@@ -60,7 +64,7 @@ describe("compliance status claims", () => {
     );
     await scan(ctx, "req:1.0.0");
     // built on plain:1.0.0: the build signs a base-image attestation naming it
-    await offlineBuild(
+    onbase = await offlineBuild(
       ctx,
       `image: onbase:1.0.0\nbase: plain:1.0.0@${plain.image.digest}\n${FILES}`,
     );
@@ -124,6 +128,40 @@ describe("compliance status claims", () => {
       await expectEvidenceStored(c);
       rmSync(join(home, "config.json"));
       expect((await check("onbase:1.0.0", "base-image")).result).toBe("UNKNOWN");
+    });
+
+    // failed before: a provenance link that is not valid was cited as evidence when broken, and
+    // when stale it was not compared with the base-image attestation, so a stale provenance
+    // naming another base still let the attestation's base pass
+    it("cites no broken provenance link, and checks a stale one against the attestation", async () => {
+      const chain = await verifyChain(ctx, onbase.image.digest);
+      const prov = chain.links.find((l) => l.stage === "provenance") as LinkReport;
+      expect(prov.state).toBe("valid");
+      const broken = await signedBaseImage(ctx, onbase.image.digest, {
+        ...prov,
+        state: "broken",
+        reason: "the attestation's bytes were altered",
+      });
+      expect(broken).toMatchObject({ kind: "image", digest: plain.image.digest });
+      expect("evidence" in broken ? broken.evidence : []).not.toContain(prov.attestation);
+      const inputs = prov.predicate?.inputs ?? {};
+      const stale = await signedBaseImage(ctx, onbase.image.digest, {
+        ...prov,
+        state: "stale",
+        reason: "provenance is older than the newest source: re-run cleanimg-init --build",
+        ...(prov.predicate
+          ? {
+              predicate: {
+                ...prov.predicate,
+                inputs: { ...inputs, base: `req:1.0.0@${req.image.digest}` },
+              },
+            }
+          : {}),
+      });
+      expect(stale.kind).toBe("invalid");
+      expect("reason" in stale ? stale.reason : "").toMatch(
+        /the base-image attestation names plain:1.0.0@.*, the signed provenance req:1.0.0@/,
+      );
     });
   });
 
