@@ -1,3 +1,4 @@
+import { isAbout } from "../attest/index.js";
 import type { LinkReport } from "../chain/index.js";
 import { evidenceTrust, verifyEvidence } from "../chain/index.js";
 import type { SignedBase } from "../compliance/index.js";
@@ -31,7 +32,7 @@ async function baseAttestation(
     if (v.statement.predicateType !== BASE_IMAGE_PREDICATE) {
       throw new Error(`it is a ${v.statement.predicateType} statement`);
     }
-    if (!v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === image)) {
+    if (!isAbout(v.statement, image)) {
       throw new Error("it is not about this image");
     }
     if (!base?.name || !isDigest(base.digest ?? "")) {

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { isAbout } from "../attest/index.js";
 import {
   type ChainReport,
   type EvidenceTrust,
@@ -120,10 +121,7 @@ export async function verifiedImageSignature(
   } catch (e) {
     return { kind: "invalid", reason: (e as Error).message, evidence: last.evidence };
   }
-  if (
-    v.statement.predicateType !== IMAGE_SIGNATURE_PREDICATE ||
-    !v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === image)
-  ) {
+  if (v.statement.predicateType !== IMAGE_SIGNATURE_PREDICATE || !isAbout(v.statement, image)) {
     return {
       kind: "invalid",
       reason: "the signature is not an image signature for this digest",

@@ -1,4 +1,4 @@
-import { CHAIN_LINK_PREDICATE } from "../attest/index.js";
+import { CHAIN_LINK_PREDICATE, isAbout } from "../attest/index.js";
 import {
   ATTESTATION_KIND,
   BUNDLE_MEDIA_TYPE,
@@ -57,7 +57,7 @@ export async function importEvidence(
   for (const item of items) {
     try {
       const v = verifyEvidence(item.bundle, trust);
-      if (!v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === image.digest)) {
+      if (!isAbout(v.statement, image.digest)) {
         throw new Error("the bundle is about another image");
       }
       const chain = v.statement.predicateType === CHAIN_LINK_PREDICATE;

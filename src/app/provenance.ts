@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { verifySigstoreBundle } from "../attest/index.js";
+import { isAbout, verifySigstoreBundle } from "../attest/index.js";
 import type { LinkReport } from "../chain/index.js";
 import { evidenceTrust, verifyEvidence } from "../chain/index.js";
 import type { BuildProperties, BuildProperty } from "../compliance/index.js";
@@ -189,7 +189,7 @@ export async function verifiedBuildProvenance(
     if (v.statement.predicateType !== SLSA_PROVENANCE_V1) {
       throw new Error(`the provenance document is ${v.statement.predicateType}, not SLSA v1`);
     }
-    if (!v.statement.subject.some((s) => `sha256:${s.digest["sha256"]}` === image)) {
+    if (!isAbout(v.statement, image)) {
       throw new Error("the provenance is not about this image");
     }
     return { predicate: v.statement.predicate as BuildPredicate, evidence };

@@ -1,3 +1,4 @@
+import { isAbout } from "../attest/index.js";
 import type { ChainReport, LinkReport } from "../chain/index.js";
 import {
   evidenceTrust,
@@ -153,7 +154,7 @@ async function reproducibility(ctx: AppContext, digest: Digest): Promise<Evidenc
     const why =
       st.predicateType !== REPRODUCIBLE_PREDICATE
         ? `is a ${st.predicateType} attestation, not a reproducibility one`
-        : !st.subject.some((s) => `sha256:${s.digest["sha256"]}` === digest)
+        : !isAbout(st, digest)
           ? "is signed for another image"
           : (st.predicate as { matched?: unknown }).matched !== true
             ? "records a rebuild that did not match"

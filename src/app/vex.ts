@@ -5,6 +5,7 @@ import {
   type EvidenceBundle,
   IN_TOTO_PAYLOAD_TYPE,
   statement as inTotoStatement,
+  isAbout,
   keyIdOf,
   keySigner,
   loadPrivateKey,
@@ -316,7 +317,7 @@ export function checkVexDecision(
   if (st.predicateType !== VEX_DECISION_PREDICATE) {
     return { ok: false, reason: `it signs ${st.predicateType}, not an OpenVEX decision` };
   }
-  if (!st.subject.some((s) => `sha256:${s.digest["sha256"]}` === image)) {
+  if (!isAbout(st, image)) {
     return { ok: false, reason: "its signed statement is about another image" };
   }
   return {

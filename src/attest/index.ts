@@ -55,6 +55,7 @@ export { type BundleVerifyOptions, type VerifiedBundle, verifySigstoreBundle } f
 export {
   CHAIN_LINK_PREDICATE,
   IN_TOTO_PAYLOAD_TYPE,
+  isAbout,
   STATEMENT_V1,
   type Statement,
   statement,

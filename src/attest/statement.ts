@@ -33,3 +33,25 @@ export function statement<P>(
 
 /** cleanimg's evidence-chain link predicate (documented in docs/attestations.md). */
 export const CHAIN_LINK_PREDICATE = "https://cleanimg.dev/attestation/chain-link/v1";
+
+/**
+ * Whether a statement names `digest` (`sha256:…`) among its subjects. Total over hostile input: a
+ * statement whose subjects are not the in-toto shape is about nothing.
+ */
+export function isAbout(st: Pick<Statement, "subject">, digest: Digest): boolean {
+  const i = digest.indexOf(":");
+  const alg = digest.slice(0, i);
+  const hex = digest.slice(i + 1);
+  return (
+    i > 0 &&
+    Array.isArray(st.subject) &&
+    st.subject.some(
+      (s) =>
+        typeof s === "object" &&
+        s !== null &&
+        typeof s.digest === "object" &&
+        s.digest !== null &&
+        s.digest[alg] === hex,
+    )
+  );
+}

@@ -1,5 +1,6 @@
 import {
   CHAIN_LINK_PREDICATE,
+  isAbout,
   keyIdOf,
   type VerifiedEvidenceBundle,
   verifyRekorEntries,
@@ -246,7 +247,7 @@ async function verifyAttestation(
   if (st.predicateType !== CHAIN_LINK_PREDICATE || p?.stage !== stage) {
     return { reason: `the attestation is not a ${stage} chain link` };
   }
-  if (!st.subject.some((s) => `sha256:${s.digest["sha256"]}` === image)) {
+  if (!isAbout(st, image)) {
     return { reason: "the attestation is about another image" };
   }
   const envelope = sha256(
