@@ -101,7 +101,7 @@ export function vulnsPredicate(scan: ScanDocument): Record<string, unknown> {
  * document (SPDX / CycloneDX SBOM, OpenVEX, the in-toto vulnerability predicate; SLSA provenance
  * is one already). Made only from a link that verifies; signed with the same key and logged in
  * the embedded log like every signature; recorded in the audit trail with the link it came from.
- * @throws ToolError CORE_INVALID_ARGUMENT when the link is missing or does not verify
+ * @throws ToolError CHAIN_LINK_UNUSABLE when the link is missing or does not verify
  */
 export async function deriveStandardAttestation(
   ctx: AppContext,
@@ -113,7 +113,7 @@ export async function deriveStandardAttestation(
   const link = chain.links.find((l) => l.stage === stage);
   if (link?.state !== "valid" || !link.predicate || !link.envelope) {
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "CHAIN_LINK_UNUSABLE",
       `the ${stage} link of ${subject.digest} is ${link?.state ?? "not-recorded"}${link?.reason ? `: ${link.reason}` : ""}`,
       {
         hint: "a standard attestation is made only from a link that verifies (cleanimg-init verify)",
@@ -138,7 +138,7 @@ export async function deriveStandardAttestation(
   if (stage === "sbom") {
     const t = link.predicate.evidence.predicateType;
     if (!t) {
-      throw new ToolError("CORE_INVALID_ARGUMENT", "the SBOM link names no predicate type");
+      throw new ToolError("CHAIN_LINK_UNUSABLE", "the SBOM link names no predicate type");
     }
     predicateType = t;
     predicate = parsed;
@@ -149,7 +149,7 @@ export async function deriveStandardAttestation(
     const statements = (parsed["statements"] ?? []) as VexStatement[];
     if (statements.length === 0) {
       throw new ToolError(
-        "CORE_INVALID_ARGUMENT",
+        "CHAIN_LINK_UNUSABLE",
         "the VEX link holds no statements: OpenVEX needs at least one",
       );
     }

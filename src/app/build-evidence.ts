@@ -80,7 +80,7 @@ export async function recordBuildInputs(
     const files = (
       await readdir(intotoLinksDir).catch((e: NodeJS.ErrnoException) => {
         throw new ToolError(
-          "CORE_INVALID_ARGUMENT",
+          "CORE_INPUT_UNREADABLE",
           `cannot read the in-toto links in ${intotoLinksDir}: ${e.code ?? e.message}`,
         );
       })

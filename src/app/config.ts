@@ -28,7 +28,7 @@ export interface AdmissionSettings {
   readonly cacheSeconds?: number;
 }
 
-/** Reads `$CLEANIMG_HOME/config.json`. @throws ToolError CORE_INVALID_ARGUMENT when malformed */
+/** Reads `$CLEANIMG_HOME/config.json`. @throws ToolError CORE_CONFIG_INVALID when malformed */
 export async function loadConfig(ctx: AppContext): Promise<CleanimgConfig> {
   const p = join(ctx.home, "config.json");
   if (!existsSync(p)) {
@@ -38,20 +38,16 @@ export async function loadConfig(ctx: AppContext): Promise<CleanimgConfig> {
   try {
     c = JSON.parse(await readFile(p, "utf8")) as CleanimgConfig;
   } catch (e) {
-    throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
-      `${p} is not valid JSON: ${(e as Error).message}`,
-      {
-        hint: 'e.g. {"approvedBaseImages": ["sha256:…"]}',
-      },
-    );
+    throw new ToolError("CORE_CONFIG_INVALID", `${p} is not valid JSON: ${(e as Error).message}`, {
+      hint: 'e.g. {"approvedBaseImages": ["sha256:…"]}',
+    });
   }
   if (
     c.approvedBaseImages !== undefined &&
     (!Array.isArray(c.approvedBaseImages) || !c.approvedBaseImages.every(isDigest))
   ) {
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "CORE_CONFIG_INVALID",
       `${p}: approvedBaseImages must be a list of digests`,
       {
         hint: 'e.g. {"approvedBaseImages": ["sha256:…"]}',

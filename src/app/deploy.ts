@@ -10,7 +10,7 @@ export const DEPLOYMENT_MEDIA_TYPE = "application/vnd.cleanimg.deployment-record
  * Records that an image was deployed to an environment: the chain's last link, naming the policy
  * decision that approved it. Without a current, valid "allow" decision the deployment is refused,
  * unless `force` records it as deployed without approval (which the audit trail then reports).
- * @throws ToolError CORE_INVALID_ARGUMENT when no current decision allows the image and not forced
+ * @throws ToolError DEPLOY_NOT_ALLOWED when no current decision allows the image and not forced
  */
 export async function recordDeployment(
   ctx: AppContext,
@@ -33,7 +33,7 @@ export async function recordDeployment(
           ? `the policy decision is ${policy.state}`
           : "the policy decision denies it";
   if (!approved && !opts.force) {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `${ref} may not be deployed: ${reason}`, {
+    throw new ToolError("DEPLOY_NOT_ALLOWED", `${ref} may not be deployed: ${reason}`, {
       hint: "run cleanimg-init policy eval --image REF, or record it anyway with --force (the audit trail reports it)",
     });
   }

@@ -29,7 +29,7 @@ async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
 export function clientFor(ctx: AppContext, ref: string): RegistryClient {
   const loc = parseImageLocation(ref);
   if (loc.kind !== "registry" && !(loc.kind === "bare" && loc.ref.domain)) {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `${ref} is not a registry reference`, {
+    throw new ToolError("OCI_INVALID_REFERENCE", `${ref} is not a registry reference`, {
       hint: "give docker://HOST/REPO:TAG or HOST/REPO@DIGEST",
     });
   }
@@ -126,7 +126,7 @@ export async function pushEvidence(
   const latest = await currentEvidence(ctx, subject.digest);
   if (latest.size === 0) {
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "STORE_NOT_FOUND",
       `no signed evidence of ${subject.digest} in this store`,
       {
         hint: "build, sbom or scan the image first (the registry copy must have the same digest)",

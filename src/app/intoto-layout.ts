@@ -37,7 +37,7 @@ interface LayoutSpec {
 }
 
 const bad = (where: string, what: string): never => {
-  throw new ToolError("CORE_INVALID_ARGUMENT", `layout description, ${where}: ${what}`);
+  throw new ToolError("INTOTO_METADATA_INVALID", `layout description, ${where}: ${what}`);
 };
 
 /** The expiry: a date that exists, or a duration from now (`90d`, `12h`), to the second. */
@@ -85,7 +85,7 @@ const argvOf = (v: string[] | string | undefined): string[] =>
  * A layout from its readable YAML description (docs/intoto.md): functionaries by name with
  * their public key files (relative to the description), rules as `MATCH foo WITH PRODUCTS FROM
  * build` strings or lists, expiry as a date or a duration (`90d`, `12h`).
- * @throws ToolError CORE_INVALID_ARGUMENT naming the field that is wrong
+ * @throws ToolError INTOTO_METADATA_INVALID naming the field that is wrong
  */
 export async function layoutFromYaml(
   text: string,
@@ -98,7 +98,7 @@ export async function layoutFromYaml(
     spec = parseYaml(text) as LayoutSpec;
   } catch (e) {
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "INTOTO_METADATA_INVALID",
       `the layout description is not YAML: ${(e as Error).message}`,
     );
   }
@@ -184,7 +184,7 @@ export async function createLayoutFile(o: {
 }): Promise<{ output: string; layout: Layout }> {
   const text = await readFile(o.description, "utf8").catch((e: NodeJS.ErrnoException) => {
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "CORE_INPUT_UNREADABLE",
       `cannot read ${o.description}: ${e.code ?? e.message}`,
     );
   });

@@ -33,7 +33,7 @@ import { TOOL } from "./sbom.js";
 async function readKeyFile(path: string): Promise<string> {
   return readFile(path, "utf8").catch((e: NodeJS.ErrnoException) => {
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "CORE_INPUT_UNREADABLE",
       `cannot read the key ${path}: ${e.code ?? e.message}`,
     );
   });
@@ -89,7 +89,7 @@ export async function intotoRun(o: RunOptions): Promise<{ path: string; link: Li
     }
     const r = spawnSync(cmd, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     if (r.error) {
-      throw new ToolError("CORE_INVALID_ARGUMENT", `cannot run ${cmd}: ${r.error.message}`);
+      throw new ToolError("INTOTO_RUN_FAILED", `cannot run ${cmd}: ${r.error.message}`);
     }
     byproducts = { "return-value": r.status ?? -1, stderr: r.stderr, stdout: r.stdout };
   }
@@ -123,7 +123,7 @@ export async function intotoSign(o: {
   append?: boolean;
 }): Promise<{ output?: string; verified?: readonly string[] }> {
   const bytes = await readFile(o.file).catch((e: NodeJS.ErrnoException) => {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `cannot read ${o.file}: ${e.code ?? e.message}`);
+    throw new ToolError("CORE_INPUT_UNREADABLE", `cannot read ${o.file}: ${e.code ?? e.message}`);
   });
   const m = parseMetadata<Layout | Link>(new Uint8Array(bytes), o.file);
   if (o.verifyKeys) {

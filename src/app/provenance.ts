@@ -72,7 +72,7 @@ export async function verifyProvenanceFile(
 ): Promise<ProvenanceVerification> {
   const read = (p: string) =>
     readFile(p).catch((e: NodeJS.ErrnoException) => {
-      throw new ToolError("CORE_INVALID_ARGUMENT", `cannot read ${p}: ${e.code ?? e.message}`);
+      throw new ToolError("CORE_INPUT_UNREADABLE", `cannot read ${p}: ${e.code ?? e.message}`);
     });
   const artifact = new Uint8Array(await read(artifactPath));
   let root: unknown;
@@ -83,7 +83,7 @@ export async function verifyProvenanceFile(
       throw e;
     }
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "CORE_CONFIG_INVALID",
       `the trusted root ${opts.trustedRoot} is not JSON: ${(e as Error).message}`,
       { hint: "give Sigstore's trusted_root.json" },
     );

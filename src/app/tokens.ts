@@ -132,17 +132,17 @@ export async function createToken(
   };
 }
 
-/** @throws ToolError CORE_INVALID_ARGUMENT when no such token exists or it is already revoked */
+/** @throws ToolError STORE_NOT_FOUND when no such token exists, STORE_CONFLICT when it is already revoked */
 export async function revokeToken(ctx: AppContext, id: string, by?: string): Promise<void> {
   const { tokens } = await readTokens(ctx);
   const t = tokens.get(id);
   if (!t) {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `no token ${id}`, {
+    throw new ToolError("STORE_NOT_FOUND", `no token ${id}`, {
       hint: "cleanimg-init token list shows the tokens",
     });
   }
   if (t.record.revoked) {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `token ${id} was revoked at ${t.record.revoked}`);
+    throw new ToolError("STORE_CONFLICT", `token ${id} was revoked at ${t.record.revoked}`);
   }
   const who = by ?? actor(ctx.settings.author);
   await appendTokenEntry(ctx, (prev) => ({

@@ -151,7 +151,7 @@ async function contextItems(spec: BuildSpec, contextDir: string, epoch: number):
     const src = join(contextDir, f.src);
     const st = await lstat(src).catch(() => {
       throw new ToolError(
-        "CORE_INVALID_ARGUMENT",
+        "BUILD_SPEC_INVALID",
         `files: ${f.src} does not exist in the build context ${contextDir}`,
       );
     });
@@ -190,7 +190,7 @@ async function contextItems(spec: BuildSpec, contextDir: string, epoch: number):
         });
       } else {
         throw new ToolError(
-          "CORE_INVALID_ARGUMENT",
+          "BUILD_SPEC_INVALID",
           `files: ${abs} is not a file, directory or symlink`,
         );
       }
@@ -216,7 +216,7 @@ function mergeLayer(items: readonly Item[], epoch: number): Item[] {
         Buffer.compare(Buffer.from(had.body ?? []), Buffer.from(it.body ?? [])) === 0;
       if (!same && had.from !== "files" && it.from !== "files") {
         throw new ToolError(
-          "CORE_INVALID_ARGUMENT",
+          "BUILD_SPEC_INVALID",
           `/${p} is shipped by both ${had.from} and ${it.from} with different contents`,
           { hint: "dpkg would refuse this pair too; drop one of the packages" },
         );

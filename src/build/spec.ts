@@ -91,7 +91,7 @@ class SpecReader {
   }
 
   fail(n: Node | null | undefined, msg: string, hint?: string): never {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `${this.at(n)}: ${msg}`, {
+    throw new ToolError("BUILD_SPEC_INVALID", `${this.at(n)}: ${msg}`, {
       hint: hint ?? "see docs/build.md for the spec format",
     });
   }
@@ -169,7 +169,7 @@ function parseRoot(text: string, file: string): { r: SpecReader; fields: Map<str
     const e = doc.errors[0];
     const p = e?.linePos?.[0];
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "BUILD_SPEC_INVALID",
       `${file}${p ? `:${p.line}:${p.col}` : ""}: not valid YAML: ${e?.message.split("\n")[0]}`,
       { hint: "fix the YAML syntax" },
     );
@@ -318,7 +318,7 @@ function parsePorts(r: SpecReader, n: Node | undefined): string[] {
 
 /**
  * Parses and validates a spec.
- * @throws ToolError CORE_INVALID_ARGUMENT with file:line, the field and a hint
+ * @throws ToolError BUILD_SPEC_INVALID with file:line, the field and a hint
  */
 export function parseSpec(text: string, file: string): BuildSpec {
   const { r, fields } = parseRoot(text, file);

@@ -34,7 +34,7 @@ export async function evidenceTrust(ctx: ChainContext): Promise<EvidenceTrust> {
     sigstoreRoot = JSON.parse(await readFile(path, "utf8"));
   } catch (e) {
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "CORE_INPUT_UNREADABLE",
       `CLEANIMG_SIGSTORE_TRUSTED_ROOT ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }

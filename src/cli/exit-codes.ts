@@ -1,4 +1,4 @@
-import type { ErrorCode } from "../core/errors.js";
+import { CALLER_ERROR_CODES, type ErrorCode } from "../core/errors.js";
 
 /** Exit codes of every command (documented in docs/cli.md). */
 export const ExitCode = {
@@ -14,25 +14,17 @@ export const ExitCode = {
   NotAvailable: 4,
 } as const;
 
-const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "CLI_USAGE",
-  "OCI_INVALID_REFERENCE",
-  "OCI_TRANSPORT_UNKNOWN",
-  "OCI_INSECURE_REFUSED",
-  "CORE_INVALID_ARGUMENT",
-  "CORE_INVALID_DIGEST",
-  "VERSION_INVALID",
-  "VERSION_UNSUPPORTED_ECOSYSTEM",
-  "VERSION_INVALID_RANGE",
-]);
-
 /** Maps an error code to the process exit code. */
 export function exitCodeFor(code: ErrorCode): number {
   if (code === "CLI_NOT_AVAILABLE") {
     return ExitCode.NotAvailable;
   }
-  if (code === "ATTEST_VERIFY_FAILED" || code === "ATTEST_SIGNATURE_INVALID") {
-    return ExitCode.Failed; // the answer to "is this verified?" is no
+  if (
+    code === "ATTEST_VERIFY_FAILED" ||
+    code === "ATTEST_SIGNATURE_INVALID" ||
+    code === "DEPLOY_NOT_ALLOWED"
+  ) {
+    return ExitCode.Failed; // the answer ("is this verified?", "may it be deployed?") is no
   }
-  return USAGE_CODES.has(code) ? ExitCode.Usage : ExitCode.Operational;
+  return CALLER_ERROR_CODES.has(code) ? ExitCode.Usage : ExitCode.Operational;
 }

@@ -12,7 +12,7 @@ export type ErrorCode =
   | "CORE_OUTPUT_UNWRITABLE"
   | "CORE_INVALID_ARGUMENT"
   | "CORE_INPUT_UNREADABLE"
-  | "CORE_NOT_IMPLEMENTED"
+  | "CORE_CONFIG_INVALID"
   | "OCI_INVALID_REFERENCE"
   | "OCI_INVALID_MANIFEST"
   | "OCI_MANIFEST_UNKNOWN"
@@ -30,7 +30,6 @@ export type ErrorCode =
   | "OCI_TAR_INVALID"
   | "OCI_TAR_TRUNCATED"
   | "OCI_DECOMPRESS_FAILED"
-  | "OCI_IMAGE_EXISTS"
   | "SOURCE_PATH_UNSAFE"
   | "SOURCE_SYMLINK_LOOP"
   | "SOURCE_NOT_FOUND"
@@ -62,8 +61,33 @@ export type ErrorCode =
   | "BUILD_NOT_CACHED"
   | "BUILD_ARCHIVE_INVALID"
   | "BUILD_UNSATISFIABLE"
+  | "BUILD_SPEC_INVALID"
+  | "POLICY_INVALID"
+  | "POLICY_ENGINE_UNAVAILABLE"
+  | "POLICY_EVAL_FAILED"
+  | "INTOTO_METADATA_INVALID"
+  | "INTOTO_RUN_FAILED"
+  | "CHAIN_LINK_UNUSABLE"
+  | "DEPLOY_NOT_ALLOWED"
   | "CLI_USAGE"
   | "CLI_NOT_AVAILABLE";
+
+/**
+ * Codes that say the caller asked wrongly (the command line or the request is malformed), as
+ * opposed to the world being wrong (I/O, corrupt input, limits). The CLI exits 2 on them, the
+ * server answers 400.
+ */
+export const CALLER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "CLI_USAGE",
+  "OCI_INVALID_REFERENCE",
+  "OCI_TRANSPORT_UNKNOWN",
+  "OCI_INSECURE_REFUSED",
+  "CORE_INVALID_ARGUMENT",
+  "CORE_INVALID_DIGEST",
+  "VERSION_INVALID",
+  "VERSION_UNSUPPORTED_ECOSYSTEM",
+  "VERSION_INVALID_RANGE",
+]);
 
 /** Base class of every error the tool throws on purpose. */
 export class ToolError extends Error {

@@ -4,7 +4,7 @@ import { ToolError } from "../core/errors.js";
  * The canonical JSON of securesystemslib (OLPC canonical JSON), over which in-toto metadata is
  * signed: no whitespace, object keys sorted, strings with only `"` and `\` escaped (every other
  * character as is, in UTF-8), integers only. Not RFC 8785.
- * @throws ToolError CORE_INVALID_ARGUMENT for a float or a value JSON cannot hold
+ * @throws ToolError INTOTO_METADATA_INVALID for a float or a value JSON cannot hold
  */
 export function canonicalJson(value: unknown): Uint8Array {
   return new TextEncoder().encode(encode(value, "$"));
@@ -26,7 +26,7 @@ function encode(v: unknown, at: string): string {
   if (typeof v === "number") {
     if (!Number.isSafeInteger(v)) {
       throw new ToolError(
-        "CORE_INVALID_ARGUMENT",
+        "INTOTO_METADATA_INVALID",
         `${at}: ${v} cannot be encoded in canonical JSON (integers only)`,
       );
     }
@@ -41,5 +41,5 @@ function encode(v: unknown, at: string): string {
       .map((k) => `${encode(k, at)}:${encode((v as Record<string, unknown>)[k], `${at}.${k}`)}`)
       .join(",")}}`;
   }
-  throw new ToolError("CORE_INVALID_ARGUMENT", `${at}: a ${typeof v} cannot be encoded in JSON`);
+  throw new ToolError("INTOTO_METADATA_INVALID", `${at}: a ${typeof v} cannot be encoded in JSON`);
 }

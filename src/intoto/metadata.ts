@@ -63,7 +63,7 @@ export interface Metadata<T> {
 
 /**
  * Parses a layout or link file in either envelope.
- * @throws ToolError CORE_INVALID_ARGUMENT naming the file and what is wrong; CORE_LIMIT_EXCEEDED
+ * @throws ToolError INTOTO_METADATA_INVALID naming the file and what is wrong; CORE_LIMIT_EXCEEDED
  *   when it is nested too deep to be walked
  */
 export function parseMetadata<T = Layout | Link>(bytes: Uint8Array, name: string): Metadata<T> {
@@ -74,12 +74,12 @@ export function parseMetadata<T = Layout | Link>(bytes: Uint8Array, name: string
     if (isToolError(e)) {
       throw e; // nested too deep: hostile input (CORE_LIMIT_EXCEEDED), named
     }
-    throw new ToolError("CORE_INVALID_ARGUMENT", `${name} is not JSON: ${(e as Error).message}`);
+    throw new ToolError("INTOTO_METADATA_INVALID", `${name} is not JSON: ${(e as Error).message}`);
   }
   if (typeof doc["payloadType"] === "string" && typeof doc["payload"] === "string") {
     if (doc["payloadType"] !== IN_TOTO_DSSE_TYPE) {
       throw new ToolError(
-        "CORE_INVALID_ARGUMENT",
+        "INTOTO_METADATA_INVALID",
         `${name}: DSSE payloadType ${String(doc["payloadType"])} is not ${IN_TOTO_DSSE_TYPE}`,
       );
     }
@@ -98,7 +98,7 @@ export function parseMetadata<T = Layout | Link>(bytes: Uint8Array, name: string
   }
   if (!doc["signed"] || typeof doc["signed"] !== "object" || !Array.isArray(doc["signatures"])) {
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "INTOTO_METADATA_INVALID",
       `${name} is neither an in-toto Metablock ({signed, signatures}) nor a DSSE envelope`,
     );
   }

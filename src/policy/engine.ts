@@ -120,14 +120,14 @@ async function evaluateRego(path: string, input: unknown, query: string): Promis
     ]).catch((e: NodeJS.ErrnoException & { stderr?: string }) => {
       if (e.code === "ENOENT") {
         throw new ToolError(
-          "CORE_INVALID_ARGUMENT",
+          "POLICY_ENGINE_UNAVAILABLE",
           `${path} is a Rego policy, and OPA is not installed`,
           {
             hint: "install the opa executable (openpolicyagent.org) on PATH, or write the policy in CEL (docs/policy.md)",
           },
         );
       }
-      throw new ToolError("CORE_INVALID_ARGUMENT", `opa eval failed: ${e.stderr ?? e.message}`);
+      throw new ToolError("POLICY_EVAL_FAILED", `opa eval failed: ${e.stderr ?? e.message}`);
     });
     const r = JSON.parse(out.stdout) as { result?: { expressions?: { value?: unknown }[] }[] };
     const allow = r.result?.[0]?.expressions?.[0]?.value === true;

@@ -104,23 +104,20 @@ export function parsePolicy(text: string, file: string): Policy {
     v = parseYaml(text);
   } catch (e) {
     throw new ToolError(
-      "CORE_INVALID_ARGUMENT",
+      "POLICY_INVALID",
       `${file}: not YAML or JSON: ${(e as Error).message.split("\n")[0]}`,
     );
   }
   const o = v as { name?: unknown; params?: unknown; rules?: unknown };
   if (!o || typeof o !== "object" || !Array.isArray(o.rules) || o.rules.length === 0) {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `${file}: a policy needs a list of rules`, {
+    throw new ToolError("POLICY_INVALID", `${file}: a policy needs a list of rules`, {
       hint: "see docs/policy.md",
     });
   }
   const rules = o.rules.map((r: unknown, i: number): PolicyRule => {
     const x = r as Record<string, unknown>;
     if (typeof x?.["name"] !== "string" || typeof x["expression"] !== "string") {
-      throw new ToolError(
-        "CORE_INVALID_ARGUMENT",
-        `${file}: rules[${i}] needs a name and an expression`,
-      );
+      throw new ToolError("POLICY_INVALID", `${file}: rules[${i}] needs a name and an expression`);
     }
     let parsed: unknown;
     try {
@@ -130,7 +127,7 @@ export function parsePolicy(text: string, file: string): Policy {
     }
     if (isCelError(parsed) || parsed instanceof Error) {
       throw new ToolError(
-        "CORE_INVALID_ARGUMENT",
+        "POLICY_INVALID",
         `${file}: rule ${x["name"]}: ${(parsed as Error).message.replace(/^.*?<input>:/, "expression at ")}`,
         { hint: "CEL syntax: https://cel.dev" },
       );

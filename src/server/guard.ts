@@ -7,7 +7,7 @@ import {
   type TokenAuthority,
   type TokenRecord,
 } from "../app/index.js";
-import { isToolError } from "../core/errors.js";
+import { CALLER_ERROR_CODES, type ErrorCode, isToolError } from "../core/errors.js";
 import { jsonBody } from "./body.js";
 import { problem, type Reply, type Route } from "./http.js";
 import type { Metrics } from "./metrics.js";
@@ -145,18 +145,31 @@ export async function storeFailure(
   return unavailable(h);
 }
 
+/**
+ * The HTTP status of an error code (documented with the exit codes in docs/cli.md): the request
+ * names nothing the store holds (404), is malformed ({@link CALLER_ERROR_CODES}, 400) or
+ * conflicts with what is recorded (409);
+ * stored evidence that does not match its digest is the server's fault (500); everything else is
+ * a well-formed request the evidence cannot answer (422).
+ */
+export function httpStatusFor(code: ErrorCode): 400 | 404 | 409 | 422 | 500 {
+  if (code === "STORE_NOT_FOUND") {
+    return 404;
+  }
+  if (code === "STORE_CONFLICT") {
+    return 409;
+  }
+  if (code === "STORE_DIGEST_MISMATCH") {
+    return 500;
+  }
+  return CALLER_ERROR_CODES.has(code) || code === "STORE_INVALID_INPUT" ? 400 : 422;
+}
+
 /** The answer to a handler's error. */
 export async function errorReply(p: Parts, e: unknown): Promise<Reply> {
   if (isToolError(e)) {
-    const status =
-      e.code === "STORE_NOT_FOUND"
-        ? 404
-        : e.code.endsWith("_INVALID_ARGUMENT") || e.code.endsWith("_INVALID_INPUT")
-          ? 400
-          : e.code === "STORE_DIGEST_MISMATCH"
-            ? 500
-            : 422;
-    if (status === 404 || status === 400) {
+    const status = httpStatusFor(e.code);
+    if (status !== 422 && status !== 500) {
       return problem(status, e.code, `${e.message}${e.hint ? ` (${e.hint})` : ""}`);
     }
   }
@@ -167,8 +180,7 @@ export async function errorReply(p: Parts, e: unknown): Promise<Reply> {
     return unavailable(h);
   }
   if (isToolError(e)) {
-    const status = e.code === "STORE_DIGEST_MISMATCH" ? 500 : 422;
-    return problem(status, e.code, `${e.message}${e.hint ? ` (${e.hint})` : ""}`);
+    return problem(httpStatusFor(e.code), e.code, `${e.message}${e.hint ? ` (${e.hint})` : ""}`);
   }
   return problem(500, "Internal error", (e as Error).message);
 }

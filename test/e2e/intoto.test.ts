@@ -644,7 +644,7 @@ inspect:
       "-o",
       "bad.layout",
     ]);
-    expect(bad.status).toBe(2);
+    expect(bad.status).toBe(3); // the description file is bad input, not a bad command line
     expect(bad.stderr).toMatch(/steps\[0\]\.products\[0\]: malformed rule/);
   });
 

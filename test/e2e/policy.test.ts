@@ -153,7 +153,7 @@ describe("policy evaluation on real evidence", () => {
         env: { ...env, CLEANIMG_HOME: home },
       },
     );
-    expect(r.status).toBe(2);
+    expect(r.status).toBe(3); // the environment lacks the engine: operational, not usage
     expect(r.stderr).toMatch(/is a Rego policy, and OPA is not installed/);
     expect(r.stderr).toMatch(/install the opa executable/);
   });
