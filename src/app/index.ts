@@ -62,6 +62,7 @@ export {
   type VexFormat,
   type VexStatement,
 } from "../vex/index.js";
+export type { FeedFamily } from "../vuln/index.js";
 export {
   freshnessText,
   parseDuration,
@@ -219,3 +220,9 @@ export {
   VULNDB_BUNDLE_TYPE,
   vulnDbStatus,
 } from "./vulndb.js";
+export {
+  type FeedOutcome,
+  type UpdateOptions,
+  type UpdateResult,
+  updateVulnDb,
+} from "./vulndb-update.js";

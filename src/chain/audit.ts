@@ -26,6 +26,7 @@ export type AuditAction =
   | "vex"
   | "vex-decision"
   | "db-import"
+  | "db-update"
   | "build"
   | "policy"
   | "deployment"

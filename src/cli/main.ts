@@ -142,7 +142,7 @@ export async function run(
     .option("-q, --quiet", "no messages on stderr except errors")
     .option("--debug", "show stack traces for errors")
     .option("--home <dir>", "cleanimg home (default $CLEANIMG_HOME or ~/.cleanimg)")
-    .option("--insecure", "allow plain HTTP to loopback registries")
+    .option("--insecure", "allow plain HTTP to loopback registries and feed mirrors")
     .option(
       "--store <url>",
       "evidence store: postgres://… (default $CLEANIMG_STORE, else the embedded SQLite store)",

@@ -247,13 +247,15 @@ export class VulnDb {
           )
           .run(source, ps.join("\n"), at, records.length, added + changed);
       }
+      // the snapshot digest commits with the records it names: readers never see one without the other
+      const digest = this.computeSnapshot();
+      this.#db.prepare("UPDATE imports SET snapshot = ? WHERE snapshot = ''").run(digest);
+      this.#db
+        .prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('snapshot', ?)")
+        .run(digest);
+      return digest;
     });
-    tx();
-    const snapshot = this.computeSnapshot();
-    this.#db.prepare("UPDATE imports SET snapshot = ? WHERE snapshot = ''").run(snapshot);
-    this.#db
-      .prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('snapshot', ?)")
-      .run(snapshot);
+    const snapshot = tx();
     return { sources: summary, snapshot };
   }
 

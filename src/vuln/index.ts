@@ -6,6 +6,19 @@ export {
   severityOf,
 } from "./cvss.js";
 export { type AdvisoryHit, type ImportResult, type SourceStatus, VulnDb } from "./db.js";
+export {
+  ALPINE_BRANCHES,
+  allFeeds,
+  checkDownload,
+  conditionalHeaders,
+  DEFAULT_BASE_URLS,
+  type Feed,
+  type FeedFamily,
+  type FeedValidators,
+  OSV_ECOSYSTEMS,
+  publishedDigests,
+  selectFeeds,
+} from "./feeds.js";
 export { renderCycloneDxVulnerabilities, renderSarif } from "./formats.js";
 export {
   type DataFreshness,

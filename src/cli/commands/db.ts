@@ -2,14 +2,16 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import {
   exportVulnDb,
+  type FeedFamily,
   importVulnData,
   isExportBundle,
   keySigner,
   loadPrivateKey,
   loadPublicKey,
+  updateVulnDb,
   vulnDbStatus,
 } from "../../app/index.js";
-import { UsageError } from "../../core/errors.js";
+import { ToolError, UsageError } from "../../core/errors.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the db commands. */
@@ -54,6 +56,7 @@ export function registerDb(program: Command, deps: CliDeps): void {
         ].join("\n"),
       );
     });
+  registerDbUpdate(db, deps);
   db.command("export")
     .description(
       "write the whole database as one signed file for an air-gapped machine (db import --key)",
@@ -87,4 +90,93 @@ export function registerDb(program: Command, deps: CliDeps): void {
             ].join("\n"),
       );
     });
+}
+
+/** `db update`: the one db command that uses the network. */
+function registerDbUpdate(db: Command, deps: CliDeps): void {
+  const { out, context } = deps;
+  db.command("update")
+    .description(
+      "fetch the upstream feeds (OSV exports, the Debian security tracker, Alpine secdb, CISA KEV) and import what changed as one new snapshot; the only db command that uses the network",
+    )
+    .option(
+      "--source <name...>",
+      "feeds to fetch: ids (osv:Debian, kev), families (osv, debian, alpine, kev) or prefixes (alpine:v3.20); all by default",
+    )
+    .option(
+      "--base-url <family=url...>",
+      "a mirror for a family, e.g. osv=https://mirror.example/osv",
+    )
+    .option("--timeout <seconds>", "per-feed limit on the whole download", "600")
+    .option("--max-bytes <n>", "per-feed limit on the body", String(2 * 1024 ** 3))
+    .action(
+      async (
+        o: {
+          source?: string[];
+          baseUrl?: string[];
+          insecure?: boolean;
+          timeout: string;
+          maxBytes: string;
+        },
+        cmd: Command,
+      ) => {
+        const baseUrls: Partial<Record<FeedFamily, string>> = {};
+        for (const b of o.baseUrl ?? []) {
+          const m = /^(osv|debian|alpine|kev)=(.+)$/.exec(b);
+          if (!m) {
+            throw new UsageError(
+              "CLI_USAGE",
+              `--base-url ${b}: expected FAMILY=URL with FAMILY one of osv, debian, alpine, kev`,
+            );
+          }
+          baseUrls[m[1] as FeedFamily] = m[2] as string;
+        }
+        const timeout = Number(o.timeout);
+        const maxBytes = Number(o.maxBytes);
+        if (!(timeout > 0) || !(Number.isInteger(maxBytes) && maxBytes > 0)) {
+          throw new UsageError("CLI_USAGE", "--timeout and --max-bytes take positive numbers");
+        }
+        const shown = new Map<string, number>();
+        const r = await updateVulnDb(context(cmd), {
+          ...(o.source ? { sources: o.source } : {}),
+          baseUrls,
+          // the global --insecure: plain http to a loopback mirror, as for registries
+          insecure: cmd.optsWithGlobals<{ insecure?: boolean }>().insecure ?? false,
+          timeoutMs: timeout * 1000,
+          maxBytes,
+          onProgress: (f, bytes, total) => {
+            // a line per 16 MiB (or the end), not per chunk
+            const step = Math.floor(bytes / (16 * 1024 ** 2));
+            if (step !== (shown.get(f.id) ?? -1) || bytes === total) {
+              shown.set(f.id, step);
+              out.progress(
+                `${f.id}: ${(bytes / 1024 ** 2).toFixed(1)} MiB${total ? ` of ${(total / 1024 ** 2).toFixed(1)} MiB` : ""}`,
+              );
+            }
+          },
+        });
+        out.issues(r.issues.filter((i) => i.code !== "VULN_FEED_FAILED"));
+        out.result(r, () =>
+          [
+            ...r.feeds.map(
+              (f) =>
+                `${f.feed.padEnd(24)} ${f.state === "updated" ? `updated (${f.bytes} bytes)` : f.state === "not-modified" ? "not modified" : `FAILED: ${f.reason}`}`,
+            ),
+            ...r.sources.map(
+              (s) =>
+                `${s.source.padEnd(24)} ${String(s.records).padStart(7)} records: ${s.added} added, ${s.changed} changed, ${s.unchanged} unchanged`,
+            ),
+            `snapshot ${r.snapshot}`,
+          ].join("\n"),
+        );
+        const failed = r.feeds.filter((f) => f.state === "failed");
+        if (failed.length) {
+          throw new ToolError(
+            "VULN_UPDATE_INCOMPLETE",
+            `${failed.length} of ${r.feeds.length} feeds failed: ${failed.map((f) => f.feed).join(", ")}; the others were imported`,
+            { hint: "rerun db update when the feed answers; its old data stays in use" },
+          );
+        }
+      },
+    );
 }
