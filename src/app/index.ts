@@ -216,10 +216,12 @@ export {
   importVulnData,
   isExportBundle,
   openVulnDb,
+  signedVulnDbExport,
   untarMembers,
   VULNDB_BUNDLE_TYPE,
   vulnDbStatus,
 } from "./vulndb.js";
+export { pullVulnDb, pushVulnDb, VULNDB_ARTIFACT_TYPE } from "./vulndb-oci.js";
 export {
   type FeedOutcome,
   type UpdateOptions,

@@ -172,15 +172,13 @@ export async function importVulnData(
 }
 
 /**
- * Writes the whole database as one signed file (a DSSE envelope over gzipped JSON lines with a
- * header naming the snapshot) that `db import --key` accepts on an air-gapped machine.
- * Side effects: writes `out` atomically.
+ * The whole database as one signed envelope (DSSE over gzipped JSON lines with a header naming
+ * the snapshot): what `db export` writes and `db push` sends.
  */
-export async function exportVulnDb(
+export async function signedVulnDbExport(
   ctx: AppContext,
-  out: string,
   signer: Signer,
-): Promise<{ output: string; records: number; snapshot: string; keyid: string }> {
+): Promise<{ bytes: Uint8Array; records: number; snapshot: string; created: string }> {
   const db = openVulnDb(ctx);
   try {
     const lines = [...db.exportLines()];
@@ -192,11 +190,29 @@ export async function exportVulnDb(
     };
     const payload = gzipSync(`${JSON.stringify(header)}\n${lines.join("\n")}\n`);
     const env = await signEnvelope(VULNDB_BUNDLE_TYPE, payload, [signer]);
-    await writeFileAtomic(out, JSON.stringify(env));
-    return { output: out, records: lines.length, snapshot: header.snapshot, keyid: signer.keyid };
+    return {
+      bytes: new TextEncoder().encode(JSON.stringify(env)),
+      records: lines.length,
+      snapshot: header.snapshot,
+      created: header.created,
+    };
   } finally {
     db.close();
   }
+}
+
+/**
+ * Writes the whole database as one signed file that `db import --key` accepts on an air-gapped
+ * machine. Side effects: writes `out` atomically.
+ */
+export async function exportVulnDb(
+  ctx: AppContext,
+  out: string,
+  signer: Signer,
+): Promise<{ output: string; records: number; snapshot: string; keyid: string }> {
+  const e = await signedVulnDbExport(ctx, signer);
+  await writeFileAtomic(out, e.bytes);
+  return { output: out, records: e.records, snapshot: e.snapshot, keyid: signer.keyid };
 }
 
 /** Sources with record counts, dates and ages (of the newest record, and since the import). */

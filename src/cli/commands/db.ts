@@ -8,6 +8,8 @@ import {
   keySigner,
   loadPrivateKey,
   loadPublicKey,
+  pullVulnDb,
+  pushVulnDb,
   updateVulnDb,
   vulnDbStatus,
 } from "../../app/index.js";
@@ -57,6 +59,7 @@ export function registerDb(program: Command, deps: CliDeps): void {
       );
     });
   registerDbUpdate(db, deps);
+  registerDbRegistry(db, deps);
   db.command("export")
     .description(
       "write the whole database as one signed file for an air-gapped machine (db import --key)",
@@ -179,4 +182,57 @@ function registerDbUpdate(db: Command, deps: CliDeps): void {
         }
       },
     );
+}
+
+/** `db push` / `db pull`: the signed export as an OCI artifact, for mirrors and air gaps. */
+function registerDbRegistry(db: Command, deps: CliDeps): void {
+  const { out, context, env } = deps;
+  db.command("push")
+    .description(
+      "push the whole database, signed, to a registry as an OCI artifact (db pull reads it)",
+    )
+    .argument("<ref>", "HOST/REPO:TAG")
+    .requiredOption("--key <file>", "private key to sign with (passphrase from $CLEANIMG_PASSWORD)")
+    .action(async (ref: string, o: { key: string }, cmd: Command) => {
+      const signer = keySigner(
+        loadPrivateKey(await readFile(o.key, "utf8"), env["CLEANIMG_PASSWORD"]),
+      );
+      const r = await pushVulnDb(context(cmd), ref, signer);
+      out.result(
+        r,
+        () =>
+          `pushed ${r.records} records (snapshot ${r.snapshot}) to ${r.ref}@${r.digest}, signed by ${r.keyid}`,
+      );
+    });
+  db.command("pull")
+    .description(
+      "pull a database db push wrote and import it when it verifies with the publisher's key",
+    )
+    .argument("<ref>", "HOST/REPO:TAG or HOST/REPO@DIGEST")
+    .option("--key <file...>", "public key(s) of the publisher (required)")
+    .action(async (ref: string, o: { key?: string[] }, cmd: Command) => {
+      if (!o.key?.length) {
+        throw new UsageError(
+          "CLI_USAGE",
+          "--key is required: a pulled database is imported only when it verifies",
+        );
+      }
+      const keys = await Promise.all(
+        o.key.map(async (k) => loadPublicKey(await readFile(k, "utf8"))),
+      );
+      const r = await pullVulnDb(context(cmd), ref, keys);
+      out.result(r, () =>
+        [
+          ...r.bundles.map(
+            (b) =>
+              `verified ${b.path} (signed by ${b.signedBy.join(", ")}; snapshot ${b.snapshot})`,
+          ),
+          ...r.sources.map(
+            (s) =>
+              `${s.source.padEnd(16)} ${String(s.records).padStart(7)} records: ${s.added} added, ${s.changed} changed, ${s.unchanged} unchanged`,
+          ),
+          `snapshot ${r.snapshot}`,
+        ].join("\n"),
+      );
+    });
 }
