@@ -72,8 +72,30 @@ async function readValidators(ctx: AppContext): Promise<Record<string, FeedValid
   if (text === undefined) {
     return {};
   }
-  const v = parseJson(text, validatorsPath(ctx)) as unknown;
-  return typeof v === "object" && v !== null ? (v as Record<string, FeedValidators>) : {};
+  let v: unknown;
+  try {
+    v = parseJson(text, validatorsPath(ctx));
+  } catch {
+    return {}; // a cache: a damaged one costs a full download, never the update
+  }
+  const out: Record<string, FeedValidators> = {};
+  const header = (x: unknown): x is string =>
+    typeof x === "string" && /^[\x20-\x7e]{1,1024}$/.test(x);
+  for (const [url, e] of Object.entries(typeof v === "object" && v !== null ? v : {})) {
+    const r = e as Partial<FeedValidators> | null;
+    if (typeof r !== "object" || r === null || typeof r.sha256 !== "string") {
+      continue;
+    }
+    // only values that can be sent back as headers (no control characters, bounded)
+    out[url] = {
+      ...(header(r.etag) ? { etag: r.etag } : {}),
+      ...(header(r.lastModified) ? { lastModified: r.lastModified } : {}),
+      sha256: r.sha256,
+      bytes: Number(r.bytes) || 0,
+      fetchedAt: String(r.fetchedAt ?? ""),
+    };
+  }
+  return out;
 }
 
 /** Refuses a URL the update may not fetch: only https, or http to a loopback mirror with insecure. */
@@ -113,11 +135,20 @@ async function fetchFeed(
   o: Required<Pick<UpdateOptions, "timeoutMs" | "maxBytes">> & UpdateOptions,
 ): Promise<Fetched> {
   const doFetch = o.fetch ?? fetch;
-  const res = await doFetch(feed.url, {
-    headers: conditionalHeaders(last),
-    redirect: "follow",
-    signal: AbortSignal.timeout(o.timeoutMs),
-  });
+  const signal = AbortSignal.timeout(o.timeoutMs);
+  // redirects are followed by hand so that every hop obeys the same URL rule as the first
+  let url = feed.url;
+  let res = await doFetch(url, { headers: conditionalHeaders(last), redirect: "manual", signal });
+  for (let hop = 0; res.status >= 300 && res.status < 400 && res.status !== 304; hop++) {
+    const to = res.headers.get("location");
+    await res.body?.cancel();
+    if (!to || hop >= 5) {
+      throw new Error(to ? "more than 5 redirects" : `HTTP ${res.status} without a Location`);
+    }
+    url = new URL(to, url).href;
+    checkUrl(url, o.insecure ?? false);
+    res = await doFetch(url, { headers: conditionalHeaders(last), redirect: "manual", signal });
+  }
   if (res.status === 304 && last) {
     return { state: "not-modified" };
   }

@@ -62,7 +62,15 @@ function trackerJson(): Buffer {
   return Buffer.from(JSON.stringify(doc));
 }
 
-type Fault = "500" | "truncate" | "wrong-digest" | "slow" | "changes" | "hang";
+type Fault =
+  | "500"
+  | "truncate"
+  | "wrong-digest"
+  | "slow"
+  | "changes"
+  | "hang"
+  | "redirect-out"
+  | "redirect-loop";
 
 interface Served {
   body: Buffer;
@@ -93,6 +101,14 @@ function answer(req: IncomingMessage, res: ServerResponse): void {
   const fault = faults.get(path);
   if (!f || fault === "500") {
     res.writeHead(f ? 500 : 404).end(f ? "internal error" : "not found");
+    return;
+  }
+  if (fault === "redirect-out") {
+    res.writeHead(302, { location: "http://mirror.example/osv/Go/all.zip" }).end();
+    return;
+  }
+  if (fault === "redirect-loop") {
+    res.writeHead(302, { location: path }).end();
     return;
   }
   if (fault === "hang") {
@@ -212,6 +228,8 @@ describe("db update", () => {
     ["wrong-digest", /md5 .* published/],
     ["changes", /md5 .* published/],
     ["slow", /timed out/],
+    ["redirect-out", /refusing http:\/\/mirror\.example/],
+    ["redirect-loop", /more than 5 redirects/],
   ] as const)(
     "a %s on one feed is named, the others are imported, its old data stays",
     async (fault, why) => {
@@ -247,6 +265,28 @@ describe("db update", () => {
       }
     },
   );
+
+  it("a damaged or hostile validators cache costs a full download, never the update", async () => {
+    const home = tempDir();
+    await update(home, { sources: ["kev"] });
+    const url = `${base}/kev/known_exploited_vulnerabilities.json`;
+    writeFileSync(
+      join(home, "vulndb/feeds.json"),
+      JSON.stringify({
+        [url]: { etag: '"x"\r\nx-injected: 1', sha256: "", bytes: 1, fetchedAt: "" },
+        __proto__: { polluted: 1 },
+      }),
+    );
+    seen.length = 0;
+    const r = await update(home, { sources: ["kev"] });
+    expect(r.feeds.map((f) => f.state)).toEqual(["updated"]); // fetched whole, not 304, not failed
+    expect(seen[0]?.ifNoneMatch).toBeUndefined();
+    writeFileSync(join(home, "vulndb/feeds.json"), "{not json");
+    expect((await update(home, { sources: ["kev"] })).feeds.map((f) => f.state)).toEqual([
+      "updated",
+    ]);
+    expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
+  });
 
   it("exits 3 naming the failed feed, with the others imported (CLI, --json)", async () => {
     const home = tempDir();
