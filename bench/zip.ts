@@ -7,7 +7,7 @@
 // directory entries that all point at one deflated 32 MiB member), a zip bomb (a member that
 // declares 1 KiB and inflates to 1 GiB) and a huge central directory (65,535 entries, 33 MiB). Each
 // reader runs in its own child process, reading every member up to 64 MiB (crc32 of the bytes it
-// produced) and descending into nested archives to depth 3, as src/sbom/catalogers/java.ts does;
+// produced) and descending into nested archives to depth 3, as src/sbom/catalogers/java/java.ts does;
 // the parent compares the (name, size, crc32) lists and prints time and peak RSS
 // (process.resourceUsage().maxRSS) with ratios to ours. A child is stopped after 60 s.
 //

@@ -91,7 +91,7 @@ function specifiers(text: string): string[] {
  */
 const THIRD_PARTY: Record<string, readonly string[]> = {
   pg: ["store/postgres/"],
-  "better-sqlite3": ["store/sqlite/", "vuln/", "sbom/catalogers/rpm.ts"],
+  "better-sqlite3": ["store/sqlite/", "vuln/", "sbom/catalogers/redhat/rpm.ts"],
   "@sigstore/": ["attest/"],
   tweetnacl: ["attest/"],
   commander: ["cli/"],
@@ -146,10 +146,69 @@ function importViolations(rel: string, text: string): string[] {
   return out;
 }
 
+const CATALOGERS = "sbom/catalogers/";
+
+/** The ecosystem folder a path (relative to src/) lies in, if any: sbom/catalogers/<eco>/… */
+function ecosystemOf(rel: string): string | undefined {
+  if (!rel.startsWith(CATALOGERS)) {
+    return undefined;
+  }
+  const parts = rel.slice(CATALOGERS.length).split("/");
+  return parts.length > 1 ? parts[0] : undefined;
+}
+
+/**
+ * The cataloger rule: an ecosystem folder imports no other ecosystem folder (shared helpers
+ * live in sbom/catalogers/*.ts), and the rest of sbom reaches a folder only through its index.
+ */
+function ecosystemViolations(rel: string, text: string): string[] {
+  const file = join(SRC, rel);
+  const own = ecosystemOf(rel);
+  const out: string[] = [];
+  for (const spec of specifiers(text).filter((s) => s.startsWith("."))) {
+    const target = relative(SRC, resolve(dirname(file), spec).replace(/\.js$/, ".ts"));
+    const eco = ecosystemOf(target);
+    if (!eco || eco === own) {
+      continue;
+    }
+    if (own) {
+      out.push(
+        `${rel} imports the ${eco} cataloger (${spec}); share code through ${CATALOGERS}*.ts`,
+      );
+    } else if (target !== `${CATALOGERS}${eco}/index.ts`) {
+      out.push(`${rel} reaches into ${target} instead of ${CATALOGERS}${eco}/index.ts`);
+    }
+  }
+  return out;
+}
+
 describe("module layering", () => {
   it("imports point only down the allowed edges, through each module's index", () => {
     const violations = sources.flatMap(({ file, text }) =>
       importViolations(relative(SRC, file), text),
+    );
+    expect(violations).toEqual([]);
+  });
+
+  it("keeps each ecosystem's catalogers in one folder that imports no other ecosystem", () => {
+    const folders = readdirSync(join(SRC, CATALOGERS)).filter((f) =>
+      statSync(join(SRC, CATALOGERS, f)).isDirectory(),
+    );
+    expect(folders.sort()).toEqual([
+      "alpine",
+      "debian",
+      "dotnet",
+      "golang",
+      "java",
+      "javascript",
+      "php",
+      "python",
+      "redhat",
+      "ruby",
+      "rust",
+    ]);
+    const violations = sources.flatMap(({ file, text }) =>
+      ecosystemViolations(relative(SRC, file), text),
     );
     expect(violations).toEqual([]);
   });
@@ -168,6 +227,18 @@ describe("module layering", () => {
     expect(seen('import x from "left-pad";', "cli/x.ts")).toHaveLength(1);
     expect(seen('import { Command } from "commander";', "cli/x.ts")).toEqual([]);
     expect(seen('import { readFile } from "node:fs/promises";')).toEqual([]);
+    const eco = (text: string, rel: string) => ecosystemViolations(rel, text);
+    expect(eco('import { text } from "../shared.js";', "sbom/catalogers/rust/x.ts")).toEqual([]);
+    expect(
+      eco('import { goPackage } from "../golang/golang.js";', "sbom/catalogers/rust/x.ts"),
+    ).toHaveLength(1);
+    expect(
+      eco('import type { X } from "../golang/index.js";', "sbom/catalogers/rust/x.ts"),
+    ).toHaveLength(1);
+    expect(
+      eco('import { x } from "./catalogers/golang/golang.js";', "sbom/catalog.ts"),
+    ).toHaveLength(1);
+    expect(eco('import { x } from "./catalogers/golang/index.js";', "sbom/catalog.ts")).toEqual([]);
   });
 
   it("only the command line touches process exit, argv and the environment", () => {

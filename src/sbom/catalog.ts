@@ -1,30 +1,30 @@
 import type { Issue } from "../core/issues.js";
 import type { FileResolver, Sniffer } from "../source/index.js";
 import type { Cataloger } from "./cataloger.js";
-import { apkCataloger } from "./catalogers/apk.js";
-import { cargoLockCataloger } from "./catalogers/cargo-lock.js";
-import { composerInstalledCataloger, composerLockCataloger } from "./catalogers/composer.js";
-import { dotnetDepsCataloger, nugetLockCataloger } from "./catalogers/dotnet.js";
-import { dpkgCataloger } from "./catalogers/dpkg.js";
-import { goModCataloger } from "./catalogers/go-mod.js";
-import { goBinaryCataloger } from "./catalogers/golang.js";
-import { javaArchiveCataloger } from "./catalogers/java.js";
-import { npmCataloger } from "./catalogers/npm.js";
-import { npmLockCataloger } from "./catalogers/npm-lock.js";
+import { apkCataloger } from "./catalogers/alpine/index.js";
+import { dpkgCataloger } from "./catalogers/debian/index.js";
+import { dotnetDepsCataloger, nugetLockCataloger } from "./catalogers/dotnet/index.js";
+import { goBinaryCataloger, goModCataloger } from "./catalogers/golang/index.js";
+import { javaArchiveCataloger } from "./catalogers/java/index.js";
+import {
+  npmCataloger,
+  npmLockCataloger,
+  pnpmLockCataloger,
+  yarnLockCataloger,
+} from "./catalogers/javascript/index.js";
 import { detectDistro, OS_RELEASE_PATHS } from "./catalogers/os-release.js";
-import { pnpmLockCataloger } from "./catalogers/pnpm-lock.js";
-import { pythonCataloger } from "./catalogers/python.js";
+import { composerInstalledCataloger, composerLockCataloger } from "./catalogers/php/index.js";
 import {
   pipfileLockCataloger,
   poetryLockCataloger,
+  pythonCataloger,
   pythonRequirementsCataloger,
   uvLockCataloger,
-} from "./catalogers/python-lock.js";
-import { rpmCataloger } from "./catalogers/rpm.js";
-import { gemfileLockCataloger, rubyGemspecCataloger } from "./catalogers/ruby.js";
-import { rustAuditCataloger } from "./catalogers/rust-audit.js";
+} from "./catalogers/python/index.js";
+import { rpmCataloger } from "./catalogers/redhat/index.js";
+import { gemfileLockCataloger, rubyGemspecCataloger } from "./catalogers/ruby/index.js";
+import { cargoLockCataloger, rustAuditCataloger } from "./catalogers/rust/index.js";
 import { presenceOf } from "./catalogers/shared.js";
-import { yarnLockCataloger } from "./catalogers/yarn-lock.js";
 import { withGeneratedCpe } from "./cpe.js";
 import type { Package, Relationship, Sbom, SbomSubject } from "./model.js";
 

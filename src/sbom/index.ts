@@ -6,11 +6,16 @@ export {
   catalogSniffers,
 } from "./catalog.js";
 export type { CatalogContext, Cataloger, CatalogResult } from "./cataloger.js";
-export { parseDep5Licenses } from "./catalogers/dpkg.js";
-export { type GoModFile, parseGoMod } from "./catalogers/go-mod.js";
-export { type GoBuildInfo, parseGoBuildInfo, parseModInfo } from "./catalogers/golang.js";
+export { parseDep5Licenses } from "./catalogers/debian/index.js";
+export {
+  type GoBuildInfo,
+  type GoModFile,
+  parseGoBuildInfo,
+  parseGoMod,
+  parseModInfo,
+} from "./catalogers/golang/index.js";
 export { parseOsRelease } from "./catalogers/os-release.js";
-export { normalizePypiName, parseCoreMetadata } from "./catalogers/python.js";
+export { normalizePypiName, parseCoreMetadata } from "./catalogers/python/index.js";
 export {
   type ClosureFilesystem,
   ELF_DYNAMIC_SNIFFER,

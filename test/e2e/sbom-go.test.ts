@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAppContext, generateSbom, type SbomResult } from "../../src/app/index.js";
-import { parseGoFunctionNames, stdlibVersion } from "../../src/sbom/catalogers/golang.js";
+import { parseGoFunctionNames, stdlibVersion } from "../../src/sbom/catalogers/golang/index.js";
 import { buildImageLayout } from "../support/build-image.js";
 import { fetchDebs } from "../support/debs.js";
 import { gosymFunctions, isStripped, realGoBinaries } from "../support/go-binaries.js";

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { layoutFromYaml } from "../../src/app/intoto-layout.js";
-import { parsePnpmLock } from "../../src/sbom/catalogers/pnpm-lock.js";
+import { parsePnpmLock } from "../../src/sbom/catalogers/javascript/index.js";
 import { tempDir } from "../support/tmp.js";
 
 /**

@@ -1,6 +1,6 @@
 import { parse as parseToml } from "smol-toml";
-import type { Cataloger } from "../cataloger.js";
-import { checksumOf, type LockEntry, lockfileCataloger } from "./lockfile.js";
+import type { Cataloger } from "../../cataloger.js";
+import { checksumOf, type LockEntry, lockfileCataloger } from "../lockfile.js";
 
 type Json = Record<string, unknown>;
 

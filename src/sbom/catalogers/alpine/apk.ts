@@ -1,10 +1,10 @@
-import type { Issue } from "../../core/issues.js";
-import type { FileResolver } from "../../source/index.js";
-import type { CatalogContext, Cataloger, CatalogResult } from "../cataloger.js";
-import { normalizeLicenses } from "../license.js";
-import type { Package } from "../model.js";
-import { distroQualifier } from "./os-release.js";
-import { locationOf, packageId, purl, text } from "./shared.js";
+import type { Issue } from "../../../core/issues.js";
+import type { FileResolver } from "../../../source/index.js";
+import type { CatalogContext, Cataloger, CatalogResult } from "../../cataloger.js";
+import { normalizeLicenses } from "../../license.js";
+import type { Package } from "../../model.js";
+import { distroQualifier } from "../os-release.js";
+import { locationOf, packageId, purl, text } from "../shared.js";
 
 const DB = "/lib/apk/db/installed";
 

@@ -1,9 +1,9 @@
-import type { Issue } from "../../core/issues.js";
-import type { FileResolver } from "../../source/index.js";
-import type { Cataloger, CatalogResult } from "../cataloger.js";
-import type { Package } from "../model.js";
+import type { Issue } from "../../../core/issues.js";
+import type { FileResolver } from "../../../source/index.js";
+import type { Cataloger, CatalogResult } from "../../cataloger.js";
+import type { Package } from "../../model.js";
+import { text } from "../shared.js";
 import { goPackage } from "./golang.js";
-import { text } from "./shared.js";
 
 const GO_MOD = /\/go\.mod$/;
 

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { zipEntries, zipRead } from "../../core/zip.js";
+import { zipEntries, zipRead } from "../../../core/zip.js";
 import { parseManifestMf, parseProperties } from "./java.js";
 
 describe("java metadata parsers", () => {

@@ -1,5 +1,5 @@
-import type { Cataloger } from "../cataloger.js";
-import { asObject, checksumOf, type LockEntry, lockfileCataloger } from "./lockfile.js";
+import type { Cataloger } from "../../cataloger.js";
+import { asObject, checksumOf, type LockEntry, lockfileCataloger } from "../lockfile.js";
 
 /**
  * A .NET application's `*.deps.json` (what the host loads): the `libraries` of type `package`

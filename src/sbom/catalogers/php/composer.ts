@@ -1,5 +1,5 @@
-import type { Cataloger } from "../cataloger.js";
-import { asObject, checksumOf, type LockEntry, lockfileCataloger } from "./lockfile.js";
+import type { Cataloger } from "../../cataloger.js";
+import { asObject, checksumOf, type LockEntry, lockfileCataloger } from "../lockfile.js";
 
 /** A platform requirement (php, ext-*, lib-*, composer-*) is not a package. */
 function isPlatform(name: string): boolean {

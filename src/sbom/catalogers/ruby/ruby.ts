@@ -1,10 +1,10 @@
-import type { Issue } from "../../core/issues.js";
-import type { FileResolver } from "../../source/index.js";
-import type { Cataloger, CatalogResult } from "../cataloger.js";
-import { normalizeLicenses } from "../license.js";
-import type { Checksum, Package } from "../model.js";
-import { checksumOf, type LockEntry, lockfileCataloger } from "./lockfile.js";
-import { locationOf, packageId, purl, text } from "./shared.js";
+import type { Issue } from "../../../core/issues.js";
+import type { FileResolver } from "../../../source/index.js";
+import type { Cataloger, CatalogResult } from "../../cataloger.js";
+import { normalizeLicenses } from "../../license.js";
+import type { Checksum, Package } from "../../model.js";
+import { checksumOf, type LockEntry, lockfileCataloger } from "../lockfile.js";
+import { locationOf, packageId, purl, text } from "../shared.js";
 
 const GEMSPEC = /\/specifications\/(?:default\/)?[^/]+\.gemspec$/;
 

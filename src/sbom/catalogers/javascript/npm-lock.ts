@@ -1,10 +1,10 @@
-import type { Issue } from "../../core/issues.js";
-import type { FileNode, FileResolver } from "../../source/index.js";
-import type { Cataloger, CatalogResult } from "../cataloger.js";
-import { normalizeLicenses } from "../license.js";
-import type { Checksum, Package } from "../model.js";
-import { installedBeside } from "./lockfile.js";
-import { locationOf, packageId, purl, text } from "./shared.js";
+import type { Issue } from "../../../core/issues.js";
+import type { FileNode, FileResolver } from "../../../source/index.js";
+import type { Cataloger, CatalogResult } from "../../cataloger.js";
+import { normalizeLicenses } from "../../license.js";
+import type { Checksum, Package } from "../../model.js";
+import { installedBeside } from "../lockfile.js";
+import { locationOf, packageId, purl, text } from "../shared.js";
 
 const LOCK = /\/(?:package-lock|npm-shrinkwrap)\.json$/;
 

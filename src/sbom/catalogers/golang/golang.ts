@@ -1,7 +1,8 @@
-import type { Issue } from "../../core/issues.js";
-import type { FileNode, FileResolver, Sniffer } from "../../source/index.js";
-import type { Cataloger, CatalogResult } from "../cataloger.js";
-import type { Package } from "../model.js";
+import type { Issue } from "../../../core/issues.js";
+import type { FileNode, FileResolver, Sniffer } from "../../../source/index.js";
+import type { Cataloger, CatalogResult } from "../../cataloger.js";
+import type { Package } from "../../model.js";
+import { locationOf, packageId, purl } from "../shared.js";
 import { readPointerBuildInfo } from "./go-buildinfo-ptr.js";
 import {
   GO_PCLNTAB_SNIFFERS,
@@ -9,7 +10,6 @@ import {
   parseGoFunctionNames,
   pclntabFormatOf,
 } from "./gopclntab.js";
-import { locationOf, packageId, purl } from "./shared.js";
 
 export { GO_PCLNTAB_SNIFFERS, type PclntabHeader, parseGoFunctionNames };
 

@@ -1,10 +1,10 @@
-import type { Issue } from "../../core/issues.js";
-import { zipEntries, zipRead } from "../../core/zip.js";
-import type { FileNode, FileResolver } from "../../source/index.js";
-import type { Cataloger, CatalogResult } from "../cataloger.js";
-import { normalizeLicenses } from "../license.js";
-import type { Location, Package } from "../model.js";
-import { locationOf, packageId, purl, text } from "./shared.js";
+import type { Issue } from "../../../core/issues.js";
+import { zipEntries, zipRead } from "../../../core/zip.js";
+import type { FileNode, FileResolver } from "../../../source/index.js";
+import type { Cataloger, CatalogResult } from "../../cataloger.js";
+import { normalizeLicenses } from "../../license.js";
+import type { Location, Package } from "../../model.js";
+import { locationOf, packageId, purl, text } from "../shared.js";
 
 const ARCHIVE = /\.(jar|war|ear|jpi|hpi|par|sar|nar|kar|rar)$/i;
 const MAX_MEMBER = 64 * 1024 * 1024;

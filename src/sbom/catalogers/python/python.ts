@@ -1,9 +1,9 @@
-import type { Issue } from "../../core/issues.js";
-import type { FileResolver } from "../../source/index.js";
-import type { Cataloger, CatalogResult } from "../cataloger.js";
-import { normalizeLicenses } from "../license.js";
-import type { Location, Package } from "../model.js";
-import { locationOf, packageId, purl, text } from "./shared.js";
+import type { Issue } from "../../../core/issues.js";
+import type { FileResolver } from "../../../source/index.js";
+import type { Cataloger, CatalogResult } from "../../cataloger.js";
+import { normalizeLicenses } from "../../license.js";
+import type { Location, Package } from "../../model.js";
+import { locationOf, packageId, purl, text } from "../shared.js";
 
 const METADATA = /\/[^/]+\.dist-info\/METADATA$/;
 const PKG_INFO = /\/[^/]+\.egg-info(?:\/PKG-INFO)?$/;

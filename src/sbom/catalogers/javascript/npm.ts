@@ -1,9 +1,9 @@
-import type { Issue } from "../../core/issues.js";
-import type { FileResolver } from "../../source/index.js";
-import type { Cataloger, CatalogResult } from "../cataloger.js";
-import { normalizeLicenses } from "../license.js";
-import type { Package } from "../model.js";
-import { locationOf, packageId, purl, text } from "./shared.js";
+import type { Issue } from "../../../core/issues.js";
+import type { FileResolver } from "../../../source/index.js";
+import type { Cataloger, CatalogResult } from "../../cataloger.js";
+import { normalizeLicenses } from "../../license.js";
+import type { Package } from "../../model.js";
+import { locationOf, packageId, purl, text } from "../shared.js";
 
 // An installed package's manifest: directly inside node_modules/<name>/ or node_modules/@scope/<name>/,
 // and Debian's packaged modules under /usr/share/nodejs/ and /usr/lib/nodejs/.

@@ -1,10 +1,10 @@
-import type { Issue } from "../../core/issues.js";
-import type { FileResolver } from "../../source/index.js";
-import type { CatalogContext, Cataloger, CatalogResult } from "../cataloger.js";
-import { normalizeLicenses } from "../license.js";
-import type { Location, Package } from "../model.js";
-import { distroQualifier } from "./os-release.js";
-import { locationOf, packageId, parseStanzas, presenceOf, purl, text } from "./shared.js";
+import type { Issue } from "../../../core/issues.js";
+import type { FileResolver } from "../../../source/index.js";
+import type { CatalogContext, Cataloger, CatalogResult } from "../../cataloger.js";
+import { normalizeLicenses } from "../../license.js";
+import type { Location, Package } from "../../model.js";
+import { distroQualifier } from "../os-release.js";
+import { locationOf, packageId, parseStanzas, presenceOf, purl, text } from "../shared.js";
 
 const STATUS = "/var/lib/dpkg/status";
 const STATUS_D = /^\/var\/lib\/dpkg\/status\.d\/[^/]+$/;

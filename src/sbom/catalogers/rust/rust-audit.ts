@@ -1,10 +1,10 @@
 import { constants, inflateSync } from "node:zlib";
-import type { Issue } from "../../core/issues.js";
-import type { FileNode, FileResolver, Sniffer } from "../../source/index.js";
-import type { Cataloger, CatalogResult } from "../cataloger.js";
-import type { Package } from "../model.js";
-import { asArray, asObject } from "./lockfile.js";
-import { locationOf, packageId, purl, text } from "./shared.js";
+import type { Issue } from "../../../core/issues.js";
+import type { FileNode, FileResolver, Sniffer } from "../../../source/index.js";
+import type { Cataloger, CatalogResult } from "../../cataloger.js";
+import type { Package } from "../../model.js";
+import { asArray, asObject } from "../lockfile.js";
+import { locationOf, packageId, purl, text } from "../shared.js";
 
 /**
  * `cargo auditable` embeds the crate graph of a Rust binary as zlib-compressed JSON

@@ -1,6 +1,6 @@
 import { parse as parseYaml } from "yaml";
-import { assertJsonDepth } from "../../core/json.js";
-import type { Cataloger } from "../cataloger.js";
+import { assertJsonDepth } from "../../../core/json.js";
+import type { Cataloger } from "../../cataloger.js";
 import {
   asObject,
   checksumOf,
@@ -8,7 +8,7 @@ import {
   type LockEntry,
   lockfileCataloger,
   scoped,
-} from "./lockfile.js";
+} from "../lockfile.js";
 
 const LOCK = /\/pnpm-lock\.yaml$/;
 

@@ -6,7 +6,7 @@ import { parseYarnLock } from "./yarn-lock.js";
 
 // A real yarn v1 lockfile, as the uri-js package publishes it (installed under node_modules as a
 // dependency of ajv); yarn's own parser (@yarnpkg/lockfile) gives the ground truth.
-const LOCK = resolve(import.meta.dirname, "../../../node_modules/uri-js/yarn.lock");
+const LOCK = resolve(import.meta.dirname, "../../../../node_modules/uri-js/yarn.lock");
 
 describe("parseYarnLock", () => {
   it("finds every resolved package yarn's own parser finds, with integrity and dependencies", () => {

@@ -1,7 +1,7 @@
 import { parse as parseToml } from "smol-toml";
-import type { Cataloger } from "../cataloger.js";
-import type { Checksum } from "../model.js";
-import { asArray, asObject, checksumOf, type LockEntry, lockfileCataloger } from "./lockfile.js";
+import type { Cataloger } from "../../cataloger.js";
+import type { Checksum } from "../../model.js";
+import { asArray, asObject, checksumOf, type LockEntry, lockfileCataloger } from "../lockfile.js";
 import { normalizePypiName } from "./python.js";
 
 function str(v: unknown): string | undefined {

@@ -1,5 +1,5 @@
-import type { Cataloger } from "../cataloger.js";
-import { checksumOf, installedBeside, lockfileCataloger, scoped } from "./lockfile.js";
+import type { Cataloger } from "../../cataloger.js";
+import { checksumOf, installedBeside, lockfileCataloger, scoped } from "../lockfile.js";
 
 const LOCK = /\/yarn\.lock$/;
 

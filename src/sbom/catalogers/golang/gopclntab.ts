@@ -1,4 +1,4 @@
-import type { FileNode, Sniffer } from "../../source/index.js";
+import type { FileNode, Sniffer } from "../../../source/index.js";
 
 /**
  * The pclntab header layouts this reader knows, by the first byte of the (little-endian) magic:

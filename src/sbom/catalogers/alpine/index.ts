@@ -1,0 +1,2 @@
+// Alpine and Wolfi: the apk installed database.
+export { apkCataloger, parseApkInstalled } from "./apk.js";

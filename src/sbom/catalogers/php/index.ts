@@ -1,0 +1,2 @@
+// PHP: composer installed.json and composer.lock.
+export { composerInstalledCataloger, composerLockCataloger } from "./composer.js";

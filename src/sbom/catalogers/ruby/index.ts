@@ -1,0 +1,2 @@
+// Ruby: installed gemspecs and Gemfile.lock.
+export { gemfileLockCataloger, rubyGemspecCataloger } from "./ruby.js";
