@@ -6,7 +6,7 @@ import { remediationDeadline } from "../report/index.js";
 import type { VexStatement } from "../vex/index.js";
 import { keyOfFinding } from "../vex/index.js";
 import type { Finding } from "../vuln/index.js";
-import { kevToRecords } from "../vuln/sources.js";
+import { kevToRecords } from "../vuln/sources/index.js";
 import { evidenceSignaturesCheck } from "./checks.js";
 import type { EvidenceBundle } from "./evidence.js";
 import { fedrampReadyCheck } from "./fedramp.js";

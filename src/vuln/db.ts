@@ -13,7 +13,7 @@ import {
   type ParsedSource,
   parseVulnInput,
   type Untar,
-} from "./sources.js";
+} from "./sources/index.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS records (

@@ -48,4 +48,4 @@ export {
   parseDebianList,
   parseVulnInput,
   type Untar,
-} from "./sources.js";
+} from "./sources/index.js";

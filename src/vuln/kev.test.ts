@@ -5,7 +5,7 @@ import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { untarMembers } from "../app/vulndb.js";
 import { VulnDb } from "./db.js";
-import { KEV_SOURCE, parseVulnInput } from "./sources.js";
+import { KEV_SOURCE, parseVulnInput } from "./sources/index.js";
 
 const KEV = resolve(
   import.meta.dirname,

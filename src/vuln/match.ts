@@ -5,7 +5,7 @@ import { type Affected, isAffected } from "../versions/index.js";
 import { cvss3BaseScore, cvss4Score } from "./cvss.js";
 import type { AdvisoryHit, VulnDb } from "./db.js";
 import type { OsvRecord } from "./osv.js";
-import type { KevEntry } from "./sources.js";
+import type { KevEntry } from "./sources/index.js";
 
 /** One vulnerability found in one package, with the evidence of the match. */
 export interface Finding {
