@@ -1,11 +1,3 @@
-import { readFileSync } from "node:fs";
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from "node:http";
-import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
 import {
   AdmissionController,
   type AppContext,
@@ -13,10 +5,9 @@ import {
   TokenAuthority,
 } from "../app/index.js";
 import { isDigest } from "../core/digest.js";
-import { ToolError } from "../core/errors.js";
 import { jsonBody } from "./body.js";
 import { authenticate, errorReply, type Parts, storeFailure } from "./guard.js";
-import { problem, type Reply, type Route } from "./http.js";
+import { problem, type Reply, type Route, type ServerRequest } from "./http.js";
 import { Metrics } from "./metrics.js";
 import { openapi } from "./openapi.js";
 import {
@@ -30,11 +21,8 @@ import { imageRoutes } from "./routes/images.js";
 import { ingestRoutes } from "./routes/ingest.js";
 import { systemRoutes } from "./routes/system.js";
 
-export type { Route } from "./http.js";
-export { openapi } from "./openapi.js";
-
 /**
- * `cleanimg-init serve`: the evidence API over the same store as the CLI, the Kubernetes
+ * The server as a function from request to reply, with no socket (main.ts listens): the evidence API over the same store as the CLI, the Kubernetes
  * admission webhook, and health, readiness and metrics endpoints. Every endpoint but health,
  * readiness and the OpenAPI document needs a bearer token of a sufficient role; every write is
  * attributed to its token in the audit trail; requests are rate-limited per token, failed
@@ -59,11 +47,6 @@ export interface ServerOptions {
   readonly authFailureLimit?: number;
   /** That window in seconds, from the address's first failure (default 60). */
   readonly authFailureWindowSeconds?: number;
-}
-
-export interface RunningServer {
-  readonly url: string;
-  close(): Promise<void>;
 }
 
 /** The server's routes (also the source of /openapi.json). */
@@ -134,27 +117,14 @@ function match(p: Running, method: string, url: URL): Matched {
   return { r: hit.r, params };
 }
 
-function send(res: ServerResponse, r: Reply): void {
-  const isBytes = Buffer.isBuffer(r.body) || typeof r.body === "string";
-  const body = isBytes ? (r.body as Buffer | string) : JSON.stringify(r.body);
-  res.writeHead(r.status, {
-    "content-type": r.contentType ?? "application/json",
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-    ...r.headers,
-  });
-  res.end(body);
-}
-
-async function handle(p: Running, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(p: Running, req: ServerRequest): Promise<Reply> {
   const started = performance.now();
-  const url = new URL(req.url ?? "/", "http://server");
+  const url = new URL(req.url || "/", "http://server");
   let routeName = "unmatched";
-  const finish = (r: Reply): void => {
-    send(res, r);
+  const finish = (r: Reply): Reply => {
     p.metrics.inc("cleanimg_http_requests_total", "HTTP requests by route, method and status", {
       route: routeName,
-      method: req.method ?? "",
+      method: req.method,
       code: String(r.status),
     });
     p.metrics.observe(
@@ -163,8 +133,9 @@ async function handle(p: Running, req: IncomingMessage, res: ServerResponse): Pr
       { route: routeName },
       (performance.now() - started) / 1000,
     );
+    return r;
   };
-  const m = match(p, req.method ?? "", url);
+  const m = match(p, req.method, url);
   if ("reply" in m) {
     routeName = m.name;
     return finish(m.reply);
@@ -176,10 +147,10 @@ async function handle(p: Running, req: IncomingMessage, res: ServerResponse): Pr
     return finish(who.reply);
   }
   if ("storeError" in who) {
-    return finish(await storeFailure(p, r, req, res, who.storeError));
+    return finish(await storeFailure(p, r, req, who.storeError));
   }
   const token = who.token;
-  const wait = p.limiter.take(token ? `token:${token.id}` : `addr:${req.socket.remoteAddress}`);
+  const wait = p.limiter.take(token ? `token:${token.id}` : `addr:${req.remoteAddress}`);
   if (wait > 0) {
     p.metrics.inc("cleanimg_rate_limited_total", "Requests refused by the rate limit");
     return finish({
@@ -191,12 +162,12 @@ async function handle(p: Running, req: IncomingMessage, res: ServerResponse): Pr
       headers: { "retry-after": String(Math.max(1, Math.ceil(wait))) },
     });
   }
-  const b = await jsonBody(r, req, res);
+  const b = await jsonBody(r, req);
   if ("reply" in b) {
     return finish(b.reply);
   }
   try {
-    finish(
+    return finish(
       await r.handle({
         params,
         query: url.searchParams,
@@ -206,7 +177,7 @@ async function handle(p: Running, req: IncomingMessage, res: ServerResponse): Pr
       }),
     );
   } catch (e) {
-    finish(await errorReply(p, e));
+    return finish(await errorReply(p, e));
   }
 }
 
@@ -236,13 +207,25 @@ function admissionMetrics(metrics: Metrics, admission: AdmissionController): voi
   );
 }
 
-/** Starts the server. */
-export async function startServer(
-  ctx: AppContext,
-  opts: ServerOptions = {},
-): Promise<RunningServer> {
-  const metrics = new Metrics();
-  const admission = new AdmissionController(ctx, await admissionSettings(ctx));
+/** What a server is made of; what is not given is made from the context. */
+export interface ServerDeps {
+  readonly ctx: AppContext;
+  readonly options?: ServerOptions;
+  readonly metrics?: Metrics;
+  readonly admission?: AdmissionController;
+}
+
+/** The server's request handling: every request gets one reply, and `handle` never throws. */
+export interface ServerApp {
+  readonly routes: readonly Route[];
+  handle(req: ServerRequest): Promise<Reply>;
+}
+
+export async function createServerApp(deps: ServerDeps): Promise<ServerApp> {
+  const { ctx } = deps;
+  const opts = deps.options ?? {};
+  const metrics = deps.metrics ?? new Metrics();
+  const admission = deps.admission ?? new AdmissionController(ctx, await admissionSettings(ctx));
   const rate = opts.rateLimit ?? 1000;
   const failureLimit = opts.authFailureLimit ?? AUTH_FAILURE_LIMIT;
   const failureWindow = opts.authFailureWindowSeconds ?? AUTH_FAILURE_WINDOW_SECONDS;
@@ -260,49 +243,11 @@ export async function startServer(
     doc: JSON.stringify(openapi(rs)),
   };
   admissionMetrics(metrics, admission);
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(parts, req, res).catch((e: unknown) => {
-      if (!res.headersSent) {
-        send(res, problem(500, "Internal error", (e as Error).message));
-      } else {
-        res.destroy();
-      }
-    });
-  };
-  const server =
-    opts.tlsCert && opts.tlsKey
-      ? createHttpsServer(
-          { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) },
-          onRequest,
-        )
-      : createHttpServer(onRequest);
-  server.keepAliveTimeout = 65_000;
-  server.requestTimeout = 300_000;
-  const [host, port] = parseListen(opts.listen ?? "127.0.0.1:8080");
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  });
-  const a = server.address() as AddressInfo;
-  const shown = a.family === "IPv6" ? `[${a.address}]` : a.address;
   return {
-    url: `${opts.tlsCert ? "https" : "http"}://${shown}:${a.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    routes: rs,
+    handle: (req) =>
+      handle(parts, req).catch((e: unknown) =>
+        problem(500, "Internal error", (e as Error).message),
+      ),
   };
-}
-
-/** "HOST:PORT", "[::1]:PORT" or ":PORT" (127.0.0.1). */
-export function parseListen(s: string): [string, number] {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(s);
-  const port = Number(m?.[3]);
-  if (!m || port > 65535) {
-    throw new ToolError("CORE_INVALID_ARGUMENT", `--listen ${s} is not HOST:PORT`, {
-      hint: "e.g. 127.0.0.1:8080, [::1]:8443 or :8080",
-    });
-  }
-  return [m[1] ?? (m[2] || "127.0.0.1"), port];
 }

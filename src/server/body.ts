@@ -1,24 +1,23 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { isToolError } from "../core/errors.js";
 import { parseJson } from "../core/json.js";
-import { problem, type Reply, type Route } from "./http.js";
+import { problem, type Reply, type Route, type ServerRequest } from "./http.js";
 import { validate } from "./validate.js";
 
 /** Request bodies: size-limited while read, parsed with bounded nesting, checked on schemas. */
 
-export async function readBody(req: IncomingMessage, max: number): Promise<Buffer | "too-large"> {
+export async function readBody(req: ServerRequest, max: number): Promise<Buffer | "too-large"> {
   const declared = Number(req.headers["content-length"] ?? Number.NaN);
   if (declared > max) {
     return "too-large";
   }
   const parts: Buffer[] = [];
   let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
+  for await (const c of req.body) {
+    n += c.length;
     if (n > max) {
       return "too-large";
     }
-    parts.push(c as Buffer);
+    parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
   }
   return Buffer.concat(parts);
 }
@@ -26,8 +25,7 @@ export async function readBody(req: IncomingMessage, max: number): Promise<Buffe
 /** The request's JSON body, checked against the route's schema; or the answer refusing it. */
 export async function jsonBody(
   r: Route,
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: ServerRequest,
 ): Promise<{ body: unknown } | { reply: Reply }> {
   if (!r.body) {
     return { body: undefined };
@@ -35,8 +33,12 @@ export async function jsonBody(
   const max = r.maxBody ?? 1024 * 1024;
   const raw = await readBody(req, max);
   if (raw === "too-large") {
-    res.setHeader("connection", "close");
-    return { reply: problem(413, "Too large", `the body is larger than ${max} bytes`) };
+    return {
+      reply: {
+        ...problem(413, "Too large", `the body is larger than ${max} bytes`),
+        headers: { connection: "close" },
+      },
+    };
   }
   let body: unknown;
   try {

@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type AppContext,
   roleAllows,
@@ -9,7 +8,7 @@ import {
 } from "../app/index.js";
 import { CALLER_ERROR_CODES, type ErrorCode, isToolError } from "../core/errors.js";
 import { jsonBody } from "./body.js";
-import { problem, type Reply, type Route } from "./http.js";
+import { problem, type Reply, type Route, type ServerRequest } from "./http.js";
 import type { Metrics } from "./metrics.js";
 import type { FailureLimiter, RateLimiter } from "./rate-limit.js";
 
@@ -40,15 +39,11 @@ export type Authenticated =
  * authentications in its window is refused before its token is looked at: answering a correct
  * token differently would tell a guess that hit from one that missed.
  */
-export async function authenticate(
-  p: Parts,
-  r: Route,
-  req: IncomingMessage,
-): Promise<Authenticated> {
+export async function authenticate(p: Parts, r: Route, req: ServerRequest): Promise<Authenticated> {
   if (r.access === "public") {
     return {};
   }
-  const addr = req.socket.remoteAddress ?? "unknown";
+  const addr = req.remoteAddress ?? "unknown";
   const wait = p.failures.blocked(addr);
   if (wait > 0) {
     p.metrics.inc(
@@ -76,8 +71,8 @@ export async function authenticate(
       },
     };
   };
-  const h = req.headers.authorization;
-  const m = /^Bearer (\S+)$/i.exec(h ?? "");
+  const h = req.headers["authorization"];
+  const m = typeof h === "string" ? /^Bearer (\S+)$/i.exec(h) : null;
   if (!m) {
     const detail = "this endpoint needs `Authorization: Bearer cit_…` (cleanimg-init token create)";
     return h === undefined
@@ -129,8 +124,7 @@ function unavailable(h: StoreHealth): Reply {
 export async function storeFailure(
   p: Parts,
   r: Route,
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: ServerRequest,
   e: unknown,
 ): Promise<Reply> {
   const h = await storeHealth(p.ctx);
@@ -139,7 +133,7 @@ export async function storeFailure(
   }
   p.metrics.inc("cleanimg_store_unavailable_total", "Requests answered while the store failed");
   if (r.onStoreUnavailable) {
-    const b = await jsonBody(r, req, res);
+    const b = await jsonBody(r, req);
     return "reply" in b ? b.reply : r.onStoreUnavailable(b.body, h);
   }
   return unavailable(h);

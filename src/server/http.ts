@@ -13,6 +13,15 @@ export interface Reply {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** What a handler needs of an HTTP request, whatever carries it (node:http, a test). */
+export interface ServerRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  readonly remoteAddress?: string;
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
 export interface Call {
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;

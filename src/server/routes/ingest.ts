@@ -1,6 +1,6 @@
 import { type AppContext, importEvidence, itemsOf, recordAuditEvent } from "../../app/index.js";
+import type { ServerOptions } from "../app.js";
 import { DIGEST_PARAM, digestParam, json, problem, type Route } from "../http.js";
-import type { ServerOptions } from "../server.js";
 import type { Schema } from "../validate.js";
 
 /** Ingest: signed evidence (verified before it is kept) and unsigned documents. */
