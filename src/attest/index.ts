@@ -8,6 +8,7 @@ export {
   verifyEvidenceBundle,
   verifyRekorEntries,
 } from "./bundle.js";
+export { describeSignerContract, type SignerCase } from "./contract.js";
 export {
   type DsseEnvelope,
   pae,

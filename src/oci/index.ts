@@ -5,6 +5,12 @@ export {
   openOciArchive,
 } from "./archive.js";
 export { decompressLayer } from "./compress.js";
+export {
+  describeImageSourceContract,
+  type ImageSourceCase,
+  type Validated,
+  validateImageSource,
+} from "./contract.js";
 export { type CopyOptions, type CopyResult, copyImage } from "./copy.js";
 export { DirectoryFiles, type FileAccess, TarFiles } from "./files.js";
 export {

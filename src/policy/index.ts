@@ -1,3 +1,4 @@
+export { describePolicyEngineContract, type PolicyEngineCase } from "./contract.js";
 export {
   celEngine,
   celPolicy,

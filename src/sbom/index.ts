@@ -16,6 +16,7 @@ export {
 } from "./catalogers/golang/index.js";
 export { parseOsRelease } from "./catalogers/os-release.js";
 export { normalizePypiName, parseCoreMetadata } from "./catalogers/python/index.js";
+export { type CatalogerCase, describeCatalogerContract, EMPTY_RESOLVER } from "./contract.js";
 export {
   type ClosureFilesystem,
   ELF_DYNAMIC_SNIFFER,

@@ -1,17 +1,7 @@
+import type { ContractTestApi } from "../core/contract.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { StoreError } from "../core/errors.js";
 import { appendToLog, type EvidenceStore, putEvidence } from "./evidence-store.js";
-
-/** The pieces of a test runner the contract suite needs (vitest and node:test both fit). */
-export interface ContractTestApi {
-  describe(name: string, fn: () => void): void;
-  it(name: string, fn: () => Promise<void>): void;
-  expect: (v: unknown) => {
-    toBe(x: unknown): void;
-    toEqual(x: unknown): void;
-    toHaveLength(n: number): void;
-  };
-}
 
 /** How a contract run makes and damages a store. */
 export interface StoreFactory {
@@ -268,3 +258,5 @@ export function describeEvidenceStoreContract(
     logCases(factory, t);
   });
 }
+
+export type { ContractTestApi };

@@ -4,10 +4,12 @@ export interface Comparator {
   readonly ecosystem: string;
   /**
    * -1, 0 or 1 as a is lower, equal or higher than b.
-   * @throws VersionError VERSION_INVALID when a version cannot be parsed (never a silent guess)
+   * @throws VersionError VERSION_INVALID when a version cannot be parsed, except where the
+   * ecosystem's own tool orders every string (Go, Alpine, Maven): there `isValid` is the gate,
+   * and callers (the range matcher) check it before comparing. Kept by `describeComparatorContract`.
    */
   compare(a: string, b: string): -1 | 0 | 1;
-  /** True when the ecosystem would accept the version. */
+  /** True when the ecosystem would accept the version; false for what `compare` cannot place. */
   isValid(v: string): boolean;
 }
 

@@ -1,6 +1,7 @@
 export { apkComparator, compareApk, isValidApkVersion } from "./apk.js";
 export type { Comparator } from "./comparator.js";
 export { composerComparator, normalizeComposerVersion, phpVersionCompare } from "./composer.js";
+export { type ComparatorSample, describeComparatorContract } from "./contract.js";
 export { debComparator, parseDebVersion } from "./deb.js";
 export { goComparator } from "./go.js";
 export { mavenComparator } from "./maven.js";
