@@ -10,6 +10,7 @@ export { nugetComparator } from "./nuget.js";
 export { parsePep440, pep440Comparator, pep440Satisfies } from "./pep440.js";
 export {
   type Affected,
+  fixedAfter,
   isAffected,
   type OsvAffected,
   type OsvEvent,

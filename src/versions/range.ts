@@ -92,6 +92,78 @@ function goBound(c: Comparator): (v: string) => string {
   return (v) => (!c.isValid(v) && c.isValid(`v${v}`) ? `v${v}` : v);
 }
 
+/** How a range's versions are ordered and checked: SemVer 2.0 or the ecosystem's comparator. */
+function rangeOrder(
+  range: OsvRange,
+  ecosystem: string,
+): {
+  cmp: Cmp;
+  valid: (v: string) => boolean;
+  strict?: (v: string) => boolean;
+  scheme: string;
+} {
+  if (range.type === "SEMVER") {
+    const semver = (v: string) => parseSemver(v.replace(/^v/, ""));
+    return {
+      valid: (v) => {
+        try {
+          semver(v);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      cmp: (a, b) => compareSemver(semver(a), semver(b)),
+      scheme: "SemVer",
+    };
+  }
+  const c = comparatorFor(ecosystem);
+  // the installed version is read as written; only bounds get goBound's "v"
+  const read = goBound(c);
+  return {
+    strict: (v) => c.isValid(v),
+    valid: (v) => c.isValid(read(v)),
+    cmp: (a, b) => c.compare(read(a), read(b)),
+    scheme: ecosystem,
+  };
+}
+
+/**
+ * The version that fixes `version` under an OSV `affected` entry: the lowest `fixed` bound of a
+ * SEMVER or ECOSYSTEM range above it. Undefined when no bound is above it or a version cannot be
+ * placed (never a fix from another release line, such as 3.1.13 for an installed 3.2.4).
+ */
+export function fixedAfter(
+  version: string,
+  affected: OsvAffected,
+  ecosystem: string,
+): string | undefined {
+  let best: { v: string; cmp: Cmp } | undefined;
+  for (const range of affected.ranges ?? []) {
+    if (range.type === "GIT") {
+      continue;
+    }
+    try {
+      const { cmp, valid, strict } = rangeOrder(range, ecosystem);
+      if (!(strict ?? valid)(version)) {
+        return undefined;
+      }
+      for (const e of range.events) {
+        const f = "fixed" in e ? e.fixed : undefined;
+        if (f === undefined || !valid(f) || cmp(version, f) >= 0) {
+          continue;
+        }
+        if (!best || best.cmp(f, best.v) < 0) {
+          best = { v: f, cmp };
+        }
+      }
+    } catch {
+      return undefined;
+    }
+  }
+  return best?.v;
+}
+
 /**
  * Is `version` affected by an OSV `affected` entry? SEMVER ranges use SemVer 2.0 order, ECOSYSTEM
  * ranges the ecosystem's comparator; GIT ranges are not evaluated (commit graphs are not in the
@@ -111,28 +183,9 @@ export function isAffected(version: string, affected: OsvAffected, ecosystem: st
     }
     let cmp: Cmp;
     try {
-      let valid: (v: string) => boolean;
-      // the installed version is read as written; only bounds get goBound's "v"
-      let strict: ((v: string) => boolean) | undefined;
-      if (range.type === "SEMVER") {
-        const semver = (v: string) => parseSemver(v.replace(/^v/, ""));
-        valid = (v) => {
-          try {
-            semver(v);
-            return true;
-          } catch {
-            return false;
-          }
-        };
-        cmp = (a, b) => compareSemver(semver(a), semver(b));
-      } else {
-        const c = comparatorFor(ecosystem);
-        const read = goBound(c);
-        strict = (v) => c.isValid(v);
-        valid = (v) => c.isValid(read(v));
-        cmp = (a, b) => c.compare(read(a), read(b));
-      }
-      const scheme = range.type === "SEMVER" ? "SemVer" : ecosystem;
+      const order = rangeOrder(range, ecosystem);
+      cmp = order.cmp;
+      const { valid, strict, scheme } = order;
       if (!(strict ?? valid)(version)) {
         return { kind: "unknown", reason: `"${version}" is not a valid ${scheme} version` };
       }

@@ -1,7 +1,7 @@
 import type { Digest } from "../core/digest.js";
 import type { Issue } from "../core/issues.js";
 import type { Sbom } from "../sbom/index.js";
-import { type Affected, isAffected } from "../versions/index.js";
+import { type Affected, fixedAfter, isAffected } from "../versions/index.js";
 import { cvss3BaseScore, cvss4Score } from "./cvss.js";
 import type { AdvisoryHit, VulnDb } from "./db.js";
 import type { OsvRecord } from "./osv.js";
@@ -80,18 +80,6 @@ export function distroEcosystem(sbom: Sbom): string | undefined {
     default:
       return undefined;
   }
-}
-
-/** The version that fixes it (a GIT range's "fixed" is a commit, not a version to install). */
-function fixedOf(hit: AdvisoryHit): string | undefined {
-  for (const r of (hit.affected.ranges ?? []).filter((x) => x.type !== "GIT")) {
-    for (const e of r.events) {
-      if (e["fixed"]) {
-        return e["fixed"];
-      }
-    }
-  }
-  return undefined;
 }
 
 /**
@@ -180,7 +168,11 @@ function findingOf(
   ) {
     flags.push("kernel-headers");
   }
-  const fixed = fixedOf(hit);
+  const fixed = fixedAfter(
+    p.version,
+    hit.affected as Parameters<typeof fixedAfter>[1],
+    matchedAs.ecosystem,
+  );
   return {
     id: hit.record.id,
     aliases: aliasesOf(hit.record),
