@@ -1,49 +1,92 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: offline, no services.
-# Sets up (npm ci, build), makes a sample image from Debian packages installed on this machine,
-# puts it in the local image store and records its evidence in the default evidence store
-# ($CLEANIMG_HOME, default ~/.cleanimg), then shows what was recorded.
+# The main job on the embedded default: no services. The design's flow on real data:
+#   build (examples/demo/cleanimg.yaml: Debian 12 packages with Python and a Go program, and an
+#   app with pinned Python requirements and a Go tool from npm) -> scan with VEX -> policy ->
+#   FedRAMP report (JSON and HTML) -> compliance status -> audit trail.
+# Network only for set-up: npm (dependencies, the esbuild binary) and Debian's archive (the
+# packages of the build, cached). The product itself stays offline: its vulnerability data is
+# imported from ../shared/corpus/vulndb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$(date +%s)
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
 npm run --silent build
-CLI="node dist/cli/main.js"
+CLI="node $PWD/dist/cli/main.js"
 HOME_DIR="${CLEANIMG_HOME:-$HOME/.cleanimg}"
-SAMPLE="$HOME_DIR/samples/debian-sample"
-rm -rf "$SAMPLE"
-mkdir -p "$HOME_DIR/samples"
-echo "== making a sample image from installed Debian packages"
-node --import tsx scripts/sample-image.ts "$SAMPLE"
-echo "== copying it into the local image store as sample/debian:12"
-$CLI image copy "oci:$SAMPLE:sample" sample/debian:12
-echo "== inspecting it (manifest and config are verified and recorded as evidence)"
-$CLI image inspect sample/debian:12
-echo "== walking its merged filesystem (the file inventory is recorded as evidence)"
-$CLI image files sample/debian:12 > "$HOME_DIR/samples/debian-sample.files.txt"
-echo "$(wc -l < "$HOME_DIR/samples/debian-sample.files.txt") files listed in $HOME_DIR/samples/debian-sample.files.txt"
-DIGEST=$($CLI image inspect sample/debian:12 --json --no-evidence | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).manifest.digest))')
-echo "== evidence recorded for $DIGEST in $HOME_DIR/evidence"
-$CLI evidence ls --subject "$DIGEST"
-echo "== writing its SBOM (SPDX 3.0.1; recorded as evidence too)"
-SOURCE_DATE_EPOCH=1700000000 $CLI sbom sample/debian:12 --format spdx-3 -o "$HOME_DIR/samples/debian-sample.spdx3.json"
-echo "== vulnerability data"
-if [ -d ../shared/corpus/vulndb ]; then
-  $CLI db import ../shared/corpus/vulndb
-else
-  echo "(no vulnerability data at ../shared/corpus/vulndb: import OSV, Debian or Alpine data with: $CLI db import PATH)"
+export CLEANIMG_HOME="$HOME_DIR"
+WORK="$HOME_DIR/demo"
+OUT="$WORK/out"
+mkdir -p "$WORK" "$OUT"
+step() { printf '\n== %s\n' "$*"; }
+
+step "the build context: examples/demo (the shipped spec and app)"
+rm -rf "$WORK/context"
+cp -r examples/demo "$WORK/context"
+ESBUILD="$HOME_DIR/cache/npm/esbuild-linux-x64-0.17.19"
+if [ ! -x "$ESBUILD/package/bin/esbuild" ]; then
+  rm -rf "$ESBUILD" && mkdir -p "$ESBUILD"
+  (cd "$ESBUILD" && npm pack -q @esbuild/linux-x64@0.17.19 >/dev/null && tar -xzf ./*.tgz)
 fi
-echo "== scanning it (the design's form) with VEX; packages without data are named, not reported clean"
-$CLI --scan --image sample/debian:12 --output-vex "$HOME_DIR/samples/report.vex" || echo "(exit code $?)"
-echo "== evidence recorded for $DIGEST"
-$CLI evidence ls --subject "$DIGEST"
-echo "== its evidence chain (SBOM -> scan -> VEX), each link signed and in the embedded transparency log"
-$CLI verify --image sample/debian:12 || echo "(exit code $?)"
-echo "== the design's compliance check list (FAIL/UNKNOWN where the evidence cannot show PASS)"
-$CLI --compliance-status --image sample/debian:12 || echo "(exit code $?: not compliant)"
-echo "== the fleet table"
+mkdir -p "$WORK/context/app/bin"
+cp "$ESBUILD/package/bin/esbuild" "$WORK/context/app/bin/esbuild"
+echo "app/: main.py, requirements.txt ($(grep -c '==' examples/demo/app/requirements.txt) pins), bin/esbuild (Go, from npm @esbuild/linux-x64@0.17.19)"
+
+step "building demo/app:1.0.0 from real Debian packages (signed provenance, SBOM)"
+t0=$(date +%s)
+(cd "$WORK/context" && SOURCE_DATE_EPOCH=1700000000 $CLI --build --image demo/app:1.0.0)
+echo "(built in $(($(date +%s) - t0)) s)"
+
+step "vulnerability data: the corpus snapshot (offline; db update fetches current data)"
+DATA=../shared/corpus/vulndb
+if [ -d "$DATA" ]; then
+  $CLI db import "$DATA"/*.jsonl.gz "$DATA"/*.tar.gz "$DATA"/kev/known_exploited_vulnerabilities.json.gz
+else
+  echo "(no ../shared/corpus/vulndb: run $CLI db update, or db import PATH)"
+fi
+$CLI db status || true
+
+step "scanning it with VEX (every finding gets a statement; not_affected only with its proof)"
+t0=$(date +%s)
+$CLI --scan --image demo/app:1.0.0 --output-vex "$OUT/report.vex" || echo "(exit code $?)"
+echo "(scanned in $(($(date +%s) - t0)) s; VEX in $OUT/report.vex)"
+node -e '
+const v = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const by = {};
+for (const s of v.statements) {
+  const k = s.status + (s.justification ? ` (${s.justification})` : "");
+  by[k] = (by[k] ?? 0) + 1;
+}
+console.log("VEX statements by status:");
+for (const [k, n] of Object.entries(by).sort()) console.log(`  ${String(n).padStart(4)}  ${k}`);
+const proved = v.statements.find((s) => s.status === "not_affected");
+if (proved) {
+  console.log("one not_affected statement and its evidence:");
+  console.log(`  ${proved.vulnerability.name} in ${proved.products?.[0]?.subcomponents?.[0]?.["@id"] ?? proved.products?.[0]?.["@id"]}`);
+  console.log(`  ${proved.impact_statement.slice(0, 400)}`);
+}
+' "$OUT/report.vex"
+
+step "its evidence chain (provenance -> SBOM -> scan -> VEX), each link signed and logged"
+$CLI verify --image demo/app:1.0.0 || echo "(exit code $?)"
+
+step "the policy decision (the design's rules, CEL)"
+$CLI policy eval --image demo/app:1.0.0 || echo "(exit code $?: denied)"
+
+step "the FedRAMP report (JSON and HTML)"
+$CLI --compliance fedramp --image demo/app:1.0.0 --output "$OUT/compliance-report.json"
+$CLI report fedramp --image demo/app:1.0.0 --format html -o "$OUT/compliance-report.html"
+ls -l "$OUT/compliance-report.json" "$OUT/compliance-report.html"
+
+step "the design's compliance check list (FAIL/UNKNOWN where the evidence cannot show PASS)"
+$CLI --compliance-status --image demo/app:1.0.0 || echo "(exit code $?: not compliant)"
+
+step "the fleet table"
 $CLI --compliance-status --all || echo "(exit code $?: some images not ready)"
-echo "== the audit trail, and its verification"
+
+step "the audit trail, and its verification"
 $CLI --audit-trail --from="$(date -u +%Y-%m-%d)" --to="$(date -u +%Y-%m-%d)"
 $CLI audit verify
+
+printf '\n== done in %s s; outputs in %s\n' "$(($(date +%s) - started))" "$OUT"

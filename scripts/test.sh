@@ -87,6 +87,23 @@ test "$controls" -eq 410
 rm -rf "$smoke"
 echo "smoke: built CLI listed $files files, signed an SBOM into a chain that verifies, reported on the $controls FedRAMP High controls"
 
+echo "== the demo (npm run demo) on a fresh home"
+demo=$(mktemp -d)
+CLEANIMG_HOME="$demo" bash scripts/demo.sh > .cache/demo.log 2>&1 || { tail -n 40 .cache/demo.log; exit 1; }
+node -e '
+const fs = require("fs");
+const out = process.argv[1] + "/demo/out";
+const v = JSON.parse(fs.readFileSync(out + "/report.vex", "utf8"));
+const na = v.statements.filter((s) => s.status === "not_affected");
+const affected = v.statements.filter((s) => s.status === "affected");
+if (!na.length || !affected.length || na.some((s) => !s.justification || !s.impact_statement)) {
+  throw new Error("the demo VEX lacks proven not_affected or affected statements");
+}
+for (const f of ["compliance-report.json", "compliance-report.html"]) fs.statSync(out + "/" + f);
+console.log(`demo: ${v.statements.length} VEX statements (${na.length} not_affected with evidence, ${affected.length} affected), FedRAMP report in JSON and HTML; ${fs.readFileSync(".cache/demo.log", "utf8").match(/done in \d+ s/)[0]}`);
+' "$demo"
+rm -rf "$demo"
+
 node -e '
 const r = require("./.cache/vitest-results.json");
 const suites = r.numFailedTestSuites ? `, ${r.numFailedTestSuites} suites failed (their tests count as skipped)` : "";
