@@ -37,6 +37,15 @@ describe("vulnerability database import", () => {
     expect(db.status().map((s) => s.source)).toContain("osv:GO");
   });
 
+  it("gives no age to a source whose records carry only Go's zero time (0001-01-01), never one of 739,000 days", () => {
+    // golang/vulndb's repository writes 0001-01-01T00:00:00Z for modified: no date at all
+    const go = db.status().find((s) => s.source === "osv:GO");
+    expect(go?.records).toBe(count("go-osv.jsonl.gz"));
+    expect(go?.newestModified).toBeUndefined();
+    const pysec = db.status().find((s) => s.source === "osv:PYSEC");
+    expect(pysec?.newestModified).toMatch(/^2024-10-/);
+  });
+
   it("reads the raw tracker list files into the same advisories as the corpus' parsed lists", async () => {
     const before = db.snapshot();
     const r = await db.import([join(VULNDB, "debian-security-tracker-lists.tar.gz")], untarMembers);

@@ -291,7 +291,9 @@ export class VulnDb {
   status(): SourceStatus[] {
     const rows = this.#db
       .prepare(
-        `SELECT r.source AS source, COUNT(*) AS records, MAX(r.modified) AS newest,
+        // a date before 1970 is no date (Go's zero time, 0001-01-01, in golang/vulndb's files)
+        `SELECT r.source AS source, COUNT(*) AS records,
+           MAX(CASE WHEN r.modified >= '1970' THEN r.modified END) AS newest,
            (SELECT MAX(imported_at) FROM imports i WHERE i.source = r.source) AS importedAt
          FROM records r GROUP BY r.source ORDER BY r.source`,
       )
