@@ -153,7 +153,7 @@ function registerDbUpdate(db: Command, deps: CliDeps): void {
             if (step !== (shown.get(f.id) ?? -1) || bytes === total) {
               shown.set(f.id, step);
               out.progress(
-                `${f.id}: ${(bytes / 1024 ** 2).toFixed(1)} MiB${total ? ` of ${(total / 1024 ** 2).toFixed(1)} MiB` : ""}`,
+                `${f.id}: ${(bytes / 1024 ** 2).toFixed(1)} MiB${total ? ` of ${(total / 1024 ** 2).toFixed(1)} MiB (${Math.floor((100 * bytes) / total)}%)` : ""}`,
               );
             }
           },
