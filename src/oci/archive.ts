@@ -17,7 +17,7 @@ import { TarFiles } from "./files.js";
 import { LayoutDestination, LayoutSource } from "./layout.js";
 import { MediaType } from "./media-types.js";
 import { formatImageRef, parseImageRef } from "./ref.js";
-import { TarWriter } from "./tar.js";
+import { TarWriter } from "./tar-write.js";
 import type { ImageDestination, ImageSource } from "./transport.js";
 import { type Descriptor, parseManifest } from "./types.js";
 

@@ -67,17 +67,19 @@ export {
   referrersTag,
 } from "./registry/client.js";
 export {
-  encodeTarHeader,
   parsePax,
   readTar,
-  TAR_END,
   type TarBodySink,
   type TarEntry,
-  type TarEntryInput,
   type TarEntryType,
+} from "./tar.js";
+export {
+  encodeTarHeader,
+  TAR_END,
+  type TarEntryInput,
   TarWriter,
   tarPadding,
-} from "./tar.js";
+} from "./tar-write.js";
 export type { ImageDestination, ImageSource } from "./transport.js";
 export {
   type Descriptor,

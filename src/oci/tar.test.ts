@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { encodeTarHeader, readTar, TAR_END, type TarEntry, tarPadding } from "./tar.js";
+import { readTar, type TarEntry } from "./tar.js";
+import { encodeTarHeader, TAR_END, tarPadding } from "./tar-write.js";
 
 async function* chunks(b: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < b.length; i += size) {
