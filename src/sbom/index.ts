@@ -49,5 +49,5 @@ export type {
   SbomSubject,
 } from "./model.js";
 export { checkNtiaMinimumElements, type NtiaIssue } from "./ntia.js";
-export { type ImportedFormat, type ReadResult, readSbom } from "./read.js";
+export { type ImportedFormat, type ReadResult, readSbom } from "./read/index.js";
 export { renderSbom, SBOM_FORMATS, type SbomFormat, sbomMediaType } from "./render.js";

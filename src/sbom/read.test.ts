@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SbomError } from "../core/errors.js";
 import { checkNtiaMinimumElements } from "./ntia.js";
-import { readSbom } from "./read.js";
+import { readSbom } from "./read/index.js";
 
 const CORPUS = resolve(import.meta.dirname, "../../../shared/corpus/sboms");
 const enc = new TextEncoder();
