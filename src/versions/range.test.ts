@@ -4,7 +4,7 @@ import { gunzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { VersionError } from "../core/errors.js";
-import { isAffected, type OsvAffected } from "./range.js";
+import { fixedAfter, isAffected, type OsvAffected } from "./range.js";
 import { comparatorFor, ECOSYSTEMS } from "./registry.js";
 
 const VULNDB = resolve(import.meta.dirname, "../../../shared/corpus/vulndb");
@@ -183,4 +183,44 @@ describe("order laws on generated versions", () => {
       );
     });
   }
+});
+
+describe("fixedAfter (negative: each case gave a fix before)", () => {
+  const r = (events: object[], type = "ECOSYSTEM") => ({ type, events });
+  it("gives no fix when a bound cannot be placed, or the version is only listed, or schemes disagree", () => {
+    const bad = {
+      ranges: [
+        r([{ introduced: "1.0.0" }, { fixed: "1.5.0!!bad" }]),
+        r([{ introduced: "2.0.0" }, { fixed: "2.5.0" }]),
+      ],
+    };
+    expect(fixedAfter("1.2.0", bad as never, "npm")).toBeUndefined();
+    const listed = {
+      versions: ["1.2.0"],
+      ranges: [r([{ introduced: "2.0.0" }, { fixed: "2.5.0" }])],
+    };
+    expect(fixedAfter("1.2.0", listed as never, "npm")).toBeUndefined();
+    const mixed = {
+      ranges: [
+        r([{ introduced: "0" }, { fixed: "1.4.0" }], "SEMVER"),
+        r([{ introduced: "0" }, { fixed: "1.3.post1" }]),
+      ],
+    };
+    expect(fixedAfter("1.2.0", mixed as never, "PyPI")).toBeUndefined();
+  });
+  it("gives the fix of the release line that holds the version", () => {
+    const django = {
+      ranges: [
+        r([{ introduced: "3.1" }, { fixed: "3.1.13" }, { introduced: "3.2" }, { fixed: "3.2.5" }]),
+      ],
+    };
+    expect(fixedAfter("3.2.4", django as never, "PyPI")).toBe("3.2.5");
+    expect(
+      fixedAfter(
+        "v1.13.1",
+        { ranges: [r([{ introduced: "0" }, { fixed: "1.13.15" }])] } as never,
+        "Go",
+      ),
+    ).toBe("1.13.15");
+  });
 });

@@ -129,39 +129,60 @@ function rangeOrder(
 }
 
 /**
- * The version that fixes `version` under an OSV `affected` entry: the lowest `fixed` bound of a
- * SEMVER or ECOSYSTEM range above it. Undefined when no bound is above it or a version cannot be
- * placed (never a fix from another release line, such as 3.1.13 for an installed 3.2.4).
+ * The version that fixes `version` under an OSV `affected` entry: in each SEMVER or ECOSYSTEM
+ * range that holds `version`, the lowest `fixed` bound above it; of those, the highest (the
+ * installed version must leave every range that holds it). Undefined when no range that holds it
+ * has a fix, when a version or a bound cannot be placed, or when the ranges' fixes cannot be
+ * ordered against each other (never a fix from another release line, such as 3.1.13 for an
+ * installed 3.2.4).
  */
 export function fixedAfter(
   version: string,
   affected: OsvAffected,
   ecosystem: string,
 ): string | undefined {
-  let best: { v: string; cmp: Cmp } | undefined;
-  for (const range of affected.ranges ?? []) {
-    if (range.type === "GIT") {
-      continue;
-    }
-    try {
+  const fixes: { v: string; cmp: Cmp }[] = [];
+  try {
+    for (const range of affected.ranges ?? []) {
+      if (range.type === "GIT") {
+        continue;
+      }
       const { cmp, valid, strict } = rangeOrder(range, ecosystem);
-      if (!(strict ?? valid)(version)) {
+      const bounds = range.events.filter((e) => !("introduced" in e && e.introduced === "0"));
+      if (!(strict ?? valid)(version) || bounds.some((e) => !valid(eventVersion(e)))) {
         return undefined;
       }
-      for (const e of range.events) {
-        const f = "fixed" in e ? e.fixed : undefined;
-        if (f === undefined || !valid(f) || cmp(version, f) >= 0) {
-          continue;
-        }
-        if (!best || best.cmp(f, best.v) < 0) {
-          best = { v: f, cmp };
-        }
+      if (!inRange(version, range, cmp).affected) {
+        continue;
       }
-    } catch {
-      return undefined;
+      const above = range.events
+        .flatMap((e) => ("fixed" in e ? [e.fixed] : []))
+        .filter((f) => cmp(version, f) < 0)
+        .sort(cmp);
+      if (!above[0]) {
+        return undefined; // a range that holds it has no fix above it
+      }
+      fixes.push({ v: above[0], cmp });
     }
+    let best: { v: string; cmp: Cmp } | undefined;
+    for (const f of fixes) {
+      if (!best) {
+        best = f;
+        continue;
+      }
+      // ranges of two schemes (SEMVER and ECOSYSTEM) must agree on which fix is higher
+      const a = best.cmp(f.v, best.v);
+      if (a !== f.cmp(f.v, best.v)) {
+        return undefined;
+      }
+      if (a > 0) {
+        best = f;
+      }
+    }
+    return best?.v;
+  } catch {
+    return undefined;
   }
-  return best?.v;
 }
 
 /**
