@@ -106,4 +106,24 @@ describe("createServerApp", () => {
     expect(deep.status).toBe(400);
     expect((deep.body as { title: string }).title).toBe("Too deep");
   });
+
+  it("reads a target starting with // as a path, not a host (negative: //x/v1/tokens was /v1/tokens)", async () => {
+    const r = await app.handle(request("GET", "//x/v1/tokens", { token: writer }));
+    expect(r.status).toBe(404);
+    const h = await app.handle(request("GET", "//healthz"));
+    expect(h.status).toBe(404);
+  });
+
+  it("answers a body that fails with any thrown value (even null) with one reply, never a rejection", async () => {
+    const d = `sha256:${"d".repeat(64)}`;
+    const req = request("POST", `/v1/images/${d}/evidence`, { token: writer });
+    const r = await app.handle({
+      ...req,
+      body: (async function* () {
+        yield new Uint8Array(1);
+        throw null;
+      })(),
+    });
+    expect(r.status).toBe(500);
+  });
 });

@@ -119,7 +119,6 @@ function match(p: Running, method: string, url: URL): Matched {
 
 async function handle(p: Running, req: ServerRequest): Promise<Reply> {
   const started = performance.now();
-  const url = new URL(req.url || "/", "http://server");
   let routeName = "unmatched";
   const finish = (r: Reply): Reply => {
     p.metrics.inc("cleanimg_http_requests_total", "HTTP requests by route, method and status", {
@@ -135,6 +134,13 @@ async function handle(p: Running, req: ServerRequest): Promise<Reply> {
     );
     return r;
   };
+  // the target is a path: "//x/v1/tokens" is that path, not host x (no authority form here)
+  let url: URL;
+  try {
+    url = new URL(`http://server${(req.url || "/").startsWith("/") ? "" : "/"}${req.url || "/"}`);
+  } catch {
+    return finish(problem(400, "Bad request target", "the request target is not a valid path"));
+  }
   const m = match(p, req.method, url);
   if ("reply" in m) {
     routeName = m.name;
@@ -246,8 +252,17 @@ export async function createServerApp(deps: ServerDeps): Promise<ServerApp> {
   return {
     routes: rs,
     handle: (req) =>
-      handle(parts, req).catch((e: unknown) =>
-        problem(500, "Internal error", (e as Error).message),
-      ),
+      handle(parts, req).catch((e: unknown) => {
+        parts.metrics.inc(
+          "cleanimg_http_requests_total",
+          "HTTP requests by route, method and status",
+          {
+            route: "unmatched",
+            method: req.method,
+            code: "500",
+          },
+        );
+        return problem(500, "Internal error", e instanceof Error ? e.message : String(e));
+      }),
   };
 }
