@@ -37,9 +37,12 @@ export function describeSignerContract(c: SignerCase, t: ContractTestApi): void 
     it("gives a signature that proves nothing about other data or when altered", async () => {
       const s = await c.create();
       const sig = await s.sign(data);
-      const other = new Uint8Array(data);
-      other[0] = (other[0] as number) ^ 1;
-      expect(await c.verify(s, other, sig)).toBe(false);
+      for (const at of [0, data.length >> 1, data.length - 1]) {
+        const other = new Uint8Array(data);
+        other[at] = (other[at] as number) ^ 1;
+        expect(await c.verify(s, other, sig)).toBe(false);
+      }
+      expect(await c.verify(s, data.subarray(0, data.length - 1), sig)).toBe(false);
       const flipped = new Uint8Array(sig);
       const at = flipped.length >> 1;
       flipped[at] = (flipped[at] as number) ^ 0x40;

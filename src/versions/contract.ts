@@ -42,6 +42,12 @@ export function describeComparatorContract(
         if (c.compare(a, b) !== 0 || c.compare(b, a) !== 0) {
           wrong.push(`${a} = ${b}`);
         }
+        // equal versions stand in the same place against every version of the sample
+        for (const x of v) {
+          if (c.compare(a, x) !== c.compare(b, x)) {
+            wrong.push(`${a} and ${b} compare differently with ${x}`);
+          }
+        }
       }
       expect(wrong).toEqual([]);
     });
@@ -74,8 +80,10 @@ export function describeComparatorContract(
           wrong.push(`isValid(${shown}) is true`);
         }
         if (sample.ordersAnyString) {
-          if (c.compare(bad, good) !== -c.compare(good, bad)) {
-            wrong.push(`compare with ${shown} is not antisymmetric`);
+          for (const other of [good, ...(sample.invalid ?? [])]) {
+            if (c.compare(bad, other) !== -c.compare(other, bad)) {
+              wrong.push(`compare of ${shown} with ${JSON.stringify(other)} is not antisymmetric`);
+            }
           }
           continue;
         }
