@@ -1,6 +1,4 @@
 export {
-  DockerArchiveDestination,
-  DockerArchiveSource,
   OciArchiveDestination,
   openOciArchive,
 } from "./archive.js";
@@ -12,6 +10,7 @@ export {
   validateImageSource,
 } from "./contract.js";
 export { type CopyOptions, type CopyResult, copyImage } from "./copy.js";
+export { DockerArchiveDestination, DockerArchiveSource } from "./docker-archive.js";
 export { DirectoryFiles, type FileAccess, TarFiles } from "./files.js";
 export {
   fetchParsed,

@@ -1,11 +1,7 @@
 import { type Digest, isDigest } from "../core/digest.js";
 import { OciError } from "../core/errors.js";
-import {
-  DockerArchiveDestination,
-  DockerArchiveSource,
-  OciArchiveDestination,
-  openOciArchive,
-} from "./archive.js";
+import { OciArchiveDestination, openOciArchive } from "./archive.js";
+import { DockerArchiveDestination, DockerArchiveSource } from "./docker-archive.js";
 import { DirectoryFiles } from "./files.js";
 import { LayoutDestination, LayoutSource } from "./layout.js";
 import type { LocalImageStore } from "./local-store.js";
