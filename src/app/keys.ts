@@ -1,4 +1,4 @@
-import { createPublicKey, sign as cryptoSign, type KeyObject } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import { constants, existsSync, readdirSync } from "node:fs";
 import { lstat, mkdir, open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -7,6 +7,7 @@ import {
   generateKeyPair,
   type KeyType,
   keyIdOf,
+  keySigner,
   loadPrivateKey,
   loadPublicKey,
   type SigstoreBundleJson,
@@ -256,17 +257,9 @@ export async function signBundleFile(
   let bundle: SigstoreBundleJson;
   if (o.key) {
     const sk = loadPrivateKey((await read(o.key)).toString("utf8"), o.keyPassword);
-    const pub = createPublicKey(sk);
-    const ed = sk.asymmetricKeyType === "ed25519";
-    bundle = await signWithKeyWitnessed(
-      data,
-      {
-        sign: (d) => cryptoSign(ed ? null : "sha256", d, sk),
-        publicKeyPem: pub.export({ type: "spki", format: "pem" }).toString(),
-        hint: Buffer.from(keyIdOf(pub), "hex").toString("base64"),
-      },
-      urls,
-    );
+    // cosign's hint: the key id's bytes in base64
+    const hint = Buffer.from(keyIdOf(createPublicKey(sk)), "hex").toString("base64");
+    bundle = await signWithKeyWitnessed(data, keySigner(sk, hint), urls);
   } else {
     if (!o.identityToken) {
       throw new UsageError("CLI_USAGE", "keyless signing needs --identity-token", {

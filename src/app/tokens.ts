@@ -68,9 +68,9 @@ async function appendTokenEntry(
   await appendToLog(ctx.evidence(), TOKEN_LOG, async (_i, previous) => {
     made = make(previous ? sha256(previous) : GENESIS);
     const bytes = new TextEncoder().encode(JSON.stringify(made));
-    const sig = await signing.signer.sign(bytes);
+    const { signature } = await signing.signer.sign(bytes);
     return new TextEncoder().encode(
-      JSON.stringify({ entry: made, sig: Buffer.from(sig).toString("base64") }),
+      JSON.stringify({ entry: made, sig: signature.toString("base64") }),
     );
   });
   return made as TokenEntry;

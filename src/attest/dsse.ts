@@ -1,6 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { AttestError } from "../core/errors.js";
-import { keyIdOf, type Signer, verifySignature } from "./keys.js";
+import { keyIdOf, type Signer, type SignerKey, verifySignature } from "./keys.js";
 
 /** A DSSE envelope (in-toto attestation framework, envelope spec v1). */
 export interface DsseEnvelope {
@@ -27,12 +27,28 @@ export async function signEnvelope(
   payload: Uint8Array,
   signers: readonly Signer[],
 ): Promise<DsseEnvelope> {
+  return (await signEnvelopeKeyed(payloadType, payload, signers)).envelope;
+}
+
+/**
+ * Signs a payload into an envelope, and returns with it the key each signature was made with (in
+ * the signers' order): for a keyless signer, the certificate it was issued.
+ */
+export async function signEnvelopeKeyed(
+  payloadType: string,
+  payload: Uint8Array,
+  signers: readonly Signer[],
+): Promise<{ envelope: DsseEnvelope; keys: readonly SignerKey[] }> {
   const data = pae(payloadType, payload);
   const signatures = [];
+  const keys: SignerKey[] = [];
   for (const s of signers) {
-    signatures.push({ keyid: s.keyid, sig: Buffer.from(await s.sign(data)).toString("base64") });
+    const { signature, key } = await s.sign(data);
+    signatures.push({ keyid: s.keyid, sig: Buffer.from(signature).toString("base64") });
+    keys.push(key);
   }
-  return { payloadType, payload: Buffer.from(payload).toString("base64"), signatures };
+  const envelope = { payloadType, payload: Buffer.from(payload).toString("base64"), signatures };
+  return { envelope, keys };
 }
 
 /** What envelope verification proved: the payload, and which keys signed it. */

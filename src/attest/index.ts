@@ -13,6 +13,7 @@ export {
   type DsseEnvelope,
   pae,
   signEnvelope,
+  signEnvelopeKeyed,
   type VerifiedEnvelope,
   verifyEnvelope,
 } from "./dsse.js";
@@ -32,7 +33,9 @@ export {
   keySigner,
   loadPrivateKey,
   loadPublicKey,
+  type Signature,
   type Signer,
+  type SignerKey,
   verifySignature,
 } from "./keys.js";
 export {

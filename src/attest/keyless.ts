@@ -13,6 +13,7 @@ import {
   type Witness,
 } from "@sigstore/sign";
 import { AttestError } from "../core/errors.js";
+import type { Signer } from "./keys.js";
 
 /**
  * Where keyless signing sends its requests: a Fulcio CA for the short-lived certificate, a Rekor
@@ -166,24 +167,10 @@ export async function signKeyless(
  */
 export async function signWithKeyWitnessed(
   data: Uint8Array,
-  key: {
-    readonly sign: (data: Buffer) => Buffer;
-    readonly publicKeyPem: string;
-    readonly hint?: string;
-  },
+  signer: Signer,
   o: SigstoreServiceUrls,
   payloadType?: string,
 ): Promise<SigstoreBundleJson> {
-  const signer: SigstoreSigner = {
-    sign: async (d) => ({
-      signature: key.sign(d),
-      key: {
-        $case: "publicKey",
-        publicKey: key.publicKeyPem,
-        ...(key.hint ? { hint: key.hint } : {}),
-      },
-    }),
-  };
   return create(builder(payloadType ? "dsseEnvelope" : "messageSignature", signer, undefined, o), {
     data: Buffer.from(data),
     ...(payloadType ? { type: payloadType } : {}),
@@ -255,25 +242,32 @@ export async function witnessEnvelopeInRekor(
 export function fulcioSigner(
   identityToken: string,
   o: { readonly fulcioURL: string; readonly timeoutMs?: number },
-): (data: Uint8Array) => Promise<{ signature: Uint8Array; certificatePem: string }> {
+): Signer {
   const signer = new FulcioSigner({
     fulcioBaseURL: o.fulcioURL,
     identityProvider: { getToken: async () => identityToken },
     ...FETCH(o),
   });
-  return async (data) => {
-    try {
-      const s = await signer.sign(Buffer.from(data));
-      if (s.key.$case !== "x509Certificate") {
-        throw new Error("Fulcio returned no certificate");
+  return {
+    keyid: "",
+    async sign(data) {
+      let s: Awaited<ReturnType<FulcioSigner["sign"]>>;
+      try {
+        s = await signer.sign(Buffer.from(data));
+      } catch (e) {
+        throw new AttestError(
+          "ATTEST_SIGN_FAILED",
+          `keyless signing failed at Fulcio: ${(e as Error).message}`,
+          { cause: e },
+        );
       }
-      return { signature: new Uint8Array(s.signature), certificatePem: s.key.certificate };
-    } catch (e) {
-      throw new AttestError(
-        "ATTEST_SIGN_FAILED",
-        `keyless signing failed at Fulcio: ${(e as Error).message}`,
-        { cause: e },
-      );
-    }
+      if (s.key.$case !== "x509Certificate") {
+        throw new AttestError(
+          "ATTEST_SIGN_FAILED",
+          "keyless signing failed: Fulcio returned no certificate",
+        );
+      }
+      return { signature: s.signature, key: s.key };
+    },
   };
 }

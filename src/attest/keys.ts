@@ -13,10 +13,29 @@ import { AttestError } from "../core/errors.js";
 
 export type KeyType = "ecdsa-p256" | "ed25519";
 
-/** A signer as a small role: an id for the key and a sign function (sigstore-js style). */
+/**
+ * The key a signature was made with, in sigstore-js's `KeyMaterial` shape: a public key (PEM, with
+ * a hint naming it) or, for a keyless signer, the certificate of the key it used.
+ */
+export type SignerKey =
+  | { readonly $case: "publicKey"; readonly publicKey: string; readonly hint?: string }
+  | { readonly $case: "x509Certificate"; readonly certificate: string };
+
+/** A signature and the key that made it (sigstore-js's `Signature`). */
+export interface Signature {
+  readonly signature: Buffer;
+  readonly key: SignerKey;
+}
+
+/**
+ * A signer as a small role (sigstore-js's `Signer`, which it satisfies, so sigstore-js's builders
+ * take it as it is): `sign` returns the signature with the key that made it. `keyid` is this
+ * tool's id of the key (hex sha256 of its SPKI) when it is known before signing, "" for a
+ * keyless signer, whose key is named by the certificate each signature returns.
+ */
 export interface Signer {
   readonly keyid: string;
-  sign(data: Uint8Array): Promise<Uint8Array>;
+  sign(data: Uint8Array): Promise<Signature>;
 }
 
 /** The key id this tool uses: sha256 of the DER SubjectPublicKeyInfo, hex. */
@@ -170,10 +189,18 @@ export function loadPublicKey(key: string | object): KeyObject {
   }
 }
 
-/** A signer over a private key: ECDSA P-256 with SHA-256 (DER signatures), or Ed25519. */
-export function keySigner(privateKey: KeyObject): Signer {
+/**
+ * A signer over a private key: ECDSA P-256 with SHA-256 (DER signatures), or Ed25519. Its
+ * signatures name the public key, with `hint` (default: the key id) as the key's hint.
+ */
+export function keySigner(privateKey: KeyObject, hint?: string): Signer {
   const publicKey = createPublicKey(privateKey);
   const keyid = keyIdOf(publicKey);
+  const key: SignerKey = {
+    $case: "publicKey",
+    publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    hint: hint ?? keyid,
+  };
   const type = privateKey.asymmetricKeyType;
   if (type !== "ec" && type !== "ed25519") {
     throw new AttestError(
@@ -184,7 +211,7 @@ export function keySigner(privateKey: KeyObject): Signer {
   return {
     keyid,
     async sign(data) {
-      return new Uint8Array(sign(type === "ed25519" ? null : "sha256", data, privateKey));
+      return { signature: sign(type === "ed25519" ? null : "sha256", data, privateKey), key };
     },
   };
 }

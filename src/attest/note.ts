@@ -58,8 +58,8 @@ export async function signCheckpoint(
   signer: Signer,
 ): Promise<string> {
   const body = checkpointBody(c);
-  const sig = await signer.sign(new TextEncoder().encode(body));
-  const blob = Buffer.concat([Buffer.from(hint), Buffer.from(sig)]).toString("base64");
+  const { signature } = await signer.sign(new TextEncoder().encode(body));
+  const blob = Buffer.concat([Buffer.from(hint), signature]).toString("base64");
   return `${body}\n${EM_DASH} ${name} ${blob}\n`;
 }
 

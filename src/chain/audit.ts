@@ -102,8 +102,10 @@ export async function recordAuditEvent(
       keyid: signing.keyid,
     };
     made = event;
-    const sig = await signing.signer.sign(new TextEncoder().encode(JSON.stringify(event)));
-    const stored: StoredAuditEntry = { event, sig: Buffer.from(sig).toString("base64") };
+    const { signature } = await signing.signer.sign(
+      new TextEncoder().encode(JSON.stringify(event)),
+    );
+    const stored: StoredAuditEntry = { event, sig: signature.toString("base64") };
     const entry = new TextEncoder().encode(JSON.stringify(stored));
     if (!event.subject) {
       return { entry, links };

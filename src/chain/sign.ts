@@ -1,13 +1,13 @@
 import { X509Certificate } from "node:crypto";
 import {
   BUNDLE_MEDIA_TYPE,
-  type DsseEnvelope,
   dsseLogBody,
   type EvidenceBundle,
   fulcioSigner,
   IN_TOTO_PAYLOAD_TYPE,
+  type SignerKey,
   type Statement,
-  signEnvelope,
+  signEnvelopeKeyed,
   witnessEnvelopeInRekor,
 } from "../attest/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
@@ -57,23 +57,13 @@ export async function signStatement(
   const { signing } = await identities(ctx);
   const payload = new TextEncoder().encode(JSON.stringify(stmt));
   const keyless = keylessConfig(ctx.settings);
-  let verifierPem = signing.publicKeyPem;
-  let envelope: DsseEnvelope;
-  if (keyless) {
-    const sign = fulcioSigner(keyless.token, { fulcioURL: keyless.fulcioURL });
-    envelope = await signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, [
-      {
-        keyid: "",
-        sign: async (data) => {
-          const r = await sign(data);
-          verifierPem = r.certificatePem;
-          return r.signature;
-        },
-      },
-    ]);
-  } else {
-    envelope = await signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, [signing.signer]);
-  }
+  const signer = keyless
+    ? fulcioSigner(keyless.token, { fulcioURL: keyless.fulcioURL })
+    : signing.signer;
+  const { envelope, keys } = await signEnvelopeKeyed(IN_TOTO_PAYLOAD_TYPE, payload, [signer]);
+  const key = keys[0] as SignerKey;
+  // the key that signed: the Fulcio certificate when keyless, else the signing key
+  const verifierPem = key.$case === "x509Certificate" ? key.certificate : key.publicKey;
   const body = dsseLogBody(
     envelope,
     new TextEncoder().encode(JSON.stringify(envelope)),

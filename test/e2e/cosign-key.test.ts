@@ -29,8 +29,8 @@ describe("cosign key files", () => {
     expect(key.asymmetricKeyType).toBe("ec");
     expect(key.asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
     const data = new TextEncoder().encode("payload");
-    const sig = await keySigner(key).sign(data);
-    expect(verifySignature(createPublicKey(key), data, sig)).toBe(true);
+    const { signature } = await keySigner(key).sign(data);
+    expect(verifySignature(createPublicKey(key), data, signature)).toBe(true);
   });
 
   it("refuses a wrong password and an altered key, saying which it may be", () => {
