@@ -18,10 +18,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   vex: ["core", "sbom", "vuln"],
   build: ["core", "oci", "versions"],
   policy: ["core"],
-  report: ["core"],
   intoto: ["core", "attest"],
   chain: ["core", "attest", "store"],
-  compliance: ["core", "chain", "vex", "vuln", "report"],
+  compliance: ["core", "chain", "vex", "vuln"],
   app: [
     "core",
     "compliance",
@@ -36,7 +35,6 @@ const ALLOWED: Record<string, readonly string[]> = {
     "attest",
     "build",
     "policy",
-    "report",
     "intoto",
   ],
   server: ["core", "app"],
@@ -54,7 +52,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     "attest",
     "build",
     "policy",
-    "report",
+    "compliance",
   ],
 };
 

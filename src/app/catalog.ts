@@ -1,15 +1,15 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { ToolError } from "../core/errors.js";
-import { readJsonInput } from "../core/input.js";
-import { writeFileAtomic } from "../oci/index.js";
 import {
   builtinFramework,
   type Framework,
   nistControlTitle,
   parseFramework,
-} from "../report/index.js";
+} from "../compliance/index.js";
+import { ToolError } from "../core/errors.js";
+import { readJsonInput } from "../core/input.js";
+import { writeFileAtomic } from "../oci/index.js";
 import type { AppContext } from "./context.js";
 
 /**

@@ -38,21 +38,17 @@ export {
   verifyTransparencyLog,
 } from "../chain/index.js";
 export {
+  controlLabel,
   type FailOn,
   findingsAtOrAbove,
   parseSeverity,
+  REPORT_FORMATS,
+  REPORT_FRAMEWORKS,
+  REPORT_RENDERERS,
   SEVERITIES,
 } from "../compliance/index.js";
 export { parsePlatform, writeFileAtomic } from "../oci/index.js";
 export { evaluatePolicy, type Policy, type PolicyDecision } from "../policy/index.js";
-export {
-  controlLabel,
-  REPORT_FRAMEWORKS,
-  renderOscalAssessmentResults,
-  renderOscalPoam,
-  renderReportHtml,
-  renderReportMarkdown,
-} from "../report/index.js";
 export {
   findingKey,
   keyOfFinding,

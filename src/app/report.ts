@@ -7,24 +7,22 @@ import {
   verifyEvidence,
 } from "../chain/index.js";
 import {
+  buildReport,
   type ComplianceCheck,
+  type ComplianceReport,
   chainCheck,
   type EvidenceBundle,
-  imageSignatureCheck,
-  linkOf,
-  policyInputOf,
-  vulnerabilityChecks,
-} from "../compliance/index.js";
-import type { Digest } from "../core/digest.js";
-import {
-  buildReport,
-  type ComplianceReport,
   type EvidenceItem,
   type EvidenceSummary,
   type EvidenceType,
+  imageSignatureCheck,
+  linkOf,
+  policyInputOf,
   type ReportCheck,
   type RiskItem,
-} from "../report/index.js";
+  vulnerabilityChecks,
+} from "../compliance/index.js";
+import type { Digest } from "../core/digest.js";
 import { findingKey, keyOfFinding } from "../vex/index.js";
 import { BUILDER_ID } from "./build.js";
 import { REPRODUCIBLE_PREDICATE } from "./build-evidence.js";

@@ -2,12 +2,12 @@ import { describe, expect, it } from "vitest";
 import type { LinkReport, Stage } from "../chain/index.js";
 import type { Digest } from "../core/digest.js";
 import type { Issue } from "../core/issues.js";
-import { remediationDeadline } from "../report/index.js";
 import type { VexStatement } from "../vex/index.js";
 import { keyOfFinding } from "../vex/index.js";
 import type { Finding } from "../vuln/index.js";
 import { kevToRecords } from "../vuln/sources/index.js";
 import { evidenceSignaturesCheck } from "./checks.js";
+import { remediationDeadline } from "./deadlines.js";
 import type { EvidenceBundle } from "./evidence.js";
 import { fedrampReadyCheck } from "./fedramp.js";
 

@@ -1,5 +1,5 @@
-import { kevDueBy, remediationDeadline } from "../report/index.js";
 import { keyOfFinding, keyOfStatement } from "../vex/index.js";
+import { kevDueBy, remediationDeadline } from "./deadlines.js";
 import {
   type CheckResult,
   type ComplianceCheck,

@@ -9,6 +9,7 @@ export {
   slsaBuildLevelCheck,
   vulnerabilityChecks,
 } from "./checks.js";
+export { kevDueBy, type RemediationDeadline, remediationDeadline } from "./deadlines.js";
 export {
   type BuildProperties,
   type BuildProperty,
@@ -27,6 +28,38 @@ export {
   usable,
 } from "./evidence.js";
 export { fedrampReadyCheck, type Si2Condition } from "./fedramp.js";
+export {
+  builtinFramework,
+  controlLabel,
+  type Framework,
+  nistControlTitle,
+  parseFramework,
+  REPORT_FRAMEWORKS,
+} from "./frameworks.js";
+export {
+  type ComplianceReport,
+  type ControlResult,
+  type ControlStatus,
+  type EvidenceItem,
+  type EvidenceSummary,
+  type EvidenceType,
+  MAPPINGS,
+  type Mapping,
+  type ReportCheck,
+  type ReportCheckId,
+  type RiskItem,
+} from "./mapping.js";
 export { policyInputOf } from "./policy-input.js";
+export {
+  REPORT_FORMATS,
+  REPORT_RENDERERS,
+  type ReportRenderer,
+  renderOscalAssessmentResults,
+  renderOscalPoam,
+  renderReportHtml,
+  renderReportJson,
+  renderReportMarkdown,
+} from "./render/index.js";
+export { buildReport } from "./report.js";
 export { type FailOn, findingsAtOrAbove, parseSeverity, SEVERITIES } from "./severity.js";
 export { type VulnerabilityView, vulnerabilityView } from "./vulnerabilities.js";

@@ -10,11 +10,11 @@ import {
   createAppContext,
   importVulnData,
   renderCycloneDxVulnerabilities,
-  renderOscalPoam,
   renderSarif,
   scan,
   TOOL,
 } from "../../src/app/index.js";
+import { renderOscalPoam } from "../../src/compliance/index.js";
 import { offlineBuild } from "../negative/offline-build.js";
 import { cycloneDxValidator, oscalValidator, sarifValidator } from "../support/schemas.js";
 import { tempDir } from "../support/tmp.js";

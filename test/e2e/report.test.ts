@@ -10,14 +10,16 @@ import {
   evaluateImagePolicy,
   identities,
   importVulnData,
-  renderOscalAssessmentResults,
-  renderOscalPoam,
-  renderReportHtml,
-  renderReportMarkdown,
   scan,
   trustedKeys,
 } from "../../src/app/index.js";
 import { verifyEvidenceBundle } from "../../src/attest/index.js";
+import {
+  renderOscalAssessmentResults,
+  renderOscalPoam,
+  renderReportHtml,
+  renderReportMarkdown,
+} from "../../src/compliance/index.js";
 import type { Digest } from "../../src/core/digest.js";
 import { oscalValidator, SCHEMAS } from "../support/schemas.js";
 import { tempDir } from "../support/tmp.js";

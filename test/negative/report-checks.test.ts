@@ -10,12 +10,11 @@ import {
   createToken,
   evaluateImagePolicy,
   importVulnData,
-  renderOscalAssessmentResults,
-  renderReportMarkdown,
   scan,
 } from "../../src/app/index.js";
 import { generateKeyPair } from "../../src/attest/index.js";
-import type { ComplianceReport } from "../../src/report/index.js";
+import type { ComplianceReport } from "../../src/compliance/index.js";
+import { renderOscalAssessmentResults, renderReportMarkdown } from "../../src/compliance/index.js";
 import { oscalValidator } from "../support/schemas.js";
 import { tempDir } from "../support/tmp.js";
 

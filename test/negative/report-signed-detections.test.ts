@@ -11,7 +11,7 @@ import {
   importVulnData,
   scan,
 } from "../../src/app/index.js";
-import type { ComplianceReport } from "../../src/report/index.js";
+import type { ComplianceReport } from "../../src/compliance/index.js";
 import { tempDir } from "../support/tmp.js";
 
 const VULNDB = resolve(import.meta.dirname, "../../../shared/corpus/vulndb");

@@ -2,12 +2,10 @@ import type { Command } from "commander";
 import {
   complianceReport,
   importCatalog,
+  REPORT_FORMATS,
   REPORT_FRAMEWORKS,
+  REPORT_RENDERERS,
   recordDeployment,
-  renderOscalAssessmentResults,
-  renderOscalPoam,
-  renderReportHtml,
-  renderReportMarkdown,
   TOOL,
   writeFileAtomic,
 } from "../../app/index.js";
@@ -29,7 +27,7 @@ export function registerReport(program: Command, deps: CliDeps): void {
     )
     .option("--image <ref>", "image to report on")
     .option("-o, --output <file>", "write the report to a file (default: standard output)")
-    .option("--format <format>", "json | oscal-ar | oscal-poam | html | md", "json")
+    .option("--format <format>", REPORT_FORMATS.join(" | "), "json")
     .action(
       async (
         framework: string,
@@ -39,22 +37,16 @@ export function registerReport(program: Command, deps: CliDeps): void {
         if (!o.image) {
           throw new UsageError("CLI_USAGE", "which image? give --image REF");
         }
-        if (!["json", "oscal-ar", "oscal-poam", "html", "md"].includes(o.format)) {
+        const render = Object.hasOwn(REPORT_RENDERERS, o.format)
+          ? REPORT_RENDERERS[o.format]
+          : undefined;
+        if (!render) {
           throw new UsageError("CLI_USAGE", `unknown report format "${o.format}"`, {
-            hint: "json, oscal-ar, oscal-poam, html or md",
+            hint: `${REPORT_FORMATS.slice(0, -1).join(", ")} or ${REPORT_FORMATS.at(-1)}`,
           });
         }
         const { report } = await complianceReport(context(cmd), o.image, framework);
-        const text =
-          o.format === "oscal-ar"
-            ? renderOscalAssessmentResults(report, `${TOOL.name} ${TOOL.version}`)
-            : o.format === "oscal-poam"
-              ? renderOscalPoam(report, `${TOOL.name} ${TOOL.version}`)
-              : o.format === "html"
-                ? renderReportHtml(report)
-                : o.format === "md"
-                  ? renderReportMarkdown(report)
-                  : `${JSON.stringify(report, null, 2)}\n`;
+        const text = render(report, `${TOOL.name} ${TOOL.version}`);
         if (o.output) {
           await writeFileAtomic(o.output, text);
           out.info(`${report.summary.text}\nwrote ${o.format} to ${o.output}`);
