@@ -1,7 +1,15 @@
 import { ATTESTATION_KIND, BUNDLE_MEDIA_TYPE } from "../chain/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
-import { type Descriptor, MediaType, parseImageLocation, RegistryClient } from "../oci/index.js";
+import {
+  type Descriptor,
+  EMPTY_DESCRIPTOR,
+  EMPTY_JSON,
+  MediaType,
+  parseImageLocation,
+  RegistryClient,
+  streamOf,
+} from "../oci/index.js";
 import type { EvidenceLink } from "../store/index.js";
 import { STANDARD_ATTESTATION_KIND } from "./attestations.js";
 import type { AppContext } from "./context.js";
@@ -15,17 +23,6 @@ import type { AppContext } from "./context.js";
  */
 
 const SIGNED_KINDS = ["image-signature", "provenance", "base-image", "reproducibility"];
-const EMPTY = new TextEncoder().encode("{}");
-const EMPTY_DESC: Descriptor = {
-  mediaType: MediaType.OciEmpty,
-  digest: sha256(EMPTY),
-  size: EMPTY.length,
-};
-
-async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield b;
-}
-
 export function clientFor(ctx: AppContext, ref: string): RegistryClient {
   const loc = parseImageLocation(ref);
   if (loc.kind !== "registry" && !(loc.kind === "bare" && loc.ref.domain)) {
@@ -133,8 +130,8 @@ export async function pushEvidence(
       },
     );
   }
-  if (!(await client.hasBlob(EMPTY_DESC))) {
-    await client.putBlob(EMPTY_DESC, once(EMPTY));
+  if (!(await client.hasBlob(EMPTY_DESCRIPTOR))) {
+    await client.putBlob(EMPTY_DESCRIPTOR, streamOf(EMPTY_JSON));
   }
   const via: string[] = [];
   for (const [key, l] of latest) {
@@ -152,7 +149,7 @@ export async function pushEvidence(
     for (const b of blobs) {
       const desc = { mediaType: b.mediaType, digest: b.digest, size: b.bytes.length };
       if (!(await client.hasBlob(desc))) {
-        await client.putBlob(desc, once(b.bytes));
+        await client.putBlob(desc, streamOf(b.bytes));
       }
     }
     const env = JSON.parse(new TextDecoder().decode(bundle.bytes)).dsseEnvelope as {
@@ -166,7 +163,7 @@ export async function pushEvidence(
         schemaVersion: 2,
         mediaType: MediaType.OciManifest,
         artifactType: BUNDLE_MEDIA_TYPE,
-        config: EMPTY_DESC,
+        config: EMPTY_DESCRIPTOR,
         layers,
         subject,
         annotations: {

@@ -6,7 +6,14 @@ import { sha256 } from "../core/digest.js";
 import { AttestError, ToolError } from "../core/errors.js";
 import { parseJson } from "../core/json.js";
 import { readAllLimited } from "../core/limits.js";
-import { type Descriptor, MediaType, writeFileAtomic } from "../oci/index.js";
+import {
+  type Descriptor,
+  EMPTY_DESCRIPTOR,
+  EMPTY_JSON,
+  MediaType,
+  streamOf,
+  writeFileAtomic,
+} from "../oci/index.js";
 import type { AppContext } from "./context.js";
 import { clientFor } from "./distribute.js";
 import {
@@ -25,17 +32,6 @@ import {
 export const VULNDB_ARTIFACT_TYPE = "application/vnd.cleanimg.vulndb.v1";
 export const DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json";
 const MAX_EXPORT_BYTES = 4 * 1024 ** 3;
-
-const EMPTY = new TextEncoder().encode("{}");
-const EMPTY_DESC: Descriptor = {
-  mediaType: MediaType.OciEmpty,
-  digest: sha256(EMPTY),
-  size: EMPTY.length,
-};
-
-async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield b;
-}
 
 /**
  * Pushes the whole database, signed, to `ref` (HOST/REPO:TAG).
@@ -59,11 +55,11 @@ export async function pushVulnDb(
     size: e.bytes.length,
   };
   for (const [d, b] of [
-    [EMPTY_DESC, EMPTY],
+    [EMPTY_DESCRIPTOR, EMPTY_JSON],
     [layer, e.bytes],
   ] as const) {
     if (!(await client.hasBlob(d))) {
-      await client.putBlob(d, once(b));
+      await client.putBlob(d, streamOf(b));
     }
   }
   const manifest = new TextEncoder().encode(
@@ -71,7 +67,7 @@ export async function pushVulnDb(
       schemaVersion: 2,
       mediaType: MediaType.OciManifest,
       artifactType: VULNDB_ARTIFACT_TYPE,
-      config: EMPTY_DESC,
+      config: EMPTY_DESCRIPTOR,
       layers: [{ ...layer, annotations: { "org.opencontainers.image.title": "vulndb.dsse.json" } }],
       annotations: {
         "dev.cleanimg.vulndb.snapshot": e.snapshot,

@@ -1,7 +1,7 @@
 import { promisify } from "node:util";
 import { gzip as gzipCb } from "node:zlib";
 import { sha256 } from "../core/digest.js";
-import { LayoutDestination, MediaType, type ResolvedImage } from "../oci/index.js";
+import { LayoutDestination, MediaType, type ResolvedImage, streamOf } from "../oci/index.js";
 import { configBytes, manifestBytes } from "./image-config.js";
 import {
   type AssembledImage,
@@ -9,7 +9,6 @@ import {
   checkDebs,
   type FileRecord,
   layerSetsOf,
-  once,
   records,
   tarOf,
 } from "./layers.js";
@@ -56,7 +55,10 @@ export async function assembleImage(o: AssembleOptions): Promise<AssembledImage>
       const tar = tarOf(set.items);
       const gz = await gzipMembers(tar);
       const digest = sha256(gz);
-      await dest.putBlob({ mediaType: MediaType.OciLayerGzip, digest, size: gz.length }, once(gz));
+      await dest.putBlob(
+        { mediaType: MediaType.OciLayerGzip, digest, size: gz.length },
+        streamOf(gz),
+      );
       layers.push({ digest, diffId: sha256(tar), size: gz.length });
       files.push(...records(set.items));
     }
@@ -64,7 +66,7 @@ export async function assembleImage(o: AssembleOptions): Promise<AssembledImage>
     const configDigest = sha256(config);
     await dest.putBlob(
       { mediaType: MediaType.OciConfig, digest: configDigest, size: config.length },
-      once(config),
+      streamOf(config),
     );
     const manifest = manifestBytes(
       o,

@@ -11,6 +11,7 @@ import {
   encodeTarHeader,
   type ResolvedImage,
   readTar,
+  streamOf,
   TAR_END,
   type TarEntryInput,
   tarPadding,
@@ -62,10 +63,6 @@ export interface Item {
   readonly from: string;
 }
 
-export async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield b;
-}
-
 /** A normalised path inside the image, without a leading "./" or "/" ("" for the root). */
 function norm(name: string): string {
   return name
@@ -78,7 +75,7 @@ async function debItems(path: string, pkg: LockedPackage, epoch: number): Promis
   const opts = { encoding: "buffer" as const, maxBuffer: 4 * 1024 ** 3 };
   const data = (await run("dpkg-deb", ["--fsys-tarfile", path], opts)).stdout;
   const items: Item[] = [];
-  await readTar(once(new Uint8Array(data)), {
+  await readTar(streamOf(new Uint8Array(data)), {
     what: `${pkg.name}_${pkg.version}.deb`,
     onEntry: (e) => {
       const p = norm(e.name);

@@ -11,6 +11,7 @@ export {
 } from "./contract.js";
 export { type CopyOptions, type CopyResult, copyImage } from "./copy.js";
 export { DockerArchiveDestination, DockerArchiveSource } from "./docker-archive.js";
+export { EMPTY_DESCRIPTOR, EMPTY_JSON, streamOf } from "./empty.js";
 export { DirectoryFiles, type FileAccess, TarFiles } from "./files.js";
 export {
   fetchParsed,
