@@ -1,8 +1,8 @@
 import { createHash, type KeyObject } from "node:crypto";
-import { AttestError } from "../core/errors.js";
+import { AttestError, TrustPolicyError } from "../core/errors.js";
 import { assertJsonDepth } from "../core/json.js";
 import { type DsseEnvelope, verifyEnvelope } from "./dsse.js";
-import { verifySigstoreBundle } from "./sigstore.js";
+import { acceptIdentity, type VerifiedBundle, verifySigstoreBundle } from "./sigstore.js";
 import { IN_TOTO_PAYLOAD_TYPE, type Statement } from "./statement.js";
 import { type InclusionProof, verifyLoggedEntry } from "./tlog.js";
 
@@ -62,37 +62,33 @@ function verifyKeyless(
       "signed keyless without a Rekor entry: nothing proves the certificate was valid when it signed",
     );
   }
-  const reasons: string[] = [];
-  for (const id of keyless.identities) {
-    try {
-      const v = verifySigstoreBundle(
-        {
-          mediaType: BUNDLE_MEDIA_TYPE,
-          verificationMaterial: {
-            certificate: bundle.verificationMaterial.certificate,
-            tlogEntries: [rekor],
-          },
-          dsseEnvelope: bundle.dsseEnvelope,
+  let v: VerifiedBundle;
+  try {
+    // verification proves who signed; the trust policy then accepts them, or not
+    v = verifySigstoreBundle(
+      {
+        mediaType: BUNDLE_MEDIA_TYPE,
+        verificationMaterial: {
+          certificate: bundle.verificationMaterial.certificate,
+          tlogEntries: [rekor],
         },
-        {
-          trustedRoot: keyless.trustedRoot,
-          identity: id.subjectAlternativeName,
-          issuer: id.issuer,
-        },
-      );
-      return {
-        payloadType: v.dsse?.payloadType ?? "",
-        payload: v.dsse?.payload ?? new Uint8Array(),
-        keyids: [`${id.subjectAlternativeName} (${id.issuer})`],
-      };
-    } catch (e) {
-      reasons.push((e as Error).message);
-    }
+        dsseEnvelope: bundle.dsseEnvelope,
+      },
+      { trustedRoot: keyless.trustedRoot },
+    );
+    acceptIdentity(v, keyless.identities);
+  } catch (e) {
+    const E = e instanceof TrustPolicyError ? TrustPolicyError : AttestError;
+    throw new E("ATTEST_VERIFY_FAILED", `keyless signature not accepted: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
-  throw new AttestError(
-    "ATTEST_VERIFY_FAILED",
-    `keyless signature not accepted: ${[...new Set(reasons)].join("; ")}`,
-  );
+  const san = v.identity?.subjectAlternativeName ?? "";
+  return {
+    payloadType: v.dsse?.payloadType ?? "",
+    payload: v.dsse?.payload ?? new Uint8Array(),
+    keyids: [`${san} (${v.identity?.issuer ?? ""})`],
+  };
 }
 
 /** What verifying one of our bundles proved. */

@@ -55,7 +55,13 @@ export {
   signCheckpoint,
   verifyCheckpointNote,
 } from "./note.js";
-export { type BundleVerifyOptions, type VerifiedBundle, verifySigstoreBundle } from "./sigstore.js";
+export {
+  acceptIdentity,
+  type BundleVerifyOptions,
+  type TrustedIdentity,
+  type VerifiedBundle,
+  verifySigstoreBundle,
+} from "./sigstore.js";
 export {
   CHAIN_LINK_PREDICATE,
   IN_TOTO_PAYLOAD_TYPE,

@@ -2,7 +2,7 @@ import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import { type Bundle, bundleFromJSON } from "@sigstore/bundle";
 import { TrustedRoot } from "@sigstore/protobuf-specs";
 import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
-import { AttestError, ToolError } from "../core/errors.js";
+import { AttestError, ToolError, TrustPolicyError } from "../core/errors.js";
 import { entitiesToVerify } from "./rekor-v2.js";
 
 /** What verifying a Sigstore bundle proved. Accepting the signer is a separate, policy step. */
@@ -106,15 +106,10 @@ export function verifySigstoreBundle(
   const verifier = new Verifier(material, { tlogThreshold: 1, ctlogThreshold: keyed ? 0 : 1 });
   try {
     const entity = toSignedEntity(bundle, opts.artifact ? Buffer.from(opts.artifact) : undefined);
-    const policy = keyed
-      ? undefined
-      : {
-          ...(opts.identity ? { subjectAlternativeName: opts.identity } : {}),
-          ...(opts.issuer ? { extensions: { issuer: opts.issuer } } : {}),
-        };
     // Rekor v2 may log a DSSE envelope as hashedrekord over its PAE: those entries are
-    // verified as their own part; every part is verified in full
-    const [signer] = entitiesToVerify(bundle, entity).map((part) => verifier.verify(part, policy));
+    // verified as their own part; every part is verified in full. The signer's identity is
+    // what this proves; whether it is trusted is acceptIdentity's separate step below.
+    const [signer] = entitiesToVerify(bundle, entity).map((part) => verifier.verify(part));
     if (!signer) {
       fail("nothing to verify");
     }
@@ -132,7 +127,7 @@ export function verifySigstoreBundle(
         }
       }
     }
-    return {
+    const verified: VerifiedBundle = {
       keyKind: keyed ? "public-key" : "certificate",
       ...(signer.identity
         ? {
@@ -149,6 +144,15 @@ export function verifySigstoreBundle(
       mediaType: bundle.mediaType,
       ...(dsse ? { dsse } : {}),
     };
+    if (!keyed && (opts.identity || opts.issuer)) {
+      acceptIdentity(verified, [
+        {
+          ...(opts.identity ? { subjectAlternativeName: opts.identity } : {}),
+          ...(opts.issuer ? { issuer: opts.issuer } : {}),
+        },
+      ]);
+    }
+    return verified;
   } catch (e) {
     if (e instanceof ToolError) {
       throw e;
@@ -156,6 +160,45 @@ export function verifySigstoreBundle(
     fail(
       `${(e as Error).name === "VerificationError" || (e as Error).name === "PolicyError" ? "" : "verification error: "}${(e as Error).message}`,
       e,
+    );
+  }
+}
+
+/** An identity the trust policy accepts: a certificate's SAN and OIDC issuer, matched exactly. */
+export interface TrustedIdentity {
+  readonly subjectAlternativeName?: string;
+  readonly issuer?: string;
+}
+
+/**
+ * The trust policy, apart from verification: accepts a verified keyless signer when its
+ * certificate's SAN and issuer equal those of one trusted identity (exact strings, as cosign's
+ * `--certificate-identity` and `--certificate-oidc-issuer`; an identity's absent field matches
+ * any value). sigstore-js matches the SAN as an unanchored regular expression, under which
+ * `ci@example.com` would accept `ci@example.com.attacker.net`; this does not.
+ * @throws TrustPolicyError ATTEST_VERIFY_FAILED naming the signer and what is trusted
+ */
+export function acceptIdentity(v: VerifiedBundle, trusted: readonly TrustedIdentity[]): void {
+  if (v.keyKind !== "certificate") {
+    throw new TrustPolicyError(
+      "ATTEST_VERIFY_FAILED",
+      "signed with a key, not a certificate: no identity to accept",
+    );
+  }
+  const san = v.identity?.subjectAlternativeName;
+  const issuer = v.identity?.issuer;
+  const ok = trusted.some(
+    (t) =>
+      (t.subjectAlternativeName === undefined || t.subjectAlternativeName === san) &&
+      (t.issuer === undefined || t.issuer === issuer),
+  );
+  if (!ok) {
+    const names = trusted.map(
+      (t) => `${t.subjectAlternativeName ?? "any identity"} (issuer ${t.issuer ?? "any"})`,
+    );
+    throw new TrustPolicyError(
+      "ATTEST_VERIFY_FAILED",
+      `certificate identity error - signed by ${san ?? "no identity"} (issuer ${issuer ?? "none"}), not by ${names.join(" or ")}`,
     );
   }
 }

@@ -114,6 +114,11 @@ export class StoreError extends ToolError {}
 export class VersionError extends ToolError {}
 /** Signature, attestation and bundle verification failures. */
 export class AttestError extends ToolError {}
+/**
+ * A signature that verified, by a signer the trust policy does not accept (another identity or
+ * issuer): the verification proved who signed; this says they are not trusted.
+ */
+export class TrustPolicyError extends AttestError {}
 /** Errors reading or writing SBOM documents. */
 export class SbomError extends ToolError {}
 /** Errors reading VEX documents. */
