@@ -232,7 +232,7 @@ function applyPax(
         f.gid = parsePaxInt(v, "gid", what);
         break;
       case "mtime":
-        f.mtime = Math.floor(Number.parseFloat(v));
+        f.mtime = parsePaxTime(v, what);
         break;
       case "uname":
         f.uname = v;
@@ -559,6 +559,21 @@ export async function readTar(
     await parser.feed(chunk);
   }
   return parser.finish();
+}
+
+/** The latest time a Date can hold, in seconds (ECMAScript: 8.64e15 ms either side of 1970). */
+const MAX_TIME_SECONDS = 8.64e12;
+
+/**
+ * A PAX time (POSIX: decimal seconds, optionally signed, with an optional fraction), floored to
+ * whole seconds; one that is not such a number, or lies outside what a Date can hold, is invalid.
+ */
+function parsePaxTime(v: string, what: string): number {
+  const n = /^-?\d{1,20}(\.\d{0,30})?$/.test(v) ? Math.floor(Number(v)) : Number.NaN;
+  if (!(Math.abs(n) <= MAX_TIME_SECONDS)) {
+    throw new OciError("OCI_TAR_INVALID", `${what}: invalid PAX mtime "${v.slice(0, 40)}"`);
+  }
+  return n;
 }
 
 function parsePaxInt(v: string, field: string, what: string): number {

@@ -123,3 +123,65 @@ describe("hostile layers: PAX global headers", () => {
     expect(r.stderr).toMatch(/PAX header with more than \d+ records/);
   });
 });
+
+/** One PAX record `"%d key=value\n"`, its length prefix counting itself. */
+function paxRecord(key: string, value: string): Buffer {
+  const body = ` ${key}=${value}\n`;
+  let len = body.length + 1;
+  while (String(len).length + Buffer.byteLength(body) !== len) {
+    len++;
+  }
+  return Buffer.from(`${len}${body}`);
+}
+
+/** A file entry whose PAX header (per entry, or global) sets its mtime. */
+function tarWithMtime(mtime: string, flag: "x" | "g"): Buffer {
+  const pax = paxRecord("mtime", mtime);
+  return Buffer.concat([
+    header(flag === "g" ? "pax_global_header" : "PaxHeader/f", flag, pax.length),
+    padded(pax),
+    header("f", "0", 0),
+    Buffer.alloc(2 * BLOCK),
+  ]);
+}
+
+describe("hostile layers: PAX times (negative: a non-number mtime reached utimes as NaN or Infinity, and export said 'this looks like a bug')", () => {
+  for (const flag of ["x", "g"] as const) {
+    it(`refuses a PAX mtime that is not a time a Date can hold (${flag === "g" ? "global" : "per entry"})`, async () => {
+      for (const bad of [
+        "abc",
+        "1e400",
+        "NaN",
+        "1e300",
+        "Infinity",
+        "",
+        "99999999999999999999",
+        "0x10",
+      ]) {
+        await expect(
+          readTar(once(tarWithMtime(bad, flag)), { onEntry: () => undefined }),
+          bad,
+        ).rejects.toMatchObject({ code: "OCI_TAR_INVALID", message: /invalid PAX mtime/ });
+      }
+    });
+    it(`reads a PAX mtime with a fraction or a sign as whole seconds (${flag === "g" ? "global" : "per entry"})`, async () => {
+      for (const [v, want] of [
+        ["1700000000.75", 1700000000],
+        ["-1.5", -2],
+        ["0", 0],
+      ] as const) {
+        const seen: TarEntry[] = [];
+        await readTar(once(tarWithMtime(v, flag)), {
+          onEntry: (e) => {
+            seen.push(e);
+            return undefined;
+          },
+        });
+        expect(
+          seen.map((e) => e.mtime),
+          v,
+        ).toEqual([want]);
+      }
+    });
+  }
+});
