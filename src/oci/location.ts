@@ -1,4 +1,4 @@
-import { type Digest, isDigest } from "../core/digest.js";
+import { type Digest, isDigest, parseDigest } from "../core/digest.js";
 import { OciError } from "../core/errors.js";
 import { OciArchiveDestination, openOciArchive } from "./archive.js";
 import { DockerArchiveDestination, DockerArchiveSource } from "./docker-archive.js";
@@ -27,14 +27,22 @@ function splitPath(rest: string): { path: string; suffix?: string } {
   return i < 0 ? { path: rest } : { path: rest.slice(0, i), suffix: rest.slice(i + 1) };
 }
 
+/** What a user means as a bare digest, well formed or not (`sha256:…`, `SHA512:…`). */
+const DIGEST_LIKE = /^sha(256|384|512):/i;
+
 /**
  * Parses `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:REF]`,
  * `docker://REF` (or `registry:REF`), `local:REF`, or a bare reference.
- * @throws OciError OCI_TRANSPORT_UNKNOWN, OCI_INVALID_REFERENCE
+ * @throws OciError OCI_TRANSPORT_UNKNOWN, OCI_INVALID_REFERENCE; ToolError CORE_INVALID_DIGEST for
+ *   a malformed bare digest
  */
 export function parseImageLocation(s: string): ImageLocation {
   if (isDigest(s)) {
     return { kind: "digest", digest: s };
+  }
+  if (DIGEST_LIKE.test(s)) {
+    // a digest, mistyped: never a repository named "sha256" on Docker Hub
+    return { kind: "digest", digest: parseDigest(s) };
   }
   const m = /^([a-z][a-z-]*):(\/\/)?(.*)$/.exec(s);
   const scheme = m?.[1];
@@ -57,7 +65,9 @@ export function parseImageLocation(s: string): ImageLocation {
     case "registry":
       return { kind: "registry", ref: parseImageRef(rest) };
     case "local":
-      return { kind: "local", ref: parseImageRef(rest) };
+      return DIGEST_LIKE.test(rest)
+        ? { kind: "digest", digest: parseDigest(rest) }
+        : { kind: "local", ref: parseImageRef(rest) };
     case "dir":
       throw new OciError("OCI_TRANSPORT_UNKNOWN", `"${s}" is a directory, not an image`, {
         hint: "dir: is accepted by commands that read a filesystem (sbom, scan), not by image commands",

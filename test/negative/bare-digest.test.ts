@@ -56,3 +56,37 @@ describe("bare digests are local", { timeout: 300_000 }, () => {
     expect(unknown.stderr).not.toMatch(/docker\.io/);
   });
 });
+
+// A malformed bare digest (short, long, upper-case hex) was read as repository "sha256" with a
+// tag on Docker Hub and looked up on the network; `local:sha256:…` as a name in the local store.
+describe("a malformed bare digest is a usage error, never a network lookup", {
+  timeout: 300_000,
+}, () => {
+  const bad = [
+    "sha256:abc",
+    `sha256:${"0".repeat(65)}`,
+    `sha256:${"A".repeat(64)}`,
+    `SHA256:${"0".repeat(64)}`,
+  ];
+  it("verify --image and image inspect refuse it as CORE_INVALID_DIGEST", () => {
+    for (const d of bad) {
+      for (const args of [
+        ["verify", "--image", d],
+        ["image", "inspect", d],
+        ["image", "inspect", `local:${d}`],
+      ]) {
+        const r = cli(...args);
+        expect(r.stderr, args.join(" ")).toMatch(/CORE_INVALID_DIGEST|invalid (sha256 )?digest/);
+        expect(r.stderr + r.stdout).not.toMatch(
+          /docker\.io|registry|127\.0\.0\.1:9|this looks like a bug/,
+        );
+        expect(r.status === 2 || r.status === 3, `${args.join(" ")}: exit ${r.status}`).toBe(true);
+      }
+    }
+  });
+  it("local:sha256:<hex> reads the image with that digest", () => {
+    const r = cli("image", "inspect", `local:${digest}`, "--json", "--no-evidence");
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).manifest.digest).toBe(digest);
+  });
+});
