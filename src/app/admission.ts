@@ -1,4 +1,12 @@
-import { AuditWatcher, recordAuditEvent } from "../chain/index.js";
+import {
+  AuditWatcher,
+  basisHolds,
+  type EvidenceBasis,
+  evidenceBasis,
+  recordAuditEvent,
+  type Stage,
+  unchangedBetween,
+} from "../chain/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import {
   type AdmissionRequest,
@@ -33,14 +41,19 @@ export {
  * pinned by digest; for each digest the evidence chain is verified and the policy evaluated on
  * it. Fail-closed: missing, broken or unreadable evidence denies, and so does any error.
  * Verdicts are cached per digest until that image's evidence changes (seen in the audit log,
- * which every change of evidence appends to, by any process sharing the store) or the cache
- * entry's time runs out. An allowed image is recorded as the deployment link of its chain (once
+ * which every change of evidence appends to, by any process sharing the store, and in the store
+ * itself: the image's index links and the versions of their blobs, see EvidenceBasis; an allowed
+ * verdict re-hashes a blob whose version moved) or the cache entry's time runs out. A verdict
+ * whose evidence moved while it was made is not cached. An allowed image is recorded as the deployment link of its chain (once
  * per namespace while its verdict holds); a denial is recorded in the audit trail, as a bounded
  * summary. While the store is unhealthy (a part of it does not answer: storeHealth), every review
  * is denied with code 503 naming the part, nothing cached is served, and a denial the outage
  * caused is not cached. A review naming more than MAX_ADMISSION_CONTAINERS containers is denied
  * with code 400 before any image is looked at.
  */
+
+/** Links a verdict does not rest on: the deployments it makes itself. */
+const UNRELIED: ReadonlySet<Stage> = new Set<Stage>(["deployment"]);
 
 /** The store did not answer while a verdict was made: the verdict is not one. */
 class StoreUnavailable extends Error {
@@ -71,6 +84,8 @@ export interface AdmissionReviewResponse {
 interface CachedVerdict {
   readonly verdict: ImageVerdict;
   readonly at: number;
+  /** What the verdict rests on in the store (its deployments aside). */
+  basis: EvidenceBasis;
   /** Namespaces this verdict was already recorded for. */
   readonly recorded: Set<string>;
 }
@@ -129,13 +144,32 @@ export class AdmissionController {
     }
   }
 
-  /** The verdict on one pinned image, from the cache while it holds. */
-  async verdict(image: string, digest: Digest, actor?: string): Promise<ImageVerdict> {
+  /** The cached verdict on `digest` while it holds (its time and its basis in the store). */
+  async #cached(digest: Digest): Promise<ImageVerdict | undefined> {
     const c = this.#cache.get(digest);
     const ttl = (this.settings.cacheSeconds ?? 300) * 1000;
-    if (c && this.now() - c.at < ttl) {
+    if (!c || this.now() - c.at >= ttl) {
+      return undefined;
+    }
+    const basis = await basisHolds(this.ctx, digest, c.basis, {
+      except: UNRELIED,
+      good: c.verdict.allowed,
+    });
+    if (!basis) {
+      this.#cache.delete(digest);
+      this.stats.invalidations++;
+      return undefined;
+    }
+    c.basis = basis;
+    return c.verdict;
+  }
+
+  /** The verdict on one pinned image, from the cache while it holds. */
+  async verdict(image: string, digest: Digest, actor?: string): Promise<ImageVerdict> {
+    const c = await this.#cached(digest);
+    if (c) {
       this.stats.hits++;
-      return c.verdict.image === image ? c.verdict : { ...c.verdict, image };
+      return c.image === image ? c : { ...c, image };
     }
     // one evaluation per digest at a time, however many requests ask
     const pending = this.#pending.get(digest);
@@ -143,26 +177,34 @@ export class AdmissionController {
       return { ...(await pending), image };
     }
     this.stats.misses++;
-    const p = evaluateVerdict(this.ctx, this.settings, image, digest, actor).then(async (v) => {
-      // a denial made while the store does not answer says nothing about the image
-      const h = v.allowed ? undefined : await this.health();
-      if (h && !h.ok) {
-        throw new StoreUnavailable(h);
-      }
-      return v;
-    });
+    const p = this.#evaluate(image, digest, actor);
     this.#pending.set(digest, p);
     try {
-      const v = await p;
+      return await p;
+    } finally {
+      this.#pending.delete(digest);
+    }
+  }
+
+  /** A verdict made now, cached when the store did not move under it. */
+  async #evaluate(image: string, digest: Digest, actor?: string): Promise<ImageVerdict> {
+    const before = await evidenceBasis(this.ctx, digest, UNRELIED);
+    const v = await evaluateVerdict(this.ctx, this.settings, image, digest, actor);
+    // a denial made while the store does not answer says nothing about the image
+    const h = v.allowed ? undefined : await this.health();
+    if (h && !h.ok) {
+      throw new StoreUnavailable(h);
+    }
+    const after = await evidenceBasis(this.ctx, digest, UNRELIED);
+    const own = new Set(v.decision ? [v.decision.attestation] : []);
+    if (unchangedBetween(before, after, own)) {
       if (this.#cache.size >= 50_000) {
         // bounded: the oldest verdict goes first
         this.#cache.delete(this.#cache.keys().next().value as Digest);
       }
-      this.#cache.set(digest, { verdict: v, at: this.now(), recorded: new Set() });
-      return v;
-    } finally {
-      this.#pending.delete(digest);
+      this.#cache.set(digest, { verdict: v, at: this.now(), basis: after, recorded: new Set() });
     }
+    return v;
   }
 
   /** Records an allowed image as its chain's deployment link, once per namespace per verdict. */
@@ -170,10 +212,11 @@ export class AdmissionController {
     const digest = v.digest as Digest;
     const c = this.#cache.get(digest);
     const ns = req.namespace ?? "";
-    if (!c || c.recorded.has(ns)) {
+    // a verdict that was not cached (its evidence moved as it was made) is recorded each time
+    if (c?.recorded.has(ns)) {
       return;
     }
-    c.recorded.add(ns);
+    c?.recorded.add(ns);
     await recordDeployment(this.ctx, v, req, actor);
   }
 

@@ -1,4 +1,13 @@
-import { AuditWatcher, auditEvents, type ChainReport, verifyChain } from "../chain/index.js";
+import {
+  AuditWatcher,
+  auditEvents,
+  basisHolds,
+  type ChainReport,
+  type EvidenceBasis,
+  evidenceBasis,
+  unchangedBetween,
+  verifyChain,
+} from "../chain/index.js";
 import { type ComplianceCheck, complianceChecks } from "../compliance/index.js";
 import type { Digest } from "../core/digest.js";
 import type { AppContext } from "./context.js";
@@ -118,10 +127,12 @@ export async function postureOverTime(
 
 /**
  * Verified chains per image, kept until that image's evidence changes (seen in the audit log by
- * any process sharing the store) or `ttlMs` passes: a fleet view re-verifies only what changed.
+ * any process sharing the store, or in the store itself: its index links and blobs, see
+ * EvidenceBasis) or `ttlMs` passes: a fleet view re-verifies only what changed. A chain whose
+ * evidence moved while it was verified is not kept.
  */
 export class ChainCache {
-  readonly #cache = new Map<Digest, { report: ChainReport; at: number }>();
+  readonly #cache = new Map<Digest, { report: ChainReport; at: number; basis: EvidenceBasis }>();
   readonly #watcher: AuditWatcher;
   constructor(
     private readonly ctx: AppContext,
@@ -145,13 +156,22 @@ export class ChainCache {
   async verify(image: Digest): Promise<ChainReport> {
     const c = this.#cache.get(image);
     if (c && this.now() - c.at < this.ttlMs) {
-      return c.report;
+      const basis = await basisHolds(this.ctx, image, c.basis, { good: c.report.intact });
+      if (basis) {
+        this.#cache.set(image, { ...c, basis });
+        return c.report;
+      }
     }
+    this.#cache.delete(image);
+    const before = await evidenceBasis(this.ctx, image);
     const report = await verifyChain(this.ctx, image);
-    if (this.#cache.size >= 50_000) {
-      this.#cache.delete(this.#cache.keys().next().value as Digest);
+    const after = await evidenceBasis(this.ctx, image);
+    if (unchangedBetween(before, after)) {
+      if (this.#cache.size >= 50_000) {
+        this.#cache.delete(this.#cache.keys().next().value as Digest);
+      }
+      this.#cache.set(image, { report, at: this.now(), basis: after });
     }
-    this.#cache.set(image, { report, at: this.now() });
     return report;
   }
 }

@@ -152,7 +152,8 @@ async function assessmentGaps(
  * Watches the audit log for changes of evidence: each call returns the events appended since the
  * previous one (the first call only takes the log's size). One size query when nothing changed;
  * every process that shares the store sees every other's changes, since every change of
- * evidence appends an event. `undefined` entries stand for unreadable events (trust nothing).
+ * evidence appends an event. `undefined` entries stand for unreadable events, and for entries
+ * lost from the log (it shrank): trust nothing cached.
  */
 export class AuditWatcher {
   #size = -1;
@@ -164,6 +165,11 @@ export class AuditWatcher {
     if (this.#size < 0 || size === this.#size) {
       this.#size = size;
       return [];
+    }
+    if (size < this.#size) {
+      // the log lost entries: nothing seen before can be matched to what changed
+      this.#size = size;
+      return [undefined];
     }
     const fresh = await store.entries(AUDIT_LOG, this.#size, size);
     this.#size = size;

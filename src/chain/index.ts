@@ -23,6 +23,7 @@ export {
   AuditWatcher,
   auditSummary,
 } from "./audit-summary.js";
+export { basisHolds, type EvidenceBasis, evidenceBasis, unchangedBetween } from "./basis.js";
 export type {
   ChainContext,
   ChainSettings,

@@ -79,6 +79,30 @@ function blobCases(factory: StoreFactory, t: ContractTestApi): void {
     await s.close();
   });
 
+  it("versions blobs: none when not stored, the same while unchanged, another once altered", async () => {
+    const s = await factory.create(clock().now);
+    const d = await s.putBlob(enc.encode("evidence a cache relies on"), "text/plain");
+    const absent = sha256("never stored");
+    expect((await s.blobVersions([absent]))[0]).toEqual({ version: "", settled: true });
+    // a store whose versions have a clock tick's resolution settles within seconds
+    let [before] = await s.blobVersions([d]);
+    for (let i = 0; i < 40 && !before?.settled; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      [before] = await s.blobVersions([d]);
+    }
+    expect(before?.settled).toBe(true);
+    expect(before?.version === "").toBe(false);
+    expect(await s.blobVersions([d, absent, d])).toEqual([
+      before,
+      { version: "", settled: true },
+      before,
+    ]);
+    await factory.corrupt(s, d);
+    const [after] = await s.blobVersions([d]);
+    expect(after?.version === before?.version).toBe(false);
+    await s.close();
+  });
+
   it("refuses to link evidence that is not stored", async () => {
     const s = await factory.create(clock().now);
     await expectStoreError(s.link(subjectA, sha256("missing"), "sbom"), "STORE_NOT_FOUND", expect);

@@ -35,6 +35,17 @@ export interface EvidenceQuery {
   readonly limit?: number;
 }
 
+/**
+ * What a store can say cheaply about a stored blob without reading it: `version` changes whenever
+ * the blob's stored bytes may have changed, been removed or replaced ("" when the blob is not
+ * stored); `settled` is false while the version cannot show a change yet (e.g. a file written in
+ * the same clock tick as the look), so a cache must re-hash the blob before it relies on it.
+ */
+export interface BlobVersion {
+  readonly version: string;
+  readonly settled: boolean;
+}
+
 export interface StoredBlob {
   readonly digest: Digest;
   readonly mediaType: string;
@@ -46,6 +57,7 @@ export interface StoredBlob {
  * Contract (checked by the shared contract suite for every implementation):
  * - putBlob is idempotent and durable before it resolves;
  * - getBlob re-hashes and throws STORE_DIGEST_MISMATCH on corruption;
+ * - blobVersions changes a blob's version when its bytes are altered behind the store's back;
  * - a link is visible only when its blob is fully stored;
  * - find returns links in createdAt order, then insertion order.
  */
@@ -55,6 +67,8 @@ export interface EvidenceStore {
   /** @throws StoreError STORE_NOT_FOUND, STORE_DIGEST_MISMATCH */
   getBlob(digest: Digest): Promise<StoredBlob>;
   hasBlob(digest: Digest): Promise<boolean>;
+  /** The version of each blob (see BlobVersion), in the order asked, without reading the bytes. */
+  blobVersions(digests: readonly Digest[]): Promise<readonly BlobVersion[]>;
   /**
    * Links stored evidence to a subject; idempotent per (subject, evidence, kind).
    * @throws StoreError STORE_NOT_FOUND when the evidence blob is not stored

@@ -5,6 +5,7 @@ export {
 } from "./contract.js";
 export {
   appendToLog,
+  type BlobVersion,
   type EvidenceLink,
   type EvidenceQuery,
   type EvidenceStore,

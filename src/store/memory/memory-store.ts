@@ -4,6 +4,7 @@ import {
   assertValidBlobInput,
   assertValidLinkInput,
   assertValidLogInput,
+  type BlobVersion,
   type EvidenceLink,
   type EvidenceQuery,
   type EvidenceStore,
@@ -14,7 +15,8 @@ import {
 
 /** An in-memory evidence store, for tests and dry runs. Same contract as the others. */
 export class MemoryEvidenceStore implements EvidenceStore {
-  readonly #blobs = new Map<Digest, { mediaType: string; bytes: Uint8Array }>();
+  readonly #blobs = new Map<Digest, { mediaType: string; bytes: Uint8Array; version: number }>();
+  #versions = 0;
   readonly #links: EvidenceLink[] = [];
   readonly #logs = new Map<string, Uint8Array[]>();
   constructor(private readonly now: () => Date = () => new Date()) {}
@@ -23,7 +25,11 @@ export class MemoryEvidenceStore implements EvidenceStore {
     assertValidBlobInput(mediaType);
     const digest = sha256(bytes);
     if (!this.#blobs.has(digest)) {
-      this.#blobs.set(digest, { mediaType, bytes: new Uint8Array(bytes) });
+      this.#blobs.set(digest, {
+        mediaType,
+        bytes: new Uint8Array(bytes),
+        version: ++this.#versions,
+      });
     }
     return digest;
   }
@@ -41,6 +47,13 @@ export class MemoryEvidenceStore implements EvidenceStore {
 
   async hasBlob(digest: Digest): Promise<boolean> {
     return this.#blobs.has(digest);
+  }
+
+  async blobVersions(digests: readonly Digest[]): Promise<readonly BlobVersion[]> {
+    return digests.map((d) => ({
+      version: String(this.#blobs.get(d)?.version ?? ""),
+      settled: true,
+    }));
   }
 
   async link(
@@ -144,6 +157,7 @@ export class MemoryEvidenceStore implements EvidenceStore {
     const b = this.#blobs.get(digest);
     if (b && b.bytes.length > 0) {
       b.bytes[0] = (b.bytes[0] ?? 0) ^ 0xff;
+      b.version = ++this.#versions;
     }
   }
 

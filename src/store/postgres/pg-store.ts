@@ -6,6 +6,7 @@ import {
   assertValidLinkInput,
   assertValidLinkInputs,
   assertValidLogInput,
+  type BlobVersion,
   builtEntry,
   type EvidenceLink,
   type EvidenceQuery,
@@ -153,6 +154,17 @@ export class PostgresEvidenceStore implements EvidenceStore {
       );
     }
     return { digest, mediaType: row.media_type, bytes };
+  }
+
+  /** A blob's version is its row's xmin: every UPDATE, or DELETE and re-INSERT, changes it. */
+  async blobVersions(digests: readonly Digest[]): Promise<readonly BlobVersion[]> {
+    await this.#ready;
+    const r = await this.#pool.query<{ digest: Digest; v: string }>(
+      "SELECT digest, xmin::text AS v FROM blobs WHERE digest = ANY($1)",
+      [[...digests]],
+    );
+    const found = new Map(r.rows.map((row) => [row.digest, row.v]));
+    return digests.map((d) => ({ version: found.get(d) ?? "", settled: true }));
   }
 
   async hasBlob(digest: Digest): Promise<boolean> {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { type Digest, digestHex, sha256 } from "../../core/digest.js";
@@ -10,6 +10,7 @@ import {
   assertValidLinkInput,
   assertValidLinkInputs,
   assertValidLogInput,
+  type BlobVersion,
   type EvidenceLink,
   type EvidenceQuery,
   type EvidenceStore,
@@ -198,6 +199,36 @@ export class SqliteEvidenceStore implements EvidenceStore {
 
   async hasBlob(digest: Digest): Promise<boolean> {
     return this.#db.prepare("SELECT 1 FROM blobs WHERE digest = ?").get(digest) !== undefined;
+  }
+
+  /**
+   * A blob's version is its file's inode, size and change time (ctime: set by the kernel on every
+   * write, rename or chmod, and not settable by utimes). File times have the resolution of a
+   * clock tick, so a file changed within the last second is not settled (as git's "racily
+   * clean" index entries).
+   */
+  async blobVersions(digests: readonly Digest[]): Promise<readonly BlobVersion[]> {
+    const indexed = this.#db.prepare("SELECT 1 FROM blobs WHERE digest = ?");
+    const now = BigInt(Date.now()) * 1_000_000n;
+    return Promise.all(
+      digests.map(async (d): Promise<BlobVersion> => {
+        if (indexed.get(d) === undefined) {
+          return { version: "", settled: true };
+        }
+        try {
+          const st = await stat(this.#path(d), { bigint: true });
+          return {
+            version: `${st.dev}:${st.ino}:${st.mode}:${st.size}:${st.ctimeNs}:${st.mtimeNs}`,
+            settled: now - st.ctimeNs > 1_000_000_000n,
+          };
+        } catch (e) {
+          return {
+            version: `unreadable:${(e as NodeJS.ErrnoException).code ?? "?"}`,
+            settled: true,
+          };
+        }
+      }),
+    );
   }
 
   async link(

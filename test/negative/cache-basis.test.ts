@@ -1,0 +1,123 @@
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  AdmissionController,
+  type AppContext,
+  buildImage,
+  ChainCache,
+  createAppContext,
+  importVulnData,
+  latestLink,
+  scan,
+} from "../../src/app/index.js";
+import { type Digest, digestHex } from "../../src/core/digest.js";
+import type { SqliteEvidenceStore } from "../../src/store/index.js";
+import { tempDir } from "../support/tmp.js";
+
+const VULNDB = resolve(import.meta.dirname, "../../../shared/corpus/vulndb");
+const REF = "basis:1.0.0";
+
+/**
+ * A cached chain or admission verdict rests on the store's blobs and index, not only on the audit
+ * log: evidence altered on disk behind the store's back must not keep a cached "intact" or
+ * "allowed", and a result made while a blob was unreadable must not outlive the outage.
+ */
+
+let ctx: AppContext;
+let image: Digest;
+let blobPath: (d: Digest) => string;
+
+beforeAll(async () => {
+  const home = tempDir("cleanimg-basis-");
+  const dir = tempDir("cleanimg-basis-ctx-");
+  writeFileSync(join(dir, "config.txt"), "static content\n");
+  writeFileSync(
+    join(dir, "cleanimg.yaml"),
+    `image: ${REF}\nfiles:\n  - src: config.txt\n    dst: /app/config.txt\n`,
+  );
+  ctx = createAppContext({ home, env: { SOURCE_DATE_EPOCH: "1700000000" } });
+  await importVulnData(ctx, [join(VULNDB, "pypi-osv.jsonl.gz")]);
+  image = (await buildImage(ctx, { spec: join(dir, "cleanimg.yaml") })).image.digest;
+  await scan(ctx, REF);
+  const store = ctx.evidence() as SqliteEvidenceStore;
+  blobPath = (d) => join(store.dir, "blobs", "sha256", digestHex(d));
+  // let the blobs' file times settle (a version taken in the tick of a write is re-hashed)
+  await new Promise((r) => setTimeout(r, 1100));
+}, 120_000);
+
+/** Flips a byte of the blob's file (same size), or moves it away; returns the undo. */
+function alter(d: Digest): () => void {
+  const p = blobPath(d);
+  const was = readFileSync(p);
+  const b = Buffer.from(was);
+  b[b.length - 2] = (b[b.length - 2] ?? 0) ^ 0x01;
+  writeFileSync(p, b);
+  return () => writeFileSync(p, was);
+}
+function remove(d: Digest): () => void {
+  const p = blobPath(d);
+  renameSync(p, `${p}.away`);
+  return () => renameSync(`${p}.away`, p);
+}
+
+describe("cached results rest on the store, not only on the audit log", () => {
+  it("a cached intact chain is not served after its SBOM attestation is altered on disk", async () => {
+    const chains = new ChainCache(ctx);
+    await chains.refresh();
+    expect((await chains.verify(image)).intact).toBe(true);
+    const sbom = (await latestLink(ctx, image, "sbom"))?.attestation as Digest;
+    const undo = alter(sbom);
+    try {
+      await chains.refresh();
+      const r = await chains.verify(image);
+      expect(r.intact).toBe(false);
+      expect(r.firstBroken).toBe("sbom");
+    } finally {
+      undo();
+    }
+  });
+
+  it("a chain found broken while a blob was missing is verified again once it is back", async () => {
+    const chains = new ChainCache(ctx);
+    await chains.refresh();
+    const scanned = (await latestLink(ctx, image, "scan"))?.evidence as Digest;
+    const undo = remove(scanned);
+    try {
+      expect((await chains.verify(image)).intact).toBe(false);
+    } finally {
+      undo();
+    }
+    await chains.refresh();
+    expect((await chains.verify(image)).intact).toBe(true);
+  });
+
+  it("a cached allowed verdict is not served after an attestation is altered on disk", async () => {
+    const admission = new AdmissionController(ctx);
+    const first = await admission.verdict(REF, image);
+    expect(first.reason).toMatch(/allows it/);
+    expect(first.allowed).toBe(true);
+    const vex = (await latestLink(ctx, image, "vex"))?.attestation as Digest;
+    const undo = alter(vex);
+    try {
+      const again = await admission.verdict(REF, image);
+      expect(again.allowed).toBe(false);
+      expect(again.reason).toMatch(/broken at vex/);
+    } finally {
+      undo();
+    }
+  });
+
+  it("a denial made while a blob was missing is not served once it is back", async () => {
+    const admission = new AdmissionController(ctx);
+    const scanned = (await latestLink(ctx, image, "scan"))?.attestation as Digest;
+    const undo = remove(scanned);
+    try {
+      expect((await admission.verdict(REF, image)).allowed).toBe(false);
+    } finally {
+      undo();
+    }
+    const again = await admission.verdict(REF, image);
+    expect(again.reason).toMatch(/allows it/);
+  });
+});
