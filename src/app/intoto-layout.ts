@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseIsoDate } from "../core/dates.js";
 import { ToolError } from "../core/errors.js";
-import { assertJsonDepth } from "../core/json.js";
+import { assertYamlDepth } from "../core/yaml.js";
 import {
   type InTotoKey,
   type InTotoSigner,
@@ -93,7 +93,7 @@ export async function layoutFromYaml(
   now = new Date(),
 ): Promise<Layout> {
   let spec: LayoutSpec;
-  assertJsonDepth(text, "the layout description");
+  assertYamlDepth(text, "the layout description");
   try {
     spec = parseYaml(text) as LayoutSpec;
   } catch (e) {

@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { isDigest } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
-import { assertJsonDepth } from "../core/json.js";
+import { assertYamlDepth } from "../core/yaml.js";
 
 /**
  * The build spec (`cleanimg.yaml`): what goes into an image, pinned. Documented in
@@ -161,7 +161,7 @@ class SpecReader {
 }
 
 function parseRoot(text: string, file: string): { r: SpecReader; fields: Map<string, Node> } {
-  assertJsonDepth(text, file);
+  assertYamlDepth(text, file);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const r = new SpecReader(file, lines);

@@ -55,8 +55,8 @@ export function parseJson(
 }
 
 /**
- * Refuses a JSON (or YAML: its flow collections nest the same way) text nested deeper than
- * `maxDepth`, before it is parsed.
+ * Refuses a JSON text nested deeper than `maxDepth`, before it is parsed (YAML, whose block
+ * collections nest by indentation: assertYamlDepth in yaml.ts).
  * @throws ToolError CORE_LIMIT_EXCEEDED
  */
 export function assertJsonDepth(text: string, what: string, maxDepth = MAX_JSON_DEPTH): void {

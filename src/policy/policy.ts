@@ -1,7 +1,7 @@
 import { isCelError, parse, run } from "@bufbuild/cel";
 import { parse as parseYaml } from "yaml";
 import { ToolError } from "../core/errors.js";
-import { assertJsonDepth } from "../core/json.js";
+import { assertYamlDepth } from "../core/yaml.js";
 
 /**
  * Policies as code, in CEL (the expression language of Kubernetes admission policies), over one
@@ -99,7 +99,7 @@ export const DEFAULT_POLICY: Policy = {
  */
 export function parsePolicy(text: string, file: string): Policy {
   let v: unknown;
-  assertJsonDepth(text, file);
+  assertYamlDepth(text, file);
   try {
     v = parseYaml(text);
   } catch (e) {

@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { layoutFromYaml } from "../../src/app/intoto-layout.js";
+import { assertYamlDepth, yamlDepth } from "../../src/core/yaml.js";
 import { parsePnpmLock } from "../../src/sbom/catalogers/javascript/index.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -11,7 +12,9 @@ import { tempDir } from "../support/tmp.js";
  * layout description) overflowed the parser's stack and was reported as a usage error (exit 2,
  * "not valid YAML: Maximum call stack size exceeded"). Like deep JSON, it is refused before it is
  * parsed: CORE_LIMIT_EXCEEDED, exit 3, naming the file. A pnpm lockfile in an image is refused
- * the same way (the cataloger reports it as an issue), and its aliases are bounded.
+ * the same way (the cataloger reports it as an issue), and its aliases are bounded. Depth counts
+ * block collections (nested by indentation) as well as brackets: 3000 indented levels also
+ * overflowed, and 600 were accepted, while only brackets were counted.
  */
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
 const home = tempDir();
@@ -21,6 +24,62 @@ const cli = (...args: string[]) =>
     timeout: 120_000,
   });
 const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
+/** A block mapping nested `n` levels by indentation alone (no brackets), under `key`. */
+const blockDeep = (key: string, n: number) =>
+  `${key}:\n${Array.from({ length: n }, (_, i) => `${" ".repeat(i + 1)}k:`).join("\n")} x\n`;
+/** A block sequence nested `n` levels (`- - - x`, then by indentation). */
+const seqDeep = (key: string, n: number) =>
+  `${key}:\n${Array.from({ length: n }, (_, i) => `${" ".repeat(2 * i + 1)}-`).join("\n")} x\n`;
+
+describe("YAML nested by indentation alone (block collections, no brackets)", {
+  timeout: 300_000,
+}, () => {
+  const dir = tempDir();
+  const spec = join(dir, "cleanimg.yaml");
+  writeFileSync(spec, `image: a:1\n${blockDeep("labels", 3000)}`);
+  const policy = join(dir, "policy.yaml");
+  writeFileSync(policy, seqDeep("rules", 3000));
+  const shallow = join(dir, "shallow.yaml");
+  writeFileSync(shallow, seqDeep("rules", 600));
+  const fixture = join(dir, "fx.json");
+  writeFileSync(fixture, JSON.stringify({ input: {}, expect: { allow: true } }));
+
+  it.each([
+    ["build --spec, 3000 block levels", ["build", "--spec", spec], spec],
+    [
+      "policy test --policy, 3000 sequence levels",
+      ["policy", "test", "--policy", policy, fixture],
+      policy,
+    ],
+    ["policy test --policy, 600 levels", ["policy", "test", "--policy", shallow, fixture], shallow],
+  ])("%s: exit 3, CORE_LIMIT_EXCEEDED, naming the file", (_name, args, file) => {
+    const r = cli(...args);
+    const e = JSON.parse(r.stderr.trim().split("\n").at(-1) ?? "{}").error ?? {};
+    expect(r.status, r.stderr).toBe(3);
+    expect(e.code).toBe("CORE_LIMIT_EXCEEDED");
+    expect(e.message).toContain(file);
+    expect(e.message).toMatch(/nested more than 256 levels deep/);
+  });
+
+  it("an in-toto layout description and a pnpm lockfile: CORE_LIMIT_EXCEEDED", async () => {
+    await expect(
+      layoutFromYaml(`expires: 90d\n${blockDeep("steps", 3000)}`, dir, new Date()),
+    ).rejects.toMatchObject({ code: "CORE_LIMIT_EXCEEDED" });
+    expect(() => parsePnpmLock(`lockfileVersion: '9.0'\n${seqDeep("packages", 3000)}`)).toThrow(
+      /nested more than 256 levels deep/,
+    );
+  });
+
+  it("counts depth as JSON does: a document 255 levels deep is read, 257 is refused", () => {
+    expect(yamlDepth("a: 1\nb: [1, {c: 2}]\n")).toBe(3);
+    expect(yamlDepth("- - - x\n")).toBe(3);
+    expect(yamlDepth("plain\n")).toBe(0);
+    expect(yamlDepth(blockDeep("a", 254))).toBe(255);
+    expect(() => assertYamlDepth(blockDeep("a", 254), "x")).not.toThrow();
+    expect(() => assertYamlDepth(seqDeep("a", 256), "x")).toThrow(/more than 256/);
+    expect(yamlDepth(`a: ${deep(300)}`, 256)).toBe(257);
+  });
+});
 
 describe("deeply nested YAML", { timeout: 300_000 }, () => {
   const dir = tempDir();

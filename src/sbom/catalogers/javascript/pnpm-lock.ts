@@ -1,5 +1,5 @@
 import { parse as parseYaml } from "yaml";
-import { assertJsonDepth } from "../../../core/json.js";
+import { assertYamlDepth } from "../../../core/yaml.js";
 import type { Cataloger } from "../../cataloger.js";
 import {
   asObject,
@@ -36,7 +36,7 @@ export function parsePnpmKey(key: string, lockVersion: number): [string, string]
  * importers' dependencies and optionalDependencies reach through the snapshots.
  */
 export function parsePnpmLock(src: string): LockEntry[] {
-  assertJsonDepth(src, "the pnpm lockfile");
+  assertYamlDepth(src, "the pnpm lockfile");
   // aliases are bounded (the library's default, 100): an alias bomb expands exponentially
   const doc = asObject(parseYaml(src));
   const lockVersion = Number.parseFloat(String(doc["lockfileVersion"] ?? "5"));

@@ -1,0 +1,48 @@
+import { Lexer, Parser } from "yaml";
+import { ToolError } from "./errors.js";
+import { MAX_JSON_DEPTH } from "./json.js";
+
+const COLLECTIONS = new Set(["block-map", "block-seq", "flow-collection"]);
+
+/**
+ * The nesting depth of a YAML text: flow collections (`[`, `{`) and block collections (indented
+ * maps and sequences, `- - -` compact sequences) alike, as the YAML library's own parser nests
+ * them. Found without recursion, from the parser's explicit stack, token by token; stops past
+ * `limit`. A top-level mapping is depth 1, as `{}` is in JSON.
+ */
+export function yamlDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
+  const parser = new Parser();
+  let max = 0;
+  for (const token of new Lexer().lex(text)) {
+    for (const _ of parser.next(token)) {
+      // the finished top-level tokens are not needed
+    }
+    // the stack holds the document, then each collection open around the token, and the scalar
+    // being read; only collections count (counted when the stack is higher than ever: rarely)
+    if (parser.stack.length - 1 > max) {
+      const depth = parser.stack.filter((t) => COLLECTIONS.has(t.type)).length;
+      if (depth > max) {
+        max = depth;
+        if (max > limit) {
+          return max;
+        }
+      }
+    }
+  }
+  return max;
+}
+
+/**
+ * Refuses a YAML text nested deeper than `maxDepth` (block or flow), before it is parsed: the
+ * YAML library composes documents recursively, and overflows the stack a few thousand levels deep.
+ * @throws ToolError CORE_LIMIT_EXCEEDED
+ */
+export function assertYamlDepth(text: string, what: string, maxDepth = MAX_JSON_DEPTH): void {
+  if (yamlDepth(text, maxDepth) > maxDepth) {
+    throw new ToolError(
+      "CORE_LIMIT_EXCEEDED",
+      `${what} is nested more than ${maxDepth} levels deep`,
+      { hint: "no real document is nested that deep: the input is hostile or corrupt" },
+    );
+  }
+}
