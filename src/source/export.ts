@@ -36,24 +36,37 @@ export const EXPORT_MIN_BYTES = 256 * 1024 * 1024;
 const PATH_MAX = 4095;
 /** What a directory costs against the budget: one filesystem block. */
 const DIRECTORY_COST = 4096;
+/** What every other inode costs (file, symlink; a hard link's directory entry): an inode's size. */
+const INODE_COST = 256;
 const NAME_MAX = 255;
 
 export interface ExportOptions {
   readonly limits?: Partial<Limits>;
   readonly signal?: AbortSignal;
   /**
-   * Most bytes of file content to write. Default: EXPORT_EXPANSION_RATIO times the compressed
-   * layer bytes (at least EXPORT_MIN_BYTES); never more than the target's free space.
+   * Most bytes to write: file content and symlink targets, plus 256 bytes for each file, symlink
+   * and hard link, and 4096 for each directory (what they take on disk). Default:
+   * EXPORT_EXPANSION_RATIO times the compressed layer bytes (at least EXPORT_MIN_BYTES); never
+   * more than the target's free space, nor more inodes than it has free.
    */
   readonly maxBytes?: number;
 }
 
-/** The byte budget of an export and what sets it, for the error message. */
+/**
+ * The budget of an export: bytes (file content, symlink targets, and a cost per inode and per
+ * directory) and what sets it, for the error message; and the inodes free on the target.
+ */
+interface ExportBudget {
+  readonly bytes: number;
+  readonly why: string;
+  readonly inodes: number;
+}
+
 async function exportBudget(
   fs: ImageFilesystem,
   target: string,
   maxBytes: number | undefined,
-): Promise<{ bytes: number; why: string }> {
+): Promise<ExportBudget> {
   const compressed = fs.image.layers.reduce((n, l) => n + l.descriptor.size, 0);
   const asked =
     maxBytes !== undefined
@@ -64,9 +77,11 @@ async function exportBudget(
         };
   const st = await statfs(target).catch(() => undefined);
   const free = st ? st.bavail * st.bsize : Number.POSITIVE_INFINITY;
+  // a filesystem without an inode table (btrfs) reports none at all
+  const inodes = st && st.files > 0 ? st.ffree : Number.POSITIVE_INFINITY;
   return free < asked.bytes
-    ? { bytes: free, why: `the ${free} bytes free on the target's filesystem` }
-    : asked;
+    ? { bytes: free, why: `the ${free} bytes free on the target's filesystem`, inodes }
+    : { ...asked, inodes };
 }
 
 /**
@@ -170,14 +185,46 @@ class TreeWriter {
   // the budget counts file content and a block for each directory (20,000 empty directories
   // are 80 MB on disk from a 94 KB layer)
   private used = 0;
+  private inodes = 0;
 
   constructor(
     private readonly target: string,
-    private readonly budget: { bytes: number; why: string },
+    private readonly budget: ExportBudget,
   ) {}
 
   host(p: string): string {
     return join(this.target, p);
+  }
+
+  /** Counts one more inode (and its bytes) against the budget. */
+  private inode(n: number, path: string): void {
+    if (++this.inodes > this.budget.inodes) {
+      throw new SourceError(
+        "SOURCE_EXPORT_TOO_LARGE",
+        `export stopped at ${path}: the image has more files than the ${this.budget.inodes} inodes free on the target's filesystem`,
+        { hint: "what was written has been removed; export to a filesystem with more inodes" },
+      );
+    }
+    this.spend(n, path);
+  }
+
+  /** Runs a write, naming a full filesystem as such (ENOSPC, EDQUOT, EFBIG). */
+  private async io<T>(path: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG") {
+        throw new SourceError(
+          "SOURCE_EXPORT_TOO_LARGE",
+          `export stopped at ${path.slice(0, 200)}: the target's filesystem is full (${code})`,
+          {
+            hint: "what was written has been removed; free space on the target's filesystem, or export to another one",
+          },
+        );
+      }
+      throw e;
+    }
   }
 
   private spend(n: number, path: string): void {
@@ -194,8 +241,8 @@ class TreeWriter {
   }
 
   private async makeDir(path: string): Promise<void> {
-    this.spend(DIRECTORY_COST, path);
-    await mkdir(this.host(path), { mode: 0o755 });
+    this.inode(DIRECTORY_COST, path);
+    await this.io(path, () => mkdir(this.host(path), { mode: 0o755 }));
     this.created.add(path);
   }
 
@@ -222,7 +269,8 @@ class TreeWriter {
         this.stats.directories++;
         return undefined;
       case "symlink":
-        await symlink(node.linkname ?? "", this.host(node.path));
+        this.inode(INODE_COST + Buffer.byteLength(node.linkname ?? ""), node.path);
+        await this.io(node.path, () => symlink(node.linkname ?? "", this.host(node.path)));
         this.stats.symlinks++;
         return undefined;
       case "hardlink":
@@ -242,25 +290,28 @@ class TreeWriter {
 
   private async file(node: FileNode): Promise<TarBodySink> {
     const path = this.host(node.path);
-    const fh = await open(
-      path,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      0o600,
+    this.inode(INODE_COST, node.path);
+    const fh = await this.io(node.path, () =>
+      open(
+        path,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o600,
+      ),
     );
     this.stats.files++;
     return {
       write: async (chunk) => {
         try {
           this.spend(chunk.length, node.path);
+          await this.io(node.path, () => fh.write(chunk));
         } catch (e) {
           await fh.close();
           throw e;
         }
-        await fh.write(chunk);
         this.stats.bytes += chunk.length;
       },
       close: async () => {
-        await fh.close();
+        await this.io(node.path, () => fh.close());
         await chmod(path, node.mode & 0o777);
         await utimes(path, node.mtime, node.mtime);
       },
@@ -290,7 +341,8 @@ class TreeWriter {
         });
         continue;
       }
-      await link(this.host(t), this.host(h.path));
+      this.spend(INODE_COST, h.path);
+      await this.io(h.path, () => link(this.host(t), this.host(h.path)));
       this.stats.hardlinks++;
     }
   }
@@ -309,7 +361,7 @@ async function writeTree(
   fs: ImageFilesystem,
   target: string,
   opts: ExportOptions,
-  budget: { bytes: number; why: string },
+  budget: ExportBudget,
 ): Promise<ExportResult> {
   // Winners are keyed by (layer, entry ordinal): an entry may land at another path than its
   // name when a parent is a symlink (merged /usr), and only the merged view knows where.

@@ -77,6 +77,80 @@ describe("hostile layers on image export", { timeout: 400_000 }, () => {
     expect(existsSync(join(parent, "..")), "the parents the export made are gone").toBe(false);
   });
 
+  it("counts symlink targets and every inode: symlinks with long targets and empty files stop at --max-bytes", async () => {
+    const links = join(tempDir("cleanimg-links-"), "img");
+    await buildImageLayout({
+      dir: links,
+      layers: [
+        {
+          kind: "files",
+          files: Array.from({ length: 300 }, (_, i) => ({
+            name: `l${i}`,
+            type: "symlink" as const,
+            linkname: `${"t/".repeat(1999)}x`,
+          })),
+        },
+      ],
+    });
+    const empty = join(tempDir("cleanimg-empty-"), "img");
+    await buildImageLayout({
+      dir: empty,
+      layers: [
+        {
+          kind: "files",
+          files: Array.from({ length: 2000 }, (_, i) => ({ name: `e${i}`, type: "file" as const })),
+        },
+      ],
+    });
+    for (const image of [links, empty]) {
+      const target = join(tempDir(), "out");
+      const r = exportCli(`oci:${image}`, target, "--max-bytes", "100000");
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(/--max-bytes limit of 100000 bytes/);
+      expect(existsSync(target)).toBe(false);
+    }
+  });
+
+  it("a full filesystem stops the export with a short message and removes what it wrote", async (t) => {
+    // 600 one-byte files: within the budget (free space), but each takes a 4 KiB page of a
+    // 1 MiB tmpfs; then a tmpfs with fewer inodes than the image has files
+    const dir = join(tempDir("cleanimg-full-"), "img");
+    await buildImageLayout({
+      dir,
+      layers: [
+        {
+          kind: "files",
+          files: Array.from({ length: 600 }, (_, i) => ({
+            name: `f${i}`,
+            type: "file" as const,
+            body: "x",
+          })),
+        },
+      ],
+    });
+    const mnt = tempDir("cleanimg-tmpfs-");
+    for (const [opts, message] of [
+      ["size=1m", /the target's filesystem is full \(ENOSPC\)/],
+      ["size=64m,nr_inodes=100", /more files than the \d+ inodes free on the target's filesystem/],
+    ] as const) {
+      const m = spawnSync("mount", ["-t", "tmpfs", "-o", opts, "tmpfs", mnt]);
+      if (m.status !== 0) {
+        t.skip("mounting a tmpfs needs root (CAP_SYS_ADMIN)");
+      }
+      try {
+        const target = join(mnt, "out");
+        const r = exportCli(`oci:${dir}`, target);
+        expect(r.status, r.stderr).toBe(3);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).not.toMatch(/looks like a bug|--max-bytes/);
+        expect(r.stderr.length).toBeLessThan(600);
+        expect(existsSync(target)).toBe(false);
+      } finally {
+        spawnSync("umount", [mnt]);
+      }
+    }
+  });
+
   it("refuses a path longer than the kernel takes before writing anything, in one short line", async () => {
     const dir = join(tempDir("cleanimg-deep-"), "img");
     const depth = 1900; // "d/" x 1900 = 3800 bytes: under the image path limit, over PATH_MAX below

@@ -35,4 +35,19 @@ describe("numeric options are finite and in range", { timeout: 300_000 }, () => 
       expect(r.stderr).not.toMatch(/looks like a bug/);
     }
   });
+
+  it("image limits are whole numbers written as such, and a limit of 0 is not 'no limit'", () => {
+    // --max-bytes took 1e3 and 0x10 (Number()), while --max-entries refused them; a 0 for
+    // --max-entries or --max-layer-bytes applied no limit at all
+    for (const [args, option] of [
+      [["image", "export", "oci:/nonexistent", tempDir(), "--max-bytes", "1e3"], "--max-bytes"],
+      [["image", "export", "oci:/nonexistent", tempDir(), "--max-bytes", "0x10"], "--max-bytes"],
+      [["image", "files", "oci:/nonexistent", "--max-entries", "0"], "--max-entries"],
+      [["image", "files", "oci:/nonexistent", "--max-layer-bytes", "0"], "--max-layer-bytes"],
+    ] as const) {
+      const r = cli(...args);
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(firstLine(r.stderr), args.join(" ")).toContain(option);
+    }
+  });
 });

@@ -25,6 +25,15 @@ export function wholeNumber(v: string): number {
   return n;
 }
 
+/** A limit option: a whole number of at least 1 (a limit of 0 would refuse everything). */
+export function positiveWholeNumber(v: string): number {
+  const n = wholeNumber(v);
+  if (n < 1) {
+    throw new InvalidArgumentError(`"${v}" is not a limit: give a whole number of at least 1`);
+  }
+  return n;
+}
+
 /**
  * A numeric option written as a plain decimal (`25`, `2.5`; no `Infinity`, `1e3`, `0x10`) that
  * lies in (`min`, `max`] when `exclusiveMin`, else in [`min`, `max`].

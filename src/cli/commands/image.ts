@@ -9,9 +9,8 @@ import {
   removeLocalImage,
   tagLocalImage,
 } from "../../app/index.js";
-import { UsageError } from "../../core/errors.js";
 import { modeString, typeChar } from "../render/files.js";
-import { wholeNumber } from "./common.js";
+import { positiveWholeNumber, wholeNumber } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the image commands. */
@@ -58,8 +57,8 @@ export function registerImage(program: Command, deps: CliDeps): void {
     .argument("<image>", "image location")
     .addOption(platformOption)
     .option("--no-evidence", "do not record the file inventory in the evidence store")
-    .option("--max-layer-bytes <n>", "largest decompressed layer accepted", wholeNumber)
-    .option("--max-entries <n>", "most filesystem entries accepted", wholeNumber)
+    .option("--max-layer-bytes <n>", "largest decompressed layer accepted", positiveWholeNumber)
+    .option("--max-entries <n>", "most filesystem entries accepted", positiveWholeNumber)
     .action(
       async (
         ref: string,
@@ -70,8 +69,8 @@ export function registerImage(program: Command, deps: CliDeps): void {
           ...platformOf(o),
           record: o.evidence,
           limits: {
-            ...(o.maxLayerBytes ? { maxLayerBytes: o.maxLayerBytes } : {}),
-            ...(o.maxEntries ? { maxEntries: o.maxEntries } : {}),
+            ...(o.maxLayerBytes !== undefined ? { maxLayerBytes: o.maxLayerBytes } : {}),
+            ...(o.maxEntries !== undefined ? { maxEntries: o.maxEntries } : {}),
           },
         });
         out.issues(r.issues);
@@ -106,22 +105,17 @@ function registerImageCopy(deps: CliDeps, image: Command): void {
     .addOption(platformOption)
     .option(
       "--max-bytes <n>",
-      "most bytes of file content to write (default: 40 times the compressed layers, at least 256 MiB, within the free space)",
+      "most bytes to write: file content, symlink targets, 256 per file and 4096 per directory (default: 40 times the compressed layers, at least 256 MiB, within the free space and free inodes)",
+      wholeNumber,
     )
     .action(
       async (
         ref: string,
         dir: string,
-        o: { platform?: string; maxBytes?: string },
+        o: { platform?: string; maxBytes?: number },
         cmd: Command,
       ) => {
-        const maxBytes = o.maxBytes === undefined ? undefined : Number(o.maxBytes);
-        if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes >= 0)) {
-          throw new UsageError(
-            "CLI_USAGE",
-            `--max-bytes ${o.maxBytes} is not a whole number of bytes`,
-          );
-        }
+        const maxBytes = o.maxBytes;
         const r = await exportImage(context(cmd), ref, dir, {
           ...platformOf(o),
           ...(maxBytes !== undefined ? { maxBytes } : {}),
