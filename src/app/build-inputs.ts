@@ -14,6 +14,7 @@ import {
 } from "../build/index.js";
 import { sha256 } from "../core/digest.js";
 import { ToolError, UsageError } from "../core/errors.js";
+import { readInput } from "../core/input.js";
 import {
   formatImageRef,
   openSource,
@@ -178,19 +179,17 @@ export interface ReadSpec {
 
 /**
  * Reads and parses the build spec, and names the image to tag.
- * @throws UsageError CLI_USAGE when the spec cannot be read or no image name is given
+ * @throws ToolError CORE_INPUT_UNREADABLE when the spec cannot be read; UsageError CLI_USAGE
+ *   when none is named and there is no cleanimg.yaml, or no image name is given
  */
 export async function readBuildSpec(opts: { spec?: string; image?: string }): Promise<ReadSpec> {
   const path = resolve(opts.spec ?? "cleanimg.yaml");
-  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new UsageError(
-      "CLI_USAGE",
-      `cannot read the build spec ${path}: ${e.code ?? e.message}`,
-      {
-        hint: "write a cleanimg.yaml (see docs/build.md) or pass --spec FILE",
-      },
-    );
-  });
+  const hint = "write a cleanimg.yaml (see docs/build.md) or pass --spec FILE";
+  if (opts.spec === undefined && !existsSync(path)) {
+    // no spec named and none here: how the command was called, not an input that failed
+    throw new UsageError("CLI_USAGE", `no build spec: ${path} does not exist`, { hint });
+  }
+  const bytes = await readInput(path, "the build spec", hint);
   const spec = parseSpec(bytes.toString("utf8"), path);
   const name = opts.image ?? spec.image;
   if (!name) {

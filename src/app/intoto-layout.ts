@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseIsoDate } from "../core/dates.js";
 import { ToolError } from "../core/errors.js";
+import { readInput } from "../core/input.js";
 import { assertYamlDepth } from "../core/yaml.js";
 import {
   type InTotoKey,
@@ -182,12 +183,7 @@ export async function createLayoutFile(o: {
   output: string;
   useDsse?: boolean;
 }): Promise<{ output: string; layout: Layout }> {
-  const text = await readFile(o.description, "utf8").catch((e: NodeJS.ErrnoException) => {
-    throw new ToolError(
-      "CORE_INPUT_UNREADABLE",
-      `cannot read ${o.description}: ${e.code ?? e.message}`,
-    );
-  });
+  const text = (await readInput(o.description, "the layout description")).toString("utf8");
   const layout = await layoutFromYaml(text, dirname(resolve(o.description)));
   await writeFileAtomic(
     o.output,

@@ -5,6 +5,7 @@ import { statement } from "../attest/index.js";
 import { BUNDLE_MEDIA_TYPE, recordAuditEvent, signStatement } from "../chain/index.js";
 import { type Digest, digestHex, sha256 } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
+import { readInput } from "../core/input.js";
 import {
   DEFAULT_EXCLUDES,
   type InTotoKey,
@@ -31,12 +32,7 @@ import { TOOL } from "./sbom.js";
  */
 
 async function readKeyFile(path: string): Promise<string> {
-  return readFile(path, "utf8").catch((e: NodeJS.ErrnoException) => {
-    throw new ToolError(
-      "CORE_INPUT_UNREADABLE",
-      `cannot read the key ${path}: ${e.code ?? e.message}`,
-    );
-  });
+  return (await readInput(path, "the key")).toString("utf8");
 }
 
 export async function loadSigner(path: string, password?: string): Promise<InTotoSigner> {
@@ -122,9 +118,7 @@ export async function intotoSign(o: {
   output?: string;
   append?: boolean;
 }): Promise<{ output?: string; verified?: readonly string[] }> {
-  const bytes = await readFile(o.file).catch((e: NodeJS.ErrnoException) => {
-    throw new ToolError("CORE_INPUT_UNREADABLE", `cannot read ${o.file}: ${e.code ?? e.message}`);
-  });
+  const bytes = await readInput(o.file, "the metadata file");
   const m = parseMetadata<Layout | Link>(new Uint8Array(bytes), o.file);
   if (o.verifyKeys) {
     const bad = o.verifyKeys.filter((k) => !signedBy(m, k));

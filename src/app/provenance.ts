@@ -1,10 +1,10 @@
-import { readFile } from "node:fs/promises";
 import { isAbout, verifySigstoreBundle } from "../attest/index.js";
 import type { LinkReport } from "../chain/index.js";
 import { evidenceTrust, verifyEvidence } from "../chain/index.js";
 import type { BuildProperties, BuildProperty } from "../compliance/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { AttestError, isToolError, ToolError } from "../core/errors.js";
+import { readInput } from "../core/input.js";
 import { parseJson } from "../core/json.js";
 import {
   ASSEMBLY_INPUTS_PINNED,
@@ -70,14 +70,10 @@ export async function verifyProvenanceFile(
   provenancePath: string,
   opts: { sourceUri: string; builderId?: string; trustedRoot: string },
 ): Promise<ProvenanceVerification> {
-  const read = (p: string) =>
-    readFile(p).catch((e: NodeJS.ErrnoException) => {
-      throw new ToolError("CORE_INPUT_UNREADABLE", `cannot read ${p}: ${e.code ?? e.message}`);
-    });
-  const artifact = new Uint8Array(await read(artifactPath));
+  const artifact = new Uint8Array(await readInput(artifactPath, "the artifact"));
   let root: unknown;
   try {
-    root = parseJson(await read(opts.trustedRoot), opts.trustedRoot);
+    root = parseJson(await readInput(opts.trustedRoot, "the trusted root"), opts.trustedRoot);
   } catch (e) {
     if (isToolError(e)) {
       throw e;
@@ -88,7 +84,7 @@ export async function verifyProvenanceFile(
       { hint: "give Sigstore's trusted_root.json" },
     );
   }
-  const lines = (await read(provenancePath))
+  const lines = (await readInput(provenancePath, "the provenance"))
     .toString("utf8")
     .split("\n")
     .filter((l) => l.trim());

@@ -10,13 +10,14 @@ import {
   leafHash,
   noteKeyHint,
   type OwnLogEntry,
+  parseCheckpointNote,
   rootHash,
   signCheckpoint,
   verifyCheckpointNote,
   verifyConsistency,
 } from "../attest/index.js";
 import type { Digest } from "../core/digest.js";
-import { AttestError } from "../core/errors.js";
+import { AttestError, ToolError } from "../core/errors.js";
 import { appendToLog } from "../store/index.js";
 import type { ChainContext } from "./context.js";
 import { identities, type LogIdentity } from "./keys.js";
@@ -222,6 +223,16 @@ export async function verifyTransparencyLog(
   });
   let consistentWith: TransparencyLogVerification["consistentWith"];
   if (earlier !== undefined) {
+    try {
+      parseCheckpointNote(earlier);
+    } catch (x) {
+      // not a checkpoint at all: bad input, not evidence that the log changed
+      throw new ToolError(
+        "CORE_INPUT_UNREADABLE",
+        `the given checkpoint is not a signed checkpoint note (${(x as Error).message})`,
+        { hint: "give a file written by cleanimg-init tlog checkpoint" },
+      );
+    }
     try {
       const old = verifyCheckpointNote(earlier, log.origin, log.publicKey);
       try {

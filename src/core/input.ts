@@ -18,7 +18,7 @@ const WHY: Readonly<Record<string, string>> = {
  * Reads an input file.
  * @throws ToolError CORE_INPUT_UNREADABLE naming `what` and the path
  */
-export async function readInput(path: string, what: string): Promise<Buffer> {
+export async function readInput(path: string, what: string, hint?: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (e) {
@@ -26,7 +26,7 @@ export async function readInput(path: string, what: string): Promise<Buffer> {
     throw new ToolError(
       "CORE_INPUT_UNREADABLE",
       `cannot read ${what} ${path}: ${WHY[code] ?? (e as Error).message} (${code || "error"})`,
-      { hint: "check the path" },
+      { hint: hint ?? "check the path" },
     );
   }
 }

@@ -47,7 +47,9 @@ export class DirectoryFiles implements FileAccess {
       const s = await stat(join(this.root, rel));
       return s.isFile() ? s.size : undefined;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+      // ENOTDIR: the layout's path (or a part of it) is a file, so nothing is under it
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") {
         return undefined;
       }
       throw e;

@@ -53,11 +53,11 @@ export function describePolicyEngineContract(c: PolicyEngineCase, t: ContractTes
         expect(denied.allow).toBe(false);
         expect(denied.rules.some((r) => r.result !== "pass")).toBe(true);
       }));
-    it("refuses an unreadable file as a usage error naming it", () =>
+    it("refuses an unreadable file as an input error naming it (CORE_INPUT_UNREADABLE, exit 3)", () =>
       withFile(async (_, dir) => {
         const missing = join(dir, `missing-${c.file}`);
         const e = await thrownBy(() => c.engine.load(missing));
-        expect(codeOf(e)).toBe("CLI_USAGE");
+        expect(codeOf(e)).toBe("CORE_INPUT_UNREADABLE");
         expect(String((e as Error).message).includes(missing)).toBe(true);
       }));
   });

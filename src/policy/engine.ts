@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ToolError, UsageError } from "../core/errors.js";
+import { ToolError } from "../core/errors.js";
+import { readInput } from "../core/input.js";
 import {
   DEFAULT_POLICY,
   evaluatePolicy,
@@ -32,15 +33,12 @@ export interface LoadedPolicy {
 export interface PolicyEngine {
   readonly id: "cel" | "rego";
   handles(path: string): boolean;
-  /** @throws UsageError CLI_USAGE when the file cannot be read, ToolError when it is invalid */
+  /** @throws ToolError CORE_INPUT_UNREADABLE when the file cannot be read, ToolError when it is invalid */
   load(path: string): Promise<LoadedPolicy>;
 }
 
 async function readPolicy(path: string): Promise<Uint8Array> {
-  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new UsageError("CLI_USAGE", `cannot read the policy ${path}: ${e.code ?? e.message}`);
-  });
-  return new Uint8Array(bytes);
+  return new Uint8Array(await readInput(path, "the policy"));
 }
 
 /** A CEL policy (YAML or JSON), evaluated in-process. */

@@ -104,7 +104,8 @@ describe("cleanimg-init command line", () => {
       ["--build", "--image", "myapp:1.0.0", "--spec", "/nonexistent/cleanimg.yaml"],
       env(),
     );
-    expect(r.code).toBe(2);
+    // a spec named and missing is an input that cannot be read (3); none named and none here, usage (2)
+    expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/cannot read the build spec \/nonexistent\/cleanimg.yaml/);
     expect(r.stderr).toMatch(/docs\/build.md/);
   });

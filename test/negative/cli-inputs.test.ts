@@ -97,4 +97,58 @@ describe("bad inputs and outputs on the command line", { timeout: 300_000 }, () 
     const vex = cli("--scan", "--image", "inputs/app:1", "--vex", join(dir, "missing.vex.json"));
     expect(vex.status).toBe(3);
   });
+
+  it("an input file that is missing is an operational error (3) naming it, in every command", () => {
+    // evidence import, policy --policy, build --spec, tlog verify --checkpoint and intoto verify
+    // --layout said exit 2 (a usage error), every other command 3 (CORE_INPUT_UNREADABLE)
+    const missing = join(tempDir(), "missing.file");
+    const key = join(tempDir(), "k.pub");
+    writeFileSync(key, "not used");
+    for (const args of [
+      ["evidence", "import", missing],
+      ["policy", "test", "--policy", missing, missing],
+      ["build", "--spec", missing],
+      ["tlog", "verify", "--checkpoint", missing],
+      ["intoto", "verify", "--layout", missing, "--layout-keys", key],
+    ]) {
+      const r = cli(...args);
+      expect(r.status, `${args.join(" ")}: ${r.stderr}`).toBe(3);
+      expect(firstLine(r.stderr), args.join(" ")).toContain(`${missing}: it does not exist`);
+    }
+  });
+
+  it("a checkpoint that is not a checkpoint is bad input, not a log that changed", () => {
+    const garbage = join(tempDir(), "checkpoint");
+    writeFileSync(garbage, "this is not a signed note\n");
+    const r = cli("tlog", "verify", "--checkpoint", garbage);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stdout).not.toMatch(/NOT consistent/);
+    expect(firstLine(r.stderr)).toMatch(/not a signed checkpoint note/);
+  });
+
+  it("an OCI layout path that is a file is named as not a layout, not reported as a bug", () => {
+    const file = join(tempDir(), "plain-file");
+    writeFileSync(file, "x");
+    const r = cli("sbom", `oci:${file}`);
+    expect(r.status).toBe(3);
+    expect(firstLine(r.stderr)).toMatch(/is not an OCI image layout/);
+    expect(r.stderr).not.toMatch(/looks like a bug|ENOTDIR/);
+  });
+
+  it("an empty output name is a usage error everywhere, never standard output nor ./.key", () => {
+    const before = readdirSync(".");
+    for (const args of [
+      ["sbom", "inputs/app:1", "-o", ""],
+      ["scan", "inputs/app:1", "--output-vex", ""],
+      ["db", "export", "-o", ""],
+      ["key", "generate", "--output-key-prefix", ""],
+    ]) {
+      const r = cli(...args);
+      expect(r.status, `${args.join(" ")}: ${r.stderr}`).toBe(2);
+      expect(firstLine(r.stderr), args.join(" ")).toMatch(/an empty file name/);
+      expect(r.stdout, args.join(" ")).toBe("");
+    }
+    expect(existsSync(".key")).toBe(false);
+    expect(readdirSync(".")).toEqual(before);
+  });
 });

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import {
   auditSummary,
@@ -13,6 +12,7 @@ import {
   verifyTransparencyLog,
 } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
+import { readInput } from "../../core/input.js";
 import { type Column, columnsTable, FLEET_COLUMNS } from "../render/table.js";
 import { timeRange } from "./common.js";
 import type { CliDeps } from "./deps.js";
@@ -219,12 +219,7 @@ function registerTlog(program: Command, deps: CliDeps): void {
     .option("--checkpoint <file>", "an earlier signed checkpoint (from tlog checkpoint)")
     .action(async (o: { checkpoint?: string }, cmd: Command) => {
       const earlier = o.checkpoint
-        ? await readFile(o.checkpoint, "utf8").catch((e: NodeJS.ErrnoException) => {
-            throw new UsageError(
-              "CLI_USAGE",
-              `cannot read ${o.checkpoint}: ${e.code ?? e.message}`,
-            );
-          })
+        ? (await readInput(o.checkpoint, "the checkpoint")).toString("utf8")
         : undefined;
       const v = await verifyTransparencyLog(context(cmd), earlier);
       const ok = v.problems.length === 0 && (v.consistentWith?.ok ?? true);

@@ -25,6 +25,16 @@ export function wholeNumber(v: string): number {
   return n;
 }
 
+/** A file to write, named by an option: an empty name is a usage error, never standard output. */
+export function outputFile(v: string): string {
+  if (v.trim() === "") {
+    throw new InvalidArgumentError(
+      "an empty file name: give a path (or leave the option out where standard output is the default)",
+    );
+  }
+  return v;
+}
+
 /** A limit option: a whole number of at least 1 (a limit of 0 would refuse everything). */
 export function positiveWholeNumber(v: string): number {
   const n = wholeNumber(v);

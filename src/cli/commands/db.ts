@@ -14,6 +14,7 @@ import {
   vulnDbStatus,
 } from "../../app/index.js";
 import { ToolError, UsageError } from "../../core/errors.js";
+import { outputFile } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the db commands. */
@@ -65,7 +66,7 @@ export function registerDb(program: Command, deps: CliDeps): void {
       "write the whole database as one signed file for an air-gapped machine (db import --key)",
     )
     .requiredOption("--key <file>", "private key to sign with (passphrase from $CLEANIMG_PASSWORD)")
-    .requiredOption("-o, --output <file>", "the export file")
+    .requiredOption("-o, --output <file>", "the export file", outputFile)
     .action(async (o: { key: string; output: string }, cmd: Command) => {
       const signer = keySigner(
         loadPrivateKey(await readFile(o.key, "utf8"), env["CLEANIMG_PASSWORD"]),

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import {
   deriveStandardAttestation,
@@ -17,8 +16,9 @@ import {
 } from "../../app/index.js";
 import { isDigest as isDigestString, parseDigest } from "../../core/digest.js";
 import { isToolError, UsageError } from "../../core/errors.js";
+import { readInput } from "../../core/input.js";
 import { parseJson } from "../../core/json.js";
-import { timeRange } from "./common.js";
+import { outputFile, timeRange } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the evidence commands. */
@@ -36,7 +36,7 @@ export function registerEvidence(program: Command, deps: CliDeps): void {
     )
     .argument("<image>", "image reference or manifest digest")
     .requiredOption("--stage <stage>", `one of ${STANDARD_STAGES.join(", ")}`)
-    .requiredOption("-o, --output <file>", "where to write the Sigstore bundle")
+    .requiredOption("-o, --output <file>", "where to write the Sigstore bundle", outputFile)
     .action(async (ref: string, o: { stage: string; output: string }, cmd: Command) => {
       if (!(STANDARD_STAGES as readonly string[]).includes(o.stage)) {
         throw new UsageError("CLI_USAGE", `no standard attestation for stage "${o.stage}"`, {
@@ -107,7 +107,7 @@ function registerEvidenceStore(
       "write an image's current signed evidence to one JSON file (for `evidence import`, an air-gapped transfer, or POST /v1/images/{digest}/evidence)",
     )
     .argument("<image>", "image location, or a manifest digest (sha256:…) with evidence here")
-    .requiredOption("-o, --output <file>", "the file to write")
+    .requiredOption("-o, --output <file>", "the file to write", outputFile)
     .action(async (ref: string, o: { output: string }, cmd: Command) => {
       const c = context(cmd);
       const subject = await resolveSubject(c, ref);
@@ -144,9 +144,7 @@ function registerEvidenceImport(
       }
     });
   const importOne = async (file: string, cmd: Command): Promise<void> => {
-    const raw = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
-      throw new UsageError("CLI_USAGE", `cannot read ${file}: ${e.code ?? e.message}`);
-    });
+    const raw = (await readInput(file, "the evidence export")).toString("utf8");
     let e: EvidenceExport;
     try {
       e = parseJson(raw, file) as EvidenceExport;

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import {
@@ -13,6 +12,8 @@ import {
   recordInTotoVerification,
 } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
+import { readInput } from "../../core/input.js";
+import { outputFile } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the intoto commands. */
@@ -182,6 +183,7 @@ function registerInTotoSign(deps: CliDeps, intoto: Command): void {
     .option(
       "-o, --output <file>",
       "where to write (default: a link's NAME.KEYID8.link, a layout in place)",
+      outputFile,
     )
     .option("-a, --append", "keep the signatures already there")
     .option("--verify", "check that every key given has signed the file")
@@ -222,7 +224,7 @@ function registerInTotoLayout(deps: CliDeps, intoto: Command): void {
     .description("make a layout from its YAML description, signed by the owner (docs/intoto.md)")
     .requiredOption("-f, --file <yaml>", "the description")
     .requiredOption("-k, --key <files...>", "the owners' private keys")
-    .requiredOption("-o, --output <file>", "the signed layout to write")
+    .requiredOption("-o, --output <file>", "the signed layout to write", outputFile)
     .option("--use-dsse", "write it as a DSSE envelope")
     .option("--password <password>", "the keys' password")
     .action(
@@ -264,12 +266,7 @@ function registerInTotoLayout(deps: CliDeps, intoto: Command): void {
         o: { layout: string; layoutKeys: string[]; linkDir?: string; image?: string },
         cmd: Command,
       ) => {
-        const layout = await readFile(o.layout).catch((e: NodeJS.ErrnoException) => {
-          throw new UsageError(
-            "CLI_USAGE",
-            `cannot read the layout ${o.layout}: ${e.code ?? e.message}`,
-          );
-        });
+        const layout = await readInput(o.layout, "the layout");
         const r = intotoVerify({
           layout: new Uint8Array(layout),
           layoutName: o.layout,

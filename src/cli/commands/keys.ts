@@ -9,6 +9,7 @@ import {
   writeKeyPair,
 } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
+import { outputFile } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the keys commands. */
@@ -20,7 +21,7 @@ export function registerKeys(program: Command, deps: CliDeps): void {
     .command("generate")
     .description("write PREFIX.key (encrypted with $CLEANIMG_PASSWORD) and PREFIX.pub")
     .option("--type <type>", "ecdsa-p256 | ed25519", "ecdsa-p256")
-    .option("--output-key-prefix <prefix>", "file name prefix", "cleanimg")
+    .option("--output-key-prefix <prefix>", "file name prefix", outputFile, "cleanimg")
     .option("--unencrypted", "write the private key without a passphrase")
     .action(
       async (o: { type: string; outputKeyPrefix: string; unencrypted?: boolean }, cmd: Command) => {

@@ -10,6 +10,7 @@ import {
   writeFileAtomic,
 } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
+import { outputFile } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the report commands. */
@@ -26,7 +27,11 @@ export function registerReport(program: Command, deps: CliDeps): void {
       `framework: ${REPORT_FRAMEWORKS.join(", ")} (fedramp = fedramp-high), or an imported catalog`,
     )
     .option("--image <ref>", "image to report on")
-    .option("-o, --output <file>", "write the report to a file (default: standard output)")
+    .option(
+      "-o, --output <file>",
+      "write the report to a file (default: standard output)",
+      outputFile,
+    )
     .option("--format <format>", REPORT_FORMATS.join(" | "), "json")
     .action(
       async (

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { generateSbom, parseSbomFormat, writeFileAtomic } from "../../app/index.js";
-import { isoDate } from "./common.js";
+import { isoDate, outputFile } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the sbom commands. */
@@ -14,7 +14,7 @@ export function registerSbom(program: Command, deps: CliDeps): void {
     )
     .argument("<image>", "image location, or dir:PATH")
     .option("--format <format>", "spdx-3 | spdx-2.3 | cyclonedx-1.6 | cyclonedx-1.5", "spdx-3")
-    .option("-o, --output <file>", "write the SBOM to a file instead of stdout")
+    .option("-o, --output <file>", "write the SBOM to a file instead of stdout", outputFile)
     .addOption(platformOption)
     .option("--created <date>", "creation time (default SOURCE_DATE_EPOCH, else now)")
     .option("--no-evidence", "do not record the SBOM in the evidence store")

@@ -13,7 +13,7 @@ import {
 } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
 import { scanDocument, scanTable } from "../render/scan.js";
-import { readVexFiles, vexFormatOf, writeVexDocument } from "./common.js";
+import { outputFile, readVexFiles, vexFormatOf, writeVexDocument } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** The options of `scan`, as commander parses them. */
@@ -46,6 +46,7 @@ export function registerScan(program: Command, deps: CliDeps): void {
     .option(
       "-o, --output <file>",
       "write the result to a file (in --format; table is written as json)",
+      outputFile,
     )
     .option(
       "--format <format>",
@@ -61,7 +62,7 @@ export function registerScan(program: Command, deps: CliDeps): void {
       "warn when the vulnerability data is older than this (5d, 36h; default: maxDbAge in config.json, else 5d)",
     )
     .option("--fail-on-stale", "refuse to scan on data older than --max-db-age (exit 3)")
-    .option("--output-vex <file>", "write one VEX statement per finding to a file")
+    .option("--output-vex <file>", "write one VEX statement per finding to a file", outputFile)
     .option(
       "--vex-format <format>",
       "openvex (0.2.0) | csaf (2.0 VEX profile) | cyclonedx (1.6)",

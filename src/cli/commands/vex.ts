@@ -1,8 +1,8 @@
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { addVexDecision, scan } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
-import { readVexFiles, vexFormatOf, writeVexDocument } from "./common.js";
+import { readInput } from "../../core/input.js";
+import { outputFile, readVexFiles, vexFormatOf, writeVexDocument } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the vex commands. */
@@ -15,7 +15,7 @@ export function registerVex(program: Command, deps: CliDeps): void {
     .argument("[image]", "image location")
     .option("--image <ref>", "image to analyse")
     .addOption(platformOption)
-    .requiredOption("-o, --output <file>", "the VEX document")
+    .requiredOption("-o, --output <file>", "the VEX document", outputFile)
     .option("--vex-format <format>", "openvex | csaf | cyclonedx", "openvex")
     .option(
       "--vex <file>",
@@ -89,11 +89,7 @@ export function registerVex(program: Command, deps: CliDeps): void {
         },
         cmd: Command,
       ) => {
-        const keyPem = o.key
-          ? await readFile(o.key, "utf8").catch((e: NodeJS.ErrnoException) => {
-              throw new UsageError("CLI_USAGE", `cannot read ${o.key}: ${e.code ?? e.message}`);
-            })
-          : undefined;
+        const keyPem = o.key ? (await readInput(o.key, "the key")).toString("utf8") : undefined;
         const password = env["CLEANIMG_PASSWORD"];
         const r = await addVexDecision(
           context(cmd),
