@@ -76,6 +76,42 @@ export function pinnedDigest(image: string): Digest | undefined {
   return isDigest(d) ? d : undefined;
 }
 
+/**
+ * Why an AdmissionReview request is not one the API server sends, judged on the fields this
+ * webhook records (Kubernetes' own limits: a namespace is a DNS label of at most 63 characters,
+ * a name at most 253; a uid is a UUID; an operation one word), or undefined. A request over
+ * them is denied before anything is recorded, so a review cannot make the trail hold its bulk.
+ */
+export function requestFieldProblem(req: {
+  readonly uid: string;
+  readonly kind?: { readonly kind?: string };
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly operation?: string;
+  readonly userInfo?: { readonly username?: string };
+}): string | undefined {
+  const checks: [string, unknown, number][] = [
+    ["uid", req.uid, 128],
+    ["kind.kind", req.kind?.kind, 100],
+    ["namespace", req.namespace, 63],
+    ["name", req.name, 253],
+    ["operation", req.operation, 16],
+    ["userInfo.username", req.userInfo?.username, 1024],
+  ];
+  for (const [field, v, max] of checks) {
+    if (v !== undefined && typeof v !== "string") {
+      return `request.${field} is not a string`;
+    }
+    if (typeof v === "string" && v.length > max) {
+      return `request.${field} is ${v.length} characters long, more than Kubernetes allows (${max})`;
+    }
+  }
+  if (req.namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(req.namespace)) {
+    return `request.namespace ${clip(req.namespace, 70)} is not a DNS label (a Kubernetes namespace)`;
+  }
+  return undefined;
+}
+
 /** `s`, cut to `max` characters (an image reference can be as long as the request allows). */
 export function clip(s: string, max = 300): string {
   return s.length > max ? `${s.slice(0, max)}… (${s.length} characters)` : s;

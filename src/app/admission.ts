@@ -20,11 +20,12 @@ import {
   denialMessage,
   MAX_ADMISSION_CONTAINERS,
   pinnedDigest,
+  requestFieldProblem,
   workloadImages,
 } from "./admission-workload.js";
 import { type AdmissionSettings, loadConfig } from "./config.js";
 import type { AppContext } from "./context.js";
-import { type StoreHealth, storeHealth } from "./store-health.js";
+import { outageMessage, type StoreHealth, StoreUnavailable, storeHealth } from "./store-health.js";
 
 export type { ImageVerdict } from "./admission-verdict.js";
 export {
@@ -54,21 +55,6 @@ export {
 
 /** Links a verdict does not rest on: the deployments it makes itself. */
 const UNRELIED: ReadonlySet<Stage> = new Set<Stage>(["deployment"]);
-
-/** The store did not answer while a verdict was made: the verdict is not one. */
-class StoreUnavailable extends Error {
-  constructor(readonly health: StoreHealth) {
-    super(outageMessage(health));
-  }
-}
-
-/** Why the webhook denies while the store is unhealthy, naming each failing part. */
-function outageMessage(h: StoreHealth): string {
-  const parts = (["database", "blobs"] as const)
-    .filter((p) => !h[p].ok)
-    .map((p) => `${p}: ${h[p].detail}`);
-  return `cleanimg cannot read its evidence store (${h.store}), so it denies (fail-closed): ${parts.join("; ")}`;
-}
 
 export interface AdmissionReviewResponse {
   readonly apiVersion: "admission.k8s.io/v1";
@@ -323,6 +309,17 @@ export class AdmissionController {
         uid,
         false,
         "cleanimg: the body is not an AdmissionReview v1 with a request uid",
+      );
+    }
+    const bad = requestFieldProblem(req);
+    if (bad) {
+      return this.#answer(
+        clip(uid, 128),
+        false,
+        `cleanimg: not an AdmissionReview the API server sends: ${bad}`,
+        {
+          code: 400,
+        },
       );
     }
     const kind = req.kind?.kind ?? "";

@@ -96,3 +96,18 @@ async function blobsHealth(
     };
   }
 }
+
+/** The store did not answer while a verdict was made: the verdict is not one. */
+export class StoreUnavailable extends Error {
+  constructor(readonly health: StoreHealth) {
+    super(outageMessage(health));
+  }
+}
+
+/** Why the webhook denies while the store is unhealthy, naming each failing part. */
+export function outageMessage(h: StoreHealth): string {
+  const parts = (["database", "blobs"] as const)
+    .filter((p) => !h[p].ok)
+    .map((p) => `${p}: ${h[p].detail}`);
+  return `cleanimg cannot read its evidence store (${h.store}), so it denies (fail-closed): ${parts.join("; ")}`;
+}

@@ -1,21 +1,16 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   AdmissionController,
   type AppContext,
-  buildImage,
   ChainCache,
-  createAppContext,
-  importVulnData,
   latestLink,
-  scan,
 } from "../../src/app/index.js";
 import { type Digest, digestHex } from "../../src/core/digest.js";
 import type { SqliteEvidenceStore } from "../../src/store/index.js";
-import { tempDir } from "../support/tmp.js";
+import { scannedHome } from "../support/scanned-home.js";
 
-const VULNDB = resolve(import.meta.dirname, "../../../shared/corpus/vulndb");
 const REF = "basis:1.0.0";
 
 /**
@@ -29,21 +24,9 @@ let image: Digest;
 let blobPath: (d: Digest) => string;
 
 beforeAll(async () => {
-  const home = tempDir("cleanimg-basis-");
-  const dir = tempDir("cleanimg-basis-ctx-");
-  writeFileSync(join(dir, "config.txt"), "static content\n");
-  writeFileSync(
-    join(dir, "cleanimg.yaml"),
-    `image: ${REF}\nfiles:\n  - src: config.txt\n    dst: /app/config.txt\n`,
-  );
-  ctx = createAppContext({ home, env: { SOURCE_DATE_EPOCH: "1700000000" } });
-  await importVulnData(ctx, [join(VULNDB, "pypi-osv.jsonl.gz")]);
-  image = (await buildImage(ctx, { spec: join(dir, "cleanimg.yaml") })).image.digest;
-  await scan(ctx, REF);
+  ({ ctx, image } = await scannedHome(REF));
   const store = ctx.evidence() as SqliteEvidenceStore;
   blobPath = (d) => join(store.dir, "blobs", "sha256", digestHex(d));
-  // let the blobs' file times settle (a version taken in the tick of a write is re-hashed)
-  await new Promise((r) => setTimeout(r, 1100));
 }, 120_000);
 
 /** Flips a byte of the blob's file (same size), or moves it away; returns the undo. */
