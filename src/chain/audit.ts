@@ -193,7 +193,9 @@ export async function verifyAuditTrail(ctx: ChainContext): Promise<AuditVerifica
     }
     prev = sha256(bytes);
   });
-  const cut = await headOutsideTheLog(ctx, keys, raw.length, (seq) => raw[seq]);
+  const cut =
+    (await headOutsideTheLog(ctx, keys, raw.length, (seq) => raw[seq])) ??
+    (await indexedBeyondTheLog(ctx, raw.length));
   if (cut) {
     problems.push(cut);
   }
@@ -203,6 +205,30 @@ export async function verifyAuditTrail(ctx: ChainContext): Promise<AuditVerifica
     problems,
     ...(raw.length > 0 ? { head: prev } : {}),
   };
+}
+
+/**
+ * The audit log against the store's index: every event is indexed as an audit-event link with its
+ * sequence number, made in the same transaction as the entry. A link numbered past the log's end
+ * proves events were removed, also when the witness beside the store was removed with them.
+ */
+async function indexedBeyondTheLog(
+  ctx: ChainContext,
+  size: number,
+): Promise<AuditProblem | undefined> {
+  let last = -1;
+  for (const l of await ctx.evidence().find({ kind: AUDIT_EVENT_KIND })) {
+    const seq = Number(l.annotations["seq"]);
+    if (Number.isSafeInteger(seq) && seq > last) {
+      last = seq;
+    }
+  }
+  return last >= size
+    ? {
+        seq: size,
+        reason: `the audit log holds ${size} events, but the store's index links audit event #${last}: events #${size}..#${last} were removed`,
+      }
+    : undefined;
 }
 
 /**

@@ -206,6 +206,24 @@ describe.each([
     expect(av.stdout).toMatch(/event #9: the audit log holds 9 events, but its signed head/);
   });
 
+  it("the whole audit log and its witness deleted: the index's audit-event links prove the events", async () => {
+    const s = await recorded(make);
+    await s.sql("DELETE FROM log_entries WHERE log = 'audit'");
+    for (const f of readdirSync(s.witness()).filter((f) => f.startsWith("audit-"))) {
+      rmSync(join(s.witness(), f));
+    }
+    const v = await verifyAuditTrail(s.ctx());
+    expect(v.intact).toBe(false);
+    expect(v.problems).toContainEqual({
+      seq: 0,
+      reason:
+        "the audit log holds 0 events, but the store's index links audit event #11: events #0..#11 were removed",
+    });
+    const av = s.cli("audit", "verify");
+    expect(av.status).toBe(1);
+    expect(av.stdout).not.toMatch(/intact/);
+  });
+
   it("the audit log's tail cut together with the index rows: the chain is broken, not intact", async () => {
     const s = await recorded(make);
     const ctx0 = s.ctx();
