@@ -8,7 +8,8 @@
 //
 // The image is built and scanned for real (files only, so no package downloads); the webhook
 // verifies its chain and evaluates the default policy once, then answers from the cache (the
-// cache is checked against the audit log on every request: one store query each).
+// cache is checked on every request against the audit log, one size query, and against the
+// store: the image's index links, one query, and a stat of each blob they name).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
