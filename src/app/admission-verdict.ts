@@ -32,6 +32,13 @@ export interface ImageVerdict {
   readonly evidence: readonly string[];
   /** The policy decision recorded in the image's chain for this verdict. */
   readonly decision?: RecordedLink;
+  /** The transparency log entries of the chain links the verdict verified. */
+  readonly logIndexes?: readonly number[];
+  /**
+   * Made on a broken chain: judged again on every review rather than cached, so that a repair
+   * (a blob, a row or a log entry restored) is seen whatever was broken.
+   */
+  readonly uncached?: true;
 }
 
 /** Stages whose links a verdict verifies (before the policy it evaluates itself). */
@@ -66,6 +73,7 @@ export async function evaluateVerdict(
       allowed: false,
       reason: `the evidence chain is broken at ${bad.stage}: ${bad.reason ?? bad.state}; re-run that stage (cleanimg-init verify --image ${clip(image)} shows every link)`,
       evidence: bad.attestation ? [bad.attestation] : [],
+      uncached: true,
     };
   }
   const stale = chain.links.find((l) => VERDICT_STAGES.has(l.stage) && l.state === "stale");
@@ -92,6 +100,11 @@ export async function evaluateVerdict(
       ? `policy ${ev.policy.name} allows it (decision ${ev.link?.attestation ?? "not recorded"})`
       : `policy ${ev.policy.name} denies it: ${failed.map((r) => `${r.name}: ${r.message}`).join("; ")}`,
     ...(ev.link ? { decision: ev.link } : {}),
+    logIndexes: chain.links.flatMap((l) =>
+      l.state === "valid" && l.logIndex !== undefined && VERDICT_STAGES.has(l.stage)
+        ? [l.logIndex]
+        : [],
+    ),
     evidence: [
       ...chain.links.flatMap((l) =>
         l.state === "valid" && l.attestation && VERDICT_STAGES.has(l.stage) ? [l.attestation] : [],

@@ -28,8 +28,15 @@ const POD_SPEC_PATH: Readonly<Record<string, readonly string[]>> = {
 export const ADMISSION_KINDS = Object.keys(POD_SPEC_PATH);
 
 /**
+ * The longest image reference accepted: a registry host and port, a repository name (at most 255
+ * characters in the distribution spec), a tag (128) and a digest fit well within it.
+ */
+export const MAX_IMAGE_REFERENCE = 1024;
+
+/**
  * The images of a workload object: every container, init container and ephemeral container.
- * @throws Error when the object is not a workload of a known kind or has no pod spec
+ * @throws Error when the object is not a workload of a known kind or has no pod spec, or a
+ *   container's name or image reference is longer than Kubernetes and registries allow
  */
 export function workloadImages(
   kind: string,
@@ -63,7 +70,14 @@ export function workloadImages(
           `container ${String(c?.name)} in .${[...path, field].join(".")} has no image`,
         );
       }
-      out.push({ container: `${field}/${String(c.name)}`, image: c.image });
+      const name = String(c.name);
+      if (name.length > 253 || c.image.length > MAX_IMAGE_REFERENCE) {
+        // what the trail records of an allowed image (its chain links, deployment, decision)
+        throw new Error(
+          `container ${clip(name, 60)} in .${[...path, field].join(".")}: its name (${name.length} characters, at most 253) or image reference (${c.image.length}, at most ${MAX_IMAGE_REFERENCE}) is longer than Kubernetes and registries allow`,
+        );
+      }
+      out.push({ container: `${field}/${name}`, image: c.image });
     }
   }
   return out;

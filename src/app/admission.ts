@@ -139,6 +139,7 @@ export class AdmissionController {
     }
     const basis = await basisHolds(this.ctx, digest, c.basis, {
       except: UNRELIED,
+      logIndexes: c.verdict.logIndexes ?? [],
       good: c.verdict.allowed,
     });
     if (!basis) {
@@ -181,9 +182,9 @@ export class AdmissionController {
     if (h && !h.ok) {
       throw new StoreUnavailable(h);
     }
-    const after = await evidenceBasis(this.ctx, digest, UNRELIED);
+    const after = await evidenceBasis(this.ctx, digest, UNRELIED, v.logIndexes ?? []);
     const own = new Set(v.decision ? [v.decision.attestation] : []);
-    if (unchangedBetween(before, after, own)) {
+    if (!v.uncached && unchangedBetween(before, after, own)) {
       if (this.#cache.size >= 50_000) {
         // bounded: the oldest verdict goes first
         this.#cache.delete(this.#cache.keys().next().value as Digest);
@@ -332,7 +333,9 @@ export class AdmissionController {
     try {
       images = workloadImages(kind, req.object);
     } catch (e) {
-      return this.#answer(uid, false, `cleanimg: ${clip((e as Error).message, 1000)}`);
+      return this.#answer(uid, false, `cleanimg: ${clip((e as Error).message, 1000)}`, {
+        code: 400,
+      });
     }
     const what = `${kind} ${req.namespace ? `${req.namespace}/` : ""}${clip(req.name ?? "", 300)}`;
     if (images.length > MAX_ADMISSION_CONTAINERS) {

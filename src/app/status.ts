@@ -125,6 +125,9 @@ export async function postureOverTime(
   }));
 }
 
+const logIndexesOf = (r: ChainReport): number[] =>
+  r.links.flatMap((l) => (l.logIndex !== undefined ? [l.logIndex] : []));
+
 /**
  * Verified chains per image, kept until that image's evidence changes (seen in the audit log by
  * any process sharing the store, or in the store itself: its index links and blobs, see
@@ -156,7 +159,10 @@ export class ChainCache {
   async verify(image: Digest): Promise<ChainReport> {
     const c = this.#cache.get(image);
     if (c && this.now() - c.at < this.ttlMs) {
-      const basis = await basisHolds(this.ctx, image, c.basis, { good: c.report.intact });
+      const basis = await basisHolds(this.ctx, image, c.basis, {
+        logIndexes: logIndexesOf(c.report),
+        good: c.report.intact,
+      });
       if (basis) {
         this.#cache.set(image, { ...c, basis });
         return c.report;
@@ -165,7 +171,7 @@ export class ChainCache {
     this.#cache.delete(image);
     const before = await evidenceBasis(this.ctx, image);
     const report = await verifyChain(this.ctx, image);
-    const after = await evidenceBasis(this.ctx, image);
+    const after = await evidenceBasis(this.ctx, image, new Set(), logIndexesOf(report));
     if (unchangedBetween(before, after)) {
       if (this.#cache.size >= 50_000) {
         this.#cache.delete(this.#cache.keys().next().value as Digest);

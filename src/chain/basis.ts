@@ -1,19 +1,24 @@
-import type { Digest } from "../core/digest.js";
+import { type Digest, sha256 } from "../core/digest.js";
 import type { BlobVersion } from "../store/index.js";
+import { AUDIT_EVENT_KIND } from "./audit.js";
 import type { ChainContext } from "./context.js";
-import { ATTESTATION_KIND, type Stage, toRecorded } from "./links.js";
+import { type Stage, toRecorded } from "./links.js";
+import { TLOG } from "./tlog.js";
 
 /**
- * What a verified result about one image rests on in the store: the index's attestation links
- * for the image (the stages a caller does not exclude) and the version of every blob they name
- * (bundle, envelope, evidence). A cache keeps a result only while its basis holds, so evidence
- * altered, removed or restored on disk, or links deleted from the index, are seen without an
- * audit event.
+ * What a verified result about one image rests on in the store: the index's links for the image
+ * (every kind but its audit events; chain links of the stages a caller does not exclude), the
+ * version of every blob they name (bundle, envelope, evidence, image signature), and the
+ * transparency log entries the result's links were logged at. A cache keeps a result only while
+ * its basis holds, so evidence altered, removed or restored on disk, links deleted from the index
+ * and log entries cut or rewritten are seen without an audit event.
  */
 export interface EvidenceBasis {
-  /** The image's attestation links, one line each, sorted. */
+  /** The image's links, one line each, sorted. */
   readonly rows: string;
   readonly blobs: ReadonlyMap<Digest, BlobVersion>;
+  /** sha256 of the transparency log entries at the result's log indexes ("" for none). */
+  readonly log: string;
 }
 
 /** The basis of a result about `image`, read now. */
@@ -21,16 +26,17 @@ export async function evidenceBasis(
   ctx: ChainContext,
   image: Digest,
   except: ReadonlySet<Stage> = new Set(),
+  logIndexes: readonly number[] = [],
 ): Promise<EvidenceBasis> {
   const store = ctx.evidence();
   const rows: string[] = [];
   const digests = new Set<Digest>();
-  for (const l of await store.find({ subject: image, kind: ATTESTATION_KIND })) {
+  for (const l of await store.find({ subject: image })) {
     const r = toRecorded(l);
-    if (r && except.has(r.stage)) {
+    if (l.kind === AUDIT_EVENT_KIND || (r && except.has(r.stage))) {
       continue;
     }
-    rows.push(`${l.evidence} ${l.createdAt} ${l.annotations["stage"] ?? ""}`);
+    rows.push(`${l.evidence} ${l.kind} ${l.createdAt} ${l.annotations["stage"] ?? ""}`);
     digests.add(l.evidence);
     if (r) {
       digests.add(r.envelope);
@@ -39,9 +45,18 @@ export async function evidenceBasis(
   }
   const list = [...digests];
   const versions = await store.blobVersions(list);
+  const entries = await Promise.all(
+    [...new Set(logIndexes)]
+      .sort((a, b) => a - b)
+      .map(async (i) => {
+        const [e] = await store.entries(TLOG, i, i + 1);
+        return `${i}:${e ? sha256(e) : "none"}`;
+      }),
+  );
   return {
     rows: rows.sort().join("\n"),
     blobs: new Map(list.map((d, i) => [d, versions[i] ?? { version: "", settled: true }])),
+    log: entries.length > 0 ? sha256(entries.join("\n")) : "",
   };
 }
 
@@ -56,10 +71,14 @@ export async function basisHolds(
   ctx: ChainContext,
   image: Digest,
   basis: EvidenceBasis,
-  opts: { readonly except?: ReadonlySet<Stage>; readonly good: boolean },
+  opts: {
+    readonly except?: ReadonlySet<Stage>;
+    readonly logIndexes?: readonly number[];
+    readonly good: boolean;
+  },
 ): Promise<EvidenceBasis | undefined> {
-  const now = await evidenceBasis(ctx, image, opts.except);
-  if (now.rows !== basis.rows || now.blobs.size !== basis.blobs.size) {
+  const now = await evidenceBasis(ctx, image, opts.except, opts.logIndexes);
+  if (now.rows !== basis.rows || now.log !== basis.log || now.blobs.size !== basis.blobs.size) {
     return undefined;
   }
   const moved: Digest[] = [];

@@ -65,6 +65,22 @@ describe("admission request fields are bounded as Kubernetes bounds them", () =>
     ["uid", { uid: "u".repeat(900_000) }, /uid is 900000 characters long/],
     ["namespace that is no DNS label", { namespace: "Team_A/../x" }, /not a DNS label/],
     ["username", { userInfo: { username: "x".repeat(900_000) } }, /username is 900000/],
+    [
+      "image reference",
+      {
+        object: {
+          spec: {
+            containers: [
+              {
+                name: "app",
+                image: `registry.local/${"a".repeat(2_500_000)}@${"sha256:".padEnd(71, "0")}`,
+              },
+            ],
+          },
+        },
+      },
+      /image reference \(2500087, at most 1024\)/,
+    ],
   ])(
     "a review with a huge or malformed %s is denied (400) and writes nothing big",
     async (_f, request, why) => {

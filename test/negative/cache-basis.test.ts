@@ -1,5 +1,6 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   AdmissionController,
@@ -102,5 +103,64 @@ describe("cached results rest on the store, not only on the audit log", () => {
     }
     const again = await admission.verdict(REF, image);
     expect(again.reason).toMatch(/allows it/);
+  });
+
+  it("a cached allowed verdict is not served after the image signature's blob is altered", async () => {
+    const admission = new AdmissionController(ctx);
+    expect((await admission.verdict(REF, image)).allowed).toBe(true);
+    const [sig] = await ctx.evidence().find({ subject: image, kind: "image-signature" });
+    const undo = alter(sig?.evidence as Digest);
+    try {
+      const again = await admission.verdict(REF, image);
+      expect(again.allowed).toBe(false);
+      expect(again.reason).toMatch(/signature/);
+    } finally {
+      undo();
+    }
+  });
+});
+
+describe("cached results rest on the index's links and the log entries too", () => {
+  let home: { ctx: AppContext; image: Digest };
+  const sql = (q: string, ...args: unknown[]): unknown => {
+    const db = new Database(join((home.ctx.evidence() as SqliteEvidenceStore).dir, "index.db"));
+    try {
+      const st = db.prepare(q);
+      return st.reader ? st.get(...args) : st.run(...args);
+    } finally {
+      db.close();
+    }
+  };
+  beforeAll(async () => {
+    home = await scannedHome("basis-rows:1.0.0");
+  }, 120_000);
+
+  it("a cached allowed verdict is not served after a link's transparency log entry is rewritten", async () => {
+    const admission = new AdmissionController(home.ctx);
+    expect((await admission.verdict(REF, home.image)).allowed).toBe(true);
+    const { entry } = sql("SELECT entry FROM log_entries WHERE log = 'tlog' AND idx = 2") as {
+      entry: Buffer;
+    };
+    sql(
+      "UPDATE log_entries SET entry = ? WHERE log = 'tlog' AND idx = 2",
+      Buffer.concat([Buffer.from([0]), entry]),
+    );
+    try {
+      const again = await admission.verdict(REF, home.image);
+      expect(again.allowed).toBe(false);
+      expect(again.reason).toMatch(/transparency log/);
+    } finally {
+      sql("UPDATE log_entries SET entry = ? WHERE log = 'tlog' AND idx = 2", entry);
+    }
+    const restored = await admission.verdict(REF, home.image);
+    expect(restored.allowed, restored.reason).toBe(true);
+  });
+
+  it("a cached allowed verdict is not served after the image signature's link is deleted", async () => {
+    const admission = new AdmissionController(home.ctx);
+    expect((await admission.verdict(REF, home.image)).allowed).toBe(true);
+    sql("DELETE FROM links WHERE kind = 'image-signature'");
+    const again = await admission.verdict(REF, home.image);
+    expect(again.allowed).toBe(false);
   });
 });
