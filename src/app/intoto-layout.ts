@@ -4,7 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { parseIsoDate } from "../core/dates.js";
 import { ToolError } from "../core/errors.js";
 import { readInput } from "../core/input.js";
-import { assertYamlDepth } from "../core/yaml.js";
+import { assertYamlDepth, yamlErrorMessage } from "../core/yaml.js";
 import {
   type InTotoKey,
   type InTotoSigner,
@@ -96,11 +96,11 @@ export async function layoutFromYaml(
   let spec: LayoutSpec;
   assertYamlDepth(text, "the layout description");
   try {
-    spec = parseYaml(text) as LayoutSpec;
+    spec = parseYaml(text, { prettyErrors: false, logLevel: "error" }) as LayoutSpec;
   } catch (e) {
     throw new ToolError(
       "INTOTO_METADATA_INVALID",
-      `the layout description is not YAML: ${(e as Error).message}`,
+      `the layout description is not YAML: ${yamlErrorMessage(text, e)}`,
     );
   }
   if (!spec || typeof spec !== "object") {

@@ -163,7 +163,12 @@ class SpecReader {
 function parseRoot(text: string, file: string): { r: SpecReader; fields: Map<string, Node> } {
   assertYamlDepth(text, file);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    logLevel: "error",
+  });
   const r = new SpecReader(file, lines);
   if (doc.errors.length > 0) {
     const e = doc.errors[0];

@@ -46,3 +46,24 @@ export function assertYamlDepth(text: string, what: string, maxDepth = MAX_JSON_
     );
   }
 }
+
+/**
+ * A YAML library error in one line, with its line and column. The library's own "pretty"
+ * errors quote the source around the error, at a cost that grows with the square of the input
+ * (a 200 KB hostile policy took 21 s): parse with `prettyErrors: false` and name the place here.
+ */
+export function yamlErrorMessage(text: string, e: unknown): string {
+  const message = (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "";
+  const pos = (e as { pos?: unknown }).pos;
+  const at = Array.isArray(pos) && typeof pos[0] === "number" ? pos[0] : undefined;
+  if (at === undefined || /at line \d+/.test(message)) {
+    return message;
+  }
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf("\n"); i !== -1 && i < at; i = text.indexOf("\n", i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return `${message} at line ${line}, column ${at - start + 1}`;
+}

@@ -1,7 +1,7 @@
 import { isCelError, parse, run } from "@bufbuild/cel";
 import { parse as parseYaml } from "yaml";
 import { ToolError } from "../core/errors.js";
-import { assertYamlDepth } from "../core/yaml.js";
+import { assertYamlDepth, yamlErrorMessage } from "../core/yaml.js";
 
 /**
  * Policies as code, in CEL (the expression language of Kubernetes admission policies), over one
@@ -101,11 +101,11 @@ export function parsePolicy(text: string, file: string): Policy {
   let v: unknown;
   assertYamlDepth(text, file);
   try {
-    v = parseYaml(text);
+    v = parseYaml(text, { prettyErrors: false, logLevel: "error" });
   } catch (e) {
     throw new ToolError(
       "POLICY_INVALID",
-      `${file}: not YAML or JSON: ${(e as Error).message.split("\n")[0]}`,
+      `${file}: not YAML or JSON: ${yamlErrorMessage(text, e)}`,
     );
   }
   const o = v as { name?: unknown; params?: unknown; rules?: unknown };

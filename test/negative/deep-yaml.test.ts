@@ -124,3 +124,44 @@ describe("deeply nested YAML", { timeout: 300_000 }, () => {
     expect(() => parsePnpmLock(bomb)).toThrow(/alias/i);
   });
 });
+
+describe("YAML whose errors are costly to quote", () => {
+  // The library's "pretty" errors quote the source around the error at a cost that grows with the
+  // square of the input: a 200 KB policy of "- a: - a: ..." took 21 s to refuse, a layout or a
+  // lockfile of 40,000 "!!seq" tags 11-12 s. Refused now in about a second, the place named by line
+  // and column; the time limit of each case is ten times that.
+  const dir = tempDir();
+  const seqmap = join(dir, "seqmap.yaml");
+  writeFileSync(seqmap, `${"- a: ".repeat(40_000)}1\n`);
+  const tags = `keys: ${"!!seq ".repeat(40_000)}x\n`;
+  const tagged = join(dir, "tagged.yaml");
+  writeFileSync(tagged, tags);
+  const fixture = join(dir, "fx.json");
+  writeFileSync(fixture, JSON.stringify({ input: {}, expect: { allow: true } }));
+
+  it.each([
+    ["- a: - a: …", seqmap],
+    ["!!seq !!seq …", tagged],
+  ])(
+    "a policy of %s is refused in bounded time, naming the line",
+    { timeout: 15_000 },
+    (_n, file) => {
+      const r = cli("policy", "test", "--policy", file, fixture);
+      const e = JSON.parse(r.stderr.trim().split("\n").at(-1) ?? "{}").error ?? {};
+      expect(r.status, r.stderr).toBe(3);
+      expect(e.code).toBe("POLICY_INVALID");
+      expect(e.message).toMatch(/at line \d+, column \d+/);
+    },
+  );
+
+  it("a layout description and a pnpm lockfile of the same are refused in bounded time", {
+    timeout: 15_000,
+  }, async () => {
+    await expect(layoutFromYaml(tags, dir, new Date())).rejects.toMatchObject({
+      code: "INTOTO_METADATA_INVALID",
+    });
+    expect(() =>
+      parsePnpmLock(`lockfileVersion: '9.0'\npackages:\n  x: ${"!!seq ".repeat(40_000)}x\n`),
+    ).toThrow();
+  });
+});

@@ -38,7 +38,7 @@ export function parsePnpmKey(key: string, lockVersion: number): [string, string]
 export function parsePnpmLock(src: string): LockEntry[] {
   assertYamlDepth(src, "the pnpm lockfile");
   // aliases are bounded (the library's default, 100): an alias bomb expands exponentially
-  const doc = asObject(parseYaml(src));
+  const doc = asObject(parseYaml(src, { prettyErrors: false, logLevel: "error" }));
   const lockVersion = Number.parseFloat(String(doc["lockfileVersion"] ?? "5"));
   if (!Number.isFinite(lockVersion)) {
     throw new Error(`unknown lockfileVersion ${String(doc["lockfileVersion"])}`);
