@@ -12,7 +12,7 @@ import {
   utimes,
 } from "node:fs/promises";
 import { join } from "node:path";
-import { SourceError } from "../core/errors.js";
+import { SourceError, ToolError } from "../core/errors.js";
 import { type Issue, IssueCollector } from "../core/issues.js";
 import type { Limits } from "../core/limits.js";
 import type { TarBodySink } from "../oci/index.js";
@@ -221,6 +221,13 @@ class TreeWriter {
           {
             hint: "what was written has been removed; free space on the target's filesystem, or export to another one",
           },
+        );
+      }
+      if (code === "EROFS" || code === "EACCES" || code === "EPERM") {
+        throw new ToolError(
+          "CORE_OUTPUT_UNWRITABLE",
+          `export stopped at ${path.slice(0, 200)}: the target cannot be written (${code})`,
+          { hint: "what was written has been removed; export to a writable directory" },
         );
       }
       throw e;

@@ -151,6 +151,28 @@ describe("hostile layers on image export", { timeout: 400_000 }, () => {
     }
   });
 
+  it("a read-only target is named as such, not reported as a bug", async (t) => {
+    const dir = join(tempDir("cleanimg-ro-"), "img");
+    await buildImageLayout({
+      dir,
+      layers: [{ kind: "files", files: [{ name: "f", type: "file", body: "x" }] }],
+    });
+    const mnt = tempDir("cleanimg-rofs-");
+    if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt]).status !== 0) {
+      t.skip("mounting a tmpfs needs root (CAP_SYS_ADMIN)");
+    }
+    try {
+      mkdirSync(join(mnt, "empty"));
+      expect(spawnSync("mount", ["-o", "remount,ro", mnt]).status).toBe(0);
+      const r = exportCli(`oci:${dir}`, join(mnt, "empty"));
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(/the target cannot be written \(EROFS\)/);
+      expect(r.stderr).not.toMatch(/looks like a bug/);
+    } finally {
+      spawnSync("umount", [mnt]);
+    }
+  });
+
   it("refuses a path longer than the kernel takes before writing anything, in one short line", async () => {
     const dir = join(tempDir("cleanimg-deep-"), "img");
     const depth = 1900; // "d/" x 1900 = 3800 bytes: under the image path limit, over PATH_MAX below

@@ -151,4 +151,22 @@ describe("bad inputs and outputs on the command line", { timeout: 300_000 }, () 
     expect(existsSync(".key")).toBe(false);
     expect(readdirSync(".")).toEqual(before);
   });
+
+  it("a missing key file is CORE_INPUT_UNREADABLE, and an empty input name is a usage error", () => {
+    const missing = join(tempDir(), "missing.key");
+    const r = cli("--json", "db", "export", "--key", missing, "-o", join(tempDir(), "x.out"));
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toContain('"code":"CORE_INPUT_UNREADABLE"');
+    expect(r.stderr).not.toMatch(/looks like a bug/);
+    // an empty --checkpoint verified without one, an empty --policy used the built-in policy
+    for (const args of [
+      ["tlog", "verify", "--checkpoint", ""],
+      ["policy", "test", "--policy", "", missing],
+      ["sigstore", "sign-bundle", "--key", missing, "--bundle", "", missing],
+    ]) {
+      const e = cli(...args);
+      expect(e.status, `${args.join(" ")}: ${e.stderr}`).toBe(2);
+      expect(firstLine(e.stderr), args.join(" ")).toMatch(/an empty file name/);
+    }
+  });
 });

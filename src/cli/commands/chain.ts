@@ -14,7 +14,7 @@ import {
 import { UsageError } from "../../core/errors.js";
 import { readInput } from "../../core/input.js";
 import { type Column, columnsTable, FLEET_COLUMNS } from "../render/table.js";
-import { timeRange } from "./common.js";
+import { inputFile, timeRange } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the chain commands. */
@@ -216,11 +216,12 @@ function registerTlog(program: Command, deps: CliDeps): void {
   tlog
     .command("verify")
     .description("re-derive the log from its entries; with --checkpoint, prove it only grew since")
-    .option("--checkpoint <file>", "an earlier signed checkpoint (from tlog checkpoint)")
+    .option("--checkpoint <file>", "an earlier signed checkpoint (from tlog checkpoint)", inputFile)
     .action(async (o: { checkpoint?: string }, cmd: Command) => {
-      const earlier = o.checkpoint
-        ? (await readInput(o.checkpoint, "the checkpoint")).toString("utf8")
-        : undefined;
+      const earlier =
+        o.checkpoint !== undefined
+          ? (await readInput(o.checkpoint, "the checkpoint")).toString("utf8")
+          : undefined;
       const v = await verifyTransparencyLog(context(cmd), earlier);
       const ok = v.problems.length === 0 && (v.consistentWith?.ok ?? true);
       out.result(v, () =>

@@ -35,6 +35,14 @@ export function outputFile(v: string): string {
   return v;
 }
 
+/** A file to read, named by an option: an empty name is a usage error, never the default. */
+export function inputFile(v: string): string {
+  if (v.trim() === "") {
+    throw new InvalidArgumentError("an empty file name: give a path, or leave the option out");
+  }
+  return v;
+}
+
 /** A limit option: a whole number of at least 1 (a limit of 0 would refuse everything). */
 export function positiveWholeNumber(v: string): number {
   const n = wholeNumber(v);

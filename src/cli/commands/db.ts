@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import {
   exportVulnDb,
@@ -14,6 +13,7 @@ import {
   vulnDbStatus,
 } from "../../app/index.js";
 import { ToolError, UsageError } from "../../core/errors.js";
+import { readInput } from "../../core/input.js";
 import { outputFile } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -41,7 +41,9 @@ export function registerDb(program: Command, deps: CliDeps): void {
         }
       }
       const keys = await Promise.all(
-        (o.key ?? []).map(async (k) => loadPublicKey(await readFile(k, "utf8"))),
+        (o.key ?? []).map(async (k) =>
+          loadPublicKey((await readInput(k, "the key")).toString("utf8")),
+        ),
       );
       const r = await importVulnData(context(cmd), paths, { keys });
       out.issues(r.issues);
@@ -69,7 +71,10 @@ export function registerDb(program: Command, deps: CliDeps): void {
     .requiredOption("-o, --output <file>", "the export file", outputFile)
     .action(async (o: { key: string; output: string }, cmd: Command) => {
       const signer = keySigner(
-        loadPrivateKey(await readFile(o.key, "utf8"), env["CLEANIMG_PASSWORD"]),
+        loadPrivateKey(
+          (await readInput(o.key, "the key")).toString("utf8"),
+          env["CLEANIMG_PASSWORD"],
+        ),
       );
       const r = await exportVulnDb(context(cmd), o.output, signer);
       out.result(
@@ -196,7 +201,10 @@ function registerDbRegistry(db: Command, deps: CliDeps): void {
     .requiredOption("--key <file>", "private key to sign with (passphrase from $CLEANIMG_PASSWORD)")
     .action(async (ref: string, o: { key: string }, cmd: Command) => {
       const signer = keySigner(
-        loadPrivateKey(await readFile(o.key, "utf8"), env["CLEANIMG_PASSWORD"]),
+        loadPrivateKey(
+          (await readInput(o.key, "the key")).toString("utf8"),
+          env["CLEANIMG_PASSWORD"],
+        ),
       );
       const r = await pushVulnDb(context(cmd), ref, signer);
       out.result(
@@ -219,7 +227,7 @@ function registerDbRegistry(db: Command, deps: CliDeps): void {
         );
       }
       const keys = await Promise.all(
-        o.key.map(async (k) => loadPublicKey(await readFile(k, "utf8"))),
+        o.key.map(async (k) => loadPublicKey((await readInput(k, "the key")).toString("utf8"))),
       );
       const r = await pullVulnDb(context(cmd), ref, keys);
       out.result(r, () =>

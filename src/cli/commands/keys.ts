@@ -200,7 +200,7 @@ function registerSigstore(program: Command, deps: CliDeps): void {
       "sign-bundle --identity-token TOKEN --bundle FILE [--signing-config FILE | --staging | --fulcio-url URL --rekor-url URL] ARTIFACT (keyless), or --key FILE instead of a token",
     )
     .argument("<artifact>", "the file to sign")
-    .requiredOption("--bundle <file>", "where to write the Sigstore v0.3 bundle")
+    .requiredOption("--bundle <file>", "where to write the Sigstore v0.3 bundle", outputFile)
     .option("--identity-token <jwt>", "OIDC identity token (keyless)")
     .option("--key <file>", "sign with this private key (PEM or cosign.key) instead of keyless")
     .option("--signing-config <file>", "signing_config.json naming Fulcio, Rekor and TSA")

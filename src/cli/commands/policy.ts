@@ -9,6 +9,7 @@ import {
 } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
 import { readJsonInput } from "../../core/input.js";
+import { inputFile } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** The rules of a decision, one line each, with what a failing rule looked at. */
@@ -64,6 +65,7 @@ export function registerPolicy(program: Command, deps: CliDeps): void {
     .option(
       "--policy <file>",
       "a CEL policy (YAML/JSON) or a Rego file (needs opa); default: the built-in policy",
+      inputFile,
     )
     .option("--query <q>", "Rego query whose value is the decision", "data.deployment.allow")
     .action(
@@ -110,7 +112,11 @@ export function registerPolicy(program: Command, deps: CliDeps): void {
     .description(
       "run a policy's unit tests: fixtures of {input, params?, expect: {allow, failing?}}",
     )
-    .option("--policy <file>", "the CEL policy under test (default: the built-in policy)")
+    .option(
+      "--policy <file>",
+      "the CEL policy under test (default: the built-in policy)",
+      inputFile,
+    )
     .argument("<fixtures...>", "fixture JSON files")
     .action(async (fixtures: string[], o: { policy?: string }) => {
       const { policy } = await loadPolicy(o.policy);
