@@ -61,10 +61,17 @@ export function parseJson(
  */
 export function assertJsonDepth(text: string, what: string, maxDepth = MAX_JSON_DEPTH): void {
   if (jsonDepth(text, maxDepth) > maxDepth) {
-    throw new ToolError(
-      "CORE_LIMIT_EXCEEDED",
-      `${what} is nested more than ${maxDepth} levels deep`,
-      { hint: "no real document is nested that deep: the input is hostile or corrupt" },
-    );
+    throw tooDeep(what, maxDepth);
   }
+}
+
+/** The error for a document nested deeper than `maxDepth` (JSON or YAML). */
+export function tooDeep(what: string, maxDepth: number): ToolError {
+  return new ToolError(
+    "CORE_LIMIT_EXCEEDED",
+    `${what} is nested more than ${maxDepth} levels deep`,
+    {
+      hint: "no real document is nested that deep: the input is hostile or corrupt",
+    },
+  );
 }

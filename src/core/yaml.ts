@@ -1,6 +1,5 @@
 import { Lexer, Parser } from "yaml";
-import { ToolError } from "./errors.js";
-import { MAX_JSON_DEPTH } from "./json.js";
+import { MAX_JSON_DEPTH, tooDeep } from "./json.js";
 
 const COLLECTIONS = new Set(["block-map", "block-seq", "flow-collection"]);
 
@@ -39,11 +38,7 @@ export function yamlDepth(text: string, limit = Number.POSITIVE_INFINITY): numbe
  */
 export function assertYamlDepth(text: string, what: string, maxDepth = MAX_JSON_DEPTH): void {
   if (yamlDepth(text, maxDepth) > maxDepth) {
-    throw new ToolError(
-      "CORE_LIMIT_EXCEEDED",
-      `${what} is nested more than ${maxDepth} levels deep`,
-      { hint: "no real document is nested that deep: the input is hostile or corrupt" },
-    );
+    throw tooDeep(what, maxDepth);
   }
 }
 

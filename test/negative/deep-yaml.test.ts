@@ -23,6 +23,15 @@ const cli = (...args: string[]) =>
     encoding: "utf8",
     timeout: 120_000,
   });
+/** The command refuses `file` as too deep: exit 3, CORE_LIMIT_EXCEEDED, naming it. */
+function expectTooDeep(args: readonly string[], file: string): void {
+  const r = cli(...args);
+  const e = JSON.parse(r.stderr.trim().split("\n").at(-1) ?? "{}").error ?? {};
+  expect(r.status, r.stderr).toBe(3);
+  expect(e.code).toBe("CORE_LIMIT_EXCEEDED");
+  expect(e.message).toContain(file);
+  expect(e.message).toMatch(/nested more than 256 levels deep/);
+}
 const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
 /** A block mapping nested `n` levels by indentation alone (no brackets), under `key`. */
 const blockDeep = (key: string, n: number) =>
@@ -52,14 +61,9 @@ describe("YAML nested by indentation alone (block collections, no brackets)", {
       policy,
     ],
     ["policy test --policy, 600 levels", ["policy", "test", "--policy", shallow, fixture], shallow],
-  ])("%s: exit 3, CORE_LIMIT_EXCEEDED, naming the file", (_name, args, file) => {
-    const r = cli(...args);
-    const e = JSON.parse(r.stderr.trim().split("\n").at(-1) ?? "{}").error ?? {};
-    expect(r.status, r.stderr).toBe(3);
-    expect(e.code).toBe("CORE_LIMIT_EXCEEDED");
-    expect(e.message).toContain(file);
-    expect(e.message).toMatch(/nested more than 256 levels deep/);
-  });
+  ])("%s: exit 3, CORE_LIMIT_EXCEEDED, naming the file", (_name, args, file) =>
+    expectTooDeep(args, file),
+  );
 
   it("an in-toto layout description and a pnpm lockfile: CORE_LIMIT_EXCEEDED", async () => {
     await expect(
@@ -93,14 +97,9 @@ describe("deeply nested YAML", { timeout: 300_000 }, () => {
   it.each([
     ["build --spec", ["build", "--spec", spec], spec],
     ["policy test --policy", ["policy", "test", "--policy", policy, fixture], policy],
-  ])("%s: exit 3, CORE_LIMIT_EXCEEDED, naming the file", (_name, args, file) => {
-    const r = cli(...args);
-    const e = JSON.parse(r.stderr.trim().split("\n").at(-1) ?? "{}").error ?? {};
-    expect(r.status, r.stderr).toBe(3);
-    expect(e.code).toBe("CORE_LIMIT_EXCEEDED");
-    expect(e.message).toContain(file);
-    expect(e.message).toMatch(/nested more than 256 levels deep/);
-  });
+  ])("%s: exit 3, CORE_LIMIT_EXCEEDED, naming the file", (_name, args, file) =>
+    expectTooDeep(args, file),
+  );
 
   it("an in-toto layout description: CORE_LIMIT_EXCEEDED", async () => {
     await expect(
