@@ -1,6 +1,14 @@
 import { OciError, ToolError } from "../core/errors.js";
 import { concatBytes } from "../core/limits.js";
 import {
+  BLOCK,
+  checksumOk,
+  isZeroBlock,
+  readNumber,
+  readString,
+  ustarFields,
+} from "./tar-header.js";
+import {
   applyPax,
   MAX_PAX_GLOBAL_HEADERS,
   MAX_PAX_RECORDS,
@@ -8,6 +16,7 @@ import {
   parsePax,
 } from "./tar-pax.js";
 
+export { BLOCK } from "./tar-header.js";
 export { MAX_PAX_GLOBAL_HEADERS, MAX_PAX_RECORDS, parsePax } from "./tar-pax.js";
 
 /**
@@ -78,7 +87,6 @@ export interface TarReadOptions {
   ) => TarBodySink | undefined | Promise<TarBodySink | undefined>;
 }
 
-export const BLOCK = 512;
 const TYPES: Record<string, TarEntryType> = {
   "0": "file",
   "\0": "file",
@@ -91,100 +99,11 @@ const TYPES: Record<string, TarEntryType> = {
   "6": "fifo",
 };
 
-const decoder = new TextDecoder("utf-8");
-
-function readString(buf: Uint8Array, off: number, len: number): string {
-  let end = off;
-  const max = off + len;
-  while (end < max && buf[end] !== 0) {
-    end++;
-  }
-  return decoder.decode(buf.subarray(off, end));
-}
-
-function readNumber(
-  buf: Uint8Array,
-  off: number,
-  len: number,
-  field: string,
-  what: string,
-): number {
-  const first = buf[off] ?? 0;
-  if (first & 0x80) {
-    // GNU base-256: big-endian two's complement, first byte's top bit set.
-    let value = first & 0x7f;
-    for (let i = 1; i < len; i++) {
-      value = value * 256 + (buf[off + i] ?? 0);
-      if (value > Number.MAX_SAFE_INTEGER) {
-        throw new OciError("OCI_TAR_INVALID", `${what}: ${field} field out of range`);
-      }
-    }
-    return value;
-  }
-  let value = 0;
-  let seen = false;
-  for (let i = off; i < off + len; i++) {
-    const c = buf[i] ?? 0;
-    if (c === 0 || c === 0x20) {
-      if (seen) {
-        break;
-      }
-      continue;
-    }
-    if (c < 0x30 || c > 0x37) {
-      throw new OciError("OCI_TAR_INVALID", `${what}: invalid octal digit in ${field} field`);
-    }
-    value = value * 8 + (c - 0x30);
-    seen = true;
-  }
-  return value;
-}
-
-function checksumOk(buf: Uint8Array, off: number, what: string): boolean {
-  const stored = readNumber(buf, off + 148, 8, "checksum", what);
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    sum += i >= 148 && i < 156 ? 0x20 : (buf[off + i] ?? 0);
-  }
-  return sum === stored;
-}
-
-function isZeroBlock(buf: Uint8Array, off: number): boolean {
-  for (let i = off; i < off + BLOCK; i++) {
-    if (buf[i] !== 0) {
-      return false;
-    }
-  }
-  return true;
-}
-
 type State =
   | { kind: "header" }
   | { kind: "body"; remaining: number; padding: number; sink: TarBodySink | undefined }
   | { kind: "meta"; remaining: number; padding: number; chunks: Uint8Array[]; flag: string }
   | { kind: "done" };
-
-/** The header fields of a ustar block, before PAX records and GNU long names apply. */
-function ustarFields(buf: Uint8Array, size: number, what: string): PaxFields {
-  const magic = readString(buf, 257, 6);
-  let name = readString(buf, 0, 100);
-  if (magic === "ustar") {
-    const prefix = readString(buf, 345, 155);
-    if (prefix) {
-      name = `${prefix}/${name}`;
-    }
-  }
-  return {
-    name,
-    linkname: readString(buf, 157, 100),
-    size,
-    uid: readNumber(buf, 108, 8, "uid", what),
-    gid: readNumber(buf, 116, 8, "gid", what),
-    mtime: readNumber(buf, 136, 12, "mtime", what),
-    uname: readString(buf, 265, 32),
-    gname: readString(buf, 297, 32),
-  };
-}
 
 type GlobalFields = { fields: Partial<PaxFields>; extra?: Readonly<Record<string, string>> };
 
