@@ -2,7 +2,7 @@ import type { KeyObject } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { verifySignature } from "../attest/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
-import { appendToLog, type LinkInput } from "../store/index.js";
+import { appendToLog, type EvidenceLink, type LinkInput } from "../store/index.js";
 import type { ChainContext } from "./context.js";
 import { identities, trustedKeys } from "./keys.js";
 import { raiseWitness, readWitness } from "./witness.js";
@@ -156,6 +156,8 @@ export async function verifyAuditTrail(ctx: ChainContext): Promise<AuditVerifica
   const raw = await ctx.evidence().entries(AUDIT_LOG, 0);
   const keys = await trustedKeys(ctx);
   const problems: AuditProblem[] = [];
+  /** Every evidence digest an event of the log names (what the log records was made). */
+  const named = new Set<string>();
   let prev = GENESIS;
   raw.forEach((bytes, i) => {
     let stored: StoredAuditEntry;
@@ -167,6 +169,9 @@ export async function verifyAuditTrail(ctx: ChainContext): Promise<AuditVerifica
       return;
     }
     const ev = stored.event;
+    for (const v of Object.values(ev?.evidence ?? {})) {
+      named.add(String(v));
+    }
     if (ev?.seq !== i) {
       problems.push({
         seq: i,
@@ -199,11 +204,53 @@ export async function verifyAuditTrail(ctx: ChainContext): Promise<AuditVerifica
   if (cut) {
     problems.push(cut);
   }
+  const unrecorded = await linkedWithoutEvent(ctx, named, raw.length);
+  if (unrecorded) {
+    problems.push(unrecorded);
+  }
   return {
     events: raw.length,
     intact: problems.length === 0,
     problems,
     ...(raw.length > 0 ? { head: prev } : {}),
+  };
+}
+
+/**
+ * Link kinds that are only ever made in the transaction of an audit event naming their evidence
+ * (chain links, recorded or imported, and the standard attestations derived from them).
+ */
+export const AUDITED_LINK_KINDS: readonly string[] = ["attestation", "standard-attestation"];
+
+/**
+ * The audit log against the signed evidence the store holds: every link of an audited kind was
+ * made together with an event naming its evidence. A link no event of the log names proves that
+ * events were removed, also when the log's tail, its audit-event links and the witness beside the
+ * store were all removed together (the attestation, signed and logged, is still there).
+ */
+async function linkedWithoutEvent(
+  ctx: ChainContext,
+  named: ReadonlySet<string>,
+  size: number,
+): Promise<AuditProblem | undefined> {
+  const missing: EvidenceLink[] = [];
+  for (const kind of AUDITED_LINK_KINDS) {
+    for (const l of await ctx.evidence().find({ kind })) {
+      if (!named.has(l.evidence)) {
+        missing.push(l);
+      }
+    }
+  }
+  if (missing.length === 0) {
+    return undefined;
+  }
+  const made = (l: EvidenceLink): string => l.annotations["created"] ?? l.createdAt;
+  missing.sort((a, b) => (made(a) < made(b) ? -1 : made(a) > made(b) ? 1 : 0));
+  const first = missing[0] as EvidenceLink;
+  const what = first.annotations["stage"] ? `${first.annotations["stage"]} ` : "";
+  return {
+    seq: size,
+    reason: `the store holds ${missing.length} ${missing.length === 1 ? "link" : "links"} that no event of the audit log records (the first: ${what}${first.kind} ${first.evidence} of image ${first.subject}, made ${made(first)}): ${missing.length === 1 ? "the event that recorded it was" : "the events that recorded them were"} removed`,
   };
 }
 

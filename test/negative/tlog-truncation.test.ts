@@ -6,13 +6,16 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   type AppContext,
+  ATTESTATION_KIND,
   type AuditEvent,
   auditEvents,
   createAppContext,
+  STANDARD_ATTESTATION_KIND,
   verifyAuditTrail,
   verifyChain,
   verifyTransparencyLog,
 } from "../../src/app/index.js";
+import { AUDITED_LINK_KINDS } from "../../src/chain/audit.js";
 import { generateChains, imageOf } from "../support/chains.js";
 import { freshDatabase } from "../support/postgres.js";
 import { tempDir } from "../support/tmp.js";
@@ -118,6 +121,12 @@ async function recorded(make: () => Promise<Store>): Promise<Store> {
   return s;
 }
 
+it("the link kinds audit verify holds to their events are the kinds made with an event", () => {
+  expect([...AUDITED_LINK_KINDS].sort()).toEqual(
+    [ATTESTATION_KIND, STANDARD_ATTESTATION_KIND].sort(),
+  );
+});
+
 describe.each([
   ["sqlite", sqliteStore],
   ["postgres", postgresStore],
@@ -222,6 +231,37 @@ describe.each([
     const av = s.cli("audit", "verify");
     expect(av.status).toBe(1);
     expect(av.stdout).not.toMatch(/intact/);
+  });
+
+  it("the audit log's tail, its audit-event links and the witness deleted: the signed links no event records prove it", async () => {
+    const s = await recorded(make);
+    const ctx0 = s.ctx();
+    const cut = (await auditEvents(ctx0)).filter((e) => e.seq >= 9) as AuditEvent[];
+    await ctx0.close();
+    await s.sql("DELETE FROM log_entries WHERE log = 'audit' AND idx >= 9");
+    for (const e of cut) {
+      await s.sql(`DELETE FROM links WHERE kind = 'audit-event' AND ${s.seqIs}`, [String(e.seq)]);
+    }
+    for (const f of readdirSync(s.witness()).filter((f) => f.startsWith("audit-"))) {
+      rmSync(join(s.witness(), f));
+    }
+    const v = await verifyAuditTrail(s.ctx());
+    expect(v.events).toBe(9);
+    expect(v.intact).toBe(false);
+    expect(v.problems).toEqual([
+      {
+        seq: 9,
+        reason: expect.stringMatching(
+          new RegExp(
+            `^the store holds 3 links that no event of the audit log records \\(the first: vex attestation ${cut[0]?.evidence["attestation"]} of image ${second}, made ${cut[0]?.time}\\): the events that recorded them were removed$`,
+          ),
+        ),
+      },
+    ]);
+    const av = s.cli("audit", "verify");
+    expect(av.status).toBe(1);
+    expect(av.stdout).not.toMatch(/intact/);
+    expect(av.stdout).toMatch(/event #9: the store holds 3 links that no event/);
   });
 
   it("the audit log's tail cut together with the index rows: the chain is broken, not intact", async () => {
