@@ -6,6 +6,7 @@ import { BUNDLE_MEDIA_TYPE, recordAuditEvent, signStatement } from "../chain/ind
 import { type Digest, digestHex, sha256 } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import { readInput } from "../core/input.js";
+import type { Issue } from "../core/issues.js";
 import {
   DEFAULT_EXCLUDES,
   type InTotoKey,
@@ -43,6 +44,23 @@ export async function loadPublicKeys(paths: readonly string[]): Promise<InTotoKe
   return Promise.all(paths.map(async (p) => loadInTotoPublicKey(await readKeyFile(p), p)));
 }
 
+/** Records artifacts, naming each given path that does not exist as an issue (not recorded). */
+function recorded(
+  role: "material" | "product",
+  paths: readonly string[],
+  base: string,
+  excludes: readonly string[],
+  issues: Issue[],
+): Record<string, Record<string, string>> {
+  return recordArtifacts(paths, base, excludes, (p) =>
+    issues.push({
+      code: "INTOTO_ARTIFACT_MISSING",
+      message: `${role} ${p} does not exist (under ${base}): not recorded in the link`,
+      path: p,
+    }),
+  );
+}
+
 export interface RunOptions {
   readonly name: string;
   readonly signer: InTotoSigner;
@@ -64,7 +82,9 @@ export interface RunOptions {
  * Runs a step: hashes the materials, runs the command (its return value, stdout and stderr are
  * the byproducts), hashes the products, signs the link and writes `NAME.KEYID8.link`.
  */
-export async function intotoRun(o: RunOptions): Promise<{ path: string; link: Link }> {
+export async function intotoRun(
+  o: RunOptions,
+): Promise<{ path: string; link: Link; issues: readonly Issue[] }> {
   if (!/^[\w.-]+$/.test(o.name)) {
     throw new ToolError(
       "CORE_INVALID_ARGUMENT",
@@ -74,7 +94,8 @@ export async function intotoRun(o: RunOptions): Promise<{ path: string; link: Li
   const cwd = o.cwd;
   const base = resolve(cwd, o.basePath ?? ".");
   const excludes = o.excludes ?? DEFAULT_EXCLUDES;
-  const materials = recordArtifacts(o.materials ?? [], base, excludes);
+  const issues: Issue[] = [];
+  const materials = recorded("material", o.materials ?? [], base, excludes, issues);
   let byproducts: Record<string, unknown> = {};
   if (!o.noCommand) {
     const [cmd, ...args] = o.command;
@@ -89,7 +110,7 @@ export async function intotoRun(o: RunOptions): Promise<{ path: string; link: Li
     }
     byproducts = { "return-value": r.status ?? -1, stderr: r.stderr, stdout: r.stdout };
   }
-  const products = recordArtifacts(o.products ?? [], base, excludes);
+  const products = recorded("product", o.products ?? [], base, excludes, issues);
   const link: Link = {
     _type: "link",
     name: o.name,
@@ -104,7 +125,7 @@ export async function intotoRun(o: RunOptions): Promise<{ path: string; link: Li
     `${o.name}.${o.signer.key.keyid.slice(0, 8)}.link`,
   );
   await writeFileAtomic(path, signMetadata(link, [o.signer], o.useDsse ? "dsse" : "metablock"));
-  return { path, link };
+  return { path, link, issues };
 }
 
 /**
@@ -175,20 +196,27 @@ export async function intotoRecordStart(o: {
   excludes?: readonly string[];
   basePath?: string;
   cwd: string;
-}): Promise<{ path: string }> {
+}): Promise<{ path: string; issues: readonly Issue[] }> {
   const base = resolve(o.cwd, o.basePath ?? ".");
+  const issues: Issue[] = [];
   const link: Link = {
     _type: "link",
     name: o.name,
     command: [],
-    materials: recordArtifacts(o.materials ?? [], base, o.excludes ?? DEFAULT_EXCLUDES),
+    materials: recorded(
+      "material",
+      o.materials ?? [],
+      base,
+      o.excludes ?? DEFAULT_EXCLUDES,
+      issues,
+    ),
     products: {},
     byproducts: {},
     environment: {},
   };
   const path = join(o.cwd, `.${o.name}.${o.signer.key.keyid.slice(0, 8)}.link-unfinished`);
   await writeFileAtomic(path, signMetadata(link, [o.signer], "metablock"));
-  return { path };
+  return { path, issues };
 }
 
 /**
@@ -204,7 +232,7 @@ export async function intotoRecordStop(o: {
   metadataDirectory?: string;
   useDsse?: boolean;
   cwd: string;
-}): Promise<{ path: string; link: Link }> {
+}): Promise<{ path: string; link: Link; issues: readonly Issue[] }> {
   const prefix = o.signer.key.keyid.slice(0, 8);
   const unfinished = join(o.cwd, `.${o.name}.${prefix}.link-unfinished`);
   const bytes = await readFile(unfinished).catch(() => {
@@ -220,14 +248,16 @@ export async function intotoRecordStop(o: {
     );
   }
   const base = resolve(o.cwd, o.basePath ?? ".");
+  const issues: Issue[] = [];
+  const excludes = o.excludes ?? DEFAULT_EXCLUDES;
   const link: Link = {
     ...m.signed,
-    products: recordArtifacts(o.products ?? [], base, o.excludes ?? DEFAULT_EXCLUDES),
+    products: recorded("product", o.products ?? [], base, excludes, issues),
   };
   const path = join(resolve(o.cwd, o.metadataDirectory ?? "."), `${o.name}.${prefix}.link`);
   await writeFileAtomic(path, signMetadata(link, [o.signer], o.useDsse ? "dsse" : "metablock"));
   await rm(unfinished, { force: true });
-  return { path, link };
+  return { path, link, issues };
 }
 
 export const VSA_PREDICATE = "https://slsa.dev/verification_summary/v1";

@@ -74,6 +74,8 @@ export function recordArtifacts(
   paths: readonly string[],
   root: string,
   excludes: readonly string[] = DEFAULT_EXCLUDES,
+  /** Told each path given that does not exist (in-toto-run skips it; the caller names it). */
+  missing?: (path: string) => void,
 ): Record<string, Record<string, string>> {
   const res = excludes.map(fnmatchRegExp);
   const out: Record<string, Record<string, string>> = {};
@@ -99,6 +101,8 @@ export function recordArtifacts(
     const abs = join(root, p);
     if (existsSync(abs)) {
       walk(abs);
+    } else {
+      missing?.(p);
     }
   }
   return out;

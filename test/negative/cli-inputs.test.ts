@@ -149,6 +149,9 @@ describe("bad inputs and outputs on the command line", { timeout: 300_000 }, () 
       expect(r.stdout, args.join(" ")).toBe("");
     }
     expect(existsSync(".key")).toBe(false);
+    const dir = cli("image", "export", "inputs/app:1", "");
+    expect(dir.status, dir.stderr).toBe(2);
+    expect(firstLine(dir.stderr)).toMatch(/an empty directory name/);
     expect(readdirSync(".")).toEqual(before);
   });
 

@@ -35,6 +35,16 @@ export function outputFile(v: string): string {
   return v;
 }
 
+/** A directory to write, named by an argument: an empty name is a usage error, not the cwd. */
+export function outputDirectory(v: string): string {
+  if (v.trim() === "") {
+    throw new InvalidArgumentError(
+      "an empty directory name: give the path of a new or empty directory",
+    );
+  }
+  return v;
+}
+
 /** A file to read, named by an option: an empty name is a usage error, never the default. */
 export function inputFile(v: string): string {
   if (v.trim() === "") {

@@ -10,7 +10,7 @@ import {
   tagLocalImage,
 } from "../../app/index.js";
 import { modeString, typeChar } from "../render/files.js";
-import { positiveWholeNumber, wholeNumber } from "./common.js";
+import { outputDirectory, positiveWholeNumber, wholeNumber } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the image commands. */
@@ -101,7 +101,7 @@ function registerImageCopy(deps: CliDeps, image: Command): void {
     .command("export")
     .description("write an image's merged filesystem into a new or empty directory")
     .argument("<image>", "image location")
-    .argument("<dir>", "target directory (must be new or empty)")
+    .argument("<dir>", "target directory (must be new or empty)", outputDirectory)
     .addOption(platformOption)
     .option(
       "--max-bytes <n>",

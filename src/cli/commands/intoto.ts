@@ -79,12 +79,14 @@ export function registerInToto(program: Command, deps: CliDeps): void {
           cwd: process.cwd(),
         });
         const rv = r.link.byproducts["return-value"];
+        out.issues(r.issues);
         out.result(
           {
             link: r.path,
             returnValue: rv ?? null,
             materials: Object.keys(r.link.materials).length,
             products: Object.keys(r.link.products).length,
+            issues: r.issues,
           },
           () =>
             `wrote ${r.path} (${Object.keys(r.link.materials).length} materials, ${Object.keys(r.link.products).length} products${rv !== undefined ? `, return value ${rv}` : ""})`,
@@ -128,7 +130,8 @@ function registerInTotoRecord(deps: CliDeps, intoto: Command): void {
           ...(o.basePath ? { basePath: o.basePath } : {}),
           cwd: process.cwd(),
         });
-        out.result(r, () => `wrote ${r.path}`);
+        out.issues(r.issues);
+        out.result({ path: r.path, issues: r.issues }, () => `wrote ${r.path}`);
       },
     );
   record
@@ -164,7 +167,8 @@ function registerInTotoRecord(deps: CliDeps, intoto: Command): void {
           ...(o.useDsse ? { useDsse: true } : {}),
           cwd: process.cwd(),
         });
-        out.result({ link: r.path }, () => `wrote ${r.path}`);
+        out.issues(r.issues);
+        out.result({ link: r.path, issues: r.issues }, () => `wrote ${r.path}`);
       },
     );
 }
