@@ -6,7 +6,7 @@ export {
   catalogSniffers,
 } from "./catalog.js";
 export type { CatalogContext, Cataloger, CatalogResult } from "./cataloger.js";
-export { parseDep5Licenses } from "./catalogers/debian/index.js";
+export { DEBIAN_BUILT_USING, parseDep5Licenses } from "./catalogers/debian/index.js";
 export {
   type GoBuildInfo,
   type GoModFile,

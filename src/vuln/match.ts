@@ -2,6 +2,7 @@ import type { Digest } from "../core/digest.js";
 import type { Issue } from "../core/issues.js";
 import type { Sbom } from "../sbom/index.js";
 import { type Affected, fixedAfter, isAffected } from "../versions/index.js";
+import { compiledIn, inOwnersBuild } from "./built-using.js";
 import { cvss3BaseScore, cvss4Score } from "./cvss.js";
 import type { AdvisoryHit, VulnDb } from "./db.js";
 import type { OsvRecord } from "./osv.js";
@@ -21,6 +22,8 @@ export interface Finding {
     readonly version: string;
     readonly purl: string;
     readonly type: string;
+    /** The file that evidences the package (its metadata file, or the binary it is compiled into). */
+    readonly location?: string;
   };
   /** Ecosystem and name the data was looked up under (Debian data is keyed by source package). */
   readonly matchedAs: { readonly ecosystem: string; readonly name: string };
@@ -212,14 +215,19 @@ function markKnownExploited(list: readonly Finding[], db: VulnDb): Finding[] {
  * Matches every package of an SBOM against the database. OS packages are matched with their
  * distribution's data by source package and release, honouring the distribution's statuses;
  * language packages by ecosystem and name; a language package that an OS package owns is left to
- * the distribution's data. Unparsable versions give "unknown" findings, never silence.
+ * the distribution's data, except code compiled into its binaries (a Go program's standard library
+ * and modules), matched and read against the owner's Built-Using (built-using.ts). Unparsable
+ * versions give "unknown" findings, never silence.
  */
 export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
   const issues: Issue[] = [];
   const findings = new Map<string, Finding>();
   const distro = distroEcosystem(sbom);
-  const owned = new Set(
-    sbom.relationships.filter((r) => r.type === "contains" && r.from !== "root").map((r) => r.to),
+  const byId = new Map(sbom.packages.map((p) => [p.id, p]));
+  const ownerOf = new Map(
+    sbom.relationships
+      .filter((r) => r.type === "contains" && r.from !== "root")
+      .map((r) => [r.to, byId.get(r.from)]),
   );
   let matched = 0;
   const coverage = new Map<string, boolean>();
@@ -243,7 +251,9 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
       name = p.source?.name ?? p.name;
     } else {
       ecosystem = LANGUAGE_ECOSYSTEMS[p.type];
-      if (owned.has(p.id)) {
+      // an OS package's language packages are the distribution's to assess; code compiled into
+      // its binaries is not (see built-using.ts)
+      if (ownerOf.has(p.id) && !compiledIn(p)) {
         continue;
       }
       if (!ecosystem) {
@@ -290,16 +300,18 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
       if (findings.has(key)) {
         continue; // the same advisory from another source (derived OSV and list)
       }
-      findings.set(
-        key,
-        findingOf(
-          p,
-          hit,
-          { ecosystem, name },
-          verdict as Affected & { kind: Finding["status"] },
-          status,
-        ),
+      const f = findingOf(
+        p,
+        hit,
+        { ecosystem, name },
+        verdict as Affected & { kind: Finding["status"] },
+        status,
       );
+      const owner = ownerOf.get(p.id);
+      const kept = owner ? inOwnersBuild(f, p, owner, db, distro) : f;
+      if (kept) {
+        findings.set(key, kept);
+      }
     }
   }
   const list = foldDebianAdvisories([...findings.values()]).sort((a, b) =>

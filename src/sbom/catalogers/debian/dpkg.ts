@@ -124,6 +124,9 @@ async function packageFiles(
   return { md5, files, locations };
 }
 
+/** The property a package's Built-Using field is kept under (the source versions compiled in). */
+export const DEBIAN_BUILT_USING = "debian:builtUsing";
+
 /** One installed package's stanza as a package of the model. */
 async function dpkgPackage(
   resolver: FileResolver,
@@ -150,6 +153,8 @@ async function dpkgPackage(
   });
   const license = normalizeLicenses(declared);
   const maintainer = st.get("Maintainer");
+  // the exact source versions compiled into its binaries (static linking: Go, Rust)
+  const builtUsing = st.get("Built-Using")?.replace(/\s+/g, " ").trim();
   return {
     id: packageId(p, src.path),
     name,
@@ -176,6 +181,7 @@ async function dpkgPackage(
         ...dependencyNames(st.get("Depends")),
       ]),
     ].sort(),
+    ...(builtUsing ? { properties: { [DEBIAN_BUILT_USING]: builtUsing } } : {}),
   };
 }
 

@@ -1,2 +1,2 @@
 // Debian and its derivatives: the dpkg database (status and distroless status.d).
-export { dpkgCataloger, parseDep5Licenses } from "./dpkg.js";
+export { DEBIAN_BUILT_USING, dpkgCataloger, parseDep5Licenses } from "./dpkg.js";
