@@ -23,7 +23,7 @@ import {
   trustedLogs,
 } from "../chain/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
-import { UsageError } from "../core/errors.js";
+import { ToolError, UsageError } from "../core/errors.js";
 import type { Issue } from "../core/issues.js";
 import type { EvidenceLink } from "../store/index.js";
 import {
@@ -178,26 +178,29 @@ export async function addVexDecision(
     : await signKeylessDecision(ctx, stmt);
   const store = ctx.evidence();
   const blob = await store.putBlob(signed.bytes, BUNDLE_MEDIA_TYPE);
-  const link = await store.link(digest, blob, VEX_DECISION_KIND, {
+  const annotations = {
     vulnerability: d.vulnerability,
     status: d.status,
     author: d.author,
     signer: signed.signer,
     ...(d.component ? { component: d.component } : {}),
-  });
-  await recordAuditEvent(ctx, {
-    action: "vex-decision",
-    subject: digest,
-    subjectName: ref,
-    evidence: { document: blob },
-    details: {
-      vulnerability: d.vulnerability,
-      status: d.status,
-      author: d.author,
-      signer: signed.signer,
-      ...(d.component ? { component: d.component } : {}),
+  };
+  // the decision and the audit event that records it are made together or not at all
+  await recordAuditEvent(
+    ctx,
+    {
+      action: "vex-decision",
+      subject: digest,
+      subjectName: ref,
+      evidence: { document: blob },
+      details: annotations,
     },
-  });
+    [{ subject: digest, evidence: blob, kind: VEX_DECISION_KIND, annotations }],
+  );
+  const [link] = await store.find({ subject: digest, evidence: blob, kind: VEX_DECISION_KIND });
+  if (!link) {
+    throw new ToolError("STORE_NOT_FOUND", `the decision's link ${blob} was not kept`);
+  }
   return { image: digest, document, link, signer: signed.signer };
 }
 

@@ -88,6 +88,15 @@ export async function recordAuditEvent(
   const { signing } = await identities(ctx);
   const store = ctx.evidence();
   let made: AuditEvent | undefined;
+  // the event names the evidence of every link made with it (what audit verify holds links to)
+  const evidence: Record<string, string> = { ...e.evidence };
+  const named = new Set(Object.values(evidence));
+  for (const l of links) {
+    if (!named.has(l.evidence)) {
+      evidence[`link:${l.kind}`] = l.evidence;
+      named.add(l.evidence);
+    }
+  }
   const appended = await appendToLog(store, AUDIT_LOG, async (seq, previous) => {
     const event: AuditEvent = {
       seq,
@@ -96,7 +105,7 @@ export async function recordAuditEvent(
       action: e.action,
       ...(e.subject ? { subject: e.subject } : {}),
       ...(e.subjectName ? { subjectName: e.subjectName } : {}),
-      evidence: e.evidence,
+      evidence,
       details: e.details ?? {},
       prev: previous ? sha256(previous) : GENESIS,
       keyid: signing.keyid,
@@ -217,10 +226,21 @@ export async function verifyAuditTrail(ctx: ChainContext): Promise<AuditVerifica
 }
 
 /**
- * Link kinds that are only ever made in the transaction of an audit event naming their evidence
- * (chain links, recorded or imported, and the standard attestations derived from them).
+ * Link kinds that are only ever made in the transaction of an audit event naming their evidence:
+ * chain links (recorded or imported), the standard attestations derived from them, people's VEX
+ * decisions, compliance reports, in-toto verification summaries, and documents submitted to the
+ * server. (The build's own evidence, signed into its provenance, and scan documents, named by the
+ * chain links that sign them, are made before their event and are not in this list.)
  */
-export const AUDITED_LINK_KINDS: readonly string[] = ["attestation", "standard-attestation"];
+export const AUDITED_LINK_KINDS: readonly string[] = [
+  "attestation",
+  "standard-attestation",
+  "vex-decision",
+  "compliance-report",
+  "intoto-verification",
+  "submitted-sbom",
+  "submitted-vex",
+];
 
 /**
  * The audit log against the signed evidence the store holds: every link of an audited kind was

@@ -6,16 +6,13 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   type AppContext,
-  ATTESTATION_KIND,
   type AuditEvent,
   auditEvents,
   createAppContext,
-  STANDARD_ATTESTATION_KIND,
   verifyAuditTrail,
   verifyChain,
   verifyTransparencyLog,
 } from "../../src/app/index.js";
-import { AUDITED_LINK_KINDS } from "../../src/chain/audit.js";
 import { generateChains, imageOf } from "../support/chains.js";
 import { freshDatabase } from "../support/postgres.js";
 import { tempDir } from "../support/tmp.js";
@@ -120,12 +117,6 @@ async function recorded(make: () => Promise<Store>): Promise<Store> {
   await ctx.close();
   return s;
 }
-
-it("the link kinds audit verify holds to their events are the kinds made with an event", () => {
-  expect([...AUDITED_LINK_KINDS].sort()).toEqual(
-    [ATTESTATION_KIND, STANDARD_ATTESTATION_KIND].sort(),
-  );
-});
 
 describe.each([
   ["sqlite", sqliteStore],
