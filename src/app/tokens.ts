@@ -46,6 +46,8 @@ type TokenEntry =
       readonly time: string;
       readonly by: string;
       readonly expires?: string;
+      /** The sequence number of the audit event that recorded it. */
+      readonly audit?: number;
       readonly prev: string;
     }
   | {
@@ -53,6 +55,7 @@ type TokenEntry =
       readonly id: string;
       readonly time: string;
       readonly by: string;
+      readonly audit?: number;
       readonly prev: string;
     };
 
@@ -102,6 +105,14 @@ export async function createToken(
   const id = randomBytes(8).toString("hex");
   const secret = randomBytes(32).toString("base64url");
   const by = opts.by ?? actor(ctx.settings.author);
+  // the event first: the entry names it, so removing the event shows (see verifyAuditTrail), and
+  // an interrupted creation leaves an event without a token, never a token without an event
+  const event = await recordAuditEvent(ctx, {
+    action: "token-create",
+    evidence: {},
+    details: { token: id, name: opts.name, role: opts.role },
+    actor: by,
+  });
   const entry = await appendTokenEntry(ctx, (prev) => ({
     op: "create",
     id,
@@ -111,14 +122,9 @@ export async function createToken(
     time: new Date().toISOString(),
     by,
     ...(opts.expires ? { expires: new Date(opts.expires).toISOString() } : {}),
+    audit: event.seq,
     prev,
   }));
-  await recordAuditEvent(ctx, {
-    action: "token-create",
-    evidence: {},
-    details: { token: id, name: opts.name, role: opts.role },
-    actor: by,
-  });
   return {
     token: `cit_${id}_${secret}`,
     record: {
@@ -145,19 +151,20 @@ export async function revokeToken(ctx: AppContext, id: string, by?: string): Pro
     throw new ToolError("STORE_CONFLICT", `token ${id} was revoked at ${t.record.revoked}`);
   }
   const who = by ?? actor(ctx.settings.author);
-  await appendTokenEntry(ctx, (prev) => ({
-    op: "revoke",
-    id,
-    time: new Date().toISOString(),
-    by: who,
-    prev,
-  }));
-  await recordAuditEvent(ctx, {
+  const event = await recordAuditEvent(ctx, {
     action: "token-revoke",
     evidence: {},
     details: { token: id, name: t.record.name },
     actor: who,
   });
+  await appendTokenEntry(ctx, (prev) => ({
+    op: "revoke",
+    id,
+    time: new Date().toISOString(),
+    by: who,
+    audit: event.seq,
+    prev,
+  }));
 }
 
 interface KnownToken {

@@ -213,9 +213,13 @@ export async function verifyAuditTrail(ctx: ChainContext): Promise<AuditVerifica
   if (cut) {
     problems.push(cut);
   }
-  const unrecorded = await linkedWithoutEvent(ctx, named, raw.length);
-  if (unrecorded) {
-    problems.push(unrecorded);
+  for (const p of [
+    await linkedWithoutEvent(ctx, named, raw.length),
+    await loggedPastTheEnd(ctx, raw.length),
+  ]) {
+    if (p) {
+      problems.push(p);
+    }
   }
   return {
     events: raw.length,
@@ -272,6 +276,41 @@ async function linkedWithoutEvent(
     seq: size,
     reason: `the store holds ${missing.length} ${missing.length === 1 ? "link" : "links"} that no event of the audit log records (the first: ${what}${first.kind} ${first.evidence} of image ${first.subject}, made ${made(first)}): ${missing.length === 1 ? "the event that recorded it was" : "the events that recorded them were"} removed`,
   };
+}
+
+/**
+ * Logs of the application whose signed entries name the audit event that recorded them (made
+ * first) as `entry.audit`: the API tokens' log.
+ */
+export const LOGS_NAMING_EVENTS: readonly string[] = ["tokens"];
+
+/**
+ * The audit log against the entries of LOGS_NAMING_EVENTS: an entry that names an event past the
+ * log's end proves events were removed (an admin token's creation erased, the token still live).
+ */
+async function loggedPastTheEnd(
+  ctx: ChainContext,
+  size: number,
+): Promise<AuditProblem | undefined> {
+  for (const log of LOGS_NAMING_EVENTS) {
+    const entries = await ctx.evidence().entries(log, 0);
+    for (const [i, bytes] of entries.entries()) {
+      let seq: unknown;
+      try {
+        seq = (JSON.parse(new TextDecoder().decode(bytes)) as { entry?: { audit?: unknown } }).entry
+          ?.audit;
+      } catch {
+        continue; // the log's own verification names unreadable entries
+      }
+      if (typeof seq === "number" && Number.isSafeInteger(seq) && seq >= size) {
+        return {
+          seq: size,
+          reason: `the audit log holds ${size} events, but entry #${i} of the ${log} log was recorded by audit event #${seq}: events were removed`,
+        };
+      }
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -9,7 +9,8 @@ import {
   STANDARD_ATTESTATION_KIND,
   VEX_DECISION_KIND,
 } from "../../src/app/index.js";
-import { AUDITED_LINK_KINDS } from "../../src/chain/audit.js";
+import { TOKEN_LOG } from "../../src/app/tokens.js";
+import { AUDITED_LINK_KINDS, LOGS_NAMING_EVENTS } from "../../src/chain/audit.js";
 import { scannedHome } from "../support/scanned-home.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -60,10 +61,12 @@ describe("audit verify holds every audited link to the event that made it", () =
     expect(add.status, add.stderr).toBe(0);
     const rep = cli("report", "fedramp", "--image", ref, "--output", join(tempDir(), "r.json"));
     expect(rep.status, rep.stderr).toBe(0);
+    const tok = cli("token", "create", "--role", "admin", "--name", "backdoor");
+    expect(tok.status, tok.stderr).toBe(0);
     expect(cli("audit", "verify").status).toBe(0);
   }, 300_000);
 
-  it("the VEX decision's and the report's events, their index links and the witness deleted: named", () => {
+  it("the events of a VEX decision, a report and an admin token, their index links and the witness deleted: named", () => {
     const db = new Database(join(home, "evidence", "index.db"));
     try {
       db.prepare("DELETE FROM log_entries WHERE log = 'audit' AND idx >= ?").run(before);
@@ -89,9 +92,16 @@ describe("audit verify holds every audited link to the event that made it", () =
         `event #${before}: the store holds 2 links that no event of the audit log records \\(the first: vex-decision sha256:[0-9a-f]{64} of image sha256:[0-9a-f]{64}, made [0-9T:.-]+Z\\)`,
       ),
     );
+    // an API token's creation has no index link: its log entry names the event
+    expect(v.stdout).toMatch(
+      new RegExp(
+        `event #${before}: the audit log holds ${before} events, but entry #0 of the tokens log was recorded by audit event #${before + 2}: events were removed`,
+      ),
+    );
   });
 
   it("the audited kinds are the kinds the product makes only with their event", () => {
+    expect(LOGS_NAMING_EVENTS).toEqual([TOKEN_LOG]);
     expect([...AUDITED_LINK_KINDS].sort()).toEqual(
       [
         ATTESTATION_KIND,
