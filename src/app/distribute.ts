@@ -1,4 +1,4 @@
-import { ATTESTATION_KIND, BUNDLE_MEDIA_TYPE } from "../chain/index.js";
+import { ATTESTATION_KIND, BUNDLE_MEDIA_TYPE, indexedPrevious } from "../chain/index.js";
 import { type Digest, sha256 } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import {
@@ -45,8 +45,23 @@ export async function subjectOf(client: RegistryClient): Promise<Descriptor> {
 async function currentEvidence(ctx: AppContext, image: Digest): Promise<Map<string, EvidenceLink>> {
   const store = ctx.evidence();
   const latest = new Map<string, EvidenceLink>();
-  for (const l of await store.find({ subject: image, kind: ATTESTATION_KIND })) {
+  const chain = await store.find({ subject: image, kind: ATTESTATION_KIND });
+  for (const l of chain) {
     latest.set(`stage ${l.annotations["stage"]}`, l);
+  }
+  // and every older link a current one was made from (a decision made before a re-scan names the
+  // scan it judged): without them the receiving store would see links that were never recorded
+  const byEnvelope = new Map(chain.map((l) => [l.annotations["envelope"], l]));
+  const pending = [...latest.values()];
+  for (let l = pending.pop(); l; l = pending.pop()) {
+    for (const p of indexedPrevious(l.annotations) ?? []) {
+      const older = byEnvelope.get(p.envelope);
+      const key = `stage ${p.stage}@${p.envelope}`;
+      if (older && ![...latest.values()].includes(older) && !latest.has(key)) {
+        latest.set(key, older);
+        pending.push(older);
+      }
+    }
   }
   // the newest standard attestation of each stage (attestation export), for cosign and in-toto
   for (const l of await store.find({ subject: image, kind: STANDARD_ATTESTATION_KIND })) {

@@ -127,6 +127,37 @@ describe("healthy chains are not reported as tampered with", () => {
     await ctx.close();
   });
 
+  it("a decision made before a re-scan, exported and imported into a fresh home: STALE there too, not BROKEN", async () => {
+    // D: scanned, decided, scanned again (the decision is now stale: it judged the older scan)
+    const d = await builtHome("cleanimg-stale-d-");
+    await scan(d.ctx, REF);
+    await evaluateImagePolicy(d.ctx, REF);
+    await scan(d.ctx, REF);
+    const here = await verifyChain(d.ctx, d.image);
+    noTampering(here);
+    expect(states(here)["policy"]).toBe("stale");
+    await d.ctx.close();
+    const file = join(tempDir("cleanimg-stale-export-d-"), "evidence.json");
+    const ex = cli(d.home, "evidence", "export", REF, "-o", file);
+    expect(ex.status, ex.stderr).toBe(0);
+    // E: a fresh home trusting D's keys
+    const e = tempDir("cleanimg-stale-e-");
+    mkdirSync(join(e, "keys", "trusted"), { recursive: true });
+    mkdirSync(join(e, "keys", "trusted-logs"), { recursive: true });
+    copyFileSync(join(d.home, "keys", "signing.pub"), join(e, "keys", "trusted", "d.pub"));
+    copyFileSync(join(d.home, "keys", "log.pub"), join(e, "keys", "trusted-logs", "d.pub"));
+    const im = cli(e, "evidence", "import", file);
+    expect(im.status, im.stdout + im.stderr).toBe(0);
+    const ctx = createAppContext({ home: e, env: env() });
+    const there = await verifyChain(ctx, d.image);
+    noTampering(there);
+    expect(states(there)).toEqual(states(here));
+    await ctx.close();
+    const v = cli(e, "verify", "--image", d.image);
+    expect(v.stdout).not.toMatch(/BROKEN/);
+    expect(v.status, v.stdout).toBe(0);
+  });
+
   it("a scan interrupted between its scan and VEX links, then a new SBOM: STALE with what to re-run", async () => {
     const home = tempDir("cleanimg-stale-c-");
     const { ctx, image } = await builtHome("cleanimg-stale-c-");
