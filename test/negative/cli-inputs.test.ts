@@ -149,6 +149,20 @@ describe("bad inputs and outputs on the command line", { timeout: 300_000 }, () 
       expect(r.stdout, args.join(" ")).toBe("");
     }
     expect(existsSync(".key")).toBe(false);
+    // empty inputs and ids, and an empty date, are usage errors too, never "missing" or "all"
+    for (const [args, why] of [
+      [["db", "import", ""], /an empty file name/],
+      [["db", "import", "x.json", " "], /an empty file name/],
+      [["scan", "inputs/app:1", "--vex", ""], /an empty file name/],
+      [["token", "revoke", ""], /is not a token id/],
+      [["--audit-trail", "--from", "", "--to", "2026-01-01"], /--from: an empty date/],
+      [["evidence", "ls", "--to", ""], /--to: an empty date/],
+      [["status", "inputs/app:1", "--all"], /--all and an image/],
+    ] as const) {
+      const r = cli(...args);
+      expect(r.status, `${args.join(" ")}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, args.join(" ")).toMatch(why);
+    }
     const dir = cli("image", "export", "inputs/app:1", "");
     expect(dir.status, dir.stderr).toBe(2);
     expect(firstLine(dir.stderr)).toMatch(/an empty directory name/);

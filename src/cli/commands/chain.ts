@@ -93,6 +93,11 @@ function registerStatus(program: Command, deps: CliDeps): void {
         cmd: Command,
       ) => {
         const ref = o.image ?? arg;
+        if (o.all && ref) {
+          throw new UsageError("CLI_USAGE", `--all and an image (${ref}) ask two questions`, {
+            hint: "give an image for its check list, or --all for the fleet table",
+          });
+        }
         const c = context(cmd);
         if (o.all || !ref) {
           const chains = new ChainCache(c);

@@ -53,6 +53,11 @@ export function inputFile(v: string): string {
   return v;
 }
 
+/** Files to read, named by a variadic argument or a repeatable option: none may be empty. */
+export function inputFiles(v: string, previous: readonly string[] = []): string[] {
+  return [...previous, inputFile(v)];
+}
+
 /** A limit option: a whole number of at least 1 (a limit of 0 would refuse everything). */
 export function positiveWholeNumber(v: string): number {
   const n = wholeNumber(v);
@@ -104,6 +109,16 @@ export function timeRange(
   o: { readonly from?: string; readonly to?: string },
   toEndOfDay: boolean,
 ): { from?: string; to?: string } {
+  for (const [flag, v] of [
+    ["--from", o.from],
+    ["--to", o.to],
+  ] as const) {
+    if (v !== undefined && v.trim() === "") {
+      throw new UsageError("CLI_USAGE", `${flag}: an empty date`, {
+        hint: `give a date (2026-01-31) or a time (2026-01-31T12:00:00Z), or leave ${flag} out for an open range`,
+      });
+    }
+  }
   const from = o.from ? isoDate(o.from, "--from") : undefined;
   const to = o.to ? (toEndOfDay ? endOfDay(o.to) : isoDate(o.to, "--to")) : undefined;
   if (from && to && from >= to) {

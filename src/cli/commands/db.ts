@@ -14,7 +14,7 @@ import {
 } from "../../app/index.js";
 import { ToolError, UsageError } from "../../core/errors.js";
 import { readInput } from "../../core/input.js";
-import { outputFile } from "./common.js";
+import { inputFiles, outputFile } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the db commands. */
@@ -26,7 +26,7 @@ export function registerDb(program: Command, deps: CliDeps): void {
     .description(
       "import OSV JSON (directory, zip, JSON lines; gzip or not), Debian advisory lists, the Debian security tracker JSON, Alpine secdb",
     )
-    .argument("<path...>", "files or directories, or a signed export (db export)")
+    .argument("<path...>", "files or directories, or a signed export (db export)", inputFiles)
     .option("--key <file...>", "public key(s) that may have signed a database export")
     .action(async (paths: string[], o: { key?: string[] }, cmd: Command) => {
       if (!o.key?.length) {

@@ -13,7 +13,7 @@ import {
 } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
 import { scanDocument, scanTable } from "../render/scan.js";
-import { outputFile, readVexFiles, vexFormatOf, writeVexDocument } from "./common.js";
+import { inputFiles, outputFile, readVexFiles, vexFormatOf, writeVexDocument } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
 /** The options of `scan`, as commander parses them. */
@@ -71,7 +71,7 @@ export function registerScan(program: Command, deps: CliDeps): void {
     .option(
       "--vex <file>",
       "apply statements from a VEX document (OpenVEX, CSAF, CycloneDX); repeatable",
-      (v: string, acc: string[]) => [...acc, v],
+      inputFiles,
       [] as string[],
     )
     .option("--no-evidence", "do not record the SBOM and scan in the evidence store")

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { createToken, listTokens, revokeToken } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
 import { startServer } from "../../server/index.js";
@@ -85,7 +85,14 @@ export function registerServe(program: Command, deps: CliDeps): void {
   tokenCmd
     .command("revoke")
     .description("revoke a token (every server sharing the store refuses it from its next request)")
-    .argument("<id>", "the token's id (token list)")
+    .argument("<id>", "the token's id (token list)", (v: string) => {
+      if (!/^[0-9a-f]{16}$/.test(v)) {
+        throw new InvalidArgumentError(
+          `"${v}" is not a token id: give the 16 hex digits token list shows`,
+        );
+      }
+      return v;
+    })
     .action(async (id: string, _o: unknown, cmd: Command) => {
       await revokeToken(context(cmd), id);
       out.result({ revoked: id }, () => `revoked token ${id}`);
