@@ -17,6 +17,7 @@ import {
   type VerifiedBundle,
   verifySigstoreBundle,
 } from "../attest/index.js";
+import { recordAuditEvent } from "../chain/index.js";
 import { unwritable } from "../core/atomic-write.js";
 import { AttestError, ToolError, UsageError } from "../core/errors.js";
 import { readInput, readJsonInput } from "../core/input.js";
@@ -74,6 +75,12 @@ export async function trustPersonKey(
   const dir = join(ctx.home, TRUSTED_PEOPLE_DIR);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, `${keyid}.pub`);
+  // granting VEX authority is an action of the record: audited first, then in force
+  await recordAuditEvent(ctx, {
+    action: "key-trust",
+    evidence: {},
+    details: { keyid, path, grants: "vex-decisions" },
+  });
   await writeFileAtomic(path, key.export({ type: "spki", format: "pem" }).toString());
   return { keyid, path };
 }

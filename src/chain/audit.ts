@@ -31,6 +31,7 @@ export type AuditAction =
   | "policy"
   | "deployment"
   | "key-generate"
+  | "key-trust"
   | "evidence-import"
   | "token-create"
   | "token-revoke"

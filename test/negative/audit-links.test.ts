@@ -100,6 +100,20 @@ describe("audit verify holds every audited link to the event that made it", () =
     );
   });
 
+  it("trusting a person's key for VEX decisions is an audited action", () => {
+    const key = join(tempDir(), "bob");
+    expect(cli("key", "generate", "--unencrypted", "--output-key-prefix", key).status).toBe(0);
+    const t = cli("key", "trust", "--person", `${key}.pub`);
+    expect(t.status, t.stderr).toBe(0);
+    // (the log of this home was cut by the case before: the trail still lists its events)
+    const trail = cli("--json", "audit", "--details");
+    const events = JSON.parse(trail.stdout).events as { action: string; details: object }[];
+    expect(events.at(-1)).toMatchObject({
+      action: "key-trust",
+      details: { grants: "vex-decisions" },
+    });
+  });
+
   it("the audited kinds are the kinds the product makes only with their event", () => {
     expect(LOGS_NAMING_EVENTS).toEqual([TOKEN_LOG]);
     expect([...AUDITED_LINK_KINDS].sort()).toEqual(
