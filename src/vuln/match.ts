@@ -211,6 +211,16 @@ function markKnownExploited(list: readonly Finding[], db: VulnDb): Finding[] {
   });
 }
 
+/** The OS package that owns each package an OS package contains, by package id. */
+function ownersOf(sbom: Sbom): Map<string, Sbom["packages"][number] | undefined> {
+  const byId = new Map(sbom.packages.map((p) => [p.id, p]));
+  return new Map(
+    sbom.relationships
+      .filter((r) => r.type === "contains" && r.from !== "root")
+      .map((r) => [r.to, byId.get(r.from)]),
+  );
+}
+
 /**
  * Matches every package of an SBOM against the database. OS packages are matched with their
  * distribution's data by source package and release, honouring the distribution's statuses;
@@ -223,12 +233,7 @@ export function matchSbom(sbom: Sbom, db: VulnDb): MatchResult {
   const issues: Issue[] = [];
   const findings = new Map<string, Finding>();
   const distro = distroEcosystem(sbom);
-  const byId = new Map(sbom.packages.map((p) => [p.id, p]));
-  const ownerOf = new Map(
-    sbom.relationships
-      .filter((r) => r.type === "contains" && r.from !== "root")
-      .map((r) => [r.to, byId.get(r.from)]),
-  );
+  const ownerOf = ownersOf(sbom);
   let matched = 0;
   const coverage = new Map<string, boolean>();
   const unassessed = new Map<string, number>();
