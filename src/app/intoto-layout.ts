@@ -1,10 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { parseIsoDate } from "../core/dates.js";
 import { ToolError } from "../core/errors.js";
 import { readInput } from "../core/input.js";
-import { assertYamlDepth, yamlErrorMessage } from "../core/yaml.js";
+import { assertYamlDepth, yaml, yamlErrorMessage } from "../core/yaml.js";
 import {
   type InTotoKey,
   type InTotoSigner,
@@ -96,7 +95,7 @@ export async function layoutFromYaml(
   let spec: LayoutSpec;
   assertYamlDepth(text, "the layout description");
   try {
-    spec = parseYaml(text, { prettyErrors: false, logLevel: "error" }) as LayoutSpec;
+    spec = yaml().parse(text, { prettyErrors: false, logLevel: "error" }) as LayoutSpec;
   } catch (e) {
     throw new ToolError(
       "INTOTO_METADATA_INVALID",

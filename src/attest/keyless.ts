@@ -1,19 +1,19 @@
-import { bundleToJSON } from "@sigstore/bundle";
-import { SigningConfig, TransparencyLogEntry } from "@sigstore/protobuf-specs";
-import {
-  type Artifact,
-  type BundleBuilder,
-  bundleBuilderFromSigningConfig,
-  DSSEBundleBuilder,
+import type { bundleToJSON } from "@sigstore/bundle";
+import type { SigningConfig } from "@sigstore/protobuf-specs";
+import type {
+  Artifact,
+  BundleBuilder,
   FulcioSigner,
-  MessageSignatureBundleBuilder,
-  RekorWitness,
-  type Signer as SigstoreSigner,
-  TSAWitness,
-  type Witness,
+  Signer as SigstoreSigner,
+  Witness,
 } from "@sigstore/sign";
 import { AttestError } from "../core/errors.js";
+import { lazyModule } from "../core/lazy.js";
 import type { Signer } from "./keys.js";
+
+const bundleLib = lazyModule<typeof import("@sigstore/bundle")>("@sigstore/bundle");
+const specs = lazyModule<typeof import("@sigstore/protobuf-specs")>("@sigstore/protobuf-specs");
+const sign = lazyModule<typeof import("@sigstore/sign")>("@sigstore/sign");
 
 /**
  * Where keyless signing sends its requests: a Fulcio CA for the short-lived certificate, a Rekor
@@ -37,10 +37,12 @@ const FETCH = (o: SigstoreServiceUrls) => ({ timeout: o.timeoutMs ?? 30_000, ret
 function witnesses(o: SigstoreServiceUrls): Witness[] {
   const out: Witness[] = [];
   if (o.rekorURL) {
-    out.push(new RekorWitness({ rekorBaseURL: o.rekorURL, fetchOnConflict: true, ...FETCH(o) }));
+    out.push(
+      new (sign().RekorWitness)({ rekorBaseURL: o.rekorURL, fetchOnConflict: true, ...FETCH(o) }),
+    );
   }
   if (o.tsaURL) {
-    out.push(new TSAWitness({ tsaBaseURL: o.tsaURL, ...FETCH(o) }));
+    out.push(new (sign().TSAWitness)({ tsaBaseURL: o.tsaURL, ...FETCH(o) }));
   }
   return out;
 }
@@ -54,14 +56,14 @@ function builder(
   if (o.signingConfig !== undefined && signer === undefined) {
     let config: SigningConfig;
     try {
-      config = SigningConfig.fromJSON(o.signingConfig);
+      config = specs().SigningConfig.fromJSON(o.signingConfig);
     } catch (e) {
       throw new AttestError(
         "ATTEST_CONFIG_INVALID",
         `not a Sigstore signing config: ${(e as Error).message}`,
       );
     }
-    return bundleBuilderFromSigningConfig({
+    return sign().bundleBuilderFromSigningConfig({
       signingConfig: config,
       identityProvider: { getToken: async () => identityToken ?? "" },
       bundleType: kind,
@@ -77,7 +79,7 @@ function builder(
           "keyless signing needs a Fulcio URL (or a signing config)",
         );
       }
-      return new FulcioSigner({
+      return new (sign().FulcioSigner)({
         fulcioBaseURL: o.fulcioURL,
         identityProvider: { getToken: async () => identityToken ?? "" },
         ...FETCH(o),
@@ -91,8 +93,8 @@ function builder(
     );
   }
   return kind === "dsseEnvelope"
-    ? new DSSEBundleBuilder({ signer: s, witnesses: w })
-    : new MessageSignatureBundleBuilder({ signer: s, witnesses: w });
+    ? new (sign().DSSEBundleBuilder)({ signer: s, witnesses: w })
+    : new (sign().MessageSignatureBundleBuilder)({ signer: s, witnesses: w });
 }
 
 export const BUNDLE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -124,7 +126,7 @@ function asV03(b: SigstoreBundleJson): SigstoreBundleJson {
 
 async function create(b: BundleBuilder, artifact: Artifact): Promise<SigstoreBundleJson> {
   try {
-    return asV03(bundleToJSON(await b.create(artifact)));
+    return asV03(bundleLib().bundleToJSON(await b.create(artifact)));
   } catch (e) {
     const err = e as Error & { code?: string };
     throw new AttestError(
@@ -193,7 +195,7 @@ export async function witnessEnvelopeInRekor(
   publicKeyPem: string,
   o: { readonly rekorURL: string; readonly timeoutMs?: number },
 ): Promise<Record<string, unknown>> {
-  const witness = new RekorWitness({
+  const witness = new (sign().RekorWitness)({
     rekorBaseURL: o.rekorURL,
     entryType: "dsse",
     fetchOnConflict: true,
@@ -218,7 +220,7 @@ export async function witnessEnvelopeInRekor(
     if (!entry) {
       throw new Error("Rekor returned no entry");
     }
-    return TransparencyLogEntry.toJSON(entry) as Record<string, unknown>;
+    return specs().TransparencyLogEntry.toJSON(entry) as Record<string, unknown>;
   } catch (e) {
     if (e instanceof AttestError) {
       throw e;
@@ -243,7 +245,7 @@ export function fulcioSigner(
   identityToken: string,
   o: { readonly fulcioURL: string; readonly timeoutMs?: number },
 ): Signer {
-  const signer = new FulcioSigner({
+  const signer = new (sign().FulcioSigner)({
     fulcioBaseURL: o.fulcioURL,
     identityProvider: { getToken: async () => identityToken },
     ...FETCH(o),

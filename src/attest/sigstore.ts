@@ -1,9 +1,13 @@
 import { createHash, createPublicKey, type KeyObject } from "node:crypto";
-import { type Bundle, bundleFromJSON } from "@sigstore/bundle";
-import { TrustedRoot } from "@sigstore/protobuf-specs";
-import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
+import type { Bundle } from "@sigstore/bundle";
+import type { TrustedRoot } from "@sigstore/protobuf-specs";
 import { AttestError, ToolError, TrustPolicyError } from "../core/errors.js";
+import { lazyModule } from "../core/lazy.js";
 import { entitiesToVerify } from "./rekor-v2.js";
+
+const bundleLib = lazyModule<typeof import("@sigstore/bundle")>("@sigstore/bundle");
+const specs = lazyModule<typeof import("@sigstore/protobuf-specs")>("@sigstore/protobuf-specs");
+const verifyLib = lazyModule<typeof import("@sigstore/verify")>("@sigstore/verify");
 
 /** What verifying a Sigstore bundle proved. Accepting the signer is a separate, policy step. */
 export interface VerifiedBundle {
@@ -71,12 +75,12 @@ export function verifySigstoreBundle(
   let bundle: Bundle;
   let root: TrustedRoot;
   try {
-    bundle = bundleFromJSON(bundleJson);
+    bundle = bundleLib().bundleFromJSON(bundleJson);
   } catch (e) {
     fail(`not a valid Sigstore bundle: ${(e as Error).message}`, e);
   }
   try {
-    root = TrustedRoot.fromJSON(opts.trustedRoot);
+    root = specs().TrustedRoot.fromJSON(opts.trustedRoot);
   } catch (e) {
     fail(`not a valid trusted root: ${(e as Error).message}`, e);
   }
@@ -102,10 +106,16 @@ export function verifySigstoreBundle(
     }
     keys = () => ({ publicKey: key, validFor: () => true });
   }
-  const material = toTrustMaterial(root, keys);
-  const verifier = new Verifier(material, { tlogThreshold: 1, ctlogThreshold: keyed ? 0 : 1 });
+  const material = verifyLib().toTrustMaterial(root, keys);
+  const verifier = new (verifyLib().Verifier)(material, {
+    tlogThreshold: 1,
+    ctlogThreshold: keyed ? 0 : 1,
+  });
   try {
-    const entity = toSignedEntity(bundle, opts.artifact ? Buffer.from(opts.artifact) : undefined);
+    const entity = verifyLib().toSignedEntity(
+      bundle,
+      opts.artifact ? Buffer.from(opts.artifact) : undefined,
+    );
     // Rekor v2 may log a DSSE envelope as hashedrekord over its PAE: those entries are
     // verified as their own part; every part is verified in full. The signer's identity is
     // what this proves; whether it is trusted is acceptIdentity's separate step below.

@@ -1,7 +1,7 @@
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import type { Node } from "yaml";
 import { isDigest } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
-import { assertYamlDepth } from "../core/yaml.js";
+import { assertYamlDepth, yaml } from "../core/yaml.js";
 
 /**
  * The build spec (`cleanimg.yaml`): what goes into an image, pinned. Documented in
@@ -78,7 +78,7 @@ const KEYS = [
 class SpecReader {
   constructor(
     private readonly file: string,
-    private readonly lines: LineCounter,
+    private readonly lines: InstanceType<typeof import("yaml").LineCounter>,
   ) {}
 
   at(n: Node | null | undefined): string {
@@ -98,12 +98,12 @@ class SpecReader {
 
   /** The fields of a mapping node, refusing keys outside `known`. */
   fields(n: Node, what: string, known: readonly string[], hint = known.join(", ")) {
-    if (!isMap(n)) {
+    if (!yaml().isMap(n)) {
       return this.fail(n, `${what} must be a mapping (${known.join(", ")})`);
     }
     const out = new Map<string, Node>();
     for (const item of n.items) {
-      const k = isScalar(item.key) ? String(item.key.value) : "";
+      const k = yaml().isScalar(item.key) ? String(item.key.value) : "";
       if (!known.includes(k)) {
         this.fail(
           item.key as Node,
@@ -117,10 +117,10 @@ class SpecReader {
   }
 
   str(k: string, n: Node | undefined): string | undefined {
-    if (n === undefined || (isScalar(n) && n.value === null)) {
+    if (n === undefined || (yaml().isScalar(n) && n.value === null)) {
       return undefined;
     }
-    if (!isScalar(n) || (typeof n.value !== "string" && typeof n.value !== "number")) {
+    if (!yaml().isScalar(n) || (typeof n.value !== "string" && typeof n.value !== "number")) {
       return this.fail(n, `${k} must be a string`);
     }
     return String(n.value);
@@ -130,7 +130,7 @@ class SpecReader {
     if (n === undefined) {
       return undefined;
     }
-    if (!isSeq(n)) {
+    if (!yaml().isSeq(n)) {
       return this.fail(n, `${k} must be a list`, `e.g. ${k}: ["/usr/bin/app", "--flag"]`);
     }
     return n.items.map((i, idx) => this.str(`${k}[${idx}]`, i as Node) as string);
@@ -140,12 +140,12 @@ class SpecReader {
     if (n === undefined) {
       return {};
     }
-    if (!isMap(n)) {
+    if (!yaml().isMap(n)) {
       return this.fail(n, `${k} must be a mapping of strings`);
     }
     const out: Record<string, string> = {};
     for (const item of n.items) {
-      const key = isScalar(item.key) ? String(item.key.value) : "";
+      const key = yaml().isScalar(item.key) ? String(item.key.value) : "";
       out[key] = this.str(`${k}.${key}`, item.value as Node) ?? "";
     }
     return out;
@@ -153,7 +153,7 @@ class SpecReader {
 
   /** The items of a list node. */
   items(n: Node, msg: string, hint?: string): Node[] {
-    if (!isSeq(n)) {
+    if (!yaml().isSeq(n)) {
       return this.fail(n, msg, hint);
     }
     return n.items as Node[];
@@ -162,8 +162,8 @@ class SpecReader {
 
 function parseRoot(text: string, file: string): { r: SpecReader; fields: Map<string, Node> } {
   assertYamlDepth(text, file);
-  const lines = new LineCounter();
-  const doc = parseDocument(text, {
+  const lines = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, {
     lineCounter: lines,
     prettyErrors: false,
     uniqueKeys: true,
@@ -180,7 +180,7 @@ function parseRoot(text: string, file: string): { r: SpecReader; fields: Map<str
     );
   }
   const root = doc.contents;
-  if (!isMap(root)) {
+  if (!yaml().isMap(root)) {
     return r.fail(root, "the spec must be a mapping (key: value lines)");
   }
   return { r, fields: r.fields(root, "spec", KEYS, `known fields: ${KEYS.join(", ")}`) };
@@ -227,7 +227,7 @@ function parsePackages(r: SpecReader, pn: Node | undefined): SpecPackage[] {
   const items = r.items(pn, "packages must be a list", "e.g. packages: [hello, ca-certificates]");
   return items.map((n, i) => {
     let p: SpecPackage;
-    if (isMap(n)) {
+    if (yaml().isMap(n)) {
       const m = r.fields(n, "package", ["name", "version"], "name and version");
       const name = r.str(`packages[${i}].name`, m.get("name"));
       if (!name) {
@@ -246,7 +246,7 @@ function parsePackages(r: SpecReader, pn: Node | undefined): SpecPackage[] {
 }
 
 function parseFile(r: SpecReader, n: Node, i: number): SpecFile {
-  if (!isMap(n)) {
+  if (!yaml().isMap(n)) {
     r.fail(n, `files[${i}] must be a mapping with src and dst`);
   }
   const m = r.fields(n, "files", ["src", "dst", "mode", "owner"]);
@@ -299,7 +299,7 @@ function parseEnv(r: SpecReader, en: Node | undefined): string[] {
   if (en === undefined) {
     return [];
   }
-  if (isMap(en)) {
+  if (yaml().isMap(en)) {
     return Object.entries(r.strMap("env", en)).map(([k, v]) => `${k}=${v}`);
   }
   const env = r.strList("env", en) ?? [];

@@ -1,4 +1,8 @@
-import { Lexer, Parser } from "yaml";
+import { lazyModule } from "./lazy.js";
+
+/** The yaml package, loaded on first use (core/lazy.ts). */
+export const yaml = lazyModule<typeof import("yaml")>("yaml");
+
 import { MAX_JSON_DEPTH, tooDeep } from "./json.js";
 
 const COLLECTIONS = new Set(["block-map", "block-seq", "flow-collection"]);
@@ -10,9 +14,9 @@ const COLLECTIONS = new Set(["block-map", "block-seq", "flow-collection"]);
  * `limit`. A top-level mapping is depth 1, as `{}` is in JSON.
  */
 export function yamlDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
-  const parser = new Parser();
+  const parser = new (yaml().Parser)();
   let max = 0;
-  for (const token of new Lexer().lex(text)) {
+  for (const token of new (yaml().Lexer)().lex(text)) {
     for (const _ of parser.next(token)) {
       // the finished top-level tokens are not needed
     }

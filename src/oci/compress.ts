@@ -1,8 +1,11 @@
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { Decompress as ZstdDecompress } from "fzstd";
 import { OciError, ToolError } from "../core/errors.js";
+import { lazyModule } from "../core/lazy.js";
 import { type Compression, layerCompression } from "./media-types.js";
+
+// loaded on first use (core/lazy.ts): most images have no zstd layer
+const zstd = lazyModule<typeof import("fzstd")>("fzstd");
 
 /**
  * Decompresses a layer stream according to its media type, refusing to produce more than
@@ -85,7 +88,7 @@ async function* unzstd(
 ): AsyncGenerator<Uint8Array> {
   const out: Uint8Array[] = [];
   let ended = false;
-  const d = new ZstdDecompress((data, final) => {
+  const d = new (zstd().Decompress)((data, final) => {
     out.push(data);
     if (final) {
       ended = true;

@@ -1,7 +1,8 @@
-import { isCelError, parse, run } from "@bufbuild/cel";
-import { parse as parseYaml } from "yaml";
 import { ToolError } from "../core/errors.js";
-import { assertYamlDepth, yamlErrorMessage } from "../core/yaml.js";
+import { lazyModule } from "../core/lazy.js";
+import { assertYamlDepth, yaml, yamlErrorMessage } from "../core/yaml.js";
+
+const cel = lazyModule<typeof import("@bufbuild/cel")>("@bufbuild/cel");
 
 /**
  * Policies as code, in CEL (the expression language of Kubernetes admission policies), over one
@@ -101,7 +102,7 @@ export function parsePolicy(text: string, file: string): Policy {
   let v: unknown;
   assertYamlDepth(text, file);
   try {
-    v = parseYaml(text, { prettyErrors: false, logLevel: "error" });
+    v = yaml().parse(text, { prettyErrors: false, logLevel: "error" });
   } catch (e) {
     throw new ToolError(
       "POLICY_INVALID",
@@ -121,11 +122,11 @@ export function parsePolicy(text: string, file: string): Policy {
     }
     let parsed: unknown;
     try {
-      parsed = parse(x["expression"]);
+      parsed = cel().parse(x["expression"]);
     } catch (e) {
       parsed = e;
     }
-    if (isCelError(parsed) || parsed instanceof Error) {
+    if (cel().isCelError(parsed) || parsed instanceof Error) {
       throw new ToolError(
         "POLICY_INVALID",
         `${file}: rule ${x["name"]}: ${(parsed as Error).message.replace(/^.*?<input>:/, "expression at ")}`,
@@ -176,11 +177,11 @@ export function evaluatePolicy(
     const observed = Object.fromEntries((r.looksAt ?? []).map((p) => [p, at(input, p) ?? null]));
     let out: unknown;
     try {
-      out = run(r.expression, bound as never);
+      out = cel().run(r.expression, bound as never);
     } catch (e) {
       out = e;
     }
-    if (isCelError(out) || out instanceof Error) {
+    if (cel().isCelError(out) || out instanceof Error) {
       return {
         name: r.name,
         result: "error",

@@ -1,8 +1,8 @@
-import { createRequire } from "node:module";
+import { lazyModule } from "../core/lazy.js";
 
-const require = createRequire(import.meta.url);
-const parse = require("spdx-expression-parse") as (s: string) => unknown;
-const correct = require("spdx-correct") as (s: string, o?: { upgrade?: boolean }) => string | null;
+// loaded on first use (core/lazy.ts): together about 15 ms, and most commands normalise no license
+const parse = lazyModule<(s: string) => unknown>("spdx-expression-parse");
+const correct = lazyModule<(s: string, o?: { upgrade?: boolean }) => string | null>("spdx-correct");
 
 /**
  * Normalises declared license strings into one SPDX license expression (AND of the parts),
@@ -37,7 +37,7 @@ export function normalizeLicenses(declared: readonly string[]): string | undefin
 
 function valid(s: string): boolean {
   try {
-    parse(s);
+    parse()(s);
     return true;
   } catch {
     return false;
@@ -82,7 +82,7 @@ function normalizeId(token: string): string {
   if (ONLY_OR_LATER.test(t)) {
     return `${t}${orLater ? "-or-later" : "-only"}`;
   }
-  let id = valid(t) ? t : (correct(t, { upgrade: true }) ?? undefined);
+  let id = valid(t) ? t : (correct()(t, { upgrade: true }) ?? undefined);
   if (id && ONLY_OR_LATER.test(id)) {
     id = `${id}${orLater ? "-or-later" : "-only"}`;
   } else if (id && orLater && id.endsWith("-only")) {

@@ -1,9 +1,7 @@
-import { createRequire } from "node:module";
+import { lazyModule } from "../core/lazy.js";
 
-// a CommonJS bundle whose exports Node's ESM loader cannot name
-const { Cvss4P0 } = createRequire(import.meta.url)(
-  "ae-cvss-calculator",
-) as typeof import("ae-cvss-calculator");
+// a CommonJS bundle whose exports Node's ESM loader cannot name; loaded on first use (about 15 ms)
+const cvssLib = lazyModule<typeof import("ae-cvss-calculator")>("ae-cvss-calculator");
 
 /**
  * CVSS v3.0/v3.1 base scores computed from the vector (FIRST's specification, section 7), and
@@ -182,7 +180,7 @@ export function cvss4Score(vector: string): Cvss4Result | undefined {
   const env = set(V4_ENVIRONMENTAL);
   let score: number;
   try {
-    score = new Cvss4P0(vector.trim()).calculateScores().overall;
+    score = new (cvssLib().Cvss4P0)(vector.trim()).calculateScores().overall;
   } catch {
     return undefined;
   }

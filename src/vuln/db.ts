@@ -2,10 +2,11 @@ import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { Digest } from "../core/digest.js";
 import { ToolError } from "../core/errors.js";
 import type { Issue } from "../core/issues.js";
+import { lazyModule } from "../core/lazy.js";
 import { normalizePackageName, type OsvAffectedEntry, type OsvRecord } from "./osv.js";
 import {
   KEV_SOURCE,
@@ -14,6 +15,8 @@ import {
   parseVulnInput,
   type Untar,
 } from "./sources/index.js";
+
+const sqlite = lazyModule<typeof import("better-sqlite3")>("better-sqlite3");
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS records (
@@ -87,7 +90,7 @@ export class VulnDb {
     readonly path: string,
     private readonly now: () => Date,
   ) {
-    this.#db = new Database(path);
+    this.#db = new (sqlite())(path);
     this.#db.pragma("journal_mode = WAL");
     this.#db.pragma("synchronous = NORMAL");
     this.#db.exec(SCHEMA);

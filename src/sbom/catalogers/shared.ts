@@ -1,10 +1,10 @@
-import { createRequire } from "node:module";
 import { sha256 } from "../../core/digest.js";
+import { lazyModule } from "../../core/lazy.js";
 import type { FileNode, FileResolver } from "../../source/index.js";
 import type { Location, Package } from "../model.js";
 
-const require = createRequire(import.meta.url);
-const { PackageURL } = require("packageurl-js") as {
+// loaded on first use (core/lazy.ts)
+const purlLib = lazyModule<{
   PackageURL: new (
     type: string,
     namespace: string | undefined | null,
@@ -13,7 +13,7 @@ const { PackageURL } = require("packageurl-js") as {
     qualifiers: Record<string, string> | undefined | null,
     subpath: string | undefined | null,
   ) => { toString(): string };
-};
+}>("packageurl-js");
 
 /** Builds a purl string (packageurl-js does the escaping). */
 export function purl(
@@ -29,7 +29,7 @@ export function purl(
       q[k] = v;
     }
   }
-  return new PackageURL(
+  return new (purlLib().PackageURL)(
     type,
     namespace ?? null,
     name,

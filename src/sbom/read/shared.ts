@@ -1,18 +1,18 @@
-import { createRequire } from "node:module";
 import { type Digest, isDigest } from "../../core/digest.js";
 import type { Issue } from "../../core/issues.js";
+import { lazyModule } from "../../core/lazy.js";
 import { packageId } from "../catalogers/shared.js";
 import { normalizeLicenses } from "../license.js";
 import type { Checksum, Distro, Location, Package, Relationship, Sbom } from "../model.js";
 
 /** What the readers of every format share: the model they fill and its checks. */
 
-const require = createRequire(import.meta.url);
-const { PackageURL } = require("packageurl-js") as {
+// loaded on first use (core/lazy.ts)
+const purlLib = lazyModule<{
   PackageURL: {
     fromString(s: string): { type: string; qualifiers?: Record<string, string> | null };
   };
-};
+}>("packageurl-js");
 
 export type Json = Record<string, unknown>;
 export const isObj = (v: unknown): v is Json =>
@@ -39,7 +39,7 @@ export function typeOfPurl(
     return { type: "unknown" };
   }
   try {
-    const u = PackageURL.fromString(p);
+    const u = purlLib().PackageURL.fromString(p);
     const distro = u.qualifiers?.["distro"];
     return { type: u.type, ...(distro ? { distro } : {}) };
   } catch {

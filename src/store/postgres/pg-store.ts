@@ -1,6 +1,7 @@
-import pg from "pg";
+import type pg from "pg";
 import { type Digest, sha256 } from "../../core/digest.js";
 import { StoreError } from "../../core/errors.js";
+import { lazyModule } from "../../core/lazy.js";
 import {
   assertValidBlobInput,
   assertValidLinkInput,
@@ -19,6 +20,8 @@ import {
   type StoredBlob,
   sortedAnnotations,
 } from "../evidence-store.js";
+
+const pgLib = lazyModule<typeof import("pg")>("pg");
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE blobs (
@@ -73,7 +76,7 @@ export class PostgresEvidenceStore implements EvidenceStore {
     readonly url: string,
     opts: PostgresStoreOptions = {},
   ) {
-    this.#pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 4 });
+    this.#pool = new (pgLib().Pool)({ connectionString: url, max: opts.poolSize ?? 4 });
     this.#pool.on("error", () => {}); // idle-client errors surface on the next query
     this.#now = opts.now ?? (() => new Date());
     this.#max = opts.maxBlobBytes ?? 256 * 1024 ** 2;

@@ -2,9 +2,10 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { type Digest, digestHex, sha256 } from "../../core/digest.js";
 import { StoreError } from "../../core/errors.js";
+import { lazyModule } from "../../core/lazy.js";
 import {
   assertValidBlobInput,
   assertValidLinkInput,
@@ -21,6 +22,8 @@ import {
   type StoredBlob,
   sortedAnnotations,
 } from "../evidence-store.js";
+
+const sqlite = lazyModule<typeof import("better-sqlite3")>("better-sqlite3");
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE blobs (
@@ -80,7 +83,7 @@ export class SqliteEvidenceStore implements EvidenceStore {
         rmSync(join(this.#blobDir, f), { force: true });
       }
     }
-    this.#db = new Database(join(dir, "index.db"));
+    this.#db = new (sqlite())(join(dir, "index.db"));
     this.#db.pragma("journal_mode = WAL");
     this.#db.pragma("synchronous = FULL");
     this.#db.pragma("foreign_keys = ON");

@@ -1,5 +1,4 @@
-import { parse as parseYaml } from "yaml";
-import { assertYamlDepth } from "../../../core/yaml.js";
+import { assertYamlDepth, yaml } from "../../../core/yaml.js";
 import type { Cataloger } from "../../cataloger.js";
 import {
   asObject,
@@ -38,7 +37,7 @@ export function parsePnpmKey(key: string, lockVersion: number): [string, string]
 export function parsePnpmLock(src: string): LockEntry[] {
   assertYamlDepth(src, "the pnpm lockfile");
   // aliases are bounded (the library's default, 100): an alias bomb expands exponentially
-  const doc = asObject(parseYaml(src, { prettyErrors: false, logLevel: "error" }));
+  const doc = asObject(yaml().parse(src, { prettyErrors: false, logLevel: "error" }));
   const lockVersion = Number.parseFloat(String(doc["lockfileVersion"] ?? "5"));
   if (!Number.isFinite(lockVersion)) {
     throw new Error(`unknown lockfileVersion ${String(doc["lockfileVersion"])}`);

@@ -1,4 +1,7 @@
-import { parse as parseToml } from "smol-toml";
+import { lazyModule } from "../../../core/lazy.js";
+
+const toml = lazyModule<typeof import("smol-toml")>("smol-toml");
+
 import type { Cataloger } from "../../cataloger.js";
 import type { Checksum } from "../../model.js";
 import { asArray, asObject, checksumOf, type LockEntry, lockfileCataloger } from "../lockfile.js";
@@ -72,7 +75,7 @@ export function parsePipfileLock(src: string): LockEntry[] {
  * dependency.
  */
 export function parseTomlLock(src: string): LockEntry[] {
-  const doc = parseToml(src) as Record<string, unknown>;
+  const doc = toml().parse(src) as Record<string, unknown>;
   const out: LockEntry[] = [];
   for (const raw of asArray(doc["package"])) {
     const p = asObject(raw);

@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { Issue } from "../../../core/issues.js";
+import { lazyModule } from "../../../core/lazy.js";
 import type { FileNode, FileResolver } from "../../../source/index.js";
 import type { CatalogContext, Cataloger, CatalogResult } from "../../cataloger.js";
 import { normalizeLicenses } from "../../license.js";
@@ -10,6 +11,8 @@ import type { Package } from "../../model.js";
 import { distroQualifier } from "../os-release.js";
 import { locationOf, packageId, purl } from "../shared.js";
 import { readBdbHash } from "./bdb.js";
+
+const sqlite = lazyModule<typeof import("better-sqlite3")>("better-sqlite3");
 
 const SQLITE_DB = ["/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite"];
 const BDB = ["/var/lib/rpm/Packages", "/usr/lib/sysimage/rpm/Packages"];
@@ -228,13 +231,13 @@ function openSqliteRpmdb(
       image[18] = 1;
       image[19] = 1;
     }
-    return { db: new Database(image, { readonly: true }) };
+    return { db: new (sqlite())(image, { readonly: true }) };
   }
   const tmp = mkdtempSync(join(tmpdir(), "cleanimg-rpmdb-"));
   try {
     writeFileSync(join(tmp, "rpmdb.sqlite"), bytes);
     writeFileSync(join(tmp, "rpmdb.sqlite-wal"), wal);
-    return { db: new Database(join(tmp, "rpmdb.sqlite")), tmp };
+    return { db: new (sqlite())(join(tmp, "rpmdb.sqlite")), tmp };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;

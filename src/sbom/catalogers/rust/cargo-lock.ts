@@ -1,4 +1,7 @@
-import { parse as parseToml } from "smol-toml";
+import { lazyModule } from "../../../core/lazy.js";
+
+const toml = lazyModule<typeof import("smol-toml")>("smol-toml");
+
 import type { Cataloger } from "../../cataloger.js";
 import { checksumOf, type LockEntry, lockfileCataloger } from "../lockfile.js";
 
@@ -11,7 +14,7 @@ type Json = Record<string, unknown>;
  * part of what is built), marked with the property `cargo:workspace`.
  */
 export function parseCargoLock(src: string): LockEntry[] {
-  const doc = parseToml(src) as Json;
+  const doc = toml().parse(src) as Json;
   const packages = Array.isArray(doc["package"]) ? (doc["package"] as Json[]) : [];
   // Format 1 kept checksums in [metadata] as "checksum NAME VERSION (SOURCE)" = "HEX".
   const legacy = (doc["metadata"] ?? {}) as Record<string, unknown>;
