@@ -113,6 +113,12 @@ function thirdPartyRule(spec: string): readonly string[] | undefined {
   return key ? THIRD_PARTY[key] : undefined;
 }
 
+/**
+ * A module's second entry: names.ts holds constants the command line shows before it loads the
+ * module (docs/adr/0014), and imports only core and other modules' names.ts.
+ */
+const NAMES = "names.ts";
+
 /** What is wrong with the imports of one file (its path relative to src/). */
 function importViolations(rel: string, text: string): string[] {
   const file = join(SRC, rel);
@@ -138,8 +144,14 @@ function importViolations(rel: string, text: string): string[] {
     }
     if (!(ALLOWED[from] ?? []).includes(to)) {
       out.push(`${rel} imports ${to}/ (${spec})`);
-    } else if (to !== "core" && !target.endsWith(`${to}/index.ts`)) {
+    } else if (
+      to !== "core" &&
+      !target.endsWith(`${to}/index.ts`) &&
+      !target.endsWith(`${to}/${NAMES}`)
+    ) {
       out.push(`${rel} reaches into ${relative(SRC, target)} instead of ${to}/index.ts`);
+    } else if (rel.endsWith(`/${NAMES}`) && to !== "core" && !target.endsWith(`/${NAMES}`)) {
+      out.push(`${rel} imports ${relative(SRC, target)}; a ${NAMES} imports only names and core`);
     }
   }
   return out;
@@ -218,6 +230,11 @@ describe("module layering", () => {
     expect(seen('const m = await import("../app/index.js");')).toHaveLength(1);
     expect(seen('import type { AppContext } from "../app/index.js";')).toHaveLength(1);
     expect(seen('export * from "../app/index.js";')).toHaveLength(1);
+    expect(seen('import { TOOL } from "../app/names.js";', "cli/x.ts")).toEqual([]);
+    expect(seen('import { scan } from "../app/scan.js";', "cli/x.ts")).toHaveLength(1);
+    expect(seen('import { statement } from "../attest/index.js";', "app/names.ts")).toEqual([
+      "app/names.ts imports attest/index.ts; a names.ts imports only names and core",
+    ]);
     expect(seen('const pg = require("pg");')).toEqual([
       "core/x.ts imports pg, which only store/postgres/ may use",
     ]);

@@ -11,9 +11,10 @@ import { TOOL } from "./sbom.js";
 export const OPENVEX_PREDICATE = "https://openvex.dev/ns/v0.2.0";
 export const VULNS_PREDICATE = "https://in-toto.io/attestation/vulns/v0.2";
 export const STANDARD_ATTESTATION_KIND = "standard-attestation";
-/** The stages whose evidence has a standard predicate type. */
-export const STANDARD_STAGES = ["provenance", "sbom", "scan", "vex"] as const;
-export type StandardStage = (typeof STANDARD_STAGES)[number];
+
+import { STANDARD_STAGES, type StandardStage } from "./names.js";
+
+export { STANDARD_STAGES, type StandardStage };
 
 /** The stage a standard attestation's predicate type belongs to (for imported ones). */
 export function standardStageOf(predicateType: string): StandardStage | undefined {

@@ -26,7 +26,9 @@ import type { EvidenceLink } from "../store/index.js";
 import type { AppContext } from "./context.js";
 import { catalogCacheKey, evidenceLayerCache } from "./layer-cache.js";
 
-export const TOOL = { name: "cleanimg", version: "0.1.0" } as const;
+import { TOOL } from "./names.js";
+
+export { TOOL };
 
 export interface SbomOptions {
   readonly format?: SbomFormat;

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { basename } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { type AppContext, createAppContext, parsePlatform } from "../app/index.js";
+import type { AppContext } from "../app/index.js";
 import { isToolError } from "../core/errors.js";
+import { app, loadApp } from "./commands/app.js";
 import { registerBuild } from "./commands/build.js";
 import { registerChain } from "./commands/chain.js";
 import { registerDb } from "./commands/db.js";
@@ -112,6 +113,10 @@ export async function run(
     quiet: args.includes("--quiet") || args.includes("-q"),
     debug: args.includes("--debug"),
   };
+  if (pre.debug) {
+    // stack traces name src/ lines: the bundle (scripts/bundle-cli.mjs) carries a source map
+    process.setSourceMapsEnabled(true);
+  }
   const out = createOutput({
     ...pre,
     env,
@@ -123,7 +128,7 @@ export async function run(
   let ctx: AppContext | undefined;
   const context = (cmd: Command): AppContext => {
     const g = cmd.optsWithGlobals() as GlobalOptions;
-    ctx ??= createAppContext({
+    ctx ??= app().createAppContext({
       env,
       ...(g.home ? { home: g.home } : {}),
       ...(g.insecure ? { insecure: true } : {}),
@@ -148,6 +153,10 @@ export async function run(
       "evidence store: postgres://… (default $CLEANIMG_STORE, else the embedded SQLite store)",
     )
     .addHelpText("after", EXIT_HELP)
+    // the application is loaded only once a command is about to run (docs/adr/0014)
+    .hook("preAction", async () => {
+      await loadApp();
+    })
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({
@@ -167,7 +176,7 @@ export async function run(
     programName,
     context,
     platformOption,
-    platformOf: (o) => (o.platform ? { platform: parsePlatform(o.platform) } : {}),
+    platformOf: (o) => (o.platform ? { platform: app().parsePlatform(o.platform) } : {}),
     fail: () => {
       exitCode = ExitCode.Failed;
     },

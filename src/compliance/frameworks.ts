@@ -1,10 +1,13 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../core/errors.js";
+import { type BaselineFramework, REPORT_FRAMEWORKS } from "./names.js";
+
+export { REPORT_FRAMEWORKS };
 
 /** Frameworks: the shipped baselines (NIST and FedRAMP OSCAL) and their control labels. */
 
-const BASELINES: Readonly<Record<string, { baseline: string; name: string }>> = {
+const BASELINES: Readonly<Record<BaselineFramework, { baseline: string; name: string }>> = {
   "fedramp-high": { baseline: "FedRAMP-HIGH", name: "FedRAMP Rev5 High" },
   "fedramp-moderate": { baseline: "FedRAMP-MODERATE", name: "FedRAMP Rev5 Moderate" },
   "fedramp-low": { baseline: "FedRAMP-LOW", name: "FedRAMP Rev5 Low" },
@@ -15,8 +18,6 @@ const BASELINES: Readonly<Record<string, { baseline: string; name: string }>> = 
   },
   "nist-800-53-low": { baseline: "NIST-LOW", name: "NIST SP 800-53 Rev5 (800-53B Low baseline)" },
 };
-const OTHERS = ["ssdf", "eu-cra", "iso27001", "soc2"];
-export const REPORT_FRAMEWORKS = [...Object.keys(BASELINES), ...OTHERS];
 
 /** A framework: its controls, from the shipped data or an imported OSCAL catalog. */
 export interface Framework {
@@ -57,7 +58,7 @@ export function nistControlTitle(id: string): { title: string; family: string } 
 
 /** A shipped framework by id. @throws UsageError when there is none */
 export function builtinFramework(id: string): Framework {
-  const b = BASELINES[id];
+  const b = Object.hasOwn(BASELINES, id) ? BASELINES[id as BaselineFramework] : undefined;
   if (b) {
     return {
       id,
@@ -66,7 +67,7 @@ export function builtinFramework(id: string): Framework {
       source: "NIST/FedRAMP OSCAL baselines (data/nist-800-53-rev5-baselines.json)",
     };
   }
-  if (OTHERS.includes(id)) {
+  if (REPORT_FRAMEWORKS.includes(id)) {
     const f = (
       JSON.parse(readFileSync(dataFile("frameworks.json"), "utf8")) as {
         frameworks: Record<string, { name: string; controls: Framework["controls"] }>;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { buildImage } from "../../app/index.js";
+import { app } from "./app.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the build commands. */
@@ -23,7 +23,7 @@ export function registerBuild(program: Command, deps: CliDeps): void {
         o: { image?: string; spec: string; offline?: boolean; intotoLinks?: string },
         cmd: Command,
       ) => {
-        const r = await buildImage(context(cmd), {
+        const r = await app().buildImage(context(cmd), {
           spec: o.spec,
           ...(o.image ? { image: o.image } : {}),
           ...(o.offline ? { offline: true } : {}),

@@ -1,19 +1,9 @@
 import type { Command } from "commander";
-import {
-  auditSummary,
-  ChainCache,
-  complianceStatus,
-  discoverEvidence,
-  type FleetRow,
-  fleetStatus,
-  resolveSubject,
-  verifyAuditTrail,
-  verifyChain,
-  verifyTransparencyLog,
-} from "../../app/index.js";
+import type { FleetRow } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
 import { readInput } from "../../core/input.js";
 import { type Column, columnsTable, FLEET_COLUMNS } from "../render/table.js";
+import { app } from "./app.js";
 import { inputFile, timeRange } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -35,14 +25,14 @@ export function registerChain(program: Command, deps: CliDeps): void {
       }
       const c = context(cmd);
       // a bare digest is the image of that digest here: its evidence, never a registry lookup
-      const { digest } = await resolveSubject(c, ref);
-      const found = await discoverEvidence(c, ref, digest);
+      const { digest } = await app().resolveSubject(c, ref);
+      const found = await app().discoverEvidence(c, ref, digest);
       if (found) {
         out.info(
           `pulled ${found.imported} verified evidence artifacts from the registry (${found.rejected} rejected)`,
         );
       }
-      const r = await verifyChain(c, digest);
+      const r = await app().verifyChain(c, digest);
       const nothing = r.links.every((l) => l.state === "not-recorded");
       out.result(r, () =>
         [
@@ -100,8 +90,11 @@ function registerStatus(program: Command, deps: CliDeps): void {
         }
         const c = context(cmd);
         if (o.all || !ref) {
-          const chains = new ChainCache(c);
-          const rows = await fleetStatus(c, o.verify ? { verify: (d) => chains.verify(d) } : {});
+          const chains = new (app().ChainCache)(c);
+          const rows = await app().fleetStatus(
+            c,
+            o.verify ? { verify: (d) => chains.verify(d) } : {},
+          );
           out.result(rows, () => {
             const columns: Column<FleetRow>[] = [
               ...FLEET_COLUMNS,
@@ -123,7 +116,7 @@ function registerStatus(program: Command, deps: CliDeps): void {
           }
           return;
         }
-        const s = await complianceStatus(c, ref);
+        const s = await app().complianceStatus(c, ref);
         out.result(s, () =>
           [
             `${ref} ${s.image.digest}`,
@@ -162,7 +155,7 @@ function registerAudit(program: Command, deps: CliDeps): void {
       ) => {
         const c = context(cmd);
         if (action === "verify") {
-          const v = await verifyAuditTrail(c);
+          const v = await app().verifyAuditTrail(c);
           out.result(v, () =>
             v.intact
               ? `audit log intact: ${v.events} events, head ${v.head ?? "(empty)"}`
@@ -182,7 +175,7 @@ function registerAudit(program: Command, deps: CliDeps): void {
           });
         }
         const { from, to } = timeRange(o, true);
-        const { summary: s, events } = await auditSummary(c, from, to);
+        const { summary: s, events } = await app().auditSummary(c, from, to);
         out.result(o.details ? { summary: s, events } : s, () =>
           [
             `Audit trail ${o.from ?? "(start)"} .. ${o.to ?? "(now)"}: ${s.events} events; log ${s.log.intact ? "verified intact" : `BROKEN (${s.log.problems.length} problems: run cleanimg-init audit verify)`}`,
@@ -227,7 +220,7 @@ function registerTlog(program: Command, deps: CliDeps): void {
         o.checkpoint !== undefined
           ? (await readInput(o.checkpoint, "the checkpoint")).toString("utf8")
           : undefined;
-      const v = await verifyTransparencyLog(context(cmd), earlier);
+      const v = await app().verifyTransparencyLog(context(cmd), earlier);
       const ok = v.problems.length === 0 && (v.consistentWith?.ok ?? true);
       out.result(v, () =>
         [
@@ -250,7 +243,7 @@ function registerTlog(program: Command, deps: CliDeps): void {
     .command("checkpoint")
     .description("print the latest signed checkpoint (C2SP signed note)")
     .action(async (_o: unknown, cmd: Command) => {
-      const v = await verifyTransparencyLog(context(cmd));
+      const v = await app().verifyTransparencyLog(context(cmd));
       if (!v.checkpoint) {
         throw new UsageError("CLI_USAGE", "the log is empty: nothing has been signed yet");
       }

@@ -1,16 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { InvalidArgumentError } from "commander";
-import {
-  renderVex,
-  TOOL,
-  VEX_AUTHOR,
-  VEX_FORMATS,
-  type VexFormat,
-  type VexStatement,
-  writeFileAtomic,
-} from "../../app/index.js";
+import type { VexFormat, VexStatement } from "../../app/index.js";
+import { TOOL } from "../../app/names.js";
 import { requireIsoDate } from "../../core/dates.js";
 import { ToolError, UsageError } from "../../core/errors.js";
+import { app } from "./app.js";
 
 /** Option parsers and messages shared by several commands. */
 
@@ -132,7 +126,7 @@ export function timeRange(
 }
 
 export function vexFormatOf(f: string): VexFormat {
-  if (!(VEX_FORMATS as readonly string[]).includes(f)) {
+  if (!(app().VEX_FORMATS as readonly string[]).includes(f)) {
     throw new UsageError("CLI_USAGE", `unknown VEX format "${f}"`, {
       hint: "openvex, csaf or cyclonedx",
     });
@@ -184,9 +178,13 @@ export async function writeVexDocument(
   if (r.vex.length === 0 && format === "openvex") {
     return { written: false, note: noFindingsNote(output) };
   }
-  await writeFileAtomic(
+  await app().writeFileAtomic(
     output,
-    renderVex(format, r.vex, { author: VEX_AUTHOR, timestamp: r.sbom.created, tool: TOOL }),
+    app().renderVex(format, r.vex, {
+      author: app().VEX_AUTHOR,
+      timestamp: r.sbom.created,
+      tool: TOOL,
+    }),
   );
   return { written: true, note: wroteVexNote(r.vex, format, output) };
 }

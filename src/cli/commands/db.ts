@@ -1,19 +1,8 @@
 import type { Command } from "commander";
-import {
-  exportVulnDb,
-  type FeedFamily,
-  importVulnData,
-  isExportBundle,
-  keySigner,
-  loadPrivateKey,
-  loadPublicKey,
-  pullVulnDb,
-  pushVulnDb,
-  updateVulnDb,
-  vulnDbStatus,
-} from "../../app/index.js";
+import type { FeedFamily } from "../../app/index.js";
 import { ToolError, UsageError } from "../../core/errors.js";
 import { readInput } from "../../core/input.js";
+import { app } from "./app.js";
 import { inputFiles, outputFile } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -32,7 +21,7 @@ export function registerDb(program: Command, deps: CliDeps): void {
       if (!o.key?.length) {
         // a signed export is verified with its exporter's key or not imported at all
         for (const p of paths) {
-          if (await isExportBundle(p)) {
+          if (await app().isExportBundle(p)) {
             throw new UsageError(
               "CLI_USAGE",
               `--key is required for verification: ${p} is a signed database export`,
@@ -42,10 +31,10 @@ export function registerDb(program: Command, deps: CliDeps): void {
       }
       const keys = await Promise.all(
         (o.key ?? []).map(async (k) =>
-          loadPublicKey((await readInput(k, "the key")).toString("utf8")),
+          app().loadPublicKey((await readInput(k, "the key")).toString("utf8")),
         ),
       );
-      const r = await importVulnData(context(cmd), paths, { keys });
+      const r = await app().importVulnData(context(cmd), paths, { keys });
       out.issues(r.issues);
       out.result(r, () =>
         [
@@ -70,13 +59,13 @@ export function registerDb(program: Command, deps: CliDeps): void {
     .requiredOption("--key <file>", "private key to sign with (passphrase from $CLEANIMG_PASSWORD)")
     .requiredOption("-o, --output <file>", "the export file", outputFile)
     .action(async (o: { key: string; output: string }, cmd: Command) => {
-      const signer = keySigner(
-        loadPrivateKey(
+      const signer = app().keySigner(
+        app().loadPrivateKey(
           (await readInput(o.key, "the key")).toString("utf8"),
           env["CLEANIMG_PASSWORD"],
         ),
       );
-      const r = await exportVulnDb(context(cmd), o.output, signer);
+      const r = await app().exportVulnDb(context(cmd), o.output, signer);
       out.result(
         r,
         () =>
@@ -86,7 +75,7 @@ export function registerDb(program: Command, deps: CliDeps): void {
   db.command("status")
     .description("sources, record counts, dates and the current snapshot digest")
     .action(async (_o: unknown, cmd: Command) => {
-      const r = vulnDbStatus(context(cmd));
+      const r = app().vulnDbStatus(context(cmd));
       out.result(r, () =>
         r.records === 0
           ? "the vulnerability database is empty: import data with cleanimg-init db import PATH"
@@ -146,7 +135,7 @@ function registerDbUpdate(db: Command, deps: CliDeps): void {
           throw new UsageError("CLI_USAGE", "--timeout and --max-bytes take positive numbers");
         }
         const shown = new Map<string, number>();
-        const r = await updateVulnDb(context(cmd), {
+        const r = await app().updateVulnDb(context(cmd), {
           ...(o.source ? { sources: o.source } : {}),
           baseUrls,
           // the global --insecure: plain http to a loopback mirror, as for registries
@@ -200,13 +189,13 @@ function registerDbRegistry(db: Command, deps: CliDeps): void {
     .argument("<ref>", "HOST/REPO:TAG")
     .requiredOption("--key <file>", "private key to sign with (passphrase from $CLEANIMG_PASSWORD)")
     .action(async (ref: string, o: { key: string }, cmd: Command) => {
-      const signer = keySigner(
-        loadPrivateKey(
+      const signer = app().keySigner(
+        app().loadPrivateKey(
           (await readInput(o.key, "the key")).toString("utf8"),
           env["CLEANIMG_PASSWORD"],
         ),
       );
-      const r = await pushVulnDb(context(cmd), ref, signer);
+      const r = await app().pushVulnDb(context(cmd), ref, signer);
       out.result(
         r,
         () =>
@@ -227,9 +216,11 @@ function registerDbRegistry(db: Command, deps: CliDeps): void {
         );
       }
       const keys = await Promise.all(
-        o.key.map(async (k) => loadPublicKey((await readInput(k, "the key")).toString("utf8"))),
+        o.key.map(async (k) =>
+          app().loadPublicKey((await readInput(k, "the key")).toString("utf8")),
+        ),
       );
-      const r = await pullVulnDb(context(cmd), ref, keys);
+      const r = await app().pullVulnDb(context(cmd), ref, keys);
       out.result(r, () =>
         [
           ...r.bundles.map(

@@ -1,23 +1,11 @@
 import type { Command } from "commander";
-import {
-  deriveStandardAttestation,
-  type EvidenceExport,
-  exportEvidence,
-  type ImportResult,
-  importEvidence,
-  itemsOf,
-  listEvidence,
-  pullEvidence,
-  pushEvidence,
-  resolveSubject,
-  STANDARD_STAGES,
-  type StandardStage,
-  writeFileAtomic,
-} from "../../app/index.js";
+import type { EvidenceExport, ImportResult, StandardStage } from "../../app/index.js";
+import { STANDARD_STAGES } from "../../app/names.js";
 import { isDigest as isDigestString, parseDigest } from "../../core/digest.js";
 import { isToolError, UsageError } from "../../core/errors.js";
 import { readInput } from "../../core/input.js";
 import { parseJson } from "../../core/json.js";
+import { app } from "./app.js";
 import { outputFile, timeRange } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -43,8 +31,8 @@ export function registerEvidence(program: Command, deps: CliDeps): void {
           hint: `--stage ${STANDARD_STAGES.join("|")} (policy and deployment links are the attestations)`,
         });
       }
-      const a = await deriveStandardAttestation(context(cmd), ref, o.stage as StandardStage);
-      await writeFileAtomic(o.output, new TextDecoder().decode(a.bytes));
+      const a = await app().deriveStandardAttestation(context(cmd), ref, o.stage as StandardStage);
+      await app().writeFileAtomic(o.output, new TextDecoder().decode(a.bytes));
       out.result(
         {
           stage: a.stage,
@@ -85,7 +73,7 @@ function registerEvidenceStore(
     )
     .argument("<image>", "registry reference: docker://HOST/REPO:TAG or HOST/REPO@DIGEST")
     .action(async (ref: string, _o: unknown, cmd: Command) => {
-      const r = await pushEvidence(context(cmd), ref);
+      const r = await app().pushEvidence(context(cmd), ref);
       out.result(
         r,
         () =>
@@ -99,7 +87,7 @@ function registerEvidenceStore(
     )
     .argument("<image>", "registry reference: docker://HOST/REPO:TAG or HOST/REPO@DIGEST")
     .action(async (ref: string, _o: unknown, cmd: Command) => {
-      reportImport(await pullEvidence(context(cmd), ref));
+      reportImport(await app().pullEvidence(context(cmd), ref));
     });
   evidence
     .command("export")
@@ -110,14 +98,17 @@ function registerEvidenceStore(
     .requiredOption("-o, --output <file>", "the file to write", outputFile)
     .action(async (ref: string, o: { output: string }, cmd: Command) => {
       const c = context(cmd);
-      const subject = await resolveSubject(c, ref);
-      const e = await exportEvidence(c, { name: ref, digest: subject.digest });
+      const subject = await app().resolveSubject(c, ref);
+      const e = await app().exportEvidence(c, { name: ref, digest: subject.digest });
       if (e.items.length === 0) {
         throw new UsageError("CLI_USAGE", `no signed evidence of ${subject.digest} in this store`, {
           hint: "build, sbom or scan the image first",
         });
       }
-      await writeFileAtomic(o.output, new TextEncoder().encode(`${JSON.stringify(e, null, 2)}\n`));
+      await app().writeFileAtomic(
+        o.output,
+        new TextEncoder().encode(`${JSON.stringify(e, null, 2)}\n`),
+      );
       out.result(
         { image: e.image, items: e.items.length, output: o.output },
         () => `wrote ${e.items.length} signed evidence items of ${subject.digest} to ${o.output}`,
@@ -163,10 +154,10 @@ function registerEvidenceImport(
         },
       );
     }
-    const r = await importEvidence(
+    const r = await app().importEvidence(
       context(cmd),
       { digest: e.image.digest, name: e.image.name ?? e.image.digest },
-      itemsOf(e),
+      app().itemsOf(e),
       { source: file },
     );
     reportImport(r);
@@ -181,7 +172,7 @@ function registerEvidenceImport(
     .action(
       async (o: { subject?: string; kind?: string; from?: string; to?: string }, cmd: Command) => {
         const { from, to } = timeRange(o, false);
-        const r = await listEvidence(context(cmd), {
+        const r = await app().listEvidence(context(cmd), {
           ...(o.subject ? { subject: parseDigest(o.subject) } : {}),
           ...(o.kind ? { kind: o.kind } : {}),
           ...(from ? { since: from } : {}),

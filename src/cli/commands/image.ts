@@ -1,15 +1,6 @@
 import type { Command } from "commander";
-import {
-  copyImageBetween,
-  exportImage,
-  fileRecord,
-  inspectImage,
-  listImageFiles,
-  listLocalImages,
-  removeLocalImage,
-  tagLocalImage,
-} from "../../app/index.js";
 import { modeString, typeChar } from "../render/files.js";
+import { app } from "./app.js";
 import { outputDirectory, positiveWholeNumber, wholeNumber } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -29,7 +20,10 @@ export function registerImage(program: Command, deps: CliDeps): void {
     .addOption(platformOption)
     .option("--no-evidence", "do not record the manifest and config in the evidence store")
     .action(async (ref: string, o: { platform?: string; evidence: boolean }, cmd: Command) => {
-      const r = await inspectImage(context(cmd), ref, { ...platformOf(o), record: o.evidence });
+      const r = await app().inspectImage(context(cmd), ref, {
+        ...platformOf(o),
+        record: o.evidence,
+      });
       out.result(r, () =>
         [
           `Image:     ${r.reference}`,
@@ -65,7 +59,7 @@ export function registerImage(program: Command, deps: CliDeps): void {
         o: { platform?: string; evidence: boolean; maxLayerBytes?: number; maxEntries?: number },
         cmd: Command,
       ) => {
-        const r = await listImageFiles(context(cmd), ref, {
+        const r = await app().listImageFiles(context(cmd), ref, {
           ...platformOf(o),
           record: o.evidence,
           limits: {
@@ -78,7 +72,7 @@ export function registerImage(program: Command, deps: CliDeps): void {
           {
             manifest: r.manifest,
             layers: r.layers,
-            files: r.files.map(fileRecord),
+            files: r.files.map(app().fileRecord),
             issues: r.issues,
             ...(r.evidence ? { evidence: r.evidence } : {}),
           },
@@ -116,7 +110,7 @@ function registerImageCopy(deps: CliDeps, image: Command): void {
         cmd: Command,
       ) => {
         const maxBytes = o.maxBytes;
-        const r = await exportImage(context(cmd), ref, dir, {
+        const r = await app().exportImage(context(cmd), ref, dir, {
           ...platformOf(o),
           ...(maxBytes !== undefined ? { maxBytes } : {}),
         });
@@ -136,7 +130,7 @@ function registerImageCopy(deps: CliDeps, image: Command): void {
     .argument("<destination>", "image location to write")
     .addOption(platformOption)
     .action(async (from: string, to: string, o: { platform?: string }, cmd: Command) => {
-      const r = await copyImageBetween(context(cmd), from, to, platformOf(o));
+      const r = await app().copyImageBetween(context(cmd), from, to, platformOf(o));
       out.result(
         r,
         () =>
@@ -148,7 +142,7 @@ function registerImageCopy(deps: CliDeps, image: Command): void {
     .command("ls")
     .description("list the images of the local image store")
     .action(async (_o: unknown, cmd: Command) => {
-      const r = await listLocalImages(context(cmd));
+      const r = await app().listLocalImages(context(cmd));
       out.result(
         r.map((i) => ({
           name: i.name,
@@ -169,7 +163,7 @@ function registerImageCopy(deps: CliDeps, image: Command): void {
     .argument("<image>", "existing name")
     .argument("<name>", "new name")
     .action(async (from: string, to: string, _o: unknown, cmd: Command) => {
-      const r = await tagLocalImage(context(cmd), from, to);
+      const r = await app().tagLocalImage(context(cmd), from, to);
       out.result(
         { name: r.name, digest: r.descriptor.digest },
         () => `tagged ${r.descriptor.digest} as ${r.name}`,
@@ -181,7 +175,7 @@ function registerImageCopy(deps: CliDeps, image: Command): void {
     .description("remove a name from the local store (unreferenced blobs are deleted)")
     .argument("<image>", "name to remove")
     .action(async (ref: string, _o: unknown, cmd: Command) => {
-      const r = await removeLocalImage(context(cmd), ref);
+      const r = await app().removeLocalImage(context(cmd), ref);
       out.result(r, () => `removed ${r.removed} (${r.blobsDeleted} blobs deleted)`);
     });
 }

@@ -1,18 +1,8 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import {
-  createLayoutFile,
-  intotoRecordStart,
-  intotoRecordStop,
-  intotoRun,
-  intotoSign,
-  intotoVerify,
-  loadInTotoPublicKeys,
-  loadInTotoSigner,
-  recordInTotoVerification,
-} from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
 import { readInput } from "../../core/input.js";
+import { app } from "./app.js";
 import { outputFile } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -65,9 +55,9 @@ export function registerInToto(program: Command, deps: CliDeps): void {
           password?: string;
         },
       ) => {
-        const r = await intotoRun({
+        const r = await app().intotoRun({
           name: o.stepName,
-          signer: await loadInTotoSigner(o.key, o.password),
+          signer: await app().loadInTotoSigner(o.key, o.password),
           ...(o.materials ? { materials: o.materials } : {}),
           ...(o.products ? { products: o.products } : {}),
           command,
@@ -122,9 +112,9 @@ function registerInTotoRecord(deps: CliDeps, intoto: Command): void {
         basePath?: string;
         password?: string;
       }) => {
-        const r = await intotoRecordStart({
+        const r = await app().intotoRecordStart({
           name: o.stepName,
-          signer: await loadInTotoSigner(o.key, o.password),
+          signer: await app().loadInTotoSigner(o.key, o.password),
           ...(o.materials ? { materials: o.materials } : {}),
           ...(o.exclude ? { excludes: o.exclude } : {}),
           ...(o.basePath ? { basePath: o.basePath } : {}),
@@ -157,9 +147,9 @@ function registerInTotoRecord(deps: CliDeps, intoto: Command): void {
         useDsse?: boolean;
         password?: string;
       }) => {
-        const r = await intotoRecordStop({
+        const r = await app().intotoRecordStop({
           name: o.stepName,
-          signer: await loadInTotoSigner(o.key, o.password),
+          signer: await app().loadInTotoSigner(o.key, o.password),
           ...(o.products ? { products: o.products } : {}),
           ...(o.exclude ? { excludes: o.exclude } : {}),
           ...(o.basePath ? { basePath: o.basePath } : {}),
@@ -205,10 +195,13 @@ function registerInTotoSign(deps: CliDeps, intoto: Command): void {
           throw new UsageError("CLI_USAGE", "give the keys with -k KEY...");
         }
         const r = o.verify
-          ? await intotoSign({ file: o.file, verifyKeys: await loadInTotoPublicKeys(o.key) })
-          : await intotoSign({
+          ? await app().intotoSign({
               file: o.file,
-              signers: await Promise.all(o.key.map((k) => loadInTotoSigner(k, o.password))),
+              verifyKeys: await app().loadInTotoPublicKeys(o.key),
+            })
+          : await app().intotoSign({
+              file: o.file,
+              signers: await Promise.all(o.key.map((k) => app().loadInTotoSigner(k, o.password))),
               ...(o.output ? { output: o.output } : {}),
               ...(o.append ? { append: true } : {}),
             });
@@ -239,9 +232,9 @@ function registerInTotoLayout(deps: CliDeps, intoto: Command): void {
         useDsse?: boolean;
         password?: string;
       }) => {
-        const r = await createLayoutFile({
+        const r = await app().createLayoutFile({
           description: o.file,
-          signers: await Promise.all(o.key.map((k) => loadInTotoSigner(k, o.password))),
+          signers: await Promise.all(o.key.map((k) => app().loadInTotoSigner(k, o.password))),
           output: o.output,
           ...(o.useDsse ? { useDsse: true } : {}),
         });
@@ -271,10 +264,10 @@ function registerInTotoLayout(deps: CliDeps, intoto: Command): void {
         cmd: Command,
       ) => {
         const layout = await readInput(o.layout, "the layout");
-        const r = intotoVerify({
+        const r = app().intotoVerify({
           layout: new Uint8Array(layout),
           layoutName: o.layout,
-          layoutKeys: await loadInTotoPublicKeys(o.layoutKeys),
+          layoutKeys: await app().loadInTotoPublicKeys(o.layoutKeys),
           ...(o.linkDir ? { linkDir: o.linkDir } : {}),
           cwd: process.cwd(),
         });
@@ -287,7 +280,7 @@ function registerInTotoLayout(deps: CliDeps, intoto: Command): void {
           ].join("\n"),
         );
         if (o.image) {
-          const rec = await recordInTotoVerification(context(cmd), o.image, {
+          const rec = await app().recordInTotoVerification(context(cmd), o.image, {
             result: r,
             layout: new Uint8Array(layout),
             layoutName: o.layout,

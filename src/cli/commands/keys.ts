@@ -1,14 +1,6 @@
 import type { Command } from "commander";
-import {
-  parseKeyType,
-  recordAuditEvent,
-  signBundleFile,
-  trustPersonKey,
-  verifyBundleFile,
-  verifyProvenanceFile,
-  writeKeyPair,
-} from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
+import { app } from "./app.js";
 import { outputFile } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -31,12 +23,12 @@ export function registerKeys(program: Command, deps: CliDeps): void {
             hint: "set CLEANIMG_PASSWORD, or pass --unencrypted to write it in the clear",
           });
         }
-        const r = await writeKeyPair(
+        const r = await app().writeKeyPair(
           o.outputKeyPrefix,
-          parseKeyType(o.type),
+          app().parseKeyType(o.type),
           o.unencrypted ? undefined : passphrase,
         );
-        await recordAuditEvent(context(cmd), {
+        await app().recordAuditEvent(context(cmd), {
           action: "key-generate",
           evidence: {},
           details: { keyid: r.keyid, type: o.type, publicKey: r.publicKey },
@@ -51,7 +43,7 @@ export function registerKeys(program: Command, deps: CliDeps): void {
     )
     .requiredOption("--person <file>", "the person's public key (PREFIX.pub of key generate)")
     .action(async (o: { person: string }, cmd: Command) => {
-      const r = await trustPersonKey(context(cmd), o.person);
+      const r = await app().trustPersonKey(context(cmd), o.person);
       out.result(
         r,
         () => `trusted ${r.keyid} for VEX decisions (${r.path}); remove the file to revoke it`,
@@ -86,7 +78,7 @@ function registerBundle(program: Command, deps: CliDeps): void {
           key?: string;
         },
       ) => {
-        const r = await verifyBundleFile(file, {
+        const r = await app().verifyBundleFile(file, {
           trustedRoot: o.trustedRoot,
           ...(o.artifact ? { artifact: o.artifact } : {}),
           ...(o.certificateIdentity ? { identity: o.certificateIdentity } : {}),
@@ -130,7 +122,7 @@ function registerBundle(program: Command, deps: CliDeps): void {
             "--builder-id is required for verification: no builder is trusted by default",
           );
         }
-        const r = await verifyProvenanceFile(artifact, o.provenancePath, {
+        const r = await app().verifyProvenanceFile(artifact, o.provenancePath, {
           sourceUri: o.sourceUri,
           ...(o.builderId ? { builderId: o.builderId } : {}),
           trustedRoot: o.trustedRoot,
@@ -184,7 +176,7 @@ function registerSigstore(program: Command, deps: CliDeps): void {
           );
         }
         const root = o.trustedRoot ?? `${context(cmd).home}/sigstore/trusted_root.json`;
-        const r = await verifyBundleFile(o.bundle, {
+        const r = await app().verifyBundleFile(o.bundle, {
           trustedRoot: root,
           artifact,
           ...(o.certificateIdentity ? { identity: o.certificateIdentity } : {}),
@@ -228,7 +220,7 @@ function registerSigstore(program: Command, deps: CliDeps): void {
         const password = o.key
           ? (env["CLEANIMG_SIGNING_KEY_PASSWORD"] ?? env["COSIGN_PASSWORD"])
           : undefined;
-        const r = await signBundleFile(artifact, o.bundle, {
+        const r = await app().signBundleFile(artifact, o.bundle, {
           ...(o.identityToken ? { identityToken: o.identityToken } : {}),
           ...(o.key ? { key: o.key } : {}),
           ...(password !== undefined ? { keyPassword: password } : {}),

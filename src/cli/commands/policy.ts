@@ -1,14 +1,8 @@
 import type { Command } from "commander";
-import {
-  evaluateImagePolicy,
-  evaluatePolicy,
-  loadPolicy,
-  type Policy,
-  type PolicyDecision,
-  policyInput,
-} from "../../app/index.js";
+import type { Policy, PolicyDecision } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
 import { readJsonInput } from "../../core/input.js";
+import { app } from "./app.js";
 import { inputFile } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -38,7 +32,7 @@ async function runFixture(policy: Policy, f: string) {
     "the fixture",
     "give the path of a fixture JSON file: {input, params?, expect: {allow, failing?}}",
   )) as Fixture;
-  const d = evaluatePolicy(policy, fx.input, fx.params ?? {});
+  const d = app().evaluatePolicy(policy, fx.input, fx.params ?? {});
   const failing = d.rules
     .filter((r) => r.result !== "pass")
     .map((r) => r.name)
@@ -78,7 +72,7 @@ export function registerPolicy(program: Command, deps: CliDeps): void {
         if (!ref) {
           throw new UsageError("CLI_USAGE", "which image? give IMAGE or --image REF");
         }
-        const r = await evaluateImagePolicy(context(cmd), ref, {
+        const r = await app().evaluateImagePolicy(context(cmd), ref, {
           ...(o.policy ? { policy: o.policy } : {}),
           regoQuery: o.query,
         });
@@ -104,7 +98,7 @@ export function registerPolicy(program: Command, deps: CliDeps): void {
       if (!ref) {
         throw new UsageError("CLI_USAGE", "which image? give IMAGE or --image REF");
       }
-      const r = await policyInput(context(cmd), ref);
+      const r = await app().policyInput(context(cmd), ref);
       process.stdout.write(`${JSON.stringify(r.input, null, 2)}\n`);
     });
   policyCmd
@@ -119,7 +113,7 @@ export function registerPolicy(program: Command, deps: CliDeps): void {
     )
     .argument("<fixtures...>", "fixture JSON files")
     .action(async (fixtures: string[], o: { policy?: string }) => {
-      const { policy } = await loadPolicy(o.policy);
+      const { policy } = await app().loadPolicy(o.policy);
       const results: Awaited<ReturnType<typeof runFixture>>[] = [];
       for (const f of fixtures) {
         results.push(await runFixture(policy, f));

@@ -1,15 +1,7 @@
 import type { Command } from "commander";
-import {
-  complianceReport,
-  importCatalog,
-  REPORT_FORMATS,
-  REPORT_FRAMEWORKS,
-  REPORT_RENDERERS,
-  recordDeployment,
-  TOOL,
-  writeFileAtomic,
-} from "../../app/index.js";
+import { REPORT_FORMATS, REPORT_FRAMEWORKS, TOOL } from "../../app/names.js";
 import { UsageError } from "../../core/errors.js";
+import { app } from "./app.js";
 import { outputFile } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -42,18 +34,19 @@ export function registerReport(program: Command, deps: CliDeps): void {
         if (!o.image) {
           throw new UsageError("CLI_USAGE", "which image? give --image REF");
         }
-        const render = Object.hasOwn(REPORT_RENDERERS, o.format)
-          ? REPORT_RENDERERS[o.format]
+        const renderers = app().REPORT_RENDERERS;
+        const render = Object.hasOwn(renderers, o.format)
+          ? renderers[o.format as keyof typeof renderers]
           : undefined;
         if (!render) {
           throw new UsageError("CLI_USAGE", `unknown report format "${o.format}"`, {
             hint: `${REPORT_FORMATS.slice(0, -1).join(", ")} or ${REPORT_FORMATS.at(-1)}`,
           });
         }
-        const { report } = await complianceReport(context(cmd), o.image, framework);
+        const { report } = await app().complianceReport(context(cmd), o.image, framework);
         const text = render(report, `${TOOL.name} ${TOOL.version}`);
         if (o.output) {
-          await writeFileAtomic(o.output, text);
+          await app().writeFileAtomic(o.output, text);
           out.info(`${report.summary.text}\nwrote ${o.format} to ${o.output}`);
         } else {
           process.stdout.write(text);
@@ -68,7 +61,7 @@ export function registerReport(program: Command, deps: CliDeps): void {
     .argument("<file>", "OSCAL catalog or profile, JSON")
     .option("--name <name>", "the name reports use (default: from the file name)")
     .action(async (file: string, o: { name?: string }, cmd: Command) => {
-      const c = await importCatalog(context(cmd), file, o.name);
+      const c = await app().importCatalog(context(cmd), file, o.name);
       out.result(
         { id: c.id, name: c.name, controls: c.controls.length, path: c.path },
         () =>
@@ -99,7 +92,7 @@ export function registerReport(program: Command, deps: CliDeps): void {
         if (!ref) {
           throw new UsageError("CLI_USAGE", "which image? give IMAGE or --image REF");
         }
-        const r = await recordDeployment(context(cmd), ref, {
+        const r = await app().recordDeployment(context(cmd), ref, {
           environment: o.environment,
           ...(o.force ? { force: true } : {}),
         });

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { generateSbom, parseSbomFormat, writeFileAtomic } from "../../app/index.js";
+import { app } from "./app.js";
 import { isoDate, outputFile } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -36,15 +36,15 @@ export function registerSbom(program: Command, deps: CliDeps): void {
           : epoch && /^\d+$/.test(epoch)
             ? new Date(Number(epoch) * 1000)
             : undefined;
-        const r = await generateSbom(context(cmd), ref, {
-          format: parseSbomFormat(o.format),
+        const r = await app().generateSbom(context(cmd), ref, {
+          format: app().parseSbomFormat(o.format),
           ...platformOf(o),
           ...(created ? { created } : {}),
           record: o.evidence,
         });
         out.issues(r.sbom.issues);
         if (o.output) {
-          await writeFileAtomic(o.output, r.document);
+          await app().writeFileAtomic(o.output, r.document);
           out.result(
             {
               output: o.output,

@@ -1,18 +1,9 @@
 import type { Command } from "commander";
-import {
-  findingsAtOrAbove,
-  freshnessText,
-  parseMaxDbAge,
-  parseSeverity,
-  renderCycloneDxVulnerabilities,
-  renderSarif,
-  type ScanResult,
-  scan,
-  TOOL,
-  writeFileAtomic,
-} from "../../app/index.js";
+import type { ScanResult } from "../../app/index.js";
+import { TOOL } from "../../app/names.js";
 import { UsageError } from "../../core/errors.js";
 import { scanDocument, scanTable } from "../render/scan.js";
+import { type AppModule, app } from "./app.js";
 import { inputFiles, outputFile, readVexFiles, vexFormatOf, writeVexDocument } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -102,7 +93,7 @@ function scanArguments(positional: string | undefined, o: ScanCliOptions) {
       },
     );
   }
-  const failOn = o.failOn ? parseSeverity(o.failOn) : undefined;
+  const failOn = o.failOn ? app().parseSeverity(o.failOn) : undefined;
   if (!["table", "json", "sarif", "cyclonedx"].includes(o.format)) {
     throw new UsageError("CLI_USAGE", `unknown scan format "${o.format}"`, {
       hint: "table, json, sarif or cyclonedx",
@@ -114,9 +105,9 @@ function scanArguments(positional: string | undefined, o: ScanCliOptions) {
 /** The scan in a machine format (sarif, cyclonedx, json); undefined for the table. */
 function renderedScan(format: string, r: ScanResult, ref: string, doc: unknown) {
   return format === "sarif"
-    ? renderSarif(r.findings, TOOL, ref)
+    ? app().renderSarif(r.findings, TOOL, ref)
     : format === "cyclonedx"
-      ? renderCycloneDxVulnerabilities(r.sbom, r.findings)
+      ? app().renderCycloneDxVulnerabilities(r.sbom, r.findings)
       : format === "json"
         ? `${JSON.stringify(doc, null, 2)}\n`
         : undefined;
@@ -126,12 +117,12 @@ function renderedScan(format: string, r: ScanResult, ref: string, doc: unknown) 
 function failOnFindings(
   deps: CliDeps,
   r: ScanResult,
-  failOn: ReturnType<typeof parseSeverity> | undefined,
+  failOn: ReturnType<AppModule["parseSeverity"]> | undefined,
 ) {
   if (!failOn) {
     return;
   }
-  const over = findingsAtOrAbove(r.findings, failOn, r.vex);
+  const over = app().findingsAtOrAbove(r.findings, failOn, r.vex);
   if (over.length > 0) {
     deps.out.warn(
       failOn === "KEV"
@@ -152,8 +143,8 @@ async function runScan(
   const { out } = deps;
   const { ref, vexFormat, failOn } = scanArguments(positional, o);
   const vexDocuments = await readVexFiles(o.vex);
-  const maxDbAgeMs = o.maxDbAge ? parseMaxDbAge(o.maxDbAge) : undefined;
-  const r = await scan(deps.context(cmd), ref, {
+  const maxDbAgeMs = o.maxDbAge ? app().parseMaxDbAge(o.maxDbAge) : undefined;
+  const r = await app().scan(deps.context(cmd), ref, {
     ...deps.platformOf(o),
     record: o.evidence,
     vexDocuments,
@@ -161,7 +152,7 @@ async function runScan(
     ...(o.failOnStale ? { failOnStale: true } : {}),
   });
   if (r.freshness.stale) {
-    out.warn(`${freshnessText(r.freshness)}: the findings may miss recent advisories`);
+    out.warn(`${app().freshnessText(r.freshness)}: the findings may miss recent advisories`);
   }
   if (r.distroSupport?.state === "end of life") {
     out.warn(r.distroSupport.detail);
@@ -171,7 +162,7 @@ async function runScan(
   const rendered = renderedScan(o.format, r, ref, doc);
   out.issues(r.issues);
   if (o.output) {
-    await writeFileAtomic(o.output, rendered ?? `${JSON.stringify(doc, null, 2)}\n`);
+    await app().writeFileAtomic(o.output, rendered ?? `${JSON.stringify(doc, null, 2)}\n`);
   } else if (rendered && !out.json) {
     process.stdout.write(rendered);
   }

@@ -1,7 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { createToken, listTokens, revokeToken } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
-import { startServer } from "../../server/index.js";
+import { app } from "./app.js";
 import { numberInRange } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -35,6 +34,8 @@ export function registerServe(program: Command, deps: CliDeps): void {
           max: MAX_RATE_LIMIT,
         });
         const c = context(cmd);
+        // the server module (and the application behind it) is loaded only by this command
+        const { startServer } = await import("../../server/index.js");
         const srv = await startServer(c, {
           listen: o.listen,
           rateLimit: rate,
@@ -59,7 +60,7 @@ export function registerServe(program: Command, deps: CliDeps): void {
     .option("--name <name>", "what the token is for", "token")
     .option("--expires <date>", "expiry (ISO 8601)")
     .action(async (o: { role: string; name: string; expires?: string }, cmd: Command) => {
-      const r = await createToken(context(cmd), {
+      const r = await app().createToken(context(cmd), {
         name: o.name,
         role: o.role,
         ...(o.expires ? { expires: o.expires } : {}),
@@ -70,7 +71,7 @@ export function registerServe(program: Command, deps: CliDeps): void {
     .command("list")
     .description("every token, with its role and state (never a secret)")
     .action(async (_o: unknown, cmd: Command) => {
-      const r = await listTokens(context(cmd));
+      const r = await app().listTokens(context(cmd));
       out.result(r, () =>
         r.length === 0
           ? "no tokens"
@@ -94,7 +95,7 @@ export function registerServe(program: Command, deps: CliDeps): void {
       return v;
     })
     .action(async (id: string, _o: unknown, cmd: Command) => {
-      await revokeToken(context(cmd), id);
+      await app().revokeToken(context(cmd), id);
       out.result({ revoked: id }, () => `revoked token ${id}`);
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { compareBatchLine, compareVersionStrings } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
+import { app } from "./app.js";
 import type { CliDeps } from "./deps.js";
 
 /** Registers the version commands. */
@@ -40,13 +40,13 @@ export function registerVersion(program: Command, deps: CliDeps): void {
               buf = buf.slice(nl + 1);
               n++;
               if (line) {
-                process.stdout.write(`${compareBatchLine(o.ecosystem, line, n)}\n`);
+                process.stdout.write(`${app().compareBatchLine(o.ecosystem, line, n)}\n`);
               }
               nl = buf.indexOf("\n");
             }
           }
           if (buf.trim()) {
-            process.stdout.write(`${compareBatchLine(o.ecosystem, buf.trim(), n + 1)}\n`);
+            process.stdout.write(`${app().compareBatchLine(o.ecosystem, buf.trim(), n + 1)}\n`);
           }
           return;
         }
@@ -55,7 +55,7 @@ export function registerVersion(program: Command, deps: CliDeps): void {
             hint: "cleanimg-init version compare --ecosystem Debian 1.0-1 1.0-2",
           });
         }
-        const r = compareVersionStrings(o.ecosystem, a, b);
+        const r = app().compareVersionStrings(o.ecosystem, a, b);
         out.result({ a, b, ecosystem: o.ecosystem, cmp: r }, () => String(r));
       },
     );

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import { addVexDecision, scan } from "../../app/index.js";
 import { UsageError } from "../../core/errors.js";
 import { readInput } from "../../core/input.js";
+import { app } from "./app.js";
 import { outputFile, readVexFiles, vexFormatOf, writeVexDocument } from "./common.js";
 import type { CliDeps } from "./deps.js";
 
@@ -37,7 +37,7 @@ export function registerVex(program: Command, deps: CliDeps): void {
           });
         }
         const format = vexFormatOf(o.vexFormat);
-        const r = await scan(context(cmd), ref, {
+        const r = await app().scan(context(cmd), ref, {
           ...platformOf(o),
           vexDocuments: await readVexFiles(o.vex),
         });
@@ -91,7 +91,7 @@ export function registerVex(program: Command, deps: CliDeps): void {
       ) => {
         const keyPem = o.key ? (await readInput(o.key, "the key")).toString("utf8") : undefined;
         const password = env["CLEANIMG_PASSWORD"];
-        const r = await addVexDecision(
+        const r = await app().addVexDecision(
           context(cmd),
           o.image,
           {

@@ -1,4 +1,5 @@
-import { keyOfFinding, keyOfStatement, type ScanResult } from "../../app/index.js";
+import type { ScanResult } from "../../app/index.js";
+import { app } from "../commands/app.js";
 
 /** The scan result as JSON and as `scan --json` prints it. */
 export function scanDocument(ref: string, r: ScanResult): Record<string, unknown> {
@@ -35,11 +36,11 @@ export function scanTable(r: ScanResult, vexNote: string): string {
       .filter(Boolean)
       .join("\n");
   }
-  const vexOf = new Map(r.vex.map((v) => [keyOfStatement(v), v]));
+  const vexOf = new Map(r.vex.map((v) => [app().keyOfStatement(v), v]));
   // the KEV column only when the catalog lists one of the findings
   const kev = r.findings.some((f) => f.knownExploited);
   const rows = r.findings.map((f) => [
-    vexOf.get(keyOfFinding(f))?.status ?? "-",
+    vexOf.get(app().keyOfFinding(f))?.status ?? "-",
     f.rating?.severity ?? "UNKNOWN",
     f.package.name,
     f.package.version,

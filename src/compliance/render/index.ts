@@ -1,4 +1,5 @@
 import type { ComplianceReport } from "../mapping.js";
+import { REPORT_FORMATS, type ReportFormat } from "../names.js";
 import { renderReportHtml } from "./html.js";
 import { renderReportJson } from "./json.js";
 import { renderReportMarkdown } from "./markdown.js";
@@ -17,7 +18,7 @@ export {
 export type ReportRenderer = (r: ComplianceReport, tool: string) => string;
 
 /** Every report output format, by the name `report --format` takes. A new format is one line. */
-export const REPORT_RENDERERS: Readonly<Record<string, ReportRenderer>> = {
+export const REPORT_RENDERERS: Readonly<Record<ReportFormat, ReportRenderer>> = {
   json: renderReportJson,
   "oscal-ar": renderOscalAssessmentResults,
   "oscal-poam": renderOscalPoam,
@@ -25,5 +26,4 @@ export const REPORT_RENDERERS: Readonly<Record<string, ReportRenderer>> = {
   md: renderReportMarkdown,
 };
 
-/** The format names, in the order help and errors list them. */
-export const REPORT_FORMATS = Object.keys(REPORT_RENDERERS);
+export { REPORT_FORMATS };
