@@ -12,7 +12,7 @@ import { build } from "esbuild";
 const root = resolve(import.meta.dirname, "..");
 const out = join(root, "dist/cli");
 for (const f of readdirSync(out)) {
-  if (/^chunk-|^(app|index|server)-[A-Z0-9]+\.js/.test(f)) {
+  if (/^[a-z]+-[A-Z0-9]{8}\.js(\.map)?$/.test(f)) {
     rmSync(join(out, f));
   }
 }

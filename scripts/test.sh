@@ -84,6 +84,10 @@ node dist/cli/main.js --home "$smoke/home" verify --image smoke/sample:1 | grep 
 node dist/cli/main.js --home "$smoke/home" --compliance fedramp --image smoke/sample:1 --output "$smoke/r.json" 2>/dev/null
 controls=$(node -e 'console.log(require(process.argv[1]).framework.controls)' "$smoke/r.json")
 test "$controls" -eq 410
+# the bundle's stack traces name src/ lines with --debug (source maps on before it loads)
+trace=$(node dist/cli/main.js --home "$smoke/home" --debug audit --from bogus 2>&1 || true)
+echo "$trace" | grep -q "src/core/dates.ts" || { echo "$trace"; echo "--debug trace does not name src/"; exit 1; }
+test "$(node dist/cli/main.js --version)" = "$(node dist/cli/main.js --quiet --version)"
 rm -rf "$smoke"
 echo "smoke: built CLI listed $files files, signed an SBOM into a chain that verifies, reported on the $controls FedRAMP High controls"
 
