@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { ChainContext } from "../chain/index.js";
+import { UsageError } from "../core/errors.js";
 import {
   type CredentialLookup,
   dockerConfigCredentials,
@@ -45,6 +46,27 @@ export function resolveHome(opts: AppContextOptions): string {
   );
 }
 
+/**
+ * A store URL checked before use: only PostgreSQL URLs name another store (the embedded one is
+ * the default, with no URL). Anything else was a silent fallback to SQLite, or for a malformed
+ * URL an internal error.
+ * @throws UsageError naming where the URL came from
+ */
+function postgresUrl(url: string, from: string): string {
+  const hint = `give postgres://USER@HOST:PORT/DB (or postgresql://), or leave ${from} out for the embedded store`;
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    // the URL itself is not echoed: it may carry a password
+    const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0] ?? "no scheme";
+    throw new UsageError("CLI_USAGE", `${from} is not a PostgreSQL URL (${scheme})`, { hint });
+  }
+  try {
+    new URL(url);
+  } catch {
+    throw new UsageError("CLI_USAGE", `${from} is not a valid URL`, { hint });
+  }
+  return url;
+}
+
 /** Builds the context. Nothing is opened until used. */
 export function createAppContext(opts: AppContextOptions = {}): AppContext {
   const home = resolveHome(opts);
@@ -59,8 +81,10 @@ export function createAppContext(opts: AppContextOptions = {}): AppContext {
     settings: settingsFromEnv(opts.env ?? {}),
     evidence() {
       const url = opts.store ?? opts.env?.["CLEANIMG_STORE"];
-      if (!store && url && /^postgres(ql)?:\/\//.test(url)) {
-        store = new PostgresEvidenceStore(url);
+      if (!store && url) {
+        store = new PostgresEvidenceStore(
+          postgresUrl(url, opts.store ? "--store" : "CLEANIMG_STORE"),
+        );
       }
       store ??= SqliteEvidenceStore.open(join(home, "evidence"));
       return store;

@@ -186,4 +186,25 @@ describe("bad inputs and outputs on the command line", { timeout: 300_000 }, () 
       expect(firstLine(e.stderr), args.join(" ")).toMatch(/an empty file name/);
     }
   });
+
+  it("a store URL that is not PostgreSQL, or not a URL, is a usage error that does not echo it", () => {
+    for (const [url, why] of [
+      ["mysql://root:s3cret@127.0.0.1/evidence", /--store is not a PostgreSQL URL \(mysql:\)/],
+      ["postgres://root:s3cret@[bad", /--store is not a valid URL/],
+    ] as const) {
+      // before, the first silently used the embedded SQLite store, the second was an INTERNAL
+      // error ("Invalid URL", exit 3)
+      const r = cli("--store", url, "status", "inputs/app:1");
+      expect(r.status).toBe(2);
+      expect(firstLine(r.stderr)).toMatch(why);
+      expect(r.stderr).not.toContain("s3cret");
+    }
+    const env = spawnSync(
+      process.execPath,
+      ["--import", "tsx", MAIN, "--home", home, "status", "inputs/app:1"],
+      { encoding: "utf8", env: { ...process.env, CLEANIMG_STORE: "sqlite:///x" } },
+    );
+    expect(env.status).toBe(2);
+    expect(firstLine(env.stderr)).toMatch(/CLEANIMG_STORE is not a PostgreSQL URL \(sqlite:\)/);
+  });
 });
