@@ -74,9 +74,10 @@ export function sniffSink(
   sizeHint?: number,
 ): TarBodySink {
   const magic = Buffer.from(sn.magic);
-  let offset = 0;
-  let gaveUp = false;
   const need = magic.length + (sn.lookahead ?? 0);
+  let offset = 0; // file offset of the next chunk's first byte
+  let gaveUp = false;
+  // the last bytes seen (fewer than `need`): where a match that a chunk boundary cuts begins
   let tail = Buffer.alloc(0);
   let out: Buffer | undefined;
   let filled = 0;
@@ -88,6 +89,48 @@ export function sniffSink(
     b.copy(out, filled, 0, n);
     filled += n;
   };
+  // only the filled part is ever read, so the buffer need not be zeroed
+  const startCapture = (at: number): void => {
+    out = Buffer.allocUnsafe(
+      Math.max(0, Math.min(sn.capture, sizeHint === undefined ? sn.capture : sizeHint - at)),
+    );
+  };
+  const accepted = (hay: Buffer, i: number): boolean =>
+    !sn.accept || sn.accept(hay.subarray(i, i + need));
+  /**
+   * The first accepted match in `hay` that starts before `until`: its index, or -1 with the
+   * index from which bytes must be kept for the next chunk (a candidate without its lookahead).
+   */
+  const find = (hay: Buffer, until: number): { at: number; keep: number } => {
+    for (let from = 0; ; ) {
+      const i = hay.indexOf(magic, from);
+      if (i < 0 || i >= until) {
+        return { at: -1, keep: Math.max(0, hay.length - (need - 1)) };
+      }
+      if (hay.length - i < need) {
+        return { at: -1, keep: i }; // not enough bytes yet to judge this match
+      }
+      // A literal copy of the magic (code that reads build info embeds it) is not the blob.
+      if (accepted(hay, i)) {
+        return { at: i, keep: -1 };
+      }
+      from = i + 1;
+    }
+  };
+  const anchoredWrite = (b: Buffer): void => {
+    const hay = tail.length ? Buffer.concat([tail, b]) : b;
+    if (hay.length < need) {
+      tail = Buffer.from(hay);
+      return;
+    }
+    tail = Buffer.alloc(0);
+    if (!hay.subarray(0, magic.length).equals(magic) || !accepted(hay, 0)) {
+      gaveUp = true; // a file-format signature counts only at the start
+      return;
+    }
+    startCapture(0);
+    take(hay);
+  };
   return {
     write(chunk) {
       const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -98,53 +141,44 @@ export function sniffSink(
       if (gaveUp) {
         return;
       }
-      const start = offset - tail.length; // file offset of hay[0]
-      offset += b.length;
-      const hay = tail.length ? Buffer.concat([tail, b]) : b;
-      const capture = (i: number): Buffer =>
-        // only the filled part is ever read, so the buffer need not be zeroed
-        Buffer.allocUnsafe(
-          Math.max(
-            0,
-            Math.min(sn.capture, sizeHint === undefined ? sn.capture : sizeHint - (start + i)),
-          ),
-        );
       if (sn.anchored) {
-        if (hay.length < need) {
-          tail = Buffer.from(hay);
-          return;
-        }
-        if (
-          !hay.subarray(0, magic.length).equals(magic) ||
-          (sn.accept && !sn.accept(hay.subarray(0, need)))
-        ) {
-          gaveUp = true; // a file-format signature counts only at the start
-          tail = Buffer.alloc(0);
-          return;
-        }
-        out = capture(0);
-        take(hay);
+        anchoredWrite(b);
+        offset += b.length;
         return;
       }
-      let from = 0;
-      for (;;) {
-        const i = hay.indexOf(magic, from);
-        if (i < 0) {
-          tail = Buffer.from(hay.subarray(Math.max(0, hay.length - (need - 1))));
+      const chunkStart = offset;
+      offset += b.length;
+      if (tail.length > 0 && b.length < need - 1) {
+        // a chunk shorter than a match: joined to the kept bytes (a small copy)
+        const hay = Buffer.concat([tail, b]);
+        const hit = find(hay, hay.length);
+        if (hit.at >= 0) {
+          startCapture(chunkStart - tail.length + hit.at);
+          take(hay.subarray(hit.at));
           return;
         }
-        if (hay.length - i < need) {
-          tail = Buffer.from(hay.subarray(i)); // not enough bytes yet to judge this match
-          return;
-        }
-        // A literal copy of the magic (code that reads build info embeds it) is not the blob.
-        if (!sn.accept || sn.accept(hay.subarray(i, i + need))) {
-          out = capture(i);
-          take(hay.subarray(i));
-          return;
-        }
-        from = i + 1;
+        tail = Buffer.from(hay.subarray(hit.keep));
+        return;
       }
+      if (tail.length > 0) {
+        // the seam: the kept bytes and enough of this chunk to judge a match starting in them.
+        // Only the seam is copied, never the chunk (a file's chunks stream through every sniffer).
+        const seam = Buffer.concat([tail, b.subarray(0, need - 1)]);
+        const hit = find(seam, tail.length);
+        if (hit.at >= 0) {
+          startCapture(chunkStart - tail.length + hit.at);
+          take(seam.subarray(hit.at, tail.length));
+          take(b);
+          return;
+        }
+      }
+      const hit = find(b, b.length);
+      if (hit.at >= 0) {
+        startCapture(chunkStart + hit.at);
+        take(b.subarray(hit.at));
+        return;
+      }
+      tail = Buffer.from(b.subarray(hit.keep));
     },
     close() {
       if (out) {
