@@ -57,7 +57,10 @@ function mavenPackage(
   license: string[],
   from: string,
 ): Package {
-  const p = purl("maven", g, a, version);
+  // a maven purl needs the group id (the purl spec, and packageurl-js, refuse one without): when
+  // neither pom.properties nor the manifest names it, the package keeps a generic purl rather
+  // than a guessed group
+  const p = g ? purl("maven", g, a, version) : purl("generic", undefined, a, version);
   const loc: Location = { ...locationOf(resolver, node, node.path) };
   const lic = normalizeLicenses(license);
   return {
@@ -74,7 +77,11 @@ function mavenPackage(
     checksums: [],
     files: [],
     dependsOn: [],
-    properties: { "java:archive": virtualPath, "java:identity": from },
+    properties: {
+      "java:archive": virtualPath,
+      "java:identity": from,
+      ...(g ? {} : { "java:group": "unknown" }),
+    },
   };
 }
 
@@ -85,7 +92,7 @@ function mavenPackage(
  */
 export const javaArchiveCataloger: Cataloger = {
   id: "java-archive-cataloger",
-  version: 1,
+  version: 2,
   interest: (path) => ARCHIVE.test(path),
   async catalog(resolver: FileResolver): Promise<CatalogResult> {
     const packages: Package[] = [];
