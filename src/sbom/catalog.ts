@@ -89,6 +89,7 @@ export async function catalogFilesystem(
   opts: CatalogOptions,
 ): Promise<Sbom> {
   const issues: Issue[] = [...resolver.issues];
+  const known = resolver.issues.length;
   const { distro } = await detectDistro(resolver);
   const found: Package[] = [];
   for (const c of opts.catalogers ?? CATALOGERS) {
@@ -103,6 +104,8 @@ export async function catalogFilesystem(
       });
     }
   }
+  // what the resolver met while the catalogers read (a file over the size limit)
+  issues.push(...resolver.issues.slice(known));
   dropDeclaredDuplicates(
     found,
     new Set((opts.catalogers ?? CATALOGERS).filter((c) => c.declares).map((c) => c.id)),

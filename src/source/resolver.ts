@@ -176,6 +176,8 @@ export class DirectoryResolver implements FileResolver {
    * Opens a file of the walk. The path has no symlinks as of the walk; O_NOFOLLOW refuses a
    * final component that became one since.
    */
+  readonly #tooLarge = new Set<string>();
+
   async #open(path: string): Promise<Awaited<ReturnType<typeof open>> | undefined> {
     return open(join(this.root, path), constants.O_RDONLY | constants.O_NOFOLLOW).catch(
       () => undefined,
@@ -185,7 +187,19 @@ export class DirectoryResolver implements FileResolver {
   async read(path: string): Promise<Uint8Array | undefined> {
     const real = this.realpath(path);
     const node = real === undefined ? undefined : this.nodes.get(real);
-    if (node?.type !== "file" || node.size > this.maxFileBytes) {
+    if (node?.type !== "file") {
+      return undefined;
+    }
+    if (node.size > this.maxFileBytes) {
+      // said once per file, as the image source says it, so the SBOM can name the limit
+      if (!this.#tooLarge.has(node.path)) {
+        this.#tooLarge.add(node.path);
+        (this.issues as Issue[]).push({
+          code: "SOURCE_FILE_TOO_LARGE",
+          message: `not read: ${node.size} bytes is over the ${this.maxFileBytes}-byte limit for files read by catalogers`,
+          path: node.path,
+        });
+      }
       return undefined;
     }
     const fh = await this.#open(node.path);

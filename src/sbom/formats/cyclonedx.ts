@@ -86,6 +86,18 @@ function component(p: Package, spec: CycloneDxSpec, children: Map<string, Packag
 }
 
 /** Renders an SBOM as CycloneDX JSON (1.5 or 1.6). Deterministic for the same input. */
+/**
+ * What the SBOM could not read or identify (files over a size limit, unreadable archives, a
+ * cataloger's failure), so that the document itself says where it is incomplete, not only the
+ * command's stderr. Sorted, so that the same image gives the same document.
+ */
+function issueProperties(sbom: Sbom): { name: string; value: string }[] {
+  return sbom.issues
+    .map((i) => `${i.code}: ${i.message}${i.path ? ` (${i.path})` : ""}`)
+    .sort()
+    .map((value) => ({ name: "cleanimg:issue", value }));
+}
+
 export function renderCycloneDx(sbom: Sbom, spec: CycloneDxSpec = CYCLONEDX_1_6): string {
   const { top, children } = containment(sbom);
   const version = subjectVersion(sbom);
@@ -116,6 +128,7 @@ export function renderCycloneDx(sbom: Sbom, spec: CycloneDxSpec = CYCLONEDX_1_6)
     version: 1,
     metadata: {
       timestamp: sbom.created,
+      ...(sbom.issues.length > 0 ? { properties: issueProperties(sbom) } : {}),
       tools: {
         components: [{ type: "application", name: sbom.tool.name, version: sbom.tool.version }],
       },
