@@ -66,6 +66,33 @@ export interface Sniffer {
   readonly anchored?: boolean;
 }
 
+/**
+ * The first accepted match of `magic` in `hay` that starts before `until`: its index, or -1 with
+ * the index from which bytes must be kept for the next chunk (a candidate without its lookahead).
+ */
+function firstMatch(
+  hay: Buffer,
+  until: number,
+  magic: Buffer,
+  need: number,
+  accepted: (hay: Buffer, i: number) => boolean,
+): { at: number; keep: number } {
+  for (let from = 0; ; ) {
+    const i = hay.indexOf(magic, from);
+    if (i < 0 || i >= until) {
+      return { at: -1, keep: Math.max(0, hay.length - (need - 1)) };
+    }
+    if (hay.length - i < need) {
+      return { at: -1, keep: i }; // not enough bytes yet to judge this match
+    }
+    // A literal copy of the magic (code that reads build info embeds it) is not the blob.
+    if (accepted(hay, i)) {
+      return { at: i, keep: -1 };
+    }
+    from = i + 1;
+  }
+}
+
 /** A sink that scans for a sniffer's magic across chunk boundaries and captures what follows. */
 export function sniffSink(
   sn: Sniffer,
@@ -97,26 +124,7 @@ export function sniffSink(
   };
   const accepted = (hay: Buffer, i: number): boolean =>
     !sn.accept || sn.accept(hay.subarray(i, i + need));
-  /**
-   * The first accepted match in `hay` that starts before `until`: its index, or -1 with the
-   * index from which bytes must be kept for the next chunk (a candidate without its lookahead).
-   */
-  const find = (hay: Buffer, until: number): { at: number; keep: number } => {
-    for (let from = 0; ; ) {
-      const i = hay.indexOf(magic, from);
-      if (i < 0 || i >= until) {
-        return { at: -1, keep: Math.max(0, hay.length - (need - 1)) };
-      }
-      if (hay.length - i < need) {
-        return { at: -1, keep: i }; // not enough bytes yet to judge this match
-      }
-      // A literal copy of the magic (code that reads build info embeds it) is not the blob.
-      if (accepted(hay, i)) {
-        return { at: i, keep: -1 };
-      }
-      from = i + 1;
-    }
-  };
+  const find = (hay: Buffer, until: number) => firstMatch(hay, until, magic, need, accepted);
   const anchoredWrite = (b: Buffer): void => {
     const hay = tail.length ? Buffer.concat([tail, b]) : b;
     if (hay.length < need) {
