@@ -8,6 +8,7 @@ import {
   CATALOGERS,
   catalogFilesystem,
   catalogInterest,
+  catalogReduce,
   catalogSniffers,
   checkNtiaMinimumElements,
   ELF_DYNAMIC_SNIFFER,
@@ -96,14 +97,18 @@ export async function generateSbom(
       ctx.progress(`cataloguing ${img.layers.length} layers of ${img.source.description}`);
       const fs = await ImageFilesystem.open(img, {
         ...(opts.limits ? { limits: opts.limits } : {}),
-        collect: { match: catalogInterest(), maxFileBytes: 64 * 1024 * 1024 },
+        collect: {
+          match: catalogInterest(),
+          reduce: catalogReduce(),
+          maxFileBytes: 64 * 1024 * 1024,
+        },
         sniff: [...catalogSniffers(), ELF_DYNAMIC_SNIFFER],
         ...(opts.layerCache === false || opts.record === false
           ? {}
           : {
               layerCache: evidenceLayerCache(ctx.evidence()),
               cacheKey: catalogCacheKey([
-                "reader 1",
+                "reader 2",
                 ...CATALOGERS.map((c) => `${c.id}@${c.version}`),
                 `${ELF_DYNAMIC_SNIFFER.id}@1`,
                 "maxFileBytes 67108864",

@@ -1,3 +1,4 @@
+import * as zlib from "node:zlib";
 import { inflateRawSync } from "node:zlib";
 
 /** One member of a zip archive, read from its central directory. */
@@ -138,4 +139,73 @@ export function zipRead(b: Uint8Array, e: ZipEntry, max: number): Uint8Array | u
   } catch {
     return undefined;
   }
+}
+
+// zlib.crc32 is in Node from 20.15 on; before, the CRC fields are written as 0 (zipRead does not
+// check them, and these archives never leave the process or its layer cache)
+const crc32 = (zlib as { crc32?: (b: Uint8Array) => number }).crc32;
+
+/**
+ * A zip archive of stored (uncompressed) members, for archives cut down to the members a reader
+ * needs. Undefined when the members do not fit the classic format (more than 65,535, or 4 GiB).
+ */
+export function storedZip(
+  members: readonly { readonly name: string; readonly data: Uint8Array }[],
+): Uint8Array | undefined {
+  const enc = new TextEncoder();
+  const names = members.map((m) => enc.encode(m.name));
+  const total =
+    members.reduce(
+      (n, m, i) => n + 30 + 46 + 2 * (names[i] as Uint8Array).length + m.data.length,
+      0,
+    ) + 22;
+  if (members.length > 0xffff || total > 0xffffffff) {
+    return undefined;
+  }
+  const out = new Uint8Array(total);
+  const v = new DataView(out.buffer);
+  const offsets: number[] = [];
+  const crcs: number[] = [];
+  let p = 0;
+  members.forEach((m, i) => {
+    const name = names[i] as Uint8Array;
+    const crc = crc32 ? crc32(m.data) >>> 0 : 0;
+    offsets.push(p);
+    crcs.push(crc);
+    v.setUint32(p, LOC, true);
+    v.setUint16(p + 4, 20, true); // version needed: 2.0
+    v.setUint16(p + 6, 0x0800, true); // names are UTF-8
+    v.setUint16(p + 8, 0, true); // stored
+    v.setUint16(p + 12, 0x21, true); // 1980-01-01
+    v.setUint32(p + 14, crc, true);
+    v.setUint32(p + 18, m.data.length, true);
+    v.setUint32(p + 22, m.data.length, true);
+    v.setUint16(p + 26, name.length, true);
+    out.set(name, p + 30);
+    out.set(m.data, p + 30 + name.length);
+    p += 30 + name.length + m.data.length;
+  });
+  const cd = p;
+  members.forEach((m, i) => {
+    const name = names[i] as Uint8Array;
+    v.setUint32(p, CEN, true);
+    v.setUint16(p + 4, 20, true);
+    v.setUint16(p + 6, 20, true);
+    v.setUint16(p + 8, 0x0800, true);
+    v.setUint16(p + 10, 0, true);
+    v.setUint16(p + 14, 0x21, true);
+    v.setUint32(p + 16, crcs[i] as number, true);
+    v.setUint32(p + 20, m.data.length, true);
+    v.setUint32(p + 24, m.data.length, true);
+    v.setUint16(p + 28, name.length, true);
+    v.setUint32(p + 42, offsets[i] as number, true);
+    out.set(name, p + 46);
+    p += 46 + name.length;
+  });
+  v.setUint32(p, EOCD, true);
+  v.setUint16(p + 8, members.length, true);
+  v.setUint16(p + 10, members.length, true);
+  v.setUint32(p + 12, p - cd, true);
+  v.setUint32(p + 16, cd, true);
+  return out;
 }

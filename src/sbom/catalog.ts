@@ -70,6 +70,22 @@ export function catalogInterest(
   return (path) => fixed.has(path) || catalogers.some((c) => c.interest(path));
 }
 
+/**
+ * What of a collected file to keep: a file only catalogers with a `reduce` read is cut down to
+ * what they need (one of them: several would each need their own part); any other is kept whole.
+ */
+export function catalogReduce(
+  catalogers: readonly Cataloger[] = CATALOGERS,
+): (path: string, bytes: Uint8Array) => Uint8Array {
+  return (path, bytes) => {
+    const readers = catalogers.filter((c) => c.interest(path));
+    const only = readers.length === 1 ? readers[0] : undefined;
+    return only?.reduce && !(OS_RELEASE_PATHS as readonly string[]).includes(path)
+      ? only.reduce(path, bytes)
+      : bytes;
+  };
+}
+
 export interface CatalogOptions {
   readonly catalogers?: readonly Cataloger[];
   /** ISO 8601 creation time; callers take it from SOURCE_DATE_EPOCH or the clock. */

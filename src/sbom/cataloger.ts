@@ -31,5 +31,10 @@ export interface Cataloger {
   readonly declares?: boolean;
   /** Optional: byte patterns to find inside files as they stream (embedded metadata). */
   readonly sniffers?: readonly Sniffer[];
+  /**
+   * Optional: what of a file it reads (a path `interest` selects) it needs, kept in memory in the
+   * file's place while the layers stream. `catalog` must give the same result from either.
+   */
+  reduce?(path: string, bytes: Uint8Array): Uint8Array;
   catalog(resolver: FileResolver, ctx: CatalogContext): Promise<CatalogResult>;
 }

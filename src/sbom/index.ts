@@ -3,6 +3,7 @@ export {
   type CatalogOptions,
   catalogFilesystem,
   catalogInterest,
+  catalogReduce,
   catalogSniffers,
 } from "./catalog.js";
 export type { CatalogContext, Cataloger, CatalogResult } from "./cataloger.js";

@@ -25,6 +25,8 @@ export interface OpenOptions {
     match(path: string): boolean;
     readonly maxFileBytes?: number;
     readonly maxTotalBytes?: number;
+    /** What of a collected file to keep (a cataloger's part of it), in place of the whole file. */
+    reduce?(path: string, bytes: Uint8Array): Uint8Array;
   };
   /** Byte patterns searched for in file bodies as they stream (embedded build info). */
   readonly sniff?: readonly Sniffer[];
@@ -176,7 +178,10 @@ export class LayerReading {
         off += chunk.length;
       },
       close: () => {
-        this.contents.set(`${node.layer}:${node.seq}`, buf);
+        const kept = collect.reduce ? collect.reduce(node.path, buf) : buf;
+        // the bytes given back count again towards the budget of what is held
+        this.collectBudget.left += node.size - kept.length;
+        this.contents.set(`${node.layer}:${node.seq}`, kept);
       },
     };
   }

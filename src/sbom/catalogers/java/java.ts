@@ -1,5 +1,5 @@
 import type { Issue } from "../../../core/issues.js";
-import { zipEntries, zipRead } from "../../../core/zip.js";
+import { storedZip, zipEntries, zipRead } from "../../../core/zip.js";
 import type { FileNode, FileResolver } from "../../../source/index.js";
 import type { Cataloger, CatalogResult } from "../../cataloger.js";
 import { normalizeLicenses } from "../../license.js";
@@ -7,8 +7,38 @@ import type { Location, Package } from "../../model.js";
 import { locationOf, packageId, purl, text } from "../shared.js";
 
 const ARCHIVE = /\.(jar|war|ear|jpi|hpi|par|sar|nar|kar|rar)$/i;
+const POM_PROPERTIES = /^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/;
 const MAX_MEMBER = 64 * 1024 * 1024;
+const MAX_METADATA = 1024 * 1024;
 const MAX_DEPTH = 3;
+
+/**
+ * A Java archive cut down to what the cataloger reads: pom.properties, the manifest and nested
+ * archives (reduced in turn, to the depth the cataloger visits), as a stored zip under the same
+ * member names. An archive with a member the cataloger could not read either is kept whole, so
+ * that the cataloger reports it exactly as before.
+ */
+export function reduceJavaArchive(bytes: Uint8Array, depth = 0): Uint8Array {
+  const entries = zipEntries(bytes);
+  if (typeof entries === "string") {
+    return bytes;
+  }
+  const kept: { name: string; data: Uint8Array }[] = [];
+  for (const e of entries) {
+    const metadata = POM_PROPERTIES.test(e.name) || e.name === "META-INF/MANIFEST.MF";
+    const nested = depth < MAX_DEPTH && ARCHIVE.test(e.name) && !e.name.endsWith("/");
+    if (!metadata && !nested) {
+      continue;
+    }
+    const data = zipRead(bytes, e, metadata ? MAX_METADATA : MAX_MEMBER);
+    if (!data) {
+      return bytes;
+    }
+    kept.push({ name: e.name, data: nested ? reduceJavaArchive(data, depth + 1) : data });
+  }
+  const out = storedZip(kept);
+  return out && out.length < bytes.length ? out : bytes;
+}
 
 /** `key=value` lines of a Java properties file (comments and blank lines skipped). */
 export function parseProperties(s: string): Map<string, string> {
@@ -94,6 +124,7 @@ export const javaArchiveCataloger: Cataloger = {
   id: "java-archive-cataloger",
   version: 2,
   interest: (path) => ARCHIVE.test(path),
+  reduce: (_path, bytes) => reduceJavaArchive(bytes),
   async catalog(resolver: FileResolver): Promise<CatalogResult> {
     const packages: Package[] = [];
     const issues: Issue[] = [];
@@ -105,8 +136,8 @@ export const javaArchiveCataloger: Cataloger = {
       }
       let found = 0;
       for (const e of entries) {
-        if (/^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/.test(e.name)) {
-          const data = zipRead(bytes, e, 1024 * 1024);
+        if (POM_PROPERTIES.test(e.name)) {
+          const data = zipRead(bytes, e, MAX_METADATA);
           const props = data ? parseProperties(text(data)) : undefined;
           const a = props?.get("artifactId");
           const v = props?.get("version");
@@ -129,7 +160,7 @@ export const javaArchiveCataloger: Cataloger = {
       }
       if (found === 0) {
         const mf = entries.find((e) => e.name === "META-INF/MANIFEST.MF");
-        const m = mf ? zipRead(bytes, mf, 1024 * 1024) : undefined;
+        const m = mf ? zipRead(bytes, mf, MAX_METADATA) : undefined;
         const attrs = m ? parseManifestMf(text(m)) : new Map<string, string>();
         const version =
           attrs.get("Implementation-Version") ??
