@@ -1,8 +1,19 @@
+/** An empty, `.` or `..` component anywhere in a path. */
+const UNCLEAN = /(?:^|\/)(?:\.{1,2})?(?:\/|$)/;
+
 /**
  * Normalises a tar entry name to an absolute path inside the image root.
  * Returns undefined for names that try to leave the root (`..` above `/`) or are empty.
  */
 export function normalizeEntryPath(name: string): string | undefined {
+  // the common case, a clean relative or absolute name (`./usr/bin/x`, `usr/lib/`, `/etc/x`),
+  // without splitting: no empty, `.` or `..` component past the leading `./` or `/`
+  const start = name.startsWith("./") ? 2 : name.startsWith("/") ? 1 : 0;
+  const end = name.length > start + 1 && name.endsWith("/") ? name.length - 1 : name.length;
+  const rest = name.slice(start, end);
+  if (rest !== "" && !UNCLEAN.test(rest)) {
+    return `/${rest}`;
+  }
   const parts: string[] = [];
   for (const p of name.split("/")) {
     if (p === "" || p === ".") {
