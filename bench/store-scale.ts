@@ -1,10 +1,13 @@
-// Benchmark: the fleet table and a 90-day audit-trail summary on a store holding the full chains
-// of 10,000 images, on PostgreSQL (Debian postgresql, unix socket) and on the embedded SQLite
-// store, in the same run, with their ratio. The stores are generated through the real code path
-// (bench/support/chains.ts) and cached: SQLite in .cache/bench-chain6-N (shared with
+// Benchmark: the fleet table and a 90-day audit-trail summary on stores holding the full chains
+// of 1,000 and 10,000 images, on PostgreSQL (Debian postgresql, unix socket) and on the embedded
+// SQLite store, in the same run, with their ratio and the growth curve (time per image at each
+// size: flat when linear). The stores are generated through the real code path
+// (test/support/chains.ts) and cached: SQLite in .cache/bench-chain6-N (shared with
 // bench/chain.ts), PostgreSQL in the database cleanimg_bench_N.
 //
-// BENCH_IMAGES (default 10000) sets the fleet size; CLEANIMG_BENCH_PG_SOCKET_DIR the socket dir.
+// BENCH_SIZES (default 1000,10000) sets the fleet sizes. 100000 works, but generating its chains
+// takes about 50 ms per image and store (some three hours in all on two cores).
+// CLEANIMG_BENCH_PG_SOCKET_DIR sets the socket directory.
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
@@ -12,7 +15,7 @@ import { type AppContext, auditSummary, createAppContext, fleetStatus } from "..
 import { generateChains } from "../test/support/chains.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const N = Number(process.env["BENCH_IMAGES"] ?? 10_000);
+const SIZES = (process.env["BENCH_SIZES"] ?? "1000,10000").split(",").map(Number);
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 3);
 const SOCKET = encodeURIComponent(
   process.env["CLEANIMG_BENCH_PG_SOCKET_DIR"] ?? "/var/run/postgresql",
@@ -20,8 +23,8 @@ const SOCKET = encodeURIComponent(
 const pgUrl = (db: string): string =>
   `postgres://${encodeURIComponent(userInfo().username)}@${SOCKET}/${db}`;
 
-async function filled(ctx: AppContext): Promise<boolean> {
-  return (await ctx.evidence().find({ kind: "attestation" })).length >= 6 * N;
+async function filled(ctx: AppContext, n: number): Promise<boolean> {
+  return (await ctx.evidence().find({ kind: "attestation" })).length >= 6 * n;
 }
 
 async function best(f: () => Promise<unknown>): Promise<number> {
@@ -34,8 +37,12 @@ async function best(f: () => Promise<unknown>): Promise<number> {
   return b;
 }
 
-async function measure(name: string, ctx: AppContext): Promise<{ fleet: number; audit: number }> {
-  if (!(await filled(ctx))) {
+async function measure(
+  name: string,
+  ctx: AppContext,
+  N: number,
+): Promise<{ fleet: number; audit: number }> {
+  if (!(await filled(ctx, N))) {
     process.stderr.write(`generating ${N} six-link chains in the ${name} store\n`);
     const t = performance.now();
     await generateChains(ctx, N);
@@ -57,7 +64,7 @@ async function measure(name: string, ctx: AppContext): Promise<{ fleet: number; 
   return { fleet, audit };
 }
 
-async function main(): Promise<void> {
+async function atSize(N: number): Promise<{ n: number; pg: Times; sqlite: Times }> {
   const admin = new pg.Client({ connectionString: pgUrl("postgres") });
   await admin.connect();
   const db = `cleanimg_bench_${N}`;
@@ -71,19 +78,46 @@ async function main(): Promise<void> {
     store: pgUrl(db),
   });
   const sqlite = createAppContext({ home: join(ROOT, ".cache", `bench-chain6-${N}`), env: {} });
-  const p = await measure("PostgreSQL", pgCtx);
-  const s = await measure("SQLite", sqlite);
-  await pgCtx.close();
-  await sqlite.close();
+  try {
+    return {
+      n: N,
+      pg: await measure("PostgreSQL", pgCtx, N),
+      sqlite: await measure("SQLite", sqlite, N),
+    };
+  } finally {
+    await pgCtx.close();
+    await sqlite.close();
+  }
+}
+
+type Times = { fleet: number; audit: number };
+
+async function main(): Promise<void> {
+  const rows: Awaited<ReturnType<typeof atSize>>[] = [];
+  for (const n of SIZES) {
+    rows.push(await atSize(n));
+  }
   console.log(
-    `fleet table and 90-day audit trail, ${N} images with six-link chains, best of ${RUNS}:`,
+    `fleet table (status --all) and 90-day audit trail (summary with full log verification), six-link chains, best of ${RUNS}:`,
   );
   console.log(
-    `  status --all (fleetStatus):  PostgreSQL ${p.fleet.toFixed(0)} ms, SQLite ${s.fleet.toFixed(0)} ms -> ${(p.fleet / s.fleet).toFixed(2)}x`,
+    "| images | fleet PostgreSQL | fleet SQLite | PG/SQLite | µs per image (PG / SQLite) | audit PostgreSQL | audit SQLite | PG/SQLite | µs per image (PG / SQLite) |",
   );
-  console.log(
-    `  audit trail, last 90 days (summary with full log verification): PostgreSQL ${p.audit.toFixed(0)} ms, SQLite ${s.audit.toFixed(0)} ms -> ${(p.audit / s.audit).toFixed(2)}x`,
-  );
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  const per = (ms: number, n: number): string => ((ms * 1000) / n).toFixed(0);
+  for (const { n, pg: p, sqlite: s } of rows) {
+    console.log(
+      `| ${n} | ${p.fleet.toFixed(0)} ms | ${s.fleet.toFixed(0)} ms | ${(p.fleet / s.fleet).toFixed(2)}x | ${per(p.fleet, n)} / ${per(s.fleet, n)} | ${p.audit.toFixed(0)} ms | ${s.audit.toFixed(0)} ms | ${(p.audit / s.audit).toFixed(2)}x | ${per(p.audit, n)} / ${per(s.audit, n)} |`,
+    );
+  }
+  const first = rows[0];
+  const last = rows.at(-1);
+  if (first && last && last !== first) {
+    const k = last.n / first.n;
+    console.log(
+      `shape: ${k}x the images took, fleet: PostgreSQL ${(last.pg.fleet / first.pg.fleet).toFixed(1)}x, SQLite ${(last.sqlite.fleet / first.sqlite.fleet).toFixed(1)}x; audit: PostgreSQL ${(last.pg.audit / first.pg.audit).toFixed(1)}x, SQLite ${(last.sqlite.audit / first.sqlite.audit).toFixed(1)}x (linear: ${k}x)`,
+    );
+  }
 }
 
 await main();

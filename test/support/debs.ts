@@ -7,12 +7,17 @@ export const DEB_CACHE = resolve(import.meta.dirname, "../../.cache/debs");
 
 /**
  * Returns paths of the named Debian packages' .deb files, downloading the candidate versions
- * with `apt-get download` into the cache on first use. Needs apt lists (`apt-get update`).
+ * (or `name=version`) with `apt-get download` into the cache on first use. Needs apt lists
+ * (`apt-get update`).
  */
 export function fetchDebs(names: readonly string[]): string[] {
   mkdirSync(DEB_CACHE, { recursive: true });
-  const have = (n: string): string | undefined =>
-    readdirSync(DEB_CACHE).find((f) => f.startsWith(`${n}_`) && f.endsWith(".deb"));
+  const have = (n: string): string | undefined => {
+    const [name, version] = n.split("=");
+    // a .deb's file name spells the epoch's colon as %3a
+    const prefix = version ? `${name}_${version.replace(":", "%3a")}_` : `${name}_`;
+    return readdirSync(DEB_CACHE).find((f) => f.startsWith(prefix) && f.endsWith(".deb"));
+  };
   const missing = names.filter((n) => !have(n));
   if (missing.length > 0) {
     // downloaded aside, then renamed in: test files run in parallel and may fetch the same
