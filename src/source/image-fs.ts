@@ -134,10 +134,12 @@ export class ImageFilesystem {
     let hops = 0;
     let pending = (normalizeEntryPath(path) ?? "/").split("/").filter(Boolean);
     let resolved: string[] = [];
+    // walked one component at a time from the directory reached so far (not from the root for
+    // each prefix, which made a path of depth d cost d lookups of up to d steps)
+    let cur: TreeNode = this.root;
     while (pending.length > 0) {
       const part = pending.shift() as string;
-      const candidate = `/${[...resolved, part].join("/")}`;
-      const t = this.#lookup(candidate);
+      const t: TreeNode | undefined = isDir(cur) ? cur.children.get(part) : undefined;
       if (!t) {
         return undefined;
       }
@@ -152,9 +154,11 @@ export class ImageFilesystem {
         const target = resolveLinkTarget(`/${resolved.join("/")}`, node.linkname ?? "");
         pending = [...target.split("/").filter(Boolean), ...pending];
         resolved = [];
+        cur = this.root;
         continue;
       }
       resolved.push(part);
+      cur = t;
     }
     return `/${resolved.join("/")}`;
   }
