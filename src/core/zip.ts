@@ -147,19 +147,27 @@ const crc32 = (zlib as { crc32?: (b: Uint8Array) => number }).crc32;
 
 /**
  * A zip archive of stored (uncompressed) members, for archives cut down to the members a reader
- * needs. Undefined when the members do not fit the classic format (more than 65,535, or 4 GiB).
+ * needs. Undefined when the members do not fit the classic format (65,535 or more, 4 GiB, a name
+ * over 65,535 bytes) or a name would not read back as itself.
  */
 export function storedZip(
   members: readonly { readonly name: string; readonly data: Uint8Array }[],
 ): Uint8Array | undefined {
   const enc = new TextEncoder();
+  const dec = new TextDecoder("utf-8");
   const names = members.map((m) => enc.encode(m.name));
+  // every name must read back as itself with zipEntries' decoder (which drops a leading BOM) and
+  // fit its 16-bit length field
+  if (names.some((n, i) => n.length > 0xffff || dec.decode(n) !== members[i]?.name)) {
+    return undefined;
+  }
   const total =
     members.reduce(
       (n, m, i) => n + 30 + 46 + 2 * (names[i] as Uint8Array).length + m.data.length,
       0,
     ) + 22;
-  if (members.length > 0xffff || total > 0xffffffff) {
+  // 0xffff members would read as a Zip64 marker
+  if (members.length >= 0xffff || total > 0xffffffff) {
     return undefined;
   }
   const out = new Uint8Array(total);

@@ -68,6 +68,29 @@ describe("java archives cut down to what the cataloger reads", { timeout: 300_00
     }
   });
 
+  it("keeps an archive whole when a member name would not read back as written", async () => {
+    // a nested jar whose name starts with two BOMs (zip readers drop one when decoding)
+    const dir = tempDir();
+    execFileSync("python3", [
+      "-c",
+      `import zipfile, io
+inner = io.BytesIO()
+with zipfile.ZipFile(inner, "w") as z:
+    z.writestr("META-INF/maven/org.example/inner/pom.properties", "groupId=org.example\\nartifactId=inner\\nversion=1.0\\n")
+with zipfile.ZipFile("${dir}/outer.jar", "w") as z:
+    z.writestr("\\ufeff\\ufefflib/inner.jar", inner.getvalue())`,
+    ]);
+    const bytes = new Uint8Array(readFileSync(join(dir, "outer.jar")));
+    const reduced = reduceJavaArchive(bytes);
+    expect(reduced).toBe(bytes);
+    const root = tempDir();
+    writeFileSync(join(root, "outer.jar"), reduced);
+    const r = await javaArchiveCataloger.catalog(await DirectoryResolver.open(root), {});
+    expect(r.packages.map((p) => p.properties?.["java:archive"])).toEqual([
+      "/outer.jar:\uFEFFlib/inner.jar",
+    ]);
+  });
+
   it("keeps bytes that are not a readable zip as they are, so the cataloger says why", () => {
     const junk = new TextEncoder().encode("not a zip at all");
     expect(reduceJavaArchive(junk)).toBe(junk);

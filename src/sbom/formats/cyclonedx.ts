@@ -93,7 +93,10 @@ function component(p: Package, spec: CycloneDxSpec, children: Map<string, Packag
  */
 function issueProperties(sbom: Sbom): { name: string; value: string }[] {
   return sbom.issues
-    .map((i) => `${i.code}: ${i.message}${i.path ? ` (${i.path})` : ""}`)
+    .map(
+      (i) =>
+        `${i.code}: ${i.message}${i.path ? ` (${i.path})` : ""}${i.subject ? ` [${i.subject}]` : ""}`,
+    )
     .sort()
     .map((value) => ({ name: "cleanimg:issue", value }));
 }
