@@ -17,6 +17,7 @@ import {
   type RuntimeContext,
   readSbom,
   renderSbom,
+  SBOM_FORMAT_ALIASES,
   SBOM_FORMATS,
   type Sbom,
   type SbomFormat,
@@ -59,8 +60,12 @@ export function parseSbomFormat(s: string): SbomFormat {
   if ((SBOM_FORMATS as readonly string[]).includes(s)) {
     return s as SbomFormat;
   }
+  const alias = Object.hasOwn(SBOM_FORMAT_ALIASES, s) ? SBOM_FORMAT_ALIASES[s] : undefined;
+  if (alias) {
+    return alias;
+  }
   throw new UsageError("CLI_USAGE", `unknown SBOM format "${s}"`, {
-    hint: `one of ${SBOM_FORMATS.join(", ")}`,
+    hint: `one of ${SBOM_FORMATS.join(", ")} (or ${Object.keys(SBOM_FORMAT_ALIASES).join(", ")})`,
   });
 }
 

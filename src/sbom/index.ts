@@ -31,6 +31,7 @@ export { imagePurl } from "./formats/common.js";
 export {
   CYCLONEDX_1_5,
   CYCLONEDX_1_6,
+  CYCLONEDX_1_7,
   type CycloneDxSpec,
   renderCycloneDx,
 } from "./formats/cyclonedx.js";
@@ -51,4 +52,10 @@ export type {
 } from "./model.js";
 export { checkNtiaMinimumElements, type NtiaIssue } from "./ntia.js";
 export { type ImportedFormat, type ReadResult, readSbom } from "./read/index.js";
-export { renderSbom, SBOM_FORMATS, type SbomFormat, sbomMediaType } from "./render.js";
+export {
+  renderSbom,
+  SBOM_FORMAT_ALIASES,
+  SBOM_FORMATS,
+  type SbomFormat,
+  sbomMediaType,
+} from "./render.js";

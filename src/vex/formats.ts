@@ -1,7 +1,8 @@
 import { sha256 } from "../core/digest.js";
 import type { Justification, VexStatement, VexStatus } from "./model.js";
 
-export const VEX_FORMATS = ["openvex", "csaf", "cyclonedx"] as const;
+/** `cyclonedx` is CycloneDX 1.6 (docs/adr/0015); `cyclonedx-1.7` the same document in 1.7. */
+export const VEX_FORMATS = ["openvex", "csaf", "cyclonedx", "cyclonedx-1.7"] as const;
 export type VexFormat = (typeof VEX_FORMATS)[number];
 
 export interface VexDocumentOptions {
@@ -98,10 +99,14 @@ const CDX_JUSTIFICATION: Record<Justification, string> = {
   inline_mitigations_already_exist: "protected_by_mitigating_control",
 };
 
-/** CycloneDX 1.6 VEX: a BOM whose vulnerabilities carry `analysis` and point at the components. */
+/**
+ * CycloneDX VEX (1.6, or 1.7, which keeps every field used here): a BOM whose vulnerabilities
+ * carry `analysis` and point at the components.
+ */
 export function renderCycloneDxVex(
   statements: readonly VexStatement[],
   o: VexDocumentOptions,
+  specVersion: "1.6" | "1.7" = "1.6",
 ): string {
   const first = statements[0];
   const components = uniqueByJson(
@@ -144,8 +149,9 @@ export function renderCycloneDxVex(
   const serial = sha256(JSON.stringify({ statements, o })).slice(7, 39);
   const uuid = `${serial.slice(0, 8)}-${serial.slice(8, 12)}-4${serial.slice(13, 16)}-a${serial.slice(17, 20)}-${serial.slice(20, 32)}`;
   const doc = {
+    $schema: `http://cyclonedx.org/schema/bom-${specVersion}.schema.json`,
     bomFormat: "CycloneDX",
-    specVersion: "1.6",
+    specVersion,
     serialNumber: `urn:uuid:${uuid}`,
     version: 1,
     metadata: {
@@ -342,6 +348,8 @@ export function renderVex(
       return renderOpenVex(statements, o);
     case "cyclonedx":
       return renderCycloneDxVex(statements, o);
+    case "cyclonedx-1.7":
+      return renderCycloneDxVex(statements, o, "1.7");
     case "csaf":
       return renderCsafVex(statements, o);
   }

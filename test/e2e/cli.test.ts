@@ -167,6 +167,19 @@ describe("cleanimg-init command line", () => {
       "2023-11-14T22:13:20Z",
     );
     expect(cli(["sbom", "myapp:1.0.0", "--format", "swid"], env()).code).toBe(2);
+    // Syft's and Trivy's format names give the same documents
+    for (const [name, format, spec] of [
+      ["cyclonedx-json@1.7", "cyclonedx-1.7", "1.7"],
+      ["cyclonedx-json", "cyclonedx-1.6", "1.6"],
+      ["cyclonedx", "cyclonedx-1.6", "1.6"],
+      ["spdx-json", "spdx-2.3", undefined],
+    ] as const) {
+      const f = join(tempDir(), "aliased.json");
+      const r = cli(["sbom", "myapp:1.0.0", "--format", name, "-o", f, "--json"], env());
+      expect(JSON.parse(r.stdout), name).toMatchObject({ format });
+      const doc = JSON.parse(readFileSync(f, "utf8"));
+      expect(doc.specVersion ?? doc.spdxVersion, name).toBe(spec ?? "SPDX-2.3");
+    }
     const out = join(tempDir(), "rootfs");
     const exp = JSON.parse(cli(["image", "export", "myapp:1.0.0", out, "--json"], env()).stdout);
     expect(exp.files).toBeGreaterThan(10);

@@ -261,6 +261,7 @@ describe("SBOM accuracy on images built from Debian packages", () => {
 
   it("writes every format valid against its official schema, byte-identical on a second run", async () => {
     const validators = {
+      "cyclonedx-1.7": cycloneDxValidator("1.7"),
       "cyclonedx-1.6": cycloneDxValidator("1.6"),
       "cyclonedx-1.5": cycloneDxValidator("1.5"),
       "spdx-2.3": spdx23Validator(),
@@ -287,7 +288,13 @@ describe("SBOM accuracy on images built from Debian packages", () => {
   it("reads back what it writes, in every format, with the same packages and edges", async () => {
     const purls = new Set(app.sbom.packages.map((p) => p.purl));
     const deps = app.sbom.relationships.filter((r) => r.type === "depends-on").length;
-    for (const format of ["cyclonedx-1.6", "cyclonedx-1.5", "spdx-2.3", "spdx-3"] as const) {
+    for (const format of [
+      "cyclonedx-1.7",
+      "cyclonedx-1.6",
+      "cyclonedx-1.5",
+      "spdx-2.3",
+      "spdx-3",
+    ] as const) {
       const file = join(tempDir(), "sbom.json");
       writeFileSync(file, renderSbom(app.sbom, format));
       const c = ctx();

@@ -207,6 +207,11 @@ describe("VEX from image analysis", () => {
     expect(statuses.flat().sort()).toEqual(["known_affected", "known_not_affected"]);
     const cdx = JSON.parse(renderVex("cyclonedx", kept.vex, o));
     expect(cycloneDxValidator("1.6")(cdx)).toEqual([]);
+    expect(cdx.specVersion).toBe("1.6");
+    const cdx17 = JSON.parse(renderVex("cyclonedx-1.7", kept.vex, o));
+    expect(cycloneDxValidator("1.7")(cdx17)).toEqual([]);
+    expect(cdx17.specVersion).toBe("1.7");
+    expect({ ...cdx17, specVersion: "1.6", $schema: cdx.$schema }).toEqual(cdx);
     expect(
       cdx.vulnerabilities.map((v: { analysis: { state: string } }) => v.analysis.state).sort(),
     ).toEqual(["exploitable", "not_affected"]);

@@ -34,8 +34,8 @@ function wrap(fn: ((d: unknown) => boolean) & { errors?: unknown }): Validate {
   };
 }
 
-/** CycloneDX 1.5 / 1.6 validator, with the schemas they $ref registered under their relative names. */
-export function cycloneDxValidator(version: "1.5" | "1.6"): Validate {
+/** CycloneDX 1.5 / 1.6 / 1.7 validator, with the schemas they $ref registered under their relative names. */
+export function cycloneDxValidator(version: "1.5" | "1.6" | "1.7"): Validate {
   const Ajv = ((AjvDraft07 as unknown as { default?: unknown }).default ?? AjvDraft07) as new (
     o: object,
   ) => {
@@ -47,6 +47,7 @@ export function cycloneDxValidator(version: "1.5" | "1.6"): Validate {
   addLooseFormats(ajv);
   ajv.addSchema(load("cyclonedx/spdx.schema.json"), "spdx.schema.json");
   ajv.addSchema(load("cyclonedx/jsf-0.82.schema.json"), "jsf-0.82.schema.json");
+  ajv.addSchema(load("cyclonedx/cryptography-defs.schema.json"), "cryptography-defs.schema.json");
   return wrap(ajv.compile(load(`cyclonedx/bom-${version}.schema.json`)));
 }
 

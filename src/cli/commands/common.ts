@@ -126,9 +126,12 @@ export function timeRange(
 }
 
 export function vexFormatOf(f: string): VexFormat {
+  if (f === "cyclonedx-1.6") {
+    return "cyclonedx";
+  }
   if (!(app().VEX_FORMATS as readonly string[]).includes(f)) {
     throw new UsageError("CLI_USAGE", `unknown VEX format "${f}"`, {
-      hint: "openvex, csaf or cyclonedx",
+      hint: "openvex, csaf, cyclonedx (1.6) or cyclonedx-1.7",
     });
   }
   return f as VexFormat;

@@ -13,7 +13,11 @@ export function registerSbom(program: Command, deps: CliDeps): void {
       "catalog an image or directory (dir:PATH) and write its SBOM (recorded as evidence for images)",
     )
     .argument("<image>", "image location, or dir:PATH")
-    .option("--format <format>", "spdx-3 | spdx-2.3 | cyclonedx-1.6 | cyclonedx-1.5", "spdx-3")
+    .option(
+      "--format <format>",
+      "spdx-3 | spdx-2.3 | cyclonedx-1.7 | cyclonedx-1.6 | cyclonedx-1.5 (Syft's cyclonedx-json@1.7 and spdx-json also)",
+      "spdx-3",
+    )
     .option("-o, --output <file>", "write the SBOM to a file instead of stdout", outputFile)
     .addOption(platformOption)
     .option("--created <date>", "creation time (default SOURCE_DATE_EPOCH, else now)")

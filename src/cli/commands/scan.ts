@@ -56,7 +56,7 @@ export function registerScan(program: Command, deps: CliDeps): void {
     .option("--output-vex <file>", "write one VEX statement per finding to a file", outputFile)
     .option(
       "--vex-format <format>",
-      "openvex (0.2.0) | csaf (2.0 VEX profile) | cyclonedx (1.6)",
+      "openvex (0.2.0) | csaf (2.0 VEX profile) | cyclonedx (1.6) | cyclonedx-1.7",
       "openvex",
     )
     .option(

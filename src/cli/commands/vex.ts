@@ -16,7 +16,7 @@ export function registerVex(program: Command, deps: CliDeps): void {
     .option("--image <ref>", "image to analyse")
     .addOption(platformOption)
     .requiredOption("-o, --output <file>", "the VEX document", outputFile)
-    .option("--vex-format <format>", "openvex | csaf | cyclonedx", "openvex")
+    .option("--vex-format <format>", "openvex | csaf | cyclonedx (1.6) | cyclonedx-1.7", "openvex")
     .option(
       "--vex <file>",
       "apply statements from a VEX document first; repeatable",

@@ -10,7 +10,7 @@ import {
 
 /** What differs between the CycloneDX versions we write (capability object, not version checks). */
 export interface CycloneDxSpec {
-  readonly version: "1.5" | "1.6";
+  readonly version: "1.5" | "1.6" | "1.7";
   /** 1.6 replaced component `author` (string) with `authors` (contacts). */
   readonly authorsArray: boolean;
   /** 1.6 replaced `metadata.tools.components` … both use the object form (1.5+). */
@@ -24,6 +24,12 @@ export const CYCLONEDX_1_5: CycloneDxSpec = {
 };
 export const CYCLONEDX_1_6: CycloneDxSpec = {
   version: "1.6",
+  authorsArray: true,
+  toolsObject: true,
+};
+/** 1.7 keeps every field 1.6 has that we write (it adds citations, patents, license details). */
+export const CYCLONEDX_1_7: CycloneDxSpec = {
+  version: "1.7",
   authorsArray: true,
   toolsObject: true,
 };
@@ -85,7 +91,6 @@ function component(p: Package, spec: CycloneDxSpec, children: Map<string, Packag
   };
 }
 
-/** Renders an SBOM as CycloneDX JSON (1.5 or 1.6). Deterministic for the same input. */
 /**
  * What the SBOM could not read or identify (files over a size limit, unreadable archives, a
  * cataloger's failure), so that the document itself says where it is incomplete, not only the
@@ -101,6 +106,7 @@ function issueProperties(sbom: Sbom): { name: string; value: string }[] {
     .map((value) => ({ name: "cleanimg:issue", value }));
 }
 
+/** Renders an SBOM as CycloneDX JSON (1.5, 1.6 or 1.7). Deterministic for the same input. */
 export function renderCycloneDx(sbom: Sbom, spec: CycloneDxSpec = CYCLONEDX_1_6): string {
   const { top, children } = containment(sbom);
   const version = subjectVersion(sbom);
