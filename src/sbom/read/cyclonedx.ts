@@ -1,5 +1,6 @@
 import { SbomError } from "../../core/errors.js";
 import type { Issue } from "../../core/issues.js";
+import { assertCycloneDxSchema } from "../cyclonedx-schema.js";
 import type { Distro, Location, Package, Relationship } from "../model.js";
 import {
   arr,
@@ -37,6 +38,7 @@ export function readCycloneDx(doc: Json, path: string): ReadResult {
       `${path}: unsupported CycloneDX specVersion "${specVersion}"`,
     );
   }
+  assertCycloneDxSchema(doc, specVersion, path);
   const issues: Issue[] = [];
   const packages: Package[] = [];
   const relationships: Relationship[] = [];
